@@ -1,0 +1,42 @@
+"""Charts as inline SVG: vector in HTML and PDF, byte-identical for the same data."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from pipeline.narrative import number  # noqa: E402
+
+_STYLE = {
+    "svg.hashsalt": "cnscd",  # fixed ids, so the same data gives the same bytes
+    "svg.fonttype": "path",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+}
+
+
+def _svg(figure: plt.Figure) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(figure)
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg"):]  # drop the XML prolog and doctype: it is inlined in HTML
+
+
+def bar_chart(labels: list[str], values: list[float], title: str, unit: str) -> str:
+    """Horizontal bars, largest on top, each labelled with its value."""
+    with plt.rc_context(_STYLE):
+        pairs = sorted(zip(values, labels, strict=True))
+        figure, axes = plt.subplots(figsize=(6.2, 0.38 * len(pairs) + 0.9))
+        bars = axes.barh([label for _, label in pairs], [value for value, _ in pairs],
+                         color="#1f4e79")
+        axes.bar_label(bars, labels=[number(value) for value, _ in pairs], padding=3)
+        axes.set_title(title, loc="left", fontweight="bold")
+        axes.set_xlabel(unit)
+        axes.spines[["top", "right"]].set_visible(False)
+        axes.margins(x=0.12)
+        return f'<figure class="chart">{_svg(figure)}</figure>'

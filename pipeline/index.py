@@ -1,0 +1,59 @@
+"""The reviewers' index of a year: one row per commune, links relative to the year's folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.narrative import environment
+
+STATUS_FILE = "status.json"
+
+
+def write_status(folder: Path, record: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{STATUS_FILE}.tmp"
+    tmp.write_text(json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+                   encoding="utf-8")
+    tmp.replace(folder / STATUS_FILE)
+
+
+def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict]:
+    """Every commune that has a status in the year's folder, with its key figures."""
+    rows = []
+    for status_path in sorted(outputs_year.glob(f"*/{STATUS_FILE}")):
+        record = json.loads(status_path.read_text(encoding="utf-8"))
+        values: dict[str, float] = {}
+        if indicators is not None:
+            mine = indicators[indicators["commune_code"] == record["code"]]
+            values = dict(zip(mine["indicator"], mine["value"], strict=True))
+
+        def value(code: str) -> float | None:
+            v = values.get(code)
+            return None if v is None or pd.isna(v) else v
+
+        members = None
+        if value("members_commune") is not None:
+            members = value("members_commune") + (value("members_village") or 0)
+        folder = status_path.parent.name
+        links = [(label, f"{folder}/{name}") for label, name in
+                 (("Báo cáo (HTML)", "report.html"), ("Notebook", "notebook.ipynb"),
+                  ("Dòng bị loại", "rejected.csv"))
+                 if (status_path.parent / name).exists()]
+        rows.append({**record, "members": members, "people_guided": value("people_guided"),
+                     "zalo_groups": value("zalo_groups"), "links": links})
+    return sorted(rows, key=lambda r: (r["district"], r["name"]))
+
+
+def write_index(outputs_year: Path, year: int, indicators: pd.DataFrame | None) -> Path:
+    rows = index_rows(outputs_year, indicators)
+    html = environment().get_template("index.html.j2").render(
+        year=year, rows=rows, ok=sum(r["status"] == "ok" for r in rows),
+        failed=sum(r["status"] == "failed" for r in rows))
+    path = outputs_year / "index.html"
+    tmp = outputs_year / ".index.html.tmp"
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,39 @@
+"""The commune report, assembled: clean tables and indicators in, one HTML document out.
+
+This is what `notebooks/commune_report.ipynb` calls; it is importable and testable without Jupyter.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import charts, narrative, store
+from pipeline.config import Paths
+from pipeline.indicators import values_of
+from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune
+
+INDICATORS_FILE = "indicators.parquet"
+
+
+def service_chart(context: dict) -> str:
+    if len(context["services"]) < 2:
+        return ""
+    labels = [name for name, _ in context["services"]]
+    values = [float(people) for _, people in context["services"]]
+    return charts.bar_chart(labels, values, "Người dân được hướng dẫn theo dịch vụ, nền tảng",
+                            "lượt người")
+
+
+def commune_report_html(year: int, commune: str, data_dir: str | Path,
+                        settings_file: str | Path | None = None) -> str:
+    """The report of one commune and year, from the processed data under `data_dir`."""
+    paths = Paths.under(data_dir)
+    found = find_commune(year, commune, paths.raw / EXTRA_REGISTRY_NAME)
+    tables = store.read_commune(store.commune_dir(paths.processed_year(year), found.code))
+    indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
+    settings = narrative.load_settings(Path(settings_file) if settings_file else None)
+    context = narrative.report_context(found, year, tables, values_of(indicators, found.code),
+                                       settings)
+    return narrative.render_report(context, {"services": service_chart(context)})

@@ -1,0 +1,206 @@
+"""The year's run: prepare every selected commune, compute indicators, execute and render reports.
+
+The only module that drives papermill and nbconvert. A failing commune does not stop the others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import store
+from pipeline.clean import clean_workbook, quality_summary
+from pipeline.config import NOTEBOOKS, Paths
+from pipeline.errors import PipelineError
+from pipeline.index import write_index, write_status
+from pipeline.indicators import compute_indicators
+from pipeline.ingest import read_workbook
+from pipeline.registry import Commune
+from pipeline.report import INDICATORS_FILE
+
+REPORT_NOTEBOOK = NOTEBOOKS / "commune_report.ipynb"
+
+
+@dataclass
+class CommuneRun:
+    commune: Commune
+    status: str = "pending"  # pending | ok | failed
+    message: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)  # kind -> path relative to the year
+
+    @property
+    def folder_name(self) -> str:
+        return output_folder(self.commune)
+
+
+def output_folder(commune: Commune) -> str:
+    """`10627-nam-chinh`: from the code and slug, never from a raw name."""
+    return f"{commune.code}-{commune.slug}"
+
+
+def find_workbook(raw_year: Path, commune: Commune) -> Path:
+    """The commune's workbook: `{slug}.xlsx`, `{code}.xlsx`, `{code}-{slug}.xlsx` or a CSV folder."""
+    names = (commune.slug, commune.code, output_folder(commune))
+    for name in names:
+        for candidate in (raw_year / f"{name}.xlsx", raw_year / name):
+            if candidate.exists():
+                return candidate
+    return raw_year / f"{commune.slug}.xlsx"
+
+
+def prepare_commune(paths: Paths, year: int, commune: Commune) -> None:
+    """Read and clean one commune's workbook into data/processed/{year}/communes/{code}/."""
+    raw = read_workbook(find_workbook(paths.raw_year(year), commune))
+    result = clean_workbook(raw, commune.code, year)
+    store.write_clean(result, quality_summary(raw, result), list(raw.tables),
+                      store.commune_dir(paths.processed_year(year), commune.code))
+
+
+def compute_year(paths: Paths, year: int) -> pd.DataFrame:
+    """Indicators for every prepared commune of the year, in one pass, written to Parquet."""
+    tables = store.read_year(paths.processed_year(year))
+    indicators = compute_indicators(tables, year, tables["present"])
+    store.write_parquet(indicators, paths.processed_year(year) / INDICATORS_FILE)
+    rejected = tables["rejected"]
+    store.write_parquet(rejected, paths.processed_year(year) / "rejected.parquet")
+    rejected.to_csv(paths.processed_year(year) / "rejected.csv", index=False, encoding="utf-8-sig")
+    return indicators
+
+
+def _scrub(notebook_path: Path) -> None:
+    """Drop timestamps and machine paths that papermill records, so outputs are reproducible."""
+    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    meta = notebook.get("metadata", {}).get("papermill", {})
+    for key in ("input_path", "output_path", "start_time", "end_time", "duration"):
+        meta.pop(key, None)
+    for cell in notebook["cells"]:
+        cell.get("metadata", {}).pop("papermill", None)
+        cell.get("metadata", {}).pop("execution", None)
+    notebook_path.write_text(json.dumps(notebook, ensure_ascii=False, indent=1) + "\n",
+                             encoding="utf-8")
+
+
+def render_html(notebook_path: Path, html_path: Path, title: str) -> None:
+    """The executed notebook as a document: no code, no prompts."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    notebook = nbformat.read(notebook_path, as_version=4)
+    notebook.metadata["title"] = title
+    body, _ = exporter.from_notebook_node(notebook)
+    tmp = html_path.with_name(f".{html_path.name}.tmp")
+    tmp.write_text(body, encoding="utf-8")
+    tmp.replace(html_path)
+
+
+def execute_report(paths: Paths, year: int, commune: Commune) -> CommuneRun:
+    """Execute the report notebook for one commune with papermill and render it to HTML."""
+    import papermill
+
+    run = CommuneRun(commune)
+    out_dir = paths.outputs_year(year) / run.folder_name
+    work_dir = paths.outputs_year(year) / ".work" / run.folder_name
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = work_dir / "notebook.ipynb"
+    try:
+        papermill.execute_notebook(
+            str(REPORT_NOTEBOOK), str(executed), kernel_name="python3", progress_bar=False,
+            cwd=str(work_dir), log_output=False,
+            parameters={"year": year, "commune": commune.code,
+                        "data_dir": os.path.relpath(paths.base, work_dir)},
+        )
+    except papermill.PapermillExecutionError as exc:
+        run.status, run.message = "failed", f"{exc.ename}: {exc.evalue}"
+    finally:
+        if executed.exists():
+            _scrub(executed)
+            title = f"Báo cáo Tổ CNSCĐ {commune.name} năm {year}"
+            render_html(executed, work_dir / "report.html", title)
+            for name in ("notebook.ipynb", "report.html"):
+                (work_dir / name).replace(out_dir / name)
+                run.outputs[name.split(".")[1] if name.endswith(".ipynb") else "html"] = (
+                    f"{run.folder_name}/{name}")
+        shutil.rmtree(work_dir, ignore_errors=True)
+    if run.status == "pending":
+        run.status = "ok"
+    return run
+
+
+def _prepare_and_collect(paths: Paths, year: int, communes: list[Commune]) -> list[CommuneRun]:
+    runs = []
+    for commune in communes:
+        run = CommuneRun(commune)
+        try:
+            prepare_commune(paths, year, commune)
+        except PipelineError as exc:
+            run.status, run.message = "failed", str(exc)
+            shutil.rmtree(store.commune_dir(paths.processed_year(year), commune.code),
+                          ignore_errors=True)
+        runs.append(run)
+    return runs
+
+
+def _record(paths: Paths, year: int, runs: list[CommuneRun]) -> Path:
+    """Status and rejected rows of each commune beside its report, then the year's index."""
+    outputs_year = paths.outputs_year(year)
+    rejected_path = paths.processed_year(year) / "rejected.parquet"
+    rejected = pd.read_parquet(rejected_path) if rejected_path.exists() else None
+    for run in runs:
+        folder = outputs_year / run.folder_name
+        folder.mkdir(parents=True, exist_ok=True)
+        count = None
+        if rejected is not None and run.status == "ok":
+            mine = rejected[rejected["commune_code"] == run.commune.code]
+            count = len(mine)
+            mine.to_csv(folder / "rejected.csv", index=False, encoding="utf-8-sig")
+        write_status(folder, {"code": run.commune.code, "name": run.commune.name,
+                              "district": run.commune.district_name, "status": run.status,
+                              "message": run.message, "rejected": count})
+    indicators_path = paths.processed_year(year) / INDICATORS_FILE
+    indicators = pd.read_parquet(indicators_path) if indicators_path.exists() else None
+    return write_index(outputs_year, year, indicators)
+
+
+def run_year(paths: Paths, year: int, communes: list[Commune], workers: int | None = None,
+             echo=print) -> list[CommuneRun]:
+    """Prepare, compute and report the selected communes; failures are recorded, not raised."""
+    started = time.monotonic()
+    runs = _prepare_and_collect(paths, year, communes)
+    ready = [r for r in runs if r.status == "pending"]
+    if ready:
+        compute_year(paths, year)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(ready) or 1))
+    done: dict[str, CommuneRun] = {}
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {r.commune.code: pool.submit(execute_report, paths, year, r.commune)
+                   for r in ready}
+        for index, (code, future) in enumerate(futures.items(), start=1):
+            try:
+                done[code] = future.result()
+            except Exception as exc:  # a crash in one commune must not stop the others
+                failed = next(r for r in ready if r.commune.code == code)
+                failed.status, failed.message = "failed", f"{type(exc).__name__}: {exc}"
+                done[code] = failed
+            result = done[code]
+            echo(f"[{index}/{len(ready)}] {result.commune.name}: {result.status}"
+                 f"{' - ' + result.message if result.message else ''}")
+    final = [done.get(r.commune.code, r) for r in runs]
+    _record(paths, year, final)
+    for r in final:
+        if r.status == "failed" and r.commune.code not in done:
+            echo(f"{r.commune.name}: failed - {r.message}")
+    echo(f"{year}: {sum(r.status == 'ok' for r in final)} ok, "
+         f"{sum(r.status == 'failed' for r in final)} failed, "
+         f"{time.monotonic() - started:.1f} s")
+    return final
