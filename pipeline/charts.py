@@ -7,9 +7,9 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from pipeline.narrative import number  # noqa: E402
+from pipeline.narrative import number
 
 _STYLE = {
     "svg.hashsalt": "cnscd",  # fixed ids, so the same data gives the same bytes
@@ -24,7 +24,7 @@ def _svg(figure: plt.Figure) -> str:
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(figure)
     svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]  # drop the XML prolog and doctype: it is inlined in HTML
+    return svg[svg.index("<svg") :]  # drop the XML prolog and doctype: it is inlined in HTML
 
 
 def bar_chart(labels: list[str], values: list[float], title: str, unit: str) -> str:
@@ -32,8 +32,9 @@ def bar_chart(labels: list[str], values: list[float], title: str, unit: str) -> 
     with plt.rc_context(_STYLE):
         pairs = sorted(zip(values, labels, strict=True))
         figure, axes = plt.subplots(figsize=(6.2, 0.38 * len(pairs) + 0.9))
-        bars = axes.barh([label for _, label in pairs], [value for value, _ in pairs],
-                         color="#1f4e79")
+        bars = axes.barh(
+            [label for _, label in pairs], [value for value, _ in pairs], color="#1f4e79"
+        )
         axes.bar_label(bars, labels=[number(value) for value, _ in pairs], padding=3)
         axes.set_title(title, loc="left", fontweight="bold")
         axes.set_xlabel(unit)

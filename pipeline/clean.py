@@ -19,8 +19,16 @@ from pipeline.ingest import ROW, RawWorkbook
 from pipeline.vntext import match_key, repair_with_kind
 
 FIX_COLUMNS = ["commune_code", "file", "sheet", "excel_row", "column", "kind", "raw", "fixed"]
-REJECT_COLUMNS = ["commune_code", "file", "sheet", "excel_row", "column", "value", "reason_code",
-                  "reason"]
+REJECT_COLUMNS = [
+    "commune_code",
+    "file",
+    "sheet",
+    "excel_row",
+    "column",
+    "value",
+    "reason_code",
+    "reason",
+]
 REASONS = {
     "blank_row": "Dòng trống",
     "duplicate_row": "Dòng trùng lặp với một dòng phía trên",
@@ -31,11 +39,20 @@ REASONS = {
     "impossible_count": "Số lượng âm hoặc quá lớn",
 }
 # Above these a count is taken as a typing error, not a fact.
-COUNT_LIMITS = {"people": 2_000, "participants": 5_000, "value": 10_000, "group_members": 50_000,
-                "households": 100_000, "population": 500_000, "report_number": 9_999}
+COUNT_LIMITS = {
+    "people": 2_000,
+    "participants": 5_000,
+    "value": 10_000,
+    "group_members": 50_000,
+    "households": 100_000,
+    "population": 500_000,
+    "report_number": 9_999,
+}
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _DMY = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
 _ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
+_YES_KEYS = frozenset(match_key(v) for v in contract.YES)
+_NO_KEYS = frozenset(match_key(v) for v in contract.NO) - {""}
 _MONTH = re.compile(r"^\s*(?:tháng\s*)?(\d{1,2})\s*[/.-]\s*(\d{4})\s*$", re.IGNORECASE)
 
 
@@ -53,20 +70,39 @@ class _Log:
     fixes: list[dict[str, object]]
     rejected: list[dict[str, object]]
 
-    def fix(self, sheet: str, rows: pd.Series, column: str, kind: str, raw: pd.Series,
-            fixed: pd.Series) -> None:
+    def fix(
+        self, sheet: str, rows: pd.Series, column: str, kind: str, raw: pd.Series, fixed: pd.Series
+    ) -> None:
         for row, before, after in zip(rows, raw, fixed, strict=True):
-            self.fixes.append({"commune_code": self.commune_code, "file": self.file,
-                               "sheet": sheet, "excel_row": int(row), "column": column,
-                               "kind": kind, "raw": _text(before), "fixed": _text(after)})
+            self.fixes.append(
+                {
+                    "commune_code": self.commune_code,
+                    "file": self.file,
+                    "sheet": sheet,
+                    "excel_row": int(row),
+                    "column": column,
+                    "kind": kind,
+                    "raw": _text(before),
+                    "fixed": _text(after),
+                }
+            )
 
-    def reject(self, sheet: str, rows: pd.Series, column: str, values: pd.Series,
-               reason_code: str) -> None:
+    def reject(
+        self, sheet: str, rows: pd.Series, column: str, values: pd.Series, reason_code: str
+    ) -> None:
         for row, value in zip(rows, values, strict=True):
-            self.rejected.append({"commune_code": self.commune_code, "file": self.file,
-                                  "sheet": sheet, "excel_row": int(row), "column": column,
-                                  "value": _text(value), "reason_code": reason_code,
-                                  "reason": REASONS[reason_code]})
+            self.rejected.append(
+                {
+                    "commune_code": self.commune_code,
+                    "file": self.file,
+                    "sheet": sheet,
+                    "excel_row": int(row),
+                    "column": column,
+                    "value": _text(value),
+                    "reason_code": reason_code,
+                    "reason": REASONS[reason_code],
+                }
+            )
 
 
 def _text(value: object) -> str:
@@ -101,10 +137,15 @@ def parse_date(value: object) -> pd.Timestamp | None:
 def parse_yesno(value: object) -> bool | None:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
-    key = match_key(str(value)) if not isinstance(value, bool) else ("co" if value else "khong")
-    if key in {match_key(v) for v in contract.YES}:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if text == "-":
+        return False
+    key = match_key(text.removesuffix(".0"))
+    if key in _YES_KEYS:
         return True
-    if key in {match_key(v) for v in contract.NO}:
+    if key in _NO_KEYS:
         return False
     return None
 
@@ -131,8 +172,9 @@ def _repair_text(table: pd.DataFrame, column: str, sheet: str, log: _Log) -> pd.
     return out
 
 
-def _canonical(series: pd.Series, choices: tuple[str, ...] | list[str],
-               cutoff: float = 0.85) -> tuple[pd.Series, pd.Series]:
+def _canonical(
+    series: pd.Series, choices: tuple[str, ...] | list[str], cutoff: float = 0.85
+) -> tuple[pd.Series, pd.Series]:
     """Map written values to the canonical choice they mean; (values, matched) by row."""
     keys = {match_key(c): c for c in choices}
     stripped = {re.sub(r"^(thon|xom|khu|ap) ", "", k): c for k, c in keys.items()}
@@ -165,6 +207,7 @@ def _team_level(series: pd.Series) -> pd.Series:
         if key.startswith(("thon", "to thon", "cap thon", "xom", "khu", "ap")):
             return "Thôn"
         return value
+
     return series.map(level)
 
 
@@ -190,14 +233,19 @@ def _canonicalise(sheet_key: str, table: pd.DataFrame, villages: list[str], log:
     if "role" in table:
         plans.append(("role", _canonical(table["role"], contract.ROLES)[0]))
     if sheet_key == "results":
-        plans.append(("indicator", _canonical(table["indicator"],
-                                              tuple(contract.RESULT_KINDS))[0]))
+        plans.append(("indicator", _canonical(table["indicator"], tuple(contract.RESULT_KINDS))[0]))
     for column, new in plans:
         changed = new.notna() & (new != table[column])
         if changed.any():
             kind = "village_match" if column == "village" else "vocabulary"
-            log.fix(log_sheet(table), table.loc[changed, ROW], column, kind,
-                    table.loc[changed, column], new[changed])
+            log.fix(
+                log_sheet(table),
+                table.loc[changed, ROW],
+                column,
+                kind,
+                table.loc[changed, column],
+                new[changed],
+            )
             table[column] = new
 
 
@@ -205,8 +253,14 @@ def log_sheet(table: pd.DataFrame) -> str:
     return str(table.attrs.get("sheet", ""))
 
 
-def clean_table(sheet: contract.Sheet, raw: pd.DataFrame, year: int, villages: list[str],
-                log: _Log, sheet_name: str) -> pd.DataFrame:
+def clean_table(
+    sheet: contract.Sheet,
+    raw: pd.DataFrame,
+    year: int,
+    villages: list[str],
+    log: _Log,
+    sheet_name: str,
+) -> pd.DataFrame:
     """One sheet: drop blank rows, repair text, type every column, reject what cannot stand."""
     table = raw.copy()
     table.attrs["sheet"] = sheet_name
@@ -231,18 +285,34 @@ def clean_table(sheet: contract.Sheet, raw: pd.DataFrame, year: int, villages: l
             converted = values.notna() & parsed.notna() & before_text
             if converted.any():
                 kinds = values[converted].map(
-                    lambda v: "date_serial" if not isinstance(v, str) or v.strip().isdigit()
-                    else "date_text")
+                    lambda v: (
+                        "date_serial"
+                        if not isinstance(v, str) or v.strip().isdigit()
+                        else "date_text"
+                    )
+                )
                 for kind in kinds.unique():
                     mask = kinds[kinds == kind].index
-                    log.fix(sheet_name, table.loc[mask, ROW], key, kind, values[mask],
-                            parsed[mask].map(lambda d: d.strftime("%d/%m/%Y")))
+                    log.fix(
+                        sheet_name,
+                        table.loc[mask, ROW],
+                        key,
+                        kind,
+                        values[mask],
+                        parsed[mask].map(lambda d: d.strftime("%d/%m/%Y")),
+                    )
             table[key] = pd.to_datetime(parsed)
         elif column.kind in ("int", "float"):
-            numbers = pd.to_numeric(values.map(lambda v: str(v).replace(",", ".").strip()
-                                               if isinstance(v, str) else v), errors="coerce")
-            drop(values.notna() & numbers.isna() & column.required, column.header, values,
-                 "invalid_number")
+            numbers = pd.to_numeric(
+                values.map(lambda v: str(v).replace(",", ".").strip() if isinstance(v, str) else v),
+                errors="coerce",
+            )
+            drop(
+                values.notna() & numbers.isna() & column.required,
+                column.header,
+                values,
+                "invalid_number",
+            )
             limit = COUNT_LIMITS.get(key)
             if limit is not None:
                 drop((numbers < 0) | (numbers > limit), column.header, values, "impossible_count")
@@ -251,8 +321,14 @@ def clean_table(sheet: contract.Sheet, raw: pd.DataFrame, year: int, villages: l
             parsed = values.map(parse_yesno)
             variants = values.notna() & parsed.notna() & ~values.isin(["Có", "Không"])
             if variants.any():
-                log.fix(sheet_name, table.loc[variants, ROW], key, "yesno_variant",
-                        values[variants], parsed[variants].map({True: "Có", False: "Không"}))
+                log.fix(
+                    sheet_name,
+                    table.loc[variants, ROW],
+                    key,
+                    "yesno_variant",
+                    values[variants],
+                    parsed[variants].map({True: "Có", False: "Không"}),
+                )
             table[key] = parsed.astype("boolean")
         elif column.kind == "month":
             table[key] = values.map(_parse_month)
@@ -265,8 +341,12 @@ def clean_table(sheet: contract.Sheet, raw: pd.DataFrame, year: int, villages: l
         outside = table["date"].dt.year != year
         drop(outside & table["date"].notna(), "Ngày", table["date"], "date_outside_year")
     duplicated = table.drop(columns=[ROW])[~reject].duplicated(keep="first")
-    drop(duplicated.reindex(table.index, fill_value=False), "", pd.Series("", index=table.index),
-         "duplicate_row")
+    drop(
+        duplicated.reindex(table.index, fill_value=False),
+        "",
+        pd.Series("", index=table.index),
+        "duplicate_row",
+    )
     kept = table[~reject].reset_index(drop=True)
     kept.attrs = {}
     return kept
@@ -316,14 +396,21 @@ def clean_workbook(raw: RawWorkbook, commune_code: str, year: int) -> CleanResul
 
 def _check_commune_code(table: pd.DataFrame, commune_code: str, raw: RawWorkbook) -> None:
     if table.empty:
-        raise InputError("the commune information sheet has no row", file=raw.path.name,
-                         sheet=raw.sheet_names["commune"], row=2)
+        raise InputError(
+            "the commune information sheet has no row",
+            file=raw.path.name,
+            sheet=raw.sheet_names["commune"],
+            row=2,
+        )
     written = str(table["commune_code"].iloc[0]).strip().removesuffix(".0").zfill(5)
     if written != commune_code.zfill(5):
         raise InputError(
             f"commune code {written} does not belong to this workbook's commune ({commune_code})",
-            file=raw.path.name, sheet=raw.sheet_names["commune"], row=int(table[ROW].iloc[0]),
-            column=contract.COMMUNE.column("commune_code").header)
+            file=raw.path.name,
+            sheet=raw.sheet_names["commune"],
+            row=int(table[ROW].iloc[0]),
+            column=contract.COMMUNE.column("commune_code").header,
+        )
 
 
 def quality_summary(raw: RawWorkbook, result: CleanResult) -> pd.DataFrame:
@@ -333,7 +420,13 @@ def quality_summary(raw: RawWorkbook, result: CleanResult) -> pd.DataFrame:
         sheet_name = raw.sheet_names[key]
         fixed = result.fixes.loc[result.fixes["sheet"] == sheet_name, "excel_row"].nunique()
         rejected = int((result.rejected["sheet"] == sheet_name).sum())
-        rows.append({"sheet": sheet_name, "rows_read": len(table),
-                     "rows_kept": len(result.tables[key]), "rows_fixed": fixed,
-                     "rows_rejected": rejected})
+        rows.append(
+            {
+                "sheet": sheet_name,
+                "rows_read": len(table),
+                "rows_kept": len(result.tables[key]),
+                "rows_fixed": fixed,
+                "rows_rejected": rejected,
+            }
+        )
     return pd.DataFrame(rows)

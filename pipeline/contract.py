@@ -30,84 +30,150 @@ class Sheet:
         return next(c for c in self.columns if c.key == key)
 
 
-COMMUNE = Sheet("commune", "Thông tin xã", (
-    Column("commune_code", "Mã xã", synonyms=("Mã đơn vị", "Mã ĐVHC")),
-    Column("commune_name", "Tên xã", synonyms=("Đơn vị", "Xã")),
-    Column("district_name", "Huyện", required=False),
-    Column("province_name", "Tỉnh", required=False),
-    Column("signer", "Người ký", synonyms=("Người ký báo cáo", "Chủ tịch")),
-    Column("signer_title", "Chức vụ người ký", required=False, synonyms=("Chức vụ",)),
-    Column("report_number", "Số báo cáo", "int", required=False),
-    Column("report_date", "Ngày báo cáo", "date", required=False),
-    Column("area_km2", "Diện tích (km²)", "float", required=False, synonyms=("Diện tích",)),
-), synonyms=("Thông tin chung", "Xã"))
+COMMUNE = Sheet(
+    "commune",
+    "Thông tin xã",
+    (
+        Column("commune_code", "Mã xã", synonyms=("Mã đơn vị", "Mã ĐVHC")),
+        Column("commune_name", "Tên xã", synonyms=("Đơn vị", "Xã")),
+        Column("district_name", "Huyện", required=False),
+        Column("province_name", "Tỉnh", required=False),
+        Column("signer", "Người ký", synonyms=("Người ký báo cáo", "Chủ tịch")),
+        Column("signer_title", "Chức vụ người ký", required=False, synonyms=("Chức vụ",)),
+        Column("report_number", "Số báo cáo", "int", required=False),
+        Column("report_date", "Ngày báo cáo", "date", required=False),
+        Column("area_km2", "Diện tích (km²)", "float", required=False, synonyms=("Diện tích",)),
+    ),
+    synonyms=("Thông tin chung", "Xã"),
+)
 
-VILLAGES = Sheet("villages", "Thôn", (
-    Column("village", "Tên thôn", synonyms=("Thôn", "Thôn/khu dân cư", "Khu dân cư")),
-    Column("households", "Số hộ", "int", required=False),
-    Column("population", "Số dân", "int", required=False, synonyms=("Số nhân khẩu", "Dân số")),
-), synonyms=("Danh sách thôn",))
+VILLAGES = Sheet(
+    "villages",
+    "Thôn",
+    (
+        Column("village", "Tên thôn", synonyms=("Thôn", "Thôn/khu dân cư", "Khu dân cư")),
+        Column("households", "Số hộ", "int", required=False),
+        Column("population", "Số dân", "int", required=False, synonyms=("Số nhân khẩu", "Dân số")),
+    ),
+    synonyms=("Danh sách thôn",),
+)
 
-MEMBERS = Sheet("members", "Thành viên", (
-    Column("team_level", "Cấp tổ", synonyms=("Cấp", "Tổ")),
-    Column("village", "Thôn", required=False),
-    Column("name", "Họ và tên", synonyms=("Họ tên", "Tên thành viên")),
-    Column("role", "Chức danh trong tổ", synonyms=("Chức danh", "Vai trò", "Nhiệm vụ")),
-    Column("birth_year", "Năm sinh", "int", required=False),
-    Column("organisation", "Đơn vị công tác", required=False, synonyms=("Đơn vị", "Tổ chức")),
-    Column("phone", "Số điện thoại", required=False, synonyms=("Điện thoại", "SĐT")),
-    Column("smartphone", "Có điện thoại thông minh", "yesno", required=False,
-           synonyms=("Điện thoại thông minh", "Smartphone")),
-), synonyms=("Danh sách thành viên", "Thành viên tổ"))
+MEMBERS = Sheet(
+    "members",
+    "Thành viên",
+    (
+        Column("team_level", "Cấp tổ", synonyms=("Cấp", "Tổ")),
+        Column("village", "Thôn", required=False),
+        Column("name", "Họ và tên", synonyms=("Họ tên", "Tên thành viên")),
+        Column("role", "Chức danh trong tổ", synonyms=("Chức danh", "Vai trò", "Nhiệm vụ")),
+        Column("birth_year", "Năm sinh", "int", required=False),
+        Column("organisation", "Đơn vị công tác", required=False, synonyms=("Đơn vị", "Tổ chức")),
+        Column("phone", "Số điện thoại", required=False, synonyms=("Điện thoại", "SĐT")),
+        Column(
+            "smartphone",
+            "Có điện thoại thông minh",
+            "yesno",
+            required=False,
+            synonyms=("Điện thoại thông minh", "Smartphone"),
+        ),
+    ),
+    synonyms=("Danh sách thành viên", "Thành viên tổ"),
+)
 
-TRAININGS = Sheet("trainings", "Tập huấn", (
-    Column("date", "Ngày", "date", synonyms=("Ngày tập huấn", "Thời gian")),
-    Column("mode", "Hình thức", synonyms=("Hình thức tập huấn",)),
-    Column("organiser", "Đơn vị tổ chức", required=False, synonyms=("Cơ quan tổ chức",)),
-    Column("participants", "Số người tham gia", "int", required=False,
-           synonyms=("Số người tham dự", "Số học viên")),
-    Column("topic", "Nội dung", required=False),
-), required=False, synonyms=("Đào tạo, tập huấn",))
+TRAININGS = Sheet(
+    "trainings",
+    "Tập huấn",
+    (
+        Column("date", "Ngày", "date", synonyms=("Ngày tập huấn", "Thời gian")),
+        Column("mode", "Hình thức", synonyms=("Hình thức tập huấn",)),
+        Column("organiser", "Đơn vị tổ chức", required=False, synonyms=("Cơ quan tổ chức",)),
+        Column(
+            "participants",
+            "Số người tham gia",
+            "int",
+            required=False,
+            synonyms=("Số người tham dự", "Số học viên"),
+        ),
+        Column("topic", "Nội dung", required=False),
+    ),
+    required=False,
+    synonyms=("Đào tạo, tập huấn",),
+)
 
-ACTIVITIES = Sheet("activities", "Nhật ký hoạt động", (
-    Column("date", "Ngày", "date", synonyms=("Ngày thực hiện", "Thời gian")),
-    Column("team_level", "Cấp tổ", synonyms=("Cấp", "Tổ")),
-    Column("village", "Thôn", required=False),
-    Column("member", "Thành viên thực hiện", required=False, synonyms=("Người thực hiện",)),
-    Column("activity", "Hoạt động", required=False, synonyms=("Nội dung hoạt động",)),
-    Column("pillar", "Trụ cột", synonyms=("Lĩnh vực",)),
-    Column("service", "Dịch vụ/nền tảng", synonyms=("Dịch vụ", "Nền tảng", "Ứng dụng")),
-    Column("channel", "Hình thức hỗ trợ", required=False, synonyms=("Kênh", "Hình thức")),
-    Column("people", "Số người được hướng dẫn", "int",
-           synonyms=("Số người", "Số lượt người", "Số người dân được hướng dẫn")),
-    Column("notes", "Ghi chú", required=False),
-), synonyms=("Nhật ký", "Hoạt động"))
+ACTIVITIES = Sheet(
+    "activities",
+    "Nhật ký hoạt động",
+    (
+        Column("date", "Ngày", "date", synonyms=("Ngày thực hiện", "Thời gian")),
+        Column("team_level", "Cấp tổ", synonyms=("Cấp", "Tổ")),
+        Column("village", "Thôn", required=False),
+        Column("member", "Thành viên thực hiện", required=False, synonyms=("Người thực hiện",)),
+        Column("activity", "Hoạt động", required=False, synonyms=("Nội dung hoạt động",)),
+        Column("pillar", "Trụ cột", synonyms=("Lĩnh vực",)),
+        Column("service", "Dịch vụ/nền tảng", synonyms=("Dịch vụ", "Nền tảng", "Ứng dụng")),
+        Column("channel", "Hình thức hỗ trợ", required=False, synonyms=("Kênh", "Hình thức")),
+        Column(
+            "people",
+            "Số người được hướng dẫn",
+            "int",
+            synonyms=("Số người", "Số lượt người", "Số người dân được hướng dẫn"),
+        ),
+        Column("notes", "Ghi chú", required=False),
+    ),
+    synonyms=("Nhật ký", "Hoạt động"),
+)
 
-RESULTS = Sheet("results", "Kết quả", (
-    Column("month", "Tháng", "month"),
-    Column("village", "Thôn", required=False),
-    Column("indicator", "Chỉ tiêu", synonyms=("Nội dung", "Kết quả")),
-    Column("value", "Giá trị", "int", synonyms=("Số lượng",)),
-), required=False, synonyms=("Kết quả đạt được",))
+RESULTS = Sheet(
+    "results",
+    "Kết quả",
+    (
+        Column("month", "Tháng", "month"),
+        Column("village", "Thôn", required=False),
+        Column("indicator", "Chỉ tiêu", synonyms=("Nội dung", "Kết quả")),
+        Column("value", "Giá trị", "int", synonyms=("Số lượng",)),
+    ),
+    required=False,
+    synonyms=("Kết quả đạt được",),
+)
 
-ZALO = Sheet("zalo", "Nhóm Zalo", (
-    Column("group_name", "Tên nhóm", synonyms=("Nhóm",)),
-    Column("team_level", "Cấp tổ", synonyms=("Cấp",)),
-    Column("village", "Thôn", required=False),
-    Column("group_members", "Số thành viên", "int", required=False),
-    Column("created", "Ngày lập", "date", required=False),
-), required=False, synonyms=("Zalo",))
+ZALO = Sheet(
+    "zalo",
+    "Nhóm Zalo",
+    (
+        Column("group_name", "Tên nhóm", synonyms=("Nhóm",)),
+        Column("team_level", "Cấp tổ", synonyms=("Cấp",)),
+        Column("village", "Thôn", required=False),
+        Column("group_members", "Số thành viên", "int", required=False),
+        Column("created", "Ngày lập", "date", required=False),
+    ),
+    required=False,
+    synonyms=("Zalo",),
+)
 
-DECISIONS = Sheet("decisions", "Văn bản", (
-    Column("number", "Số hiệu", synonyms=("Số văn bản", "Số, ký hiệu", "Số ký hiệu")),
-    Column("doc_kind", "Loại văn bản", required=False, synonyms=("Loại",)),
-    Column("date", "Ngày ban hành", "date", synonyms=("Ngày",)),
-    Column("issuer", "Cơ quan ban hành", synonyms=("Cơ quan", "Nơi ban hành")),
-    Column("subject", "Trích yếu", synonyms=("Nội dung", "Trích yếu nội dung")),
-), required=False, synonyms=("Văn bản chỉ đạo", "Quyết định"))
+DECISIONS = Sheet(
+    "decisions",
+    "Văn bản",
+    (
+        Column("number", "Số hiệu", synonyms=("Số văn bản", "Số, ký hiệu", "Số ký hiệu")),
+        Column("doc_kind", "Loại văn bản", required=False, synonyms=("Loại",)),
+        Column("date", "Ngày ban hành", "date", synonyms=("Ngày",)),
+        Column("issuer", "Cơ quan ban hành", synonyms=("Cơ quan", "Nơi ban hành")),
+        Column("subject", "Trích yếu", synonyms=("Nội dung", "Trích yếu nội dung")),
+    ),
+    required=False,
+    synonyms=("Văn bản chỉ đạo", "Quyết định"),
+)
 
-SHEETS: tuple[Sheet, ...] = (COMMUNE, VILLAGES, MEMBERS, TRAININGS, ACTIVITIES, RESULTS, ZALO,
-                             DECISIONS)
+SHEETS: tuple[Sheet, ...] = (
+    COMMUNE,
+    VILLAGES,
+    MEMBERS,
+    TRAININGS,
+    ACTIVITIES,
+    RESULTS,
+    ZALO,
+    DECISIONS,
+)
 SHEETS_BY_KEY: dict[str, Sheet] = {s.key: s for s in SHEETS}
 
 # Controlled vocabularies: canonical value -> the pillar it belongs to, or other facts.

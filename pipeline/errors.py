@@ -10,13 +10,19 @@ class PipelineError(Exception):
 class InputError(PipelineError):
     """A problem in an analyst's file, located as precisely as we know it."""
 
-    def __init__(self, message: str, *, file: str | None = None, sheet: str | None = None,
-                 row: int | None = None, column: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        sheet: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
         self.file, self.sheet, self.row, self.column = file, sheet, row, column
         where = ", ".join(
             f"{label} {value}"
-            for label, value in (("file", file), ("sheet", sheet), ("row", row),
-                                 ("column", column))
+            for label, value in (("file", file), ("sheet", sheet), ("row", row), ("column", column))
             if value is not None
         )
         super().__init__(f"{where}: {message}" if where else message)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.indicators import values_of
 from pipeline.narrative import environment
 
 STATUS_FILE = "status.json"
@@ -15,8 +16,9 @@ STATUS_FILE = "status.json"
 def write_status(folder: Path, record: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{STATUS_FILE}.tmp"
-    tmp.write_text(json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
-                   encoding="utf-8")
+    tmp.write_text(
+        json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
     tmp.replace(folder / STATUS_FILE)
 
 
@@ -25,33 +27,50 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
     rows = []
     for status_path in sorted(outputs_year.glob(f"*/{STATUS_FILE}")):
         record = json.loads(status_path.read_text(encoding="utf-8"))
-        values: dict[str, float] = {}
+        values: dict[str, float | None] = {}
         if indicators is not None:
-            mine = indicators[indicators["commune_code"] == record["code"]]
-            values = dict(zip(mine["indicator"], mine["value"], strict=True))
+            values = values_of(indicators, record["code"])
 
-        def value(code: str) -> float | None:
-            v = values.get(code)
-            return None if v is None or pd.isna(v) else v
+        def value(code: str, values: dict[str, float | None] = values) -> float | None:
+            return values.get(code)
 
         members = None
         if value("members_commune") is not None:
             members = value("members_commune") + (value("members_village") or 0)
         folder = status_path.parent.name
-        links = [(label, f"{folder}/{name}") for label, name in
-                 (("Báo cáo (HTML)", "report.html"), ("Notebook", "notebook.ipynb"),
-                  ("Dòng bị loại", "rejected.csv"))
-                 if (status_path.parent / name).exists()]
-        rows.append({**record, "members": members, "people_guided": value("people_guided"),
-                     "zalo_groups": value("zalo_groups"), "links": links})
+        links = [
+            (label, f"{folder}/{name}")
+            for label, name in (
+                ("Báo cáo (HTML)", "report.html"),
+                ("Notebook", "notebook.ipynb"),
+                ("Dòng bị loại", "rejected.csv"),
+            )
+            if (status_path.parent / name).exists()
+        ]
+        rows.append(
+            {
+                **record,
+                "members": members,
+                "people_guided": value("people_guided"),
+                "zalo_groups": value("zalo_groups"),
+                "links": links,
+            }
+        )
     return sorted(rows, key=lambda r: (r["district"], r["name"]))
 
 
 def write_index(outputs_year: Path, year: int, indicators: pd.DataFrame | None) -> Path:
     rows = index_rows(outputs_year, indicators)
-    html = environment().get_template("index.html.j2").render(
-        year=year, rows=rows, ok=sum(r["status"] == "ok" for r in rows),
-        failed=sum(r["status"] == "failed" for r in rows))
+    html = (
+        environment()
+        .get_template("index.html.j2")
+        .render(
+            year=year,
+            rows=rows,
+            ok=sum(r["status"] == "ok" for r in rows),
+            failed=sum(r["status"] == "failed" for r in rows),
+        )
+    )
     path = outputs_year / "index.html"
     tmp = outputs_year / ".index.html.tmp"
     tmp.write_text(html, encoding="utf-8")

@@ -30,6 +30,9 @@ class Indicator:
     definition: str
     inputs: tuple[str, ...]  # sheets it needs; absent sheet -> missing
     compute: Callable[[Tables, int], pd.Series]
+    # A commune with no row to count has zero; a ratio or a total of blank cells is missing.
+    zero_when_no_rows: bool = True
+    missing_text: str = "thiếu số liệu"
 
 
 def _count(table: pd.DataFrame, mask: pd.Series | None = None) -> pd.Series:
@@ -75,6 +78,7 @@ def _people_by(column: str, value: str) -> Callable[[Tables, int], pd.Series]:
     def compute(t: Tables, year: int) -> pd.Series:
         a = t["activities"]
         return _sum(a, "people", a[column] == value)
+
     return compute
 
 
@@ -82,94 +86,255 @@ def _result(kind: str) -> Callable[[Tables, int], pd.Series]:
     def compute(t: Tables, year: int) -> pd.Series:
         r = t["results"]
         return _sum(r, "value", r["indicator"] == kind)
+
     return compute
 
 
 CATALOGUE: list[Indicator] = [
-    Indicator("villages", "Số thôn", "Villages", "thôn", "Tổ chức",
-              "Số thôn trong danh sách thôn của xã.", ("villages",),
-              lambda t, y: _count(t["villages"])),
-    Indicator("population", "Dân số", "Population", "người", "Tổ chức",
-              "Tổng số dân của các thôn.", ("villages",), lambda t, y: _population(t)),
-    Indicator("teams_commune", "Tổ CNSCĐ cấp xã", "Commune-level teams", "tổ", "Tổ chức",
-              "Số tổ cấp xã có ít nhất một thành viên.", ("members",),
-              lambda t, y: (_members(t, "Xã") > 0).astype(int)),
-    Indicator("members_commune", "Thành viên tổ cấp xã", "Commune-level team members", "người",
-              "Tổ chức", "Số thành viên của tổ cấp xã.", ("members",),
-              lambda t, y: _members(t, "Xã")),
-    Indicator("teams_village", "Tổ CNSCĐ cấp thôn", "Village-level teams", "tổ", "Tổ chức",
-              "Số thôn có tổ với ít nhất một thành viên.", ("members",),
-              lambda t, y: _nunique(t["members"], "village",
-                                    t["members"]["team_level"] == "Thôn")),
-    Indicator("members_village", "Thành viên tổ cấp thôn", "Village-level team members",
-              "người", "Tổ chức", "Số thành viên của các tổ cấp thôn.", ("members",),
-              lambda t, y: _members(t, "Thôn")),
-    Indicator("members_without_smartphone", "Thành viên chưa có điện thoại thông minh",
-              "Members without a smartphone", "người", "Tổ chức",
-              "Số thành viên ghi 'Không' ở cột điện thoại thông minh.", ("members",),
-              lambda t, y: _count(t["members"], t["members"]["smartphone"].eq(False)
-                                  .fillna(False).astype(bool))),
-    Indicator("village_leaders_aged_60", "Tổ trưởng tổ thôn từ 60 tuổi trở lên",
-              "Village team leaders aged 60 or more", "người", "Tổ chức",
-              "Số tổ trưởng tổ cấp thôn có tuổi trong năm báo cáo từ 60 trở lên.", ("members",),
-              _village_leaders_aged),
-    Indicator("trainings", "Lớp tập huấn", "Trainings", "lớp", "Tổ chức",
-              "Số lớp tập huấn thành viên tổ được tham dự.", ("trainings",),
-              lambda t, y: _count(t["trainings"])),
-    Indicator("trainings_online", "Lớp tập huấn trực tuyến", "Online trainings", "lớp",
-              "Tổ chức", "Số lớp tập huấn theo hình thức trực tuyến.", ("trainings",),
-              lambda t, y: _count(t["trainings"], t["trainings"]["mode"] == "Trực tuyến")),
-    Indicator("trainings_in_person", "Lớp tập huấn trực tiếp", "In-person trainings", "lớp",
-              "Tổ chức", "Số lớp tập huấn theo hình thức trực tiếp.", ("trainings",),
-              lambda t, y: _count(t["trainings"], t["trainings"]["mode"] == "Trực tiếp")),
-    Indicator("decisions", "Văn bản chỉ đạo", "Decisions and documents", "văn bản", "Tổ chức",
-              "Số văn bản chỉ đạo, quyết định liên quan tới tổ.", ("decisions",),
-              lambda t, y: _count(t["decisions"])),
-    Indicator("sessions", "Lượt hướng dẫn", "Guidance sessions", "lượt", "Tổ chức",
-              "Số dòng hoạt động được giữ lại trong nhật ký.", ("activities",),
-              lambda t, y: _count(t["activities"])),
-    Indicator("people_guided", "Người dân được hướng dẫn", "People guided", "lượt người",
-              "Tổ chức", "Tổng số người được hướng dẫn trong nhật ký hoạt động.", ("activities",),
-              lambda t, y: _sum(t["activities"], "people")),
-    Indicator("people_guided_per_1000", "Người được hướng dẫn trên 1.000 dân",
-              "People guided per 1,000 inhabitants", "lượt/1.000 dân", "Tổ chức",
-              "Số người được hướng dẫn chia cho dân số, nhân 1.000.", ("activities", "villages"),
-              lambda t, y: _ratio(_sum(t["activities"], "people"), _population(t), 1000)),
-    Indicator("zalo_groups", "Nhóm Zalo", "Zalo groups", "nhóm", "Xã hội số",
-              "Số nhóm Zalo của các tổ.", ("zalo",), lambda t, y: _count(t["zalo"])),
-    Indicator("zalo_groups_commune", "Nhóm Zalo cấp xã", "Commune-level Zalo groups", "nhóm",
-              "Xã hội số", "Số nhóm Zalo của tổ cấp xã.", ("zalo",),
-              lambda t, y: _count(t["zalo"], t["zalo"]["team_level"] == "Xã")),
-    Indicator("zalo_groups_village", "Nhóm Zalo cấp thôn", "Village-level Zalo groups", "nhóm",
-              "Xã hội số", "Số nhóm Zalo của các tổ cấp thôn.", ("zalo",),
-              lambda t, y: _count(t["zalo"], t["zalo"]["team_level"] == "Thôn")),
-    Indicator("zalo_members", "Thành viên nhóm Zalo", "Zalo group members", "người",
-              "Xã hội số", "Tổng số thành viên các nhóm Zalo.", ("zalo",),
-              lambda t, y: _sum(t["zalo"], "group_members")),
+    Indicator(
+        "villages",
+        "Số thôn",
+        "Villages",
+        "thôn",
+        "Tổ chức",
+        "Số thôn trong danh sách thôn của xã.",
+        ("villages",),
+        lambda t, y: _count(t["villages"]),
+    ),
+    Indicator(
+        "population",
+        "Dân số",
+        "Population",
+        "người",
+        "Tổ chức",
+        "Tổng số dân của các thôn.",
+        ("villages",),
+        lambda t, y: _population(t),
+        zero_when_no_rows=False,
+        missing_text="thiếu dữ liệu dân số",
+    ),
+    Indicator(
+        "teams_commune",
+        "Tổ CNSCĐ cấp xã",
+        "Commune-level teams",
+        "tổ",
+        "Tổ chức",
+        "Số tổ cấp xã có ít nhất một thành viên.",
+        ("members",),
+        lambda t, y: (_members(t, "Xã") > 0).astype(int),
+    ),
+    Indicator(
+        "members_commune",
+        "Thành viên tổ cấp xã",
+        "Commune-level team members",
+        "người",
+        "Tổ chức",
+        "Số thành viên của tổ cấp xã.",
+        ("members",),
+        lambda t, y: _members(t, "Xã"),
+    ),
+    Indicator(
+        "teams_village",
+        "Tổ CNSCĐ cấp thôn",
+        "Village-level teams",
+        "tổ",
+        "Tổ chức",
+        "Số thôn có tổ với ít nhất một thành viên.",
+        ("members",),
+        lambda t, y: _nunique(t["members"], "village", t["members"]["team_level"] == "Thôn"),
+    ),
+    Indicator(
+        "members_village",
+        "Thành viên tổ cấp thôn",
+        "Village-level team members",
+        "người",
+        "Tổ chức",
+        "Số thành viên của các tổ cấp thôn.",
+        ("members",),
+        lambda t, y: _members(t, "Thôn"),
+    ),
+    Indicator(
+        "members_without_smartphone",
+        "Thành viên chưa có điện thoại thông minh",
+        "Members without a smartphone",
+        "người",
+        "Tổ chức",
+        "Số thành viên ghi 'Không' ở cột điện thoại thông minh.",
+        ("members",),
+        lambda t, y: _count(
+            t["members"], t["members"]["smartphone"].eq(False).fillna(False).astype(bool)
+        ),
+    ),
+    Indicator(
+        "village_leaders_aged_60",
+        "Tổ trưởng tổ thôn từ 60 tuổi trở lên",
+        "Village team leaders aged 60 or more",
+        "người",
+        "Tổ chức",
+        "Số tổ trưởng tổ cấp thôn có tuổi trong năm báo cáo từ 60 trở lên.",
+        ("members",),
+        _village_leaders_aged,
+    ),
+    Indicator(
+        "trainings",
+        "Lớp tập huấn",
+        "Trainings",
+        "lớp",
+        "Tổ chức",
+        "Số lớp tập huấn thành viên tổ được tham dự.",
+        ("trainings",),
+        lambda t, y: _count(t["trainings"]),
+    ),
+    Indicator(
+        "trainings_online",
+        "Lớp tập huấn trực tuyến",
+        "Online trainings",
+        "lớp",
+        "Tổ chức",
+        "Số lớp tập huấn theo hình thức trực tuyến.",
+        ("trainings",),
+        lambda t, y: _count(t["trainings"], t["trainings"]["mode"] == "Trực tuyến"),
+    ),
+    Indicator(
+        "trainings_in_person",
+        "Lớp tập huấn trực tiếp",
+        "In-person trainings",
+        "lớp",
+        "Tổ chức",
+        "Số lớp tập huấn theo hình thức trực tiếp.",
+        ("trainings",),
+        lambda t, y: _count(t["trainings"], t["trainings"]["mode"] == "Trực tiếp"),
+    ),
+    Indicator(
+        "decisions",
+        "Văn bản chỉ đạo",
+        "Decisions and documents",
+        "văn bản",
+        "Tổ chức",
+        "Số văn bản chỉ đạo, quyết định liên quan tới tổ.",
+        ("decisions",),
+        lambda t, y: _count(t["decisions"]),
+    ),
+    Indicator(
+        "sessions",
+        "Lượt hướng dẫn",
+        "Guidance sessions",
+        "lượt",
+        "Tổ chức",
+        "Số dòng hoạt động được giữ lại trong nhật ký.",
+        ("activities",),
+        lambda t, y: _count(t["activities"]),
+    ),
+    Indicator(
+        "people_guided",
+        "Người dân được hướng dẫn",
+        "People guided",
+        "lượt người",
+        "Tổ chức",
+        "Tổng số người được hướng dẫn trong nhật ký hoạt động.",
+        ("activities",),
+        lambda t, y: _sum(t["activities"], "people"),
+    ),
+    Indicator(
+        "people_guided_per_1000",
+        "Người được hướng dẫn trên 1.000 dân",
+        "People guided per 1,000 inhabitants",
+        "lượt/1.000 dân",
+        "Tổ chức",
+        "Số người được hướng dẫn chia cho dân số, nhân 1.000.",
+        ("activities", "villages"),
+        lambda t, y: _ratio(_sum(t["activities"], "people"), _population(t), 1000),
+        zero_when_no_rows=False,
+        missing_text="thiếu dữ liệu dân số",
+    ),
+    Indicator(
+        "zalo_groups",
+        "Nhóm Zalo",
+        "Zalo groups",
+        "nhóm",
+        "Xã hội số",
+        "Số nhóm Zalo của các tổ.",
+        ("zalo",),
+        lambda t, y: _count(t["zalo"]),
+    ),
+    Indicator(
+        "zalo_groups_commune",
+        "Nhóm Zalo cấp xã",
+        "Commune-level Zalo groups",
+        "nhóm",
+        "Xã hội số",
+        "Số nhóm Zalo của tổ cấp xã.",
+        ("zalo",),
+        lambda t, y: _count(t["zalo"], t["zalo"]["team_level"] == "Xã"),
+    ),
+    Indicator(
+        "zalo_groups_village",
+        "Nhóm Zalo cấp thôn",
+        "Village-level Zalo groups",
+        "nhóm",
+        "Xã hội số",
+        "Số nhóm Zalo của các tổ cấp thôn.",
+        ("zalo",),
+        lambda t, y: _count(t["zalo"], t["zalo"]["team_level"] == "Thôn"),
+    ),
+    Indicator(
+        "zalo_members",
+        "Thành viên nhóm Zalo",
+        "Zalo group members",
+        "người",
+        "Xã hội số",
+        "Tổng số thành viên các nhóm Zalo.",
+        ("zalo",),
+        lambda t, y: _sum(t["zalo"], "group_members"),
+    ),
 ]
 CATALOGUE += [
-    Indicator(f"people_{slugify(pillar).replace('-', '_')}",
-              f"Người được hướng dẫn về {pillar.lower()}", f"People guided: {pillar}",
-              "lượt người", pillar, f"Số người được hướng dẫn thuộc trụ cột {pillar.lower()}.",
-              ("activities",), _people_by("pillar", pillar))
+    Indicator(
+        f"people_{slugify(pillar).replace('-', '_')}",
+        f"Người được hướng dẫn về {pillar.lower()}",
+        f"People guided: {pillar}",
+        "lượt người",
+        pillar,
+        f"Số người được hướng dẫn thuộc trụ cột {pillar.lower()}.",
+        ("activities",),
+        _people_by("pillar", pillar),
+    )
     for pillar in contract.PILLARS
 ]
+
+
 def service_code(service: str) -> str:
     return f"people_service_{slugify(service).replace('-', '_')}"
 
 
 CATALOGUE += [
-    Indicator(service_code(service),
-              f"Người được hướng dẫn: {service}", f"People guided: {service}", "lượt người",
-              pillar, f"Số người được hướng dẫn sử dụng {service}.", ("activities",),
-              _people_by("service", service))
+    Indicator(
+        service_code(service),
+        f"Người được hướng dẫn: {service}",
+        f"People guided: {service}",
+        "lượt người",
+        pillar,
+        f"Số người được hướng dẫn sử dụng {service}.",
+        ("activities",),
+        _people_by("service", service),
+    )
     for service, pillar in contract.SERVICES.items()
 ]
 CATALOGUE += [
-    Indicator(code, kind, code.replace("_", " ").capitalize(), "lượt", "Kinh tế số"
-              if code == "cashless_accounts" else "Chính quyền số" if code == "online_dossiers"
-              else "Xã hội số", f"Tổng giá trị '{kind}' trong bảng kết quả.", ("results",),
-              _result(kind))
+    Indicator(
+        code,
+        kind,
+        code.replace("_", " ").capitalize(),
+        "lượt",
+        "Kinh tế số"
+        if code == "cashless_accounts"
+        else "Chính quyền số"
+        if code == "online_dossiers"
+        else "Xã hội số",
+        f"Tổng giá trị '{kind}' trong bảng kết quả.",
+        ("results",),
+        _result(kind),
+    )
     for kind, code in contract.RESULT_KINDS.items()
 ]
 CATALOGUE_BY_CODE = {i.code: i for i in CATALOGUE}
@@ -182,37 +347,52 @@ def compute_indicators(tables: Tables, year: int, present: pd.DataFrame) -> pd.D
     without a sheet gets no value for indicators that need it, and the reason says so.
     """
     communes = pd.Index(sorted(present["commune_code"].unique()), name="commune_code")
+    holders = {sheet: set(group) for sheet, group in present.groupby("sheet")["commune_code"]}
     frames = []
     for indicator in CATALOGUE:
-        values = indicator.compute(tables, year).reindex(communes)
-        has_inputs = pd.Series(True, index=communes)
-        reason = pd.Series("", index=communes, dtype=object)
-        for sheet in indicator.inputs:
-            holders = set(present.loc[present["sheet"] == sheet, "commune_code"])
-            lacking = ~communes.isin(list(holders))
-            reason[lacking & (reason == "")] = f"thiếu bảng '{contract.SHEETS_BY_KEY[sheet].name}'"
-            has_inputs &= ~lacking
-        counts_zero = values.isna() & has_inputs & (reason == "")
-        if indicator.unit not in ("lượt/1.000 dân",) and indicator.code != "population":
-            values = values.where(~counts_zero, 0)
-        reason[values.isna() & (reason == "")] = "thiếu dữ liệu dân số"
-        frames.append(pd.DataFrame({
-            "commune_code": communes, "indicator": indicator.code,
-            "value": values.astype("float64").where(has_inputs).to_numpy(),
-            "missing_reason": reason.where(values.isna() | ~has_inputs, "").to_numpy(),
-        }))
+        computed = indicator.compute(tables, year)
+        values = computed.reindex(communes).astype("float64")
+        if indicator.zero_when_no_rows:
+            values = values.where(communes.isin(computed.index), 0.0)
+        reason = pd.Series(np.where(values.isna(), indicator.missing_text, ""), index=communes)
+        for sheet in reversed(indicator.inputs):  # the first absent input names the reason
+            lacking = ~communes.isin(list(holders.get(sheet, ())))
+            values[lacking] = np.nan
+            reason[lacking] = f"thiếu bảng '{contract.SHEETS_BY_KEY[sheet].name}'"
+        frames.append(
+            pd.DataFrame(
+                {
+                    "commune_code": communes,
+                    "indicator": indicator.code,
+                    "value": values.to_numpy(),
+                    "missing_reason": reason.to_numpy(),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)[INDICATOR_COLUMNS]
 
 
 def catalogue_frame() -> pd.DataFrame:
     """The catalogue as users read it."""
-    return pd.DataFrame([{"code": i.code, "name_vi": i.name_vi, "name_en": i.name_en,
-                          "unit": i.unit, "pillar": i.pillar, "definition": i.definition}
-                         for i in CATALOGUE])
+    return pd.DataFrame(
+        [
+            {
+                "code": i.code,
+                "name_vi": i.name_vi,
+                "name_en": i.name_en,
+                "unit": i.unit,
+                "pillar": i.pillar,
+                "definition": i.definition,
+            }
+            for i in CATALOGUE
+        ]
+    )
 
 
 def values_of(indicators: pd.DataFrame, commune_code: str) -> dict[str, float | None]:
     """One commune's indicator values by code; a missing value is None."""
     rows = indicators[indicators["commune_code"] == commune_code]
-    return {r.indicator: (None if pd.isna(r.value) else float(r.value))
-            for r in rows.itertuples(index=False)}
+    return {
+        r.indicator: (None if pd.isna(r.value) else float(r.value))
+        for r in rows.itertuples(index=False)
+    }

@@ -37,7 +37,8 @@ def _find_sheet(sheet: contract.Sheet, available: list[str]) -> str | None:
 def _header_row(grid: pd.DataFrame) -> int | None:
     for index in range(min(len(grid), 10)):
         if grid.iloc[index].notna().sum() >= 2 or (
-                grid.shape[1] == 1 and grid.iloc[index].notna().any()):
+            grid.shape[1] == 1 and grid.iloc[index].notna().any()
+        ):
             return index
     return None
 
@@ -57,15 +58,23 @@ def _table(grid: pd.DataFrame, sheet: contract.Sheet, sheet_name: str, file: Pat
         raise InputError(
             f"required column '{missing[0].header}' not found; the sheet's first row must hold "
             f"the headers ({', '.join(c.header for c in sheet.columns)})",
-            file=file.name, sheet=sheet_name, row=(header_index or 0) + 1, column=missing[0].header,
+            file=file.name,
+            sheet=sheet_name,
+            row=(header_index or 0) + 1,
+            column=missing[0].header,
         )
     assert header_index is not None
-    body = grid.iloc[header_index + 1:]
-    table = pd.DataFrame({
-        column.key: (body.iloc[:, columns[column.key]] if column.key in columns
-                     else pd.Series(None, index=body.index, dtype=object))
-        for column in sheet.columns
-    })
+    body = grid.iloc[header_index + 1 :]
+    table = pd.DataFrame(
+        {
+            column.key: (
+                body.iloc[:, columns[column.key]]
+                if column.key in columns
+                else pd.Series(None, index=body.index, dtype=object)
+            )
+            for column in sheet.columns
+        }
+    )
     table.insert(0, ROW, body.index.to_numpy() + 1)
     return table.reset_index(drop=True)
 
@@ -73,15 +82,18 @@ def _table(grid: pd.DataFrame, sheet: contract.Sheet, sheet_name: str, file: Pat
 def read_workbook(path: Path) -> RawWorkbook:
     """Every sheet of the data contract found in a workbook (.xlsx) or a folder of CSV files."""
     if not path.exists():
-        raise InputError("workbook not found; run `cnscd sample` or put the commune's workbook "
-                         "there", file=str(path))
+        raise InputError(
+            "workbook not found; run `cnscd sample` or put the commune's workbook there",
+            file=str(path),
+        )
     try:
         grids = _read_grids(path)
     except InputError:
         raise
     except Exception as exc:  # the reader's own message says what is wrong with the file
-        raise InputError(f"cannot be read as a workbook ({type(exc).__name__}: {exc})",
-                         file=path.name) from exc
+        raise InputError(
+            f"cannot be read as a workbook ({type(exc).__name__}: {exc})", file=path.name
+        ) from exc
     tables: dict[str, pd.DataFrame] = {}
     sheet_names: dict[str, str] = {}
     for sheet in contract.SHEETS:
@@ -90,7 +102,10 @@ def read_workbook(path: Path) -> RawWorkbook:
             if sheet.required:
                 raise InputError(
                     f"required sheet '{sheet.name}' is missing (sheets found: "
-                    f"{', '.join(grids) or 'none'})", file=path.name, sheet=sheet.name)
+                    f"{', '.join(grids) or 'none'})",
+                    file=path.name,
+                    sheet=sheet.name,
+                )
             continue
         tables[sheet.key] = _table(grids[found], sheet, found, path)
         sheet_names[sheet.key] = found
@@ -100,8 +115,14 @@ def read_workbook(path: Path) -> RawWorkbook:
 def _read_grids(path: Path) -> dict[str, pd.DataFrame]:
     if path.is_dir():
         return {
-            csv.stem: pd.read_csv(csv, header=None, dtype=object, keep_default_na=False,
-                                  na_values=[""], encoding="utf-8-sig")
+            csv.stem: pd.read_csv(
+                csv,
+                header=None,
+                dtype=object,
+                keep_default_na=False,
+                na_values=[""],
+                encoding="utf-8-sig",
+            )
             for csv in sorted(path.glob("*.csv"))
         }
     return pd.read_excel(path, sheet_name=None, header=None, engine="calamine", dtype=object)

@@ -91,38 +91,53 @@ def find_limitations(values: dict[str, float | None], settings: dict) -> list[Fi
 
 def pillar_order(values: dict[str, float | None]) -> list[str]:
     """The three pillars, the one with least activity first (where next year should push)."""
-    pillars = {"chinh_quyen_so": "Chính quyền số", "kinh_te_so": "Kinh tế số",
-               "xa_hoi_so": "Xã hội số"}
-    return [name for code, name in sorted(pillars.items(),
-                                          key=lambda kv: (values.get(f"people_{kv[0]}") or 0))]
+    pillars = {
+        "chinh_quyen_so": "Chính quyền số",
+        "kinh_te_so": "Kinh tế số",
+        "xa_hoi_so": "Xã hội số",
+    }
+    return [
+        name
+        for code, name in sorted(pillars.items(), key=lambda kv: values.get(f"people_{kv[0]}") or 0)
+    ]
 
 
 def environment(extra_template_dirs: list[Path] | None = None) -> Environment:
     """Templates from override folders first (district, commune), then the packaged ones."""
     search = [str(p) for p in (extra_template_dirs or []) if p.exists()] + [str(TEMPLATES)]
-    env = Environment(loader=FileSystemLoader(search), autoescape=select_autoescape(["j2", "html"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True)
+    env = Environment(
+        loader=FileSystemLoader(search),
+        autoescape=select_autoescape(["j2", "html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters.update(number=number, count=count, date_vi=date_vi)
     return env
 
 
-def report_context(commune: Commune, year: int, tables: dict[str, pd.DataFrame],
-                   values: dict[str, float | None], settings: dict) -> dict:
+def report_context(
+    commune: Commune,
+    year: int,
+    tables: dict[str, pd.DataFrame],
+    values: dict[str, float | None],
+    settings: dict,
+) -> dict:
     """Everything the report template needs, from the commune's clean tables and indicators."""
     info = tables["commune"].iloc[0]
     decisions = tables["decisions"].sort_values(["date", "number"]).to_dict("records")
     report_date = info["report_date"] if pd.notna(info["report_date"]) else None
-    number_text = (f"{int(info['report_number']):02d}" if pd.notna(info["report_number"])
-                   else "      ")
+    number_text = (
+        f"{int(info['report_number']):02d}" if pd.notna(info["report_number"]) else "      "
+    )
     trainings = tables["trainings"]
     return {
         "year": year,
         "commune": commune,
         "commune_upper": f"{commune.kind} {commune.short_name}".upper(),
         "signer": info["signer"],
-        "signer_title": (info["signer_title"] if pd.notna(info["signer_title"])
-                         else "Chủ tịch"),
+        "signer_title": (info["signer_title"] if pd.notna(info["signer_title"]) else "Chủ tịch"),
         "report_number": number_text,
         "report_date": report_date,
         "decisions": decisions,
@@ -131,13 +146,17 @@ def report_context(commune: Commune, year: int, tables: dict[str, pd.DataFrame],
         "findings": [f.code for f in find_limitations(values, settings)],
         "figures": {f.code: f.figure for f in find_limitations(values, settings)},
         "pillars_next_year": pillar_order(values),
-        "services": [(service, values[service_code(service)]) for service in contract.SERVICES
-                     if values.get(service_code(service))],
+        "services": [
+            (service, values[service_code(service)])
+            for service in contract.SERVICES
+            if values.get(service_code(service))
+        ],
     }
 
 
-def render_report(context: dict, charts: dict[str, str],
-                  extra_template_dirs: list[Path] | None = None) -> str:
+def render_report(
+    context: dict, charts: dict[str, str], extra_template_dirs: list[Path] | None = None
+) -> str:
     """The report as an HTML fragment (header, four sections, signature)."""
     template = environment(extra_template_dirs).get_template("commune_report.html.j2")
     return template.render(**context, charts=charts)

@@ -23,7 +23,7 @@ def short_name(name: str) -> str:
     """'Xã Nam Chính' -> 'Nam Chính'."""
     for prefix in _PREFIXES:
         if name.startswith(prefix):
-            return name[len(prefix):]
+            return name[len(prefix) :]
     return name
 
 
@@ -57,7 +57,6 @@ class Commune:
 EXTRA_REGISTRY_NAME = "communes.csv"
 
 
-
 def load_registry(extra_csv: Path | None = None) -> pd.DataFrame:
     """The packaged registry, plus the rows of an extra registry file (synthetic or newer units)."""
     frames = [pd.read_csv(REGISTRY_CSV, dtype=str, keep_default_na=False)]
@@ -75,8 +74,14 @@ def communes_of_year(year: int, extra_csv: Path | None = None) -> list[Commune]:
     start, end = pd.Timestamp(dt.date(year, 1, 1)), pd.Timestamp(dt.date(year, 12, 31))
     valid = frame[(frame["valid_from"] <= end) & (frame["valid_to"] >= start)]
     return [
-        Commune(r.commune_code, r.commune_name, r.district_code, r.district_name,
-                r.province_code, r.province_name)
+        Commune(
+            r.commune_code,
+            r.commune_name,
+            r.district_code,
+            r.district_name,
+            r.province_code,
+            r.province_name,
+        )
         for r in valid.itertuples(index=False)
     ]
 
@@ -86,8 +91,12 @@ def find_commune(year: int, wanted: str, extra_csv: Path | None = None) -> Commu
     key = match_key(wanted)
     communes = communes_of_year(year, extra_csv)
     for commune in communes:
-        if key in {commune.code, match_key(commune.name), match_key(commune.short_name),
-                   match_key(commune.slug)}:
+        if key in {
+            commune.code,
+            match_key(commune.name),
+            match_key(commune.short_name),
+            match_key(commune.slug),
+        }:
             return commune
     known = ", ".join(c.slug for c in communes)
     raise UnknownCommuneError(
@@ -99,9 +108,15 @@ def find_district(year: int, wanted: str, extra_csv: Path | None = None) -> list
     """The communes of a district of the year, by slug, code or name."""
     key = match_key(wanted)
     communes = [
-        c for c in communes_of_year(year, extra_csv)
-        if key in {c.district_code, match_key(c.district_name), match_key(c.district_slug),
-                   match_key(short_name(c.district_name))}
+        c
+        for c in communes_of_year(year, extra_csv)
+        if key
+        in {
+            c.district_code,
+            match_key(c.district_name),
+            match_key(c.district_slug),
+            match_key(short_name(c.district_name)),
+        }
     ]
     if not communes:
         known = ", ".join(sorted({c.district_slug for c in communes_of_year(year, extra_csv)}))

@@ -22,18 +22,29 @@ def service_chart(context: dict) -> str:
         return ""
     labels = [name for name, _ in context["services"]]
     values = [float(people) for _, people in context["services"]]
-    return charts.bar_chart(labels, values, "Người dân được hướng dẫn theo dịch vụ, nền tảng",
-                            "lượt người")
+    return charts.bar_chart(
+        labels, values, "Người dân được hướng dẫn theo dịch vụ, nền tảng", "lượt người"
+    )
 
 
-def commune_report_html(year: int, commune: str, data_dir: str | Path,
-                        settings_file: str | Path | None = None) -> str:
-    """The report of one commune and year, from the processed data under `data_dir`."""
+def commune_report_html(
+    year: int,
+    commune: str,
+    data_dir: str | Path,
+    settings_file: str | Path | None = None,
+    templates_dir: str | Path | None = None,
+) -> str:
+    """The report of one commune and year, from the processed data under `data_dir`.
+
+    `settings_file` and `templates_dir` are relative to `data_dir` (or absolute).
+    """
     paths = Paths.under(data_dir)
     found = find_commune(year, commune, paths.raw / EXTRA_REGISTRY_NAME)
     tables = store.read_commune(store.commune_dir(paths.processed_year(year), found.code))
     indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
-    settings = narrative.load_settings(Path(settings_file) if settings_file else None)
-    context = narrative.report_context(found, year, tables, values_of(indicators, found.code),
-                                       settings)
-    return narrative.render_report(context, {"services": service_chart(context)})
+    settings = narrative.load_settings(Path(data_dir, settings_file) if settings_file else None)
+    context = narrative.report_context(
+        found, year, tables, values_of(indicators, found.code), settings
+    )
+    overrides = [Path(data_dir, templates_dir)] if templates_dir else None
+    return narrative.render_report(context, {"services": service_chart(context)}, overrides)

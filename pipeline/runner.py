@@ -9,11 +9,13 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from traitlets.config import Config
 
 from pipeline import store
 from pipeline.clean import clean_workbook, quality_summary
@@ -26,6 +28,8 @@ from pipeline.registry import Commune
 from pipeline.report import INDICATORS_FILE
 
 REPORT_NOTEBOOK = NOTEBOOKS / "commune_report.ipynb"
+# Kernels talk over local sockets in the run's own folder rather than open TCP ports.
+_KERNEL_CONFIG = Config({"KernelManager": {"transport": "ipc"}})
 
 
 @dataclass
@@ -46,7 +50,8 @@ def output_folder(commune: Commune) -> str:
 
 
 def find_workbook(raw_year: Path, commune: Commune) -> Path:
-    """The commune's workbook: `{slug}.xlsx`, `{code}.xlsx`, `{code}-{slug}.xlsx` or a CSV folder."""
+    """The commune's workbook: `{slug}.xlsx`, `{code}.xlsx`, `{code}-{slug}.xlsx`, or a folder
+    of CSV files under one of those names."""
     names = (commune.slug, commune.code, output_folder(commune))
     for name in names:
         for candidate in (raw_year / f"{name}.xlsx", raw_year / name):
@@ -59,8 +64,12 @@ def prepare_commune(paths: Paths, year: int, commune: Commune) -> None:
     """Read and clean one commune's workbook into data/processed/{year}/communes/{code}/."""
     raw = read_workbook(find_workbook(paths.raw_year(year), commune))
     result = clean_workbook(raw, commune.code, year)
-    store.write_clean(result, quality_summary(raw, result), list(raw.tables),
-                      store.commune_dir(paths.processed_year(year), commune.code))
+    store.write_clean(
+        result,
+        quality_summary(raw, result),
+        list(raw.tables),
+        store.commune_dir(paths.processed_year(year), commune.code),
+    )
 
 
 def compute_year(paths: Paths, year: int) -> pd.DataFrame:
@@ -80,11 +89,14 @@ def _scrub(notebook_path: Path) -> None:
     meta = notebook.get("metadata", {}).get("papermill", {})
     for key in ("input_path", "output_path", "start_time", "end_time", "duration"):
         meta.pop(key, None)
-    for cell in notebook["cells"]:
+    for index, cell in enumerate(notebook["cells"]):
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = f"injected-parameters-{index}"  # papermill draws a random id
         cell.get("metadata", {}).pop("papermill", None)
         cell.get("metadata", {}).pop("execution", None)
-    notebook_path.write_text(json.dumps(notebook, ensure_ascii=False, indent=1) + "\n",
-                             encoding="utf-8")
+    notebook_path.write_text(
+        json.dumps(notebook, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
 
 
 def render_html(notebook_path: Path, html_path: Path, title: str) -> None:
@@ -92,8 +104,12 @@ def render_html(notebook_path: Path, html_path: Path, title: str) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
+    exporter = HTMLExporter(
+        template_name="lab",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
     notebook = nbformat.read(notebook_path, as_version=4)
     notebook.metadata["title"] = title
     body, _ = exporter.from_notebook_node(notebook)
@@ -102,7 +118,27 @@ def render_html(notebook_path: Path, html_path: Path, title: str) -> None:
     tmp.replace(html_path)
 
 
-def execute_report(paths: Paths, year: int, commune: Commune) -> CommuneRun:
+@dataclass(frozen=True)
+class ReportOptions:
+    """A district's own thresholds (settings TOML) and wording (templates folder), if any."""
+
+    settings_file: Path | None = None
+    templates_dir: Path | None = None
+
+    def parameters(self, base: Path) -> dict[str, str]:
+        # Relative to the data folder, so no machine path is written into the notebook.
+        return {
+            name: os.path.relpath(path.resolve(), base) if path else ""
+            for name, path in (
+                ("settings_file", self.settings_file),
+                ("templates_dir", self.templates_dir),
+            )
+        }
+
+
+def execute_report(
+    paths: Paths, year: int, commune: Commune, options: ReportOptions = ReportOptions()
+) -> CommuneRun:
     """Execute the report notebook for one commune with papermill and render it to HTML."""
     import papermill
 
@@ -115,10 +151,19 @@ def execute_report(paths: Paths, year: int, commune: Commune) -> CommuneRun:
     executed = work_dir / "notebook.ipynb"
     try:
         papermill.execute_notebook(
-            str(REPORT_NOTEBOOK), str(executed), kernel_name="python3", progress_bar=False,
-            cwd=str(work_dir), log_output=False,
-            parameters={"year": year, "commune": commune.code,
-                        "data_dir": os.path.relpath(paths.base, work_dir)},
+            str(REPORT_NOTEBOOK),
+            str(executed),
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(work_dir),
+            log_output=False,
+            config=_KERNEL_CONFIG,
+            parameters={
+                "year": year,
+                "commune": commune.code,
+                "data_dir": os.path.relpath(paths.base, work_dir),
+                **options.parameters(paths.base),
+            },
         )
     except papermill.PapermillExecutionError as exc:
         run.status, run.message = "failed", f"{exc.ename}: {exc.evalue}"
@@ -130,7 +175,8 @@ def execute_report(paths: Paths, year: int, commune: Commune) -> CommuneRun:
             for name in ("notebook.ipynb", "report.html"):
                 (work_dir / name).replace(out_dir / name)
                 run.outputs[name.split(".")[1] if name.endswith(".ipynb") else "html"] = (
-                    f"{run.folder_name}/{name}")
+                    f"{run.folder_name}/{name}"
+                )
         shutil.rmtree(work_dir, ignore_errors=True)
     if run.status == "pending":
         run.status = "ok"
@@ -145,8 +191,9 @@ def _prepare_and_collect(paths: Paths, year: int, communes: list[Commune]) -> li
             prepare_commune(paths, year, commune)
         except PipelineError as exc:
             run.status, run.message = "failed", str(exc)
-            shutil.rmtree(store.commune_dir(paths.processed_year(year), commune.code),
-                          ignore_errors=True)
+            shutil.rmtree(
+                store.commune_dir(paths.processed_year(year), commune.code), ignore_errors=True
+            )
         runs.append(run)
     return runs
 
@@ -164,16 +211,30 @@ def _record(paths: Paths, year: int, runs: list[CommuneRun]) -> Path:
             mine = rejected[rejected["commune_code"] == run.commune.code]
             count = len(mine)
             mine.to_csv(folder / "rejected.csv", index=False, encoding="utf-8-sig")
-        write_status(folder, {"code": run.commune.code, "name": run.commune.name,
-                              "district": run.commune.district_name, "status": run.status,
-                              "message": run.message, "rejected": count})
+        write_status(
+            folder,
+            {
+                "code": run.commune.code,
+                "name": run.commune.name,
+                "district": run.commune.district_name,
+                "status": run.status,
+                "message": run.message,
+                "rejected": count,
+            },
+        )
     indicators_path = paths.processed_year(year) / INDICATORS_FILE
     indicators = pd.read_parquet(indicators_path) if indicators_path.exists() else None
     return write_index(outputs_year, year, indicators)
 
 
-def run_year(paths: Paths, year: int, communes: list[Commune], workers: int | None = None,
-             echo=print) -> list[CommuneRun]:
+def run_year(
+    paths: Paths,
+    year: int,
+    communes: list[Commune],
+    workers: int | None = None,
+    echo: Callable[[str], object] = print,
+    options: ReportOptions = ReportOptions(),
+) -> list[CommuneRun]:
     """Prepare, compute and report the selected communes; failures are recorded, not raised."""
     started = time.monotonic()
     runs = _prepare_and_collect(paths, year, communes)
@@ -183,8 +244,10 @@ def run_year(paths: Paths, year: int, communes: list[Commune], workers: int | No
     workers = max(1, min(workers or os.cpu_count() or 1, len(ready) or 1))
     done: dict[str, CommuneRun] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {r.commune.code: pool.submit(execute_report, paths, year, r.commune)
-                   for r in ready}
+        futures = {
+            r.commune.code: pool.submit(execute_report, paths, year, r.commune, options)
+            for r in ready
+        }
         for index, (code, future) in enumerate(futures.items(), start=1):
             try:
                 done[code] = future.result()
@@ -193,14 +256,19 @@ def run_year(paths: Paths, year: int, communes: list[Commune], workers: int | No
                 failed.status, failed.message = "failed", f"{type(exc).__name__}: {exc}"
                 done[code] = failed
             result = done[code]
-            echo(f"[{index}/{len(ready)}] {result.commune.name}: {result.status}"
-                 f"{' - ' + result.message if result.message else ''}")
+            echo(
+                f"[{index}/{len(ready)}] {result.commune.name}: {result.status}"
+                f"{' - ' + result.message if result.message else ''}"
+            )
     final = [done.get(r.commune.code, r) for r in runs]
+    shutil.rmtree(paths.outputs_year(year) / ".work", ignore_errors=True)
     _record(paths, year, final)
     for r in final:
         if r.status == "failed" and r.commune.code not in done:
             echo(f"{r.commune.name}: failed - {r.message}")
-    echo(f"{year}: {sum(r.status == 'ok' for r in final)} ok, "
-         f"{sum(r.status == 'failed' for r in final)} failed, "
-         f"{time.monotonic() - started:.1f} s")
+    echo(
+        f"{year}: {sum(r.status == 'ok' for r in final)} ok, "
+        f"{sum(r.status == 'failed' for r in final)} failed, "
+        f"{time.monotonic() - started:.1f} s"
+    )
     return final

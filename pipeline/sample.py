@@ -22,28 +22,103 @@ from pipeline.vntext import TCVN3_TO_UNICODE, strip_diacritics
 
 YEARS = (2022, 2023)
 PLANTED_FILE = "_planted.csv"
-PLANTED_COLUMNS = ("commune_code", "year", "file", "sheet", "excel_row", "column", "kind", "raw",
-                   "expected")
+PLANTED_COLUMNS = (
+    "commune_code",
+    "year",
+    "file",
+    "sheet",
+    "excel_row",
+    "column",
+    "kind",
+    "raw",
+    "expected",
+)
 MESS_RATE = 0.03
 NAM_CHINH = "10627"
-NAM_CHINH_VILLAGES = (("Bịch Đông", 1200), ("Bịch Tây", 1010), ("An Thượng", 985),
-                      ("Hoàng Xá", 930))
+NAM_CHINH_VILLAGES = (
+    ("Bịch Đông", 1200),
+    ("Bịch Tây", 1010),
+    ("An Thượng", 985),
+    ("Hoàng Xá", 930),
+)
 VILLAGE_NAMES = (
-    "An Xá", "Đông Xá", "Thượng Đạt", "Hạ Đạt", "Mạc Xá", "Bình Lãng", "Phú Lộc", "Vạn Tải",
-    "Kim Độ", "Lê Xá", "Đồng Ngọ", "Tân Dân", "Trần Xá", "Thanh Liễu", "Cao Đôi", "Ngọc Trì",
-    "Phượng Hoàng", "Lạc Thượng", "Đại Đồng", "Hưng Thịnh", "Tuy Lạc", "Mỹ Xá", "Nghĩa Xá",
-    "Đông Lý", "Kênh Mãn", "Hạ Vĩnh", "An Đông", "Quán Đào", "La Xá", "Vĩnh Trị",
+    "An Xá",
+    "Đông Xá",
+    "Thượng Đạt",
+    "Hạ Đạt",
+    "Mạc Xá",
+    "Bình Lãng",
+    "Phú Lộc",
+    "Vạn Tải",
+    "Kim Độ",
+    "Lê Xá",
+    "Đồng Ngọ",
+    "Tân Dân",
+    "Trần Xá",
+    "Thanh Liễu",
+    "Cao Đôi",
+    "Ngọc Trì",
+    "Phượng Hoàng",
+    "Lạc Thượng",
+    "Đại Đồng",
+    "Hưng Thịnh",
+    "Tuy Lạc",
+    "Mỹ Xá",
+    "Nghĩa Xá",
+    "Đông Lý",
+    "Kênh Mãn",
+    "Hạ Vĩnh",
+    "An Đông",
+    "Quán Đào",
+    "La Xá",
+    "Vĩnh Trị",
 )
 FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô", "Dương")
 MIDDLE_MALE = ("Văn", "Đức", "Minh", "Hữu", "Quang", "Xuân")
 MIDDLE_FEMALE = ("Thị", "Thu", "Ngọc", "Thanh", "Minh")
-GIVEN_MALE = ("An", "Bình", "Cường", "Dũng", "Hải", "Hùng", "Nam", "Quang", "Sơn", "Tuấn",
-              "Thắng", "Long", "Phúc", "Toàn", "Kiên")
-GIVEN_FEMALE = ("Hà", "Hoa", "Lan", "Linh", "Mai", "Phương", "Thảo", "Trang", "Yến", "Hương",
-                "Nga", "Huyền")
-ORGANISATIONS = ("Đoàn Thanh niên", "Hội Phụ nữ", "Hội Nông dân", "Hội Cựu chiến binh",
-                 "Công an xã", "Trạm Y tế", "Trường học", "Bưu điện văn hóa xã", "Viettel",
-                 "VNPT")
+GIVEN_MALE = (
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Hải",
+    "Hùng",
+    "Nam",
+    "Quang",
+    "Sơn",
+    "Tuấn",
+    "Thắng",
+    "Long",
+    "Phúc",
+    "Toàn",
+    "Kiên",
+)
+GIVEN_FEMALE = (
+    "Hà",
+    "Hoa",
+    "Lan",
+    "Linh",
+    "Mai",
+    "Phương",
+    "Thảo",
+    "Trang",
+    "Yến",
+    "Hương",
+    "Nga",
+    "Huyền",
+)
+ORGANISATIONS = (
+    "Đoàn Thanh niên",
+    "Hội Phụ nữ",
+    "Hội Nông dân",
+    "Hội Cựu chiến binh",
+    "Công an xã",
+    "Trạm Y tế",
+    "Trường học",
+    "Bưu điện văn hóa xã",
+    "Viettel",
+    "VNPT",
+)
 ACTIVITY_TEXT = {
     "Cổng dịch vụ công": "Hướng dẫn nộp hồ sơ trực tuyến trên Cổng dịch vụ công",
     "Hệ thống một cửa điện tử": "Hướng dẫn tra cứu hồ sơ trên Hệ thống một cửa điện tử",
@@ -51,12 +126,18 @@ ACTIVITY_TEXT = {
     "Ứng dụng tiêm chủng": "Hướng dẫn khai báo trên ứng dụng tiêm chủng",
     "Sổ liên lạc điện tử": "Hướng dẫn phụ huynh dùng sổ liên lạc điện tử",
     "Thanh toán không dùng tiền mặt": "Hướng dẫn mở tài khoản và thanh toán không dùng tiền mặt",
-    "Bán hàng trên sàn thương mại điện tử": "Hướng dẫn đăng bán nông sản trên sàn thương mại điện tử",
+    "Bán hàng trên sàn thương mại điện tử": (
+        "Hướng dẫn đăng bán nông sản trên sàn thương mại điện tử"
+    ),
     "Zalo": "Hướng dẫn tham gia nhóm Zalo của thôn",
 }
 SERVICE_WEIGHTS = (14, 6, 14, 8, 8, 18, 6, 10)
-PROVINCE_DECISION = ("689/QĐ-UBND", dt.date(2022, 3, 21), "UBND tỉnh Hải Dương",
-                     "Về việc thành lập Tổ chỉ đạo triển khai công nghệ số cộng đồng tỉnh Hải Dương")
+PROVINCE_DECISION = (
+    "689/QĐ-UBND",
+    dt.date(2022, 3, 21),
+    "UBND tỉnh Hải Dương",
+    "Về việc thành lập Tổ chỉ đạo triển khai công nghệ số cộng đồng tỉnh Hải Dương",
+)
 _UNICODE_TO_TCVN3 = {v: k for k, v in TCVN3_TO_UNICODE.items()}
 
 
@@ -107,8 +188,9 @@ def _villages(commune: Commune, rng: random.Random) -> list[tuple[str, int]]:
     return [(name, rng.randint(450, 2400)) for name in names]
 
 
-def _member_rows(commune: Commune, year: int, villages: list[tuple[str, int]],
-                 rng: random.Random) -> list[dict[str, object]]:
+def _member_rows(
+    commune: Commune, year: int, villages: list[tuple[str, int]], rng: random.Random
+) -> list[dict[str, object]]:
     """Team rosters. Nam Chính 2022: 20 commune members, 19 village members in 4 teams."""
     if commune.code == NAM_CHINH:
         commune_size, village_sizes = 20, [5, 5, 5, 4]
@@ -127,21 +209,34 @@ def _member_rows(commune: Commune, year: int, villages: list[tuple[str, int]],
             leader = i == 0
             if leader and level == "Thôn":
                 # Village heads lead village teams; many are elderly (a limitation in the seed).
-                birth_year = rng.randint(1955, 1963) if rng.random() < 0.5 else rng.randint(1964, 1985)
+                birth_year = (
+                    rng.randint(1955, 1963) if rng.random() < 0.5 else rng.randint(1964, 1985)
+                )
             else:
                 birth_year = rng.randint(1965, 2003)
-            if commune.code == NAM_CHINH and level == "Thôn" and leader and village in (
-                "Bịch Đông", "Hoàng Xá"):
+            if (
+                commune.code == NAM_CHINH
+                and level == "Thôn"
+                and leader
+                and village in ("Bịch Đông", "Hoàng Xá")
+            ):
                 birth_year = 1958 if village == "Bịch Đông" else 1961
-            organisation = "Trưởng thôn" if leader and level == "Thôn" else rng.choice(
-                ORGANISATIONS)
+            organisation = (
+                "Trưởng thôn" if leader and level == "Thôn" else rng.choice(ORGANISATIONS)
+            )
             smartphone = rng.random() > (0.18 if year == 2022 else 0.08)
-            rows.append({
-                "team_level": level, "village": village, "name": name,
-                "role": "Tổ trưởng" if leader else ("Tổ phó" if i == 1 else "Thành viên"),
-                "birth_year": birth_year, "organisation": organisation, "phone": _phone(rng),
-                "smartphone": "Có" if smartphone else "Không",
-            })
+            rows.append(
+                {
+                    "team_level": level,
+                    "village": village,
+                    "name": name,
+                    "role": "Tổ trưởng" if leader else ("Tổ phó" if i == 1 else "Thành viên"),
+                    "birth_year": birth_year,
+                    "organisation": organisation,
+                    "phone": _phone(rng),
+                    "smartphone": "Có" if smartphone else "Không",
+                }
+            )
     if commune.code == NAM_CHINH and not any(r["smartphone"] == "Không" for r in rows):
         rows[-1]["smartphone"] = "Không"
     return rows
@@ -150,23 +245,36 @@ def _member_rows(commune: Commune, year: int, villages: list[tuple[str, int]],
 def _training_rows(commune: Commune, year: int, rng: random.Random) -> list[dict[str, object]]:
     district = commune.district_name.replace("Huyện", "UBND huyện")
     if commune.code == NAM_CHINH and year == 2022:
-        return [{"date": dt.date(2022, 5, 12), "mode": "Trực tuyến", "organiser": district,
-                 "participants": 39,
-                 "topic": "Hướng dẫn sử dụng Cổng dịch vụ công và Hệ thống một cửa điện tử"}]
+        return [
+            {
+                "date": dt.date(2022, 5, 12),
+                "mode": "Trực tuyến",
+                "organiser": district,
+                "participants": 39,
+                "topic": "Hướng dẫn sử dụng Cổng dịch vụ công và Hệ thống một cửa điện tử",
+            }
+        ]
     rows = []
     for _ in range(rng.randint(1, 3)):
-        rows.append({
-            "date": dt.date(year, rng.randint(3, 11), rng.randint(1, 28)),
-            "mode": rng.choice(contract.TRAINING_MODES),
-            "organiser": rng.choice((district, "UBND xã", "Sở Thông tin và Truyền thông")),
-            "participants": rng.randint(10, 45),
-            "topic": "Kỹ năng số cơ bản cho thành viên Tổ CNSCĐ",
-        })
+        rows.append(
+            {
+                "date": dt.date(year, rng.randint(3, 11), rng.randint(1, 28)),
+                "mode": rng.choice(contract.TRAINING_MODES),
+                "organiser": rng.choice((district, "UBND xã", "Sở Thông tin và Truyền thông")),
+                "participants": rng.randint(10, 45),
+                "topic": "Kỹ năng số cơ bản cho thành viên Tổ CNSCĐ",
+            }
+        )
     return sorted(rows, key=lambda r: r["date"])
 
 
-def _activity_rows(year: int, villages: list[tuple[str, int]], members: list[dict[str, object]],
-                   rng: random.Random, count: int) -> list[dict[str, object]]:
+def _activity_rows(
+    year: int,
+    villages: list[tuple[str, int]],
+    members: list[dict[str, object]],
+    rng: random.Random,
+    count: int,
+) -> list[dict[str, object]]:
     services = list(contract.SERVICES)
     village_names = [v for v, _ in villages]
     rows = []
@@ -175,37 +283,65 @@ def _activity_rows(year: int, villages: list[tuple[str, int]], members: list[dic
         service = rng.choices(services, SERVICE_WEIGHTS)[0]
         member = rng.choice(members)
         village = member["village"] or rng.choice(village_names)
-        rows.append({
-            "date": day, "team_level": member["team_level"], "village": village,
-            "member": member["name"], "activity": ACTIVITY_TEXT[service],
-            "pillar": contract.SERVICES[service], "service": service,
-            "channel": rng.choice(contract.CHANNELS), "people": rng.randint(1, 35), "notes": "",
-        })
+        rows.append(
+            {
+                "date": day,
+                "team_level": member["team_level"],
+                "village": village,
+                "member": member["name"],
+                "activity": ACTIVITY_TEXT[service],
+                "pillar": contract.SERVICES[service],
+                "service": service,
+                "channel": rng.choice(contract.CHANNELS),
+                "people": rng.randint(1, 35),
+                "notes": "",
+            }
+        )
     rows.sort(key=lambda r: r["date"])
     return rows
 
 
-def _result_rows(year: int, villages: list[tuple[str, int]],
-                 rng: random.Random) -> list[dict[str, object]]:
+def _result_rows(
+    year: int, villages: list[tuple[str, int]], rng: random.Random
+) -> list[dict[str, object]]:
     rows = []
     for month in range(1, 13):
         for village, _ in villages:
             for indicator in contract.RESULT_KINDS:
                 if rng.random() < 0.35:
-                    rows.append({"month": f"{month:02d}/{year}", "village": village,
-                                 "indicator": indicator, "value": rng.randint(1, 12)})
+                    rows.append(
+                        {
+                            "month": f"{month:02d}/{year}",
+                            "village": village,
+                            "indicator": indicator,
+                            "value": rng.randint(1, 12),
+                        }
+                    )
     return rows
 
 
-def _zalo_rows(commune: Commune, villages: list[tuple[str, int]], year: int,
-               rng: random.Random) -> list[dict[str, object]]:
-    rows = [{"group_name": f"Tổ CNSCĐ {commune.name}", "team_level": "Xã", "village": "",
-             "group_members": rng.randint(40, 200), "created": dt.date(2022, 5, 3)}]
+def _zalo_rows(
+    commune: Commune, villages: list[tuple[str, int]], year: int, rng: random.Random
+) -> list[dict[str, object]]:
+    rows = [
+        {
+            "group_name": f"Tổ CNSCĐ {commune.name}",
+            "team_level": "Xã",
+            "village": "",
+            "group_members": rng.randint(40, 200),
+            "created": dt.date(2022, 5, 3),
+        }
+    ]
     for village, population in villages:
-        rows.append({"group_name": f"CNSCĐ thôn {village}", "team_level": "Thôn",
-                     "village": village, "group_members": rng.randint(population // 20,
-                                                                      population // 5),
-                     "created": dt.date(2022, rng.randint(5, 8), rng.randint(1, 28))})
+        rows.append(
+            {
+                "group_name": f"CNSCĐ thôn {village}",
+                "team_level": "Thôn",
+                "village": village,
+                "group_members": rng.randint(population // 20, population // 5),
+                "created": dt.date(2022, rng.randint(5, 8), rng.randint(1, 28)),
+            }
+        )
     return rows
 
 
@@ -216,49 +352,80 @@ def _commune_body(commune: Commune) -> str:
 
 def _decision_rows(commune: Commune, year: int, rng: random.Random) -> list[dict[str, object]]:
     if year == 2022:
-        number, date = (40, dt.date(2022, 4, 25)) if commune.code == NAM_CHINH else (
-            rng.randint(20, 90), dt.date(2022, 4, rng.randint(1, 28)))
+        number, date = (
+            (40, dt.date(2022, 4, 25))
+            if commune.code == NAM_CHINH
+            else (rng.randint(20, 90), dt.date(2022, 4, rng.randint(1, 28)))
+        )
         number_p, date_p, issuer_p, subject_p = PROVINCE_DECISION
         return [
-            {"number": number_p, "doc_kind": "Quyết định", "date": date_p, "issuer": issuer_p,
-             "subject": subject_p},
-            {"number": f"{number}/QĐ-UBND", "doc_kind": "Quyết định", "date": date,
-             "issuer": _commune_body(commune),
-             "subject": "Thành lập Tổ chỉ đạo, tổ công nghệ số cộng đồng thôn"},
+            {
+                "number": number_p,
+                "doc_kind": "Quyết định",
+                "date": date_p,
+                "issuer": issuer_p,
+                "subject": subject_p,
+            },
+            {
+                "number": f"{number}/QĐ-UBND",
+                "doc_kind": "Quyết định",
+                "date": date,
+                "issuer": _commune_body(commune),
+                "subject": "Thành lập Tổ chỉ đạo, tổ công nghệ số cộng đồng thôn",
+            },
         ]
-    return [{"number": f"{rng.randint(10, 80)}/QĐ-UBND", "doc_kind": "Quyết định",
-             "date": dt.date(year, rng.randint(2, 6), rng.randint(1, 28)),
-             "issuer": _commune_body(commune),
-             "subject": "Kiện toàn Tổ công nghệ số cộng đồng"}]
+    return [
+        {
+            "number": f"{rng.randint(10, 80)}/QĐ-UBND",
+            "doc_kind": "Quyết định",
+            "date": dt.date(year, rng.randint(2, 6), rng.randint(1, 28)),
+            "issuer": _commune_body(commune),
+            "subject": "Kiện toàn Tổ công nghệ số cộng đồng",
+        }
+    ]
 
 
-def commune_sheets(commune: Commune, year: int, seed: int,
-                   activity_rows: tuple[int, int] = (300, 600)) -> dict[str, SheetRows]:
+def commune_sheets(
+    commune: Commune, year: int, seed: int, activity_rows: tuple[int, int] = (300, 600)
+) -> dict[str, SheetRows]:
     """The clean content of one commune's workbook, before any mess is planted."""
     rng = random.Random(f"{seed}-{commune.code}")  # villages and people persist across years
     villages = _villages(commune, rng)
     year_rng = random.Random(f"{seed}-{commune.code}-{year}")
     members = _member_rows(commune, year, villages, year_rng)
     signer = "Trần Văn Xuyến" if commune.code == NAM_CHINH else _person(rng)[0]
-    info = [{
-        "commune_code": commune.code, "commune_name": commune.name,
-        "district_name": commune.district_name, "province_name": commune.province_name,
-        "signer": signer, "signer_title": "Chủ tịch",
-        "report_number": 5 if commune.code == NAM_CHINH else year_rng.randint(2, 30),
-        "report_date": dt.date(year + 1, 3, 5) if commune.code == NAM_CHINH
-        else dt.date(year + 1, year_rng.randint(1, 3), year_rng.randint(1, 28)),
-        "area_km2": 4.28 if commune.code == NAM_CHINH else round(year_rng.uniform(3.5, 12), 2),
-    }]
-    village_rows = [{"village": name, "households": population // 4 + year_rng.randint(-20, 20),
-                     "population": population + (year - 2022) * year_rng.randint(0, 30)}
-                    for name, population in villages]
+    info = [
+        {
+            "commune_code": commune.code,
+            "commune_name": commune.name,
+            "district_name": commune.district_name,
+            "province_name": commune.province_name,
+            "signer": signer,
+            "signer_title": "Chủ tịch",
+            "report_number": 5 if commune.code == NAM_CHINH else year_rng.randint(2, 30),
+            "report_date": dt.date(year + 1, 3, 5)
+            if commune.code == NAM_CHINH
+            else dt.date(year + 1, year_rng.randint(1, 3), year_rng.randint(1, 28)),
+            "area_km2": 4.28 if commune.code == NAM_CHINH else round(year_rng.uniform(3.5, 12), 2),
+        }
+    ]
+    village_rows = [
+        {
+            "village": name,
+            "households": population // 4 + year_rng.randint(-20, 20),
+            "population": population + (year - 2022) * year_rng.randint(0, 30),
+        }
+        for name, population in villages
+    ]
     return {
         "commune": SheetRows(contract.COMMUNE, info),
         "villages": SheetRows(contract.VILLAGES, village_rows),
         "members": SheetRows(contract.MEMBERS, members),
         "trainings": SheetRows(contract.TRAININGS, _training_rows(commune, year, year_rng)),
-        "activities": SheetRows(contract.ACTIVITIES, _activity_rows(
-            year, villages, members, year_rng, year_rng.randint(*activity_rows))),
+        "activities": SheetRows(
+            contract.ACTIVITIES,
+            _activity_rows(year, villages, members, year_rng, year_rng.randint(*activity_rows)),
+        ),
         "results": SheetRows(contract.RESULTS, _result_rows(year, villages, year_rng)),
         "zalo": SheetRows(contract.ZALO, _zalo_rows(commune, villages, year, year_rng)),
         "decisions": SheetRows(contract.DECISIONS, _decision_rows(commune, year, year_rng)),
@@ -275,8 +442,9 @@ def _typo(name: str, rng: random.Random) -> str:
     return "Thon " + strip_diacritics(name)
 
 
-def plant_mess(sheets: dict[str, SheetRows], year: int, rng: random.Random,
-               rate: float = MESS_RATE) -> list[Planted]:
+def plant_mess(
+    sheets: dict[str, SheetRows], year: int, rng: random.Random, rate: float = MESS_RATE
+) -> list[Planted]:
     """Change the sheets in place the way real files are messy; return what was planted."""
     planted: list[Planted] = []
     activities = sheets["activities"].rows
@@ -287,41 +455,55 @@ def plant_mess(sheets: dict[str, SheetRows], year: int, rng: random.Random,
         if roll() < rate:
             encoded = encode_tcvn3(str(row["activity"]))
             if encoded is not None and encoded != row["activity"]:
-                planted.append(Planted("activities", len(kept), "activity", "tcvn3", encoded,
-                                       row["activity"]))
+                planted.append(
+                    Planted("activities", len(kept), "activity", "tcvn3", encoded, row["activity"])
+                )
                 row["activity"] = encoded
         if roll() < rate:
             nfd = unicodedata.normalize("NFD", str(row["service"]))
             if nfd != row["service"]:
-                planted.append(Planted("activities", len(kept), "service", "nfd", nfd,
-                                       row["service"]))
+                planted.append(
+                    Planted("activities", len(kept), "service", "nfd", nfd, row["service"])
+                )
                 row["service"] = nfd
         if roll() < rate and row["village"]:
             typo = _typo(str(row["village"]), rng)
-            planted.append(Planted("activities", len(kept), "village", "village_typo", typo,
-                                   row["village"]))
+            planted.append(
+                Planted("activities", len(kept), "village", "village_typo", typo, row["village"])
+            )
             row["village"] = typo
         date = row["date"]
         assert isinstance(date, dt.date)
         if roll() < rate:
             text = date.strftime("%d/%m/%Y") if roll() < 0.7 else date.isoformat()
-            planted.append(Planted("activities", len(kept), "date", "date_text", text,
-                                   date.isoformat()))
+            planted.append(
+                Planted("activities", len(kept), "date", "date_text", text, date.isoformat())
+            )
             row["date"] = text
         elif roll() < rate:
             serial = (date - dt.date(1899, 12, 30)).days
-            planted.append(Planted("activities", len(kept), "date", "date_serial", serial,
-                                   date.isoformat()))
+            planted.append(
+                Planted("activities", len(kept), "date", "date_serial", serial, date.isoformat())
+            )
             row["date"] = serial
         elif roll() < rate / 2:
             outside = date.replace(year=year - 1 if roll() < 0.5 else year + 1)
-            planted.append(Planted("activities", len(kept), "date", "date_outside_year",
-                                   outside.isoformat(), "rejected"))
+            planted.append(
+                Planted(
+                    "activities",
+                    len(kept),
+                    "date",
+                    "date_outside_year",
+                    outside.isoformat(),
+                    "rejected",
+                )
+            )
             row["date"] = outside
         if roll() < rate / 2:
             bad = -int(row["people"]) if roll() < 0.5 else 99_999
-            planted.append(Planted("activities", len(kept), "people", "impossible_count", bad,
-                                   "rejected"))
+            planted.append(
+                Planted("activities", len(kept), "people", "impossible_count", bad, "rejected")
+            )
             row["people"] = bad
         kept.append(row)
         if roll() < rate / 2:
@@ -333,13 +515,19 @@ def plant_mess(sheets: dict[str, SheetRows], year: int, rng: random.Random,
     sheets["activities"].rows = kept
 
     for index, row in enumerate(sheets["members"].rows):
-        forms = ("Có", "x", "1", "có", "yes") if row["smartphone"] == "Có" else (
-            "Không", "không", "0", "ko")
+        forms = (
+            ("Có", "x", "1", "có", "yes")
+            if row["smartphone"] == "Có"
+            else ("Không", "không", "0", "ko")
+        )
         if rng.random() < 0.3:
             written = rng.choice(forms)
             if written != row["smartphone"]:
-                planted.append(Planted("members", index, "smartphone", "yesno_variant", written,
-                                       row["smartphone"]))
+                planted.append(
+                    Planted(
+                        "members", index, "smartphone", "yesno_variant", written, row["smartphone"]
+                    )
+                )
                 row["smartphone"] = written
         if rng.random() < 0.15:
             encoded = encode_tcvn3(str(row["name"]))
@@ -357,12 +545,14 @@ def write_workbook(sheets: dict[str, SheetRows], path: Path) -> None:
         worksheet = workbook.create_sheet(sheet_rows.sheet.name)
         worksheet.append([c.header for c in sheet_rows.sheet.columns])
         for row in sheet_rows.rows:
-            worksheet.append([row.get(c.key) if row.get(c.key) != "" else None
-                              for c in sheet_rows.sheet.columns])
+            worksheet.append(
+                [row.get(c.key) if row.get(c.key) != "" else None for c in sheet_rows.sheet.columns]
+            )
         for column_index, column in enumerate(sheet_rows.sheet.columns, start=1):
             if column.kind == "date":
-                for cell in worksheet.iter_rows(min_row=2, min_col=column_index,
-                                                max_col=column_index):
+                for cell in worksheet.iter_rows(
+                    min_row=2, min_col=column_index, max_col=column_index
+                ):
                     if isinstance(cell[0].value, dt.date):
                         cell[0].number_format = "dd/mm/yyyy"
         worksheet.freeze_panes = "A2"
@@ -379,10 +569,16 @@ def _synthetic_communes(count: int) -> list[Commune]:
     communes = []
     for i in range(count):
         district = i // 20
-        communes.append(Commune(
-            code=f"9{i:05d}", name=f"Xã Mẫu {i:05d}", district_code=f"9{district:03d}",
-            district_name=f"Huyện Mẫu {district:03d}", province_code="99",
-            province_name="Tỉnh Mẫu"))
+        communes.append(
+            Commune(
+                code=f"9{i:05d}",
+                name=f"Xã Mẫu {i:05d}",
+                district_code=f"9{district:03d}",
+                district_name=f"Huyện Mẫu {district:03d}",
+                province_code="99",
+                province_name="Tỉnh Mẫu",
+            )
+        )
     return communes
 
 
@@ -390,10 +586,15 @@ def workbook_name(commune: Commune) -> str:
     return f"{commune.slug}.xlsx"
 
 
-def generate(raw_dir: Path, years: tuple[int, ...] = YEARS, seed: int = 2022,
-             communes: int | None = None, rate: float = MESS_RATE,
-             activity_rows: tuple[int, int] = (300, 600),
-             only: tuple[str, ...] = ()) -> list[Path]:
+def generate(
+    raw_dir: Path,
+    years: tuple[int, ...] = YEARS,
+    seed: int = 2022,
+    communes: int | None = None,
+    rate: float = MESS_RATE,
+    activity_rows: tuple[int, int] = (300, 600),
+    only: tuple[str, ...] = (),
+) -> list[Path]:
     """Write the sample district's workbooks (or `communes` synthetic ones) for the years.
 
     Returns the workbooks written. `only` limits the sample district to some commune slugs.
@@ -408,18 +609,26 @@ def generate(raw_dir: Path, years: tuple[int, ...] = YEARS, seed: int = 2022,
         planted_rows: list[dict[str, object]] = []
         for commune in selected:
             sheets = commune_sheets(commune, year, seed, activity_rows)
-            planted = plant_mess(sheets, year, random.Random(f"{seed}-{commune.code}-{year}-m"),
-                                 rate)
+            planted = plant_mess(
+                sheets, year, random.Random(f"{seed}-{commune.code}-{year}-m"), rate
+            )
             path = raw_dir / str(year) / workbook_name(commune)
             write_workbook(sheets, path)
             written.append(path)
             for p in planted:
-                planted_rows.append({
-                    "commune_code": commune.code, "year": year, "file": path.name,
-                    "sheet": sheets[p.sheet].sheet.name, "excel_row": p.row_index + 2,
-                    "column": sheets[p.sheet].sheet.column(p.column).header if p.column else "",
-                    "kind": p.kind, "raw": p.raw, "expected": p.expected,
-                })
+                planted_rows.append(
+                    {
+                        "commune_code": commune.code,
+                        "year": year,
+                        "file": path.name,
+                        "sheet": sheets[p.sheet].sheet.name,
+                        "excel_row": p.row_index + 2,
+                        "column": sheets[p.sheet].sheet.column(p.column).header if p.column else "",
+                        "kind": p.kind,
+                        "raw": p.raw,
+                        "expected": p.expected,
+                    }
+                )
         with open(raw_dir / str(year) / PLANTED_FILE, "w", encoding="utf-8", newline="") as f:
             writer = csv.DictWriter(f, PLANTED_COLUMNS, lineterminator="\n")
             writer.writeheader()
@@ -431,8 +640,28 @@ def _write_registry(path: Path, communes: list[Commune]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["commune_code", "commune_name", "district_code", "district_name",
-                         "province_code", "province_name", "valid_from", "valid_to"])
+        writer.writerow(
+            [
+                "commune_code",
+                "commune_name",
+                "district_code",
+                "district_name",
+                "province_code",
+                "province_name",
+                "valid_from",
+                "valid_to",
+            ]
+        )
         for c in communes:
-            writer.writerow([c.code, c.name, c.district_code, c.district_name, c.province_code,
-                             c.province_name, "", ""])
+            writer.writerow(
+                [
+                    c.code,
+                    c.name,
+                    c.district_code,
+                    c.district_name,
+                    c.province_code,
+                    c.province_name,
+                    "",
+                    "",
+                ]
+            )

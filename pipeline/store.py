@@ -27,16 +27,18 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     tmp.replace(path)
 
 
-def write_clean(result: CleanResult, quality: pd.DataFrame, present: list[str],
-                folder: Path) -> None:
+def write_clean(
+    result: CleanResult, quality: pd.DataFrame, present: list[str], folder: Path
+) -> None:
     for key, table in result.tables.items():
         write_parquet(table, folder / f"{key}.parquet")
     write_parquet(result.fixes, folder / "fixes.parquet")
     write_parquet(result.rejected, folder / "rejected.parquet")
     write_parquet(quality, folder / "quality.parquet")
     code = result.tables["commune"]["commune_code"].iloc[0]
-    write_parquet(pd.DataFrame({"commune_code": code, "sheet": present}),
-                  folder / "present.parquet")
+    write_parquet(
+        pd.DataFrame({"commune_code": code, "sheet": present}), folder / "present.parquet"
+    )
 
 
 def read_commune(folder: Path) -> dict[str, pd.DataFrame]:
@@ -45,7 +47,9 @@ def read_commune(folder: Path) -> dict[str, pd.DataFrame]:
     return {name: pd.read_parquet(folder / f"{name}.parquet") for name in names}
 
 
-def read_year(processed_year: Path, commune_codes: list[str] | None = None) -> dict[str, pd.DataFrame]:
+def read_year(
+    processed_year: Path, commune_codes: list[str] | None = None
+) -> dict[str, pd.DataFrame]:
     """The year's tables, all communes stacked (or only those given)."""
     root = processed_year / "communes"
     folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []

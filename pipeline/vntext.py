@@ -26,14 +26,38 @@ TCVN3_TO_UNICODE: dict[str, str] = {
 # VNI Windows: a base letter followed by a mark character; a few letters are one byte.
 _VNI_TONES_LOWER = {"ø": "\u0300", "ù": "\u0301", "û": "\u0309", "õ": "\u0303", "ï": "\u0323"}
 _VNI_TONES_UPPER = {"Ø": "\u0300", "Ù": "\u0301", "Û": "\u0309", "Õ": "\u0303", "Ï": "\u0323"}
-_VNI_HAT_LOWER = {"â": "", "á": "\u0301", "à": "\u0300", "å": "\u0309", "ã": "\u0303",
-                  "ä": "\u0323"}
-_VNI_HAT_UPPER = {"Â": "", "Á": "\u0301", "À": "\u0300", "Å": "\u0309", "Ã": "\u0303",
-                  "Ä": "\u0323"}
-_VNI_BREVE_LOWER = {"ê": "", "é": "\u0301", "è": "\u0300", "ú": "\u0309", "ü": "\u0303",
-                    "ë": "\u0323"}
-_VNI_BREVE_UPPER = {"Ê": "", "É": "\u0301", "È": "\u0300", "Ú": "\u0309", "Ü": "\u0303",
-                    "Ë": "\u0323"}
+_VNI_HAT_LOWER = {
+    "â": "",
+    "á": "\u0301",
+    "à": "\u0300",
+    "å": "\u0309",
+    "ã": "\u0303",
+    "ä": "\u0323",
+}
+_VNI_HAT_UPPER = {
+    "Â": "",
+    "Á": "\u0301",
+    "À": "\u0300",
+    "Å": "\u0309",
+    "Ã": "\u0303",
+    "Ä": "\u0323",
+}
+_VNI_BREVE_LOWER = {
+    "ê": "",
+    "é": "\u0301",
+    "è": "\u0300",
+    "ú": "\u0309",
+    "ü": "\u0303",
+    "ë": "\u0323",
+}
+_VNI_BREVE_UPPER = {
+    "Ê": "",
+    "É": "\u0301",
+    "È": "\u0300",
+    "Ú": "\u0309",
+    "Ü": "\u0303",
+    "Ë": "\u0323",
+}
 
 
 def _build_vni() -> dict[str, str]:
@@ -62,8 +86,9 @@ def _build_vni() -> dict[str, str]:
                 put(base_key + key, base, "\u031b", tone)
         table["Ñ" if upper else "ñ"] = "Đ" if upper else "đ"
         i_forms = ("Í", "Ì", "Æ", "Ó", "Ò") if upper else ("í", "ì", "æ", "ó", "ò")
-        for key, tone in zip(i_forms, ("\u0301", "\u0300", "\u0309", "\u0303", "\u0323"),
-                             strict=True):
+        for key, tone in zip(
+            i_forms, ("\u0301", "\u0300", "\u0309", "\u0303", "\u0323"), strict=True
+        ):
             put(key, case("i"), tone)
         put("Î" if upper else "î", case("y"), "\u0323")
     return table
@@ -73,6 +98,8 @@ VNI_TO_UNICODE: dict[str, str] = _build_vni()
 _VNI_PATTERN = re.compile(
     "|".join(re.escape(k) for k in sorted(VNI_TO_UNICODE, key=len, reverse=True))
 )
+# Legacy bytes that are no Vietnamese letter: where they stand, the text is not Unicode.
+_LEGACY_SYMBOLS = frozenset(ch for ch in TCVN3_TO_UNICODE if not ch.isalpha()) | set("µª")
 _TCVN3_PATTERN = re.compile("[" + re.escape("".join(TCVN3_TO_UNICODE)) + "]")
 
 # A Vietnamese syllable once tone marks are removed: onset, vowel nucleus, coda.
@@ -85,11 +112,20 @@ _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 _WORD = re.compile(r"[^\W\d_]+")
 _SPACES = re.compile(r"\s+")
 # Look-alike characters typed or pasted into cells, mapped to what the reader means.
-_LOOKALIKES = str.maketrans({
-    "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u200b": "", "\ufeff": "",
-    "\u0110": "Đ", "\u00d0": "Đ",  # Icelandic eth typed for Đ
-    "\u2013": "-", "\u2014": "-", "\u2212": "-",
-})
+_LOOKALIKES = str.maketrans(
+    {
+        "\u00a0": " ",
+        "\u2007": " ",
+        "\u202f": " ",
+        "\u200b": "",
+        "\ufeff": "",
+        "\u0110": "Đ",
+        "\u00d0": "Đ",  # Icelandic eth typed for Đ
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+    }
+)
 
 
 def _case_ok(word: str) -> bool:
@@ -116,7 +152,7 @@ def _plausibility(text: str) -> tuple[int, int]:
             good += 1
         else:
             bad += 1
-    bad += sum(1 for ch in text if ch in "©ª«¬®¡¢£¤¥¦§µ¶·¸¹¨\u00ad")
+    bad += sum(1 for ch in text if ch in _LEGACY_SYMBOLS)
     return good, bad
 
 

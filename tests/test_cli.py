@@ -1,0 +1,66 @@
+"""The command line as a user meets it: real subprocesses, one clear message, exit codes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from pipeline.config import Paths
+
+
+def cnscd(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+
+
+def test_unknown_commune_is_one_clear_message(tmp_path) -> None:
+    done = cnscd("--data-dir", str(tmp_path), "run", "--year", "2022", "--commune", "nam-chin")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "no commune 'nam-chin' in the 2022 registry" in done.stderr
+    assert "nam-chinh" in done.stderr  # it says what would have been right
+
+
+def test_missing_workbook_names_the_file(tmp_path) -> None:
+    done = cnscd("--data-dir", str(tmp_path), "run", "--year", "2022", "--commune", "nam-chinh")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "nam-chinh.xlsx" in done.stdout and "workbook not found" in done.stdout
+    assert (Paths.under(tmp_path).outputs_year(2022) / "index.html").exists()
+
+
+def test_sample_then_run_one_commune_prints_the_report(tiny_district: Paths, tmp_path) -> None:
+    import shutil
+
+    shutil.copytree(tiny_district.raw, tmp_path / "data" / "raw")
+    done = cnscd("--data-dir", str(tmp_path), "run", "--year", "2022", "--commune", "nam-chinh")
+    assert done.returncode == 0, done.stderr
+    report = tmp_path / "outputs" / "2022" / "10627-nam-chinh" / "report.html"
+    assert f"report: {report}" in done.stdout
+    assert done.stdout.strip().endswith(f"index: {tmp_path / 'outputs' / '2022' / 'index.html'}")
+    assert not (tmp_path / "outputs" / "2022" / ".work").exists()
+
+
+def test_indicator_catalogue_is_printed() -> None:
+    done = cnscd("indicators")
+    assert done.returncode == 0
+    assert "members_commune" in done.stdout and "Thành viên tổ cấp xã" in done.stdout
+
+
+def test_sample_command_is_deterministic(tmp_path) -> None:
+    for folder in ("a", "b"):
+        done = cnscd(
+            "--data-dir", str(tmp_path / folder), "sample", "--year", "2022", "--communes", "3"
+        )
+        assert done.returncode == 0, done.stderr
+    planted = [
+        (tmp_path / f / "data" / "raw" / "2022" / "_planted.csv").read_bytes() for f in ("a", "b")
+    ]
+    assert planted[0] == planted[1]
+    assert (tmp_path / "a" / "data" / "raw" / "communes.csv").exists()

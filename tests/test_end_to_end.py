@@ -1,0 +1,160 @@
+"""The real path: workbooks -> cleaning -> indicators -> papermill with a real kernel -> HTML."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from pipeline.config import Paths
+from pipeline.registry import find_commune
+from pipeline.runner import run_year
+
+SEED_SECTIONS = [
+    "I. KẾT QUẢ HOẠT ĐỘNG NĂM 2022",
+    "II. TỒN TẠI HẠN CHẾ, NGUYÊN NHÂN",
+    "III. ĐỀ XUẤT, KIẾN NGHỊ",
+    "IV. PHƯƠNG HƯỚNG HOẠT ĐỘNG NĂM 2023",
+]
+
+
+def _text(html: str) -> str:
+    """The visible text of a page: tags and styles removed, spaces folded."""
+    html = re.sub(r"<(style|script|svg)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.fixture(scope="module")
+def district_run(tiny_district: Paths, tmp_path_factory):
+    import shutil
+
+    paths = Paths.under(tmp_path_factory.mktemp("run"))
+    shutil.copytree(tiny_district.raw, paths.raw)
+    communes = [find_commune(2022, slug) for slug in ("nam-chinh", "an-lam")]
+    runs = run_year(paths, 2022, communes, workers=2, echo=lambda *_: None)
+    return paths, runs
+
+
+def test_every_commune_succeeds(district_run) -> None:
+    _, runs = district_run
+    assert [(r.commune.slug, r.status) for r in runs] == [("nam-chinh", "ok"), ("an-lam", "ok")]
+
+
+def test_nam_chinh_report_states_the_seed_facts(district_run) -> None:
+    paths, _ = district_run
+    text = _text(
+        (paths.outputs_year(2022) / "10627-nam-chinh" / "report.html").read_text(encoding="utf-8")
+    )
+    for fact in (
+        "Xã Nam Chính hiện có 01 Tổ công nghệ số cộng đồng (CNSCĐ) cấp xã với 20 thành viên",
+        "04 Tổ CNSCĐ cấp thôn với 19 thành viên",
+        "01 nhóm Zalo của Tổ CNSCĐ xã, 04 nhóm Zalo của Tổ CNSCĐ thôn",
+        "Quyết định số 689/QĐ-UBND ngày 21/3/2022 của UBND tỉnh Hải Dương",
+        "Quyết định số 40/QĐ-UBND ngày 25/4/2022 của UBND xã Nam Chính",
+        "01 lớp tập huấn theo hình thức trực tuyến",
+        "Do mới được tham dự lớp tập huấn 01 lần bằng hình thức trực tuyến",
+        "không có điện thoại thông minh",
+        "tổ trưởng của Tổ CNSCĐ cấp thôn từ 60 tuổi trở lên",
+        "Số: 05/BC-UBND",
+        "Nam Chính, ngày 05 tháng 3 năm 2023",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "TM. ỦY BAN NHÂN DÂN CHỦ TỊCH Trần Văn Xuyến",
+    ):
+        assert fact in text, fact
+    positions = [text.index(heading) for heading in SEED_SECTIONS]
+    assert positions == sorted(positions)
+
+
+def test_report_hides_code_and_personal_data(district_run) -> None:
+    paths, _ = district_run
+    html = (paths.outputs_year(2022) / "10627-nam-chinh" / "report.html").read_text(
+        encoding="utf-8"
+    )
+    assert "commune_report_html" not in html  # no code, not even the injected parameters
+    assert "data_dir" not in html
+    assert "jp-InputPrompt" not in html or "In&nbsp;[" not in html
+    members = pd.read_excel(
+        paths.raw_year(2022) / "nam-chinh.xlsx",
+        sheet_name="Thành viên",
+        dtype=str,
+        engine="openpyxl",
+    )
+    for phone in members["Số điện thoại"]:
+        assert phone not in html
+    executed = (paths.outputs_year(2022) / "10627-nam-chinh" / "notebook.ipynb").read_text(
+        encoding="utf-8"
+    )
+    assert str(paths.base) not in executed and str(paths.base) not in html
+
+
+def test_index_links_every_report(district_run) -> None:
+    paths, _ = district_run
+    index = (paths.outputs_year(2022) / "index.html").read_text(encoding="utf-8")
+    for folder in ("10627-nam-chinh", "10645-an-lam"):
+        assert f'href="{folder}/report.html"' in index
+        assert (paths.outputs_year(2022) / folder / "report.html").exists()
+    assert "Xã Nam Chính" in index
+
+
+def test_same_inputs_give_byte_identical_html(district_run) -> None:
+    paths, _ = district_run
+    report = paths.outputs_year(2022) / "10627-nam-chinh" / "report.html"
+    first = report.read_bytes()
+    run_year(paths, 2022, [find_commune(2022, "nam-chinh")], workers=1, echo=lambda *_: None)
+    assert report.read_bytes() == first
+
+
+def test_a_broken_workbook_fails_alone(tiny_district: Paths, tmp_path) -> None:
+    import shutil
+
+    paths = Paths.under(tmp_path)
+    shutil.copytree(tiny_district.raw, paths.raw)
+    (paths.raw_year(2022) / "an-lam.xlsx").write_bytes(b"not a workbook")
+    communes = [find_commune(2022, slug) for slug in ("nam-chinh", "an-lam")]
+    runs = {
+        r.commune.slug: r for r in run_year(paths, 2022, communes, workers=1, echo=lambda *_: None)
+    }
+    assert runs["nam-chinh"].status == "ok"
+    assert runs["an-lam"].status == "failed"
+    assert "an-lam.xlsx" in runs["an-lam"].message
+    index = (paths.outputs_year(2022) / "index.html").read_text(encoding="utf-8")
+    assert "an-lam.xlsx" in index
+
+
+def test_a_district_changes_thresholds_and_wording_without_code(
+    tiny_district: Paths, tmp_path
+) -> None:
+    import shutil
+
+    from pipeline.config import TEMPLATES
+    from pipeline.runner import ReportOptions
+
+    paths = Paths.under(tmp_path / "data-home")
+    shutil.copytree(tiny_district.raw, paths.raw)
+    settings = tmp_path / "district" / "settings.toml"
+    settings.parent.mkdir()
+    settings.write_text("[limitations]\nmax_trainings = 0\n", encoding="utf-8")
+    templates = tmp_path / "district" / "templates"
+    templates.mkdir()
+    wording = (TEMPLATES / "commune_report.html.j2").read_text(encoding="utf-8")
+    (templates / "commune_report.html.j2").write_text(
+        wording.replace("TỒN TẠI HẠN CHẾ, NGUYÊN NHÂN", "TỒN TẠI, HẠN CHẾ VÀ NGUYÊN NHÂN"),
+        encoding="utf-8",
+    )
+    run_year(
+        paths,
+        2022,
+        [find_commune(2022, "nam-chinh")],
+        workers=1,
+        echo=lambda *_: None,
+        options=ReportOptions(settings, templates),
+    )
+    html = (paths.outputs_year(2022) / "10627-nam-chinh" / "report.html").read_text("utf-8")
+    assert "II. TỒN TẠI, HẠN CHẾ VÀ NGUYÊN NHÂN" in html
+    assert "Do mới được tham dự lớp tập huấn" not in html  # threshold 0: one training is enough
+    assert "không có điện thoại thông minh" in html  # the other rules keep their defaults
+    assert str(tmp_path) not in (
+        paths.outputs_year(2022) / "10627-nam-chinh" / "notebook.ipynb"
+    ).read_text("utf-8")

@@ -1,0 +1,75 @@
+import datetime as dt
+
+import pytest
+
+from pipeline.narrative import (
+    count,
+    date_vi,
+    environment,
+    find_limitations,
+    load_settings,
+    number,
+    pillar_order,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1234, "1.234"),
+        (1234567, "1.234.567"),
+        (12.5, "12,5"),
+        (7, "7"),
+        (None, "–"),
+    ],
+)
+def test_vietnamese_numbers(value, expected) -> None:
+    assert number(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(1, "01"), (4, "04"), (0, "00"), (20, "20"), (1500, "1.500")]
+)
+def test_small_counts_as_the_seed_writes_them(value, expected) -> None:
+    assert count(value) == expected
+
+
+def test_dates_as_documents_cite_them() -> None:
+    assert date_vi(dt.date(2022, 4, 25)) == "25/4/2022"
+    assert date_vi(dt.date(2022, 3, 5)) == "5/3/2022"
+
+
+def test_limitations_follow_the_thresholds() -> None:
+    settings = load_settings()
+    values = {
+        "trainings": 1,
+        "members_without_smartphone": 3,
+        "village_leaders_aged_60": 0,
+        "villages": 4,
+        "teams_village": 4,
+        "people_guided_per_1000": 900,
+    }
+    assert [f.code for f in find_limitations(values, settings)] == [
+        "few_trainings",
+        "no_smartphone",
+    ]
+    settings["limitations"]["max_trainings"] = 0
+    assert [f.code for f in find_limitations(values, settings)] == ["no_smartphone"]
+
+
+def test_a_district_overrides_only_what_it_names(tmp_path) -> None:
+    override = tmp_path / "settings.toml"
+    override.write_text("[limitations]\nmax_trainings = 2\n", encoding="utf-8")
+    settings = load_settings(override)
+    assert settings["limitations"]["max_trainings"] == 2
+    assert settings["limitations"]["min_aged_leaders"] == 1
+
+
+def test_weakest_pillar_comes_first() -> None:
+    values = {"people_chinh_quyen_so": 50, "people_kinh_te_so": 5, "people_xa_hoi_so": 500}
+    assert pillar_order(values) == ["Kinh tế số", "Chính quyền số", "Xã hội số"]
+
+
+def test_templates_escape_data() -> None:
+    template = environment().from_string("<p>{{ name }}</p>")
+    assert template.render(name="<script>x</script>") == "<p>&lt;script&gt;x&lt;/script&gt;</p>"

@@ -1,0 +1,50 @@
+"""Guards of the project's promises: same dependencies twice, thin notebooks without outputs."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import nbformat
+
+from pipeline.config import NOTEBOOKS, ROOT
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~ \[]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def test_environment_yml_and_pyproject_name_the_same_dependencies() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = {r for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    conda = set()
+    for line in (ROOT / "environment.yml").read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^  - ([a-z0-9_.-]+[<>=].*)$", line)
+        if match and _name(match.group(1)) != "python":
+            conda.add(match.group(1).strip())
+    assert {_name(r): r.replace(" ", "") for r in wanted} == {
+        _name(r): r.replace(" ", "") for r in conda
+    }
+
+
+def test_every_dependency_has_a_lower_bound() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    for requirement in project["dependencies"]:
+        assert ">=" in requirement, requirement
+
+
+def test_notebooks_are_thin_and_committed_without_outputs() -> None:
+    notebooks = sorted(NOTEBOOKS.glob("*.ipynb"))
+    assert notebooks
+    for path in notebooks:
+        notebook = nbformat.read(path, as_version=4)
+        code = [c for c in notebook.cells if c.cell_type == "code"]
+        assert "parameters" in code[0].metadata.get("tags", []), path
+        for cell in code:
+            assert not cell.outputs and cell.execution_count is None, path
+            statements = [
+                line
+                for line in cell.source.splitlines()
+                if line.strip() and not line.lstrip().startswith(("#", "from ", "import "))
+            ]
+            assert len(statements) <= 6, (path, cell.source)
