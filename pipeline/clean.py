@@ -1,6 +1,8 @@
 """Cleaning: raw tables to typed tables, every change counted and every dropped row kept.
 
-Pure functions over DataFrames. Text work is done once per distinct value, not once per row.
+Works on the tables of many communes stacked together, so a year is cleaned in one pass. Text,
+dates and names are worked out once per distinct value, not once per row. The schemas in
+`schemas.py` decide which rows stand; a row that does not is kept in `rejected` with its reason.
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 
 from pipeline import contract
 from pipeline.errors import InputError
 from pipeline.ingest import ROW, RawWorkbook
+from pipeline.schemas import CHECK_REASONS, schema_for
 from pipeline.vntext import match_key, repair_with_kind
 
+FILE, SHEET = "_file", "_sheet"
+META = ["commune_code", FILE, SHEET, ROW]
 FIX_COLUMNS = ["commune_code", "file", "sheet", "excel_row", "column", "kind", "raw", "fixed"]
 REJECT_COLUMNS = [
     "commune_code",
@@ -37,90 +43,59 @@ REASONS = {
     "missing_value": "Thiếu giá trị bắt buộc",
     "invalid_number": "Số không đọc được",
     "impossible_count": "Số lượng âm hoặc quá lớn",
-}
-# Above these a count is taken as a typing error, not a fact.
-COUNT_LIMITS = {
-    "people": 2_000,
-    "participants": 5_000,
-    "value": 10_000,
-    "group_members": 50_000,
-    "households": 100_000,
-    "population": 500_000,
-    "report_number": 9_999,
+    "unknown_value": "Giá trị không có trong danh mục",
 }
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _DMY = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
 _ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
+_MONTH = re.compile(r"^\s*(?:tháng\s*)?(\d{1,2})\s*[/.-]\s*(\d{4})\s*$", re.IGNORECASE)
 _YES_KEYS = frozenset(match_key(v) for v in contract.YES)
 _NO_KEYS = frozenset(match_key(v) for v in contract.NO) - {""}
-_MONTH = re.compile(r"^\s*(?:tháng\s*)?(\d{1,2})\s*[/.-]\s*(\d{4})\s*$", re.IGNORECASE)
+_PLACE_PREFIX = re.compile(r"^(thon|xom|khu|ap|to dan pho) ")
+_NUMBER_WORDS = {
+    "mot": "1",
+    "hai": "2",
+    "ba": "3",
+    "bon": "4",
+    "tu": "4",
+    "nam": "5",
+    "sau": "6",
+    "bay": "7",
+    "tam": "8",
+    "chin": "9",
+    "muoi": "10",
+}
 
 
 @dataclass(frozen=True)
 class CleanResult:
-    tables: dict[str, pd.DataFrame]
+    tables: dict[str, pd.DataFrame]  # sheet key -> clean rows (commune_code, _row, columns)
     fixes: pd.DataFrame
     rejected: pd.DataFrame
 
 
-@dataclass
-class _Log:
-    commune_code: str
-    file: str
-    fixes: list[dict[str, object]]
-    rejected: list[dict[str, object]]
-
-    def fix(
-        self, sheet: str, rows: pd.Series, column: str, kind: str, raw: pd.Series, fixed: pd.Series
-    ) -> None:
-        for row, before, after in zip(rows, raw, fixed, strict=True):
-            self.fixes.append(
-                {
-                    "commune_code": self.commune_code,
-                    "file": self.file,
-                    "sheet": sheet,
-                    "excel_row": int(row),
-                    "column": column,
-                    "kind": kind,
-                    "raw": _text(before),
-                    "fixed": _text(after),
-                }
-            )
-
-    def reject(
-        self, sheet: str, rows: pd.Series, column: str, values: pd.Series, reason_code: str
-    ) -> None:
-        for row, value in zip(rows, values, strict=True):
-            self.rejected.append(
-                {
-                    "commune_code": self.commune_code,
-                    "file": self.file,
-                    "sheet": sheet,
-                    "excel_row": int(row),
-                    "column": column,
-                    "value": _text(value),
-                    "reason_code": reason_code,
-                    "reason": REASONS[reason_code],
-                }
-            )
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
 
 
 def _text(value: object) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if _missing(value):
         return ""
-    if isinstance(value, (dt.datetime, pd.Timestamp)):
+    if isinstance(value, (dt.datetime, dt.date, pd.Timestamp)):
         return value.strftime("%d/%m/%Y")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return str(value)
 
 
 def parse_date(value: object) -> pd.Timestamp | None:
     """A date from a cell as people fill it: a date cell, dd/mm/yyyy, ISO, or an Excel serial."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if _missing(value):
         return None
     if isinstance(value, (dt.datetime, dt.date, pd.Timestamp)):
         return pd.Timestamp(value).normalize()
-    if isinstance(value, (int, float, np.integer, np.floating)) and 1 <= value < 2_958_466:
-        return EXCEL_EPOCH + pd.Timedelta(days=int(value))
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return EXCEL_EPOCH + pd.Timedelta(days=int(value)) if 1 <= value < 2_958_466 else None
     text = str(value)
     for pattern, order in ((_DMY, (3, 2, 1)), (_ISO, (1, 2, 3))):
         match = pattern.match(text)
@@ -135,7 +110,8 @@ def parse_date(value: object) -> pd.Timestamp | None:
 
 
 def parse_yesno(value: object) -> bool | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    """Yes or no as people write it: Có, x, 1, không, 0, ko …; None when it says neither."""
+    if _missing(value):
         return None
     if isinstance(value, bool):
         return value
@@ -150,283 +126,457 @@ def parse_yesno(value: object) -> bool | None:
     return None
 
 
-def _blank(table: pd.DataFrame) -> pd.Series:
-    values = table.drop(columns=[ROW])
-    return values.isna().all(axis=1) | values.map(lambda v: str(v).strip() == "").all(axis=1)
-
-
-def _repair_text(table: pd.DataFrame, column: str, sheet: str, log: _Log) -> pd.Series:
-    series = table[column]
-    present = series.notna()
-    as_text = series[present].map(lambda v: _text(v) if not isinstance(v, str) else v)
-    uniques = pd.unique(as_text)
-    repaired = {value: repair_with_kind(value) for value in uniques}
-    fixed = as_text.map(lambda v: repaired[v][0])
-    kinds = as_text.map(lambda v: repaired[v][1])
-    changed = kinds.notna()
-    for kind in kinds[changed].unique():
-        mask = kinds == kind
-        log.fix(sheet, table.loc[mask[mask].index, ROW], column, kind, as_text[mask], fixed[mask])
-    out = pd.Series(None, index=series.index, dtype=object)
-    out[present] = fixed.replace("", None)
-    return out
-
-
-def _canonical(
-    series: pd.Series, choices: tuple[str, ...] | list[str], cutoff: float = 0.85
-) -> tuple[pd.Series, pd.Series]:
-    """Map written values to the canonical choice they mean; (values, matched) by row."""
-    keys = {match_key(c): c for c in choices}
-    stripped = {re.sub(r"^(thon|xom|khu|ap) ", "", k): c for k, c in keys.items()}
-    memo: dict[str, str | None] = {}
-
-    def lookup(value: object) -> str | None:
-        if not isinstance(value, str):
-            return None
-        if value not in memo:
-            key = match_key(value)
-            bare = re.sub(r"^(thon|xom|khu|ap) ", "", key)
-            hit = keys.get(key) or stripped.get(bare)
-            if hit is None:
-                close = difflib.get_close_matches(bare, list(stripped), n=1, cutoff=cutoff)
-                hit = stripped[close[0]] if close else None
-            memo[value] = hit
-        return memo[value]
-
-    matched = series.map(lookup)
-    return matched.where(matched.notna(), series), matched.notna()
-
-
-def _team_level(series: pd.Series) -> pd.Series:
-    def level(value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        key = match_key(value)
-        if key.startswith(("xa", "to xa", "cap xa", "thi tran", "phuong")):
-            return "Xã"
-        if key.startswith(("thon", "to thon", "cap thon", "xom", "khu", "ap")):
-            return "Thôn"
-        return value
-
-    return series.map(level)
-
-
-def _canonicalise(sheet_key: str, table: pd.DataFrame, villages: list[str], log: _Log) -> None:
-    """Replace written variants with the contract's words, logging each change."""
-    plans: list[tuple[str, pd.Series]] = []
-    if "team_level" in table:
-        plans.append(("team_level", _team_level(table["team_level"])))
-    if "village" in table and villages:
-        plans.append(("village", _canonical(table["village"], villages)[0]))
-    if "service" in table:
-        plans.append(("service", _canonical(table["service"], tuple(contract.SERVICES))[0]))
-    if "pillar" in table:
-        pillars = _canonical(table["pillar"], contract.PILLARS)[0]
-        if "service" in table:
-            from_service = plans[-1][1].map(contract.SERVICES)
-            pillars = pillars.where(pillars.isin(contract.PILLARS), from_service)
-        plans.append(("pillar", pillars))
-    if "mode" in table:
-        plans.append(("mode", _canonical(table["mode"], contract.TRAINING_MODES, 0.7)[0]))
-    if "channel" in table:
-        plans.append(("channel", _canonical(table["channel"], contract.CHANNELS)[0]))
-    if "role" in table:
-        plans.append(("role", _canonical(table["role"], contract.ROLES)[0]))
-    if sheet_key == "results":
-        plans.append(("indicator", _canonical(table["indicator"], tuple(contract.RESULT_KINDS))[0]))
-    for column, new in plans:
-        changed = new.notna() & (new != table[column])
-        if changed.any():
-            kind = "village_match" if column == "village" else "vocabulary"
-            log.fix(
-                log_sheet(table),
-                table.loc[changed, ROW],
-                column,
-                kind,
-                table.loc[changed, column],
-                new[changed],
-            )
-            table[column] = new
-
-
-def log_sheet(table: pd.DataFrame) -> str:
-    return str(table.attrs.get("sheet", ""))
-
-
-def clean_table(
-    sheet: contract.Sheet,
-    raw: pd.DataFrame,
-    year: int,
-    villages: list[str],
-    log: _Log,
-    sheet_name: str,
-) -> pd.DataFrame:
-    """One sheet: drop blank rows, repair text, type every column, reject what cannot stand."""
-    table = raw.copy()
-    table.attrs["sheet"] = sheet_name
-    reject = pd.Series(False, index=table.index)
-
-    def drop(mask: pd.Series, column: str, values: pd.Series, reason: str) -> None:
-        mask = mask & ~reject
-        if mask.any():
-            log.reject(sheet_name, table.loc[mask, ROW], column, values[mask], reason)
-            reject[mask] = True
-
-    drop(_blank(table), "", pd.Series("", index=table.index), "blank_row")
-    for column in sheet.columns:
-        key = column.key
-        values = table[key]
-        if column.kind == "text":
-            table[key] = _repair_text(table, key, sheet_name, log)
-        elif column.kind == "date":
-            parsed = values.map(parse_date)
-            drop(values.notna() & parsed.isna(), column.header, values, "invalid_date")
-            before_text = values.map(lambda v: isinstance(v, (str, int, float)))
-            converted = values.notna() & parsed.notna() & before_text
-            if converted.any():
-                kinds = values[converted].map(
-                    lambda v: (
-                        "date_serial"
-                        if not isinstance(v, str) or v.strip().isdigit()
-                        else "date_text"
-                    )
-                )
-                for kind in kinds.unique():
-                    mask = kinds[kinds == kind].index
-                    log.fix(
-                        sheet_name,
-                        table.loc[mask, ROW],
-                        key,
-                        kind,
-                        values[mask],
-                        parsed[mask].map(lambda d: d.strftime("%d/%m/%Y")),
-                    )
-            table[key] = pd.to_datetime(parsed)
-        elif column.kind in ("int", "float"):
-            numbers = pd.to_numeric(
-                values.map(lambda v: str(v).replace(",", ".").strip() if isinstance(v, str) else v),
-                errors="coerce",
-            )
-            drop(
-                values.notna() & numbers.isna() & column.required,
-                column.header,
-                values,
-                "invalid_number",
-            )
-            limit = COUNT_LIMITS.get(key)
-            if limit is not None:
-                drop((numbers < 0) | (numbers > limit), column.header, values, "impossible_count")
-            table[key] = numbers.round().astype("Int64") if column.kind == "int" else numbers
-        elif column.kind == "yesno":
-            parsed = values.map(parse_yesno)
-            variants = values.notna() & parsed.notna() & ~values.isin(["Có", "Không"])
-            if variants.any():
-                log.fix(
-                    sheet_name,
-                    table.loc[variants, ROW],
-                    key,
-                    "yesno_variant",
-                    values[variants],
-                    parsed[variants].map({True: "Có", False: "Không"}),
-                )
-            table[key] = parsed.astype("boolean")
-        elif column.kind == "month":
-            table[key] = values.map(_parse_month)
-        if column.required and column.kind != "date":
-            drop(table[key].isna(), column.header, values, "missing_value")
-        elif column.required:
-            drop(table[key].isna() & values.isna(), column.header, values, "missing_value")
-    _canonicalise(sheet.key, table, villages, log)
-    if "date" in table and sheet.key in ("activities", "trainings"):
-        outside = table["date"].dt.year != year
-        drop(outside & table["date"].notna(), "Ngày", table["date"], "date_outside_year")
-    duplicated = table.drop(columns=[ROW])[~reject].duplicated(keep="first")
-    drop(
-        duplicated.reindex(table.index, fill_value=False),
-        "",
-        pd.Series("", index=table.index),
-        "duplicate_row",
-    )
-    kept = table[~reject].reset_index(drop=True)
-    kept.attrs = {}
-    return kept
-
-
-def _parse_month(value: object) -> int | None:
+def parse_month(value: object) -> int | None:
+    """A month: a date cell, 'mm/yyyy', 'tháng 3/2022' or a bare 1-12."""
     if isinstance(value, (dt.datetime, dt.date, pd.Timestamp)):
         return pd.Timestamp(value).month
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if _missing(value):
         return None
     match = _MONTH.match(str(value))
     if match:
         return int(match.group(1))
-    text = str(value).strip()
-    return int(text) if text.isdigit() and 1 <= int(text) <= 12 else None
+    text = _text(value).strip()
+    return int(text) if text.isdigit() else None
 
 
-def clean_workbook(raw: RawWorkbook, commune_code: str, year: int) -> CleanResult:
-    """Every sheet of one commune's workbook, cleaned, with the log of fixes and rejections."""
-    log = _Log(commune_code, raw.path.name, [], [])
-    tables: dict[str, pd.DataFrame] = {}
-    order = ["commune", "villages"] + [k for k in raw.tables if k not in ("commune", "villages")]
-    villages: list[str] = []
-    for key in order:
-        if key not in raw.tables:
-            continue
-        sheet = contract.SHEETS_BY_KEY[key]
-        table = clean_table(sheet, raw.tables[key], year, villages, log, raw.sheet_names[key])
-        if key == "commune":
-            _check_commune_code(table, commune_code, raw)
-            table["commune_code"] = commune_code
-        else:
-            table.insert(0, "commune_code", commune_code)
-        tables[key] = table
-        if key == "villages":
-            villages = [v for v in table["village"].dropna().unique()]
-    for sheet in contract.SHEETS:
-        if sheet.key not in tables:
-            empty = pd.DataFrame({c.key: pd.Series(dtype=object) for c in sheet.columns})
-            empty.insert(0, ROW, pd.Series(dtype="int64"))
-            empty.insert(0, "commune_code", pd.Series(dtype=object))
-            tables[sheet.key] = empty
-    fixes = pd.DataFrame(log.fixes, columns=FIX_COLUMNS)
-    rejected = pd.DataFrame(log.rejected, columns=REJECT_COLUMNS)
-    return CleanResult(tables, fixes, rejected)
+def place_key(name: str) -> str:
+    """'Thôn Một', 'thon 1', 'THÔN 1' -> '1'; 'Thôn Bịch Đông' -> 'bich dong'."""
+    key = _PLACE_PREFIX.sub("", match_key(name))
+    return _NUMBER_WORDS.get(key, key)
 
 
-def _check_commune_code(table: pd.DataFrame, commune_code: str, raw: RawWorkbook) -> None:
+class _Log:
+    """Fixes and rejections, gathered as frames and joined once."""
+
+    def __init__(self) -> None:
+        self.fixes: list[pd.DataFrame] = []
+        self.rejected: list[pd.DataFrame] = []
+
+    @staticmethod
+    def _where(table: pd.DataFrame, mask: pd.Series) -> dict[str, pd.Series]:
+        return {
+            "commune_code": table.loc[mask, "commune_code"],
+            "file": table.loc[mask, FILE],
+            "sheet": table.loc[mask, SHEET],
+            "excel_row": table.loc[mask, ROW],
+        }
+
+    def fix(
+        self,
+        table: pd.DataFrame,
+        mask: pd.Series,
+        column: str,
+        kind: str | pd.Series,
+        raw: pd.Series,
+        fixed: pd.Series,
+    ) -> None:
+        if not mask.any():
+            return
+        self.fixes.append(
+            pd.DataFrame(
+                {
+                    **self._where(table, mask),
+                    "column": column,
+                    "kind": kind[mask] if isinstance(kind, pd.Series) else kind,
+                    "raw": raw[mask].map(_text),
+                    "fixed": fixed[mask].map(_text),
+                }
+            )
+        )
+
+    def reject(
+        self,
+        table: pd.DataFrame,
+        mask: pd.Series,
+        column: str | pd.Series,
+        values: pd.Series | str,
+        reason: str | pd.Series,
+    ) -> None:
+        if not mask.any():
+            return
+        codes = reason[mask] if isinstance(reason, pd.Series) else reason
+        self.rejected.append(
+            pd.DataFrame(
+                {
+                    **self._where(table, mask),
+                    "column": column[mask] if isinstance(column, pd.Series) else column,
+                    "value": values[mask].map(_text) if isinstance(values, pd.Series) else values,
+                    "reason_code": codes,
+                    "reason": codes.map(REASONS)
+                    if isinstance(codes, pd.Series)
+                    else REASONS[codes],
+                }
+            )
+        )
+
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        def join(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+            if not parts:
+                return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}).astype(
+                    {"excel_row": "int64"}
+                )
+            frame = pd.concat(parts, ignore_index=True)[columns]
+            return frame.sort_values(
+                ["commune_code", "sheet", "excel_row", "column"], kind="stable"
+            ).reset_index(drop=True)
+
+        return join(self.fixes, FIX_COLUMNS), join(self.rejected, REJECT_COLUMNS)
+
+
+def _by_value(series: pd.Series, function, outputs: int = 1):
+    """Apply a function once per distinct present value of a column (missing stays None).
+
+    With `outputs` > 1 the function returns that many values, and as many Series come back.
+    """
+    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
+    computed = [function(value) for value in uniques]
+    columns = [computed] if outputs == 1 else list(zip(*computed, strict=True)) or [[]] * outputs
+    out = []
+    for values in columns:
+        table = np.empty(len(uniques) + 1, dtype=object)
+        table[:-1] = values
+        table[-1] = None  # code -1, a missing cell
+        out.append(pd.Series(table[codes], index=series.index, dtype=object))
+    return out[0] if outputs == 1 else out
+
+
+def _present(series: pd.Series) -> pd.Series:
+    """Cells that hold something: not missing, not only spaces."""
+    holds = _by_value(series, lambda v: not (isinstance(v, str) and not v.strip()))
+    return holds.notna() & holds.astype(bool)
+
+
+def _clean_text(table: pd.DataFrame, key: str, header: str, log: _Log) -> pd.Series:
+    raw = table[key]
+    fixed, kinds = _by_value(
+        raw, lambda v: repair_with_kind(v if isinstance(v, str) else _text(v)), outputs=2
+    )
+    log.fix(table, kinds.notna(), header, kinds, raw, fixed)
+    return fixed.where(fixed != "", None)
+
+
+def _clean_date(
+    table: pd.DataFrame, column: contract.Column, log: _Log, reject: pd.Series
+) -> pd.Series:
+    raw = table[column.key]
+    parsed = _by_value(raw, parse_date)
+    unreadable = raw.notna() & parsed.isna()
+    if column.required:
+        _drop(log, table, reject, unreadable, column.header, raw, "invalid_date")
+    else:
+        log.fix(table, unreadable, column.header, "invalid_value_blanked", raw, parsed)
+    converted = parsed.notna() & raw.map(lambda v: isinstance(v, (str, int, float)))
+    kinds = raw.map(
+        lambda v: "date_text" if isinstance(v, str) and not v.strip().isdigit() else "date_serial"
+    )
+    log.fix(table, converted, column.header, kinds, raw, parsed)
+    return pd.to_datetime(parsed.astype(object).where(parsed.notna(), None)).astype(
+        "datetime64[ns]"
+    )
+
+
+def _clean_number(
+    table: pd.DataFrame, column: contract.Column, log: _Log, reject: pd.Series
+) -> pd.Series:
+    raw = table[column.key]
+    as_number = _by_value(
+        raw,
+        lambda v: (
+            pd.to_numeric(v.replace(",", ".").strip(), errors="coerce") if isinstance(v, str) else v
+        ),
+    )
+    numbers = pd.to_numeric(as_number, errors="coerce")
+    unreadable = _present(raw) & numbers.isna()
+    if column.required:
+        _drop(log, table, reject, unreadable, column.header, raw, "invalid_number")
+    else:
+        log.fix(table, unreadable, column.header, "invalid_value_blanked", raw, numbers)
+    if column.kind == "int":
+        return numbers.round().astype("Int64")
+    return numbers.astype("float64")
+
+
+def _clean_yesno(table: pd.DataFrame, column: contract.Column, log: _Log) -> pd.Series:
+    raw = table[column.key]
+    parsed = _by_value(raw, parse_yesno)
+    written = _present(raw)
+    log.fix(table, written & parsed.isna(), column.header, "invalid_value_blanked", raw, parsed)
+    variants = written & parsed.notna() & ~raw.isin(["Có", "Không"])
+    log.fix(
+        table,
+        variants,
+        column.header,
+        "yesno_variant",
+        raw,
+        parsed.map({True: "Có", False: "Không"}),
+    )
+    return parsed.astype("boolean")
+
+
+def _drop(
+    log: _Log,
+    table: pd.DataFrame,
+    reject: pd.Series,
+    mask: pd.Series,
+    column: str | pd.Series,
+    values: pd.Series | str,
+    reason: str | pd.Series,
+) -> None:
+    """Reject rows not yet rejected, in place on `reject`, logging why."""
+    mask = mask & ~reject
+    log.reject(table, mask, column, values, reason)
+    reject |= mask
+
+
+def _canonical(
+    values: pd.Series, choices: list[str], cutoff: float = 0.85, key=match_key
+) -> pd.Series:
+    """The canonical choice each written value means, or None when none is close enough."""
+    keys = {key(c): c for c in choices}
+
+    def lookup(value: object) -> str | None:
+        if not isinstance(value, str):
+            return None
+        k = key(value)
+        if k in keys:
+            return keys[k]
+        close = difflib.get_close_matches(k, list(keys), n=1, cutoff=cutoff)
+        return keys[close[0]] if close else None
+
+    return _by_value(values, lookup)
+
+
+def _team_level(value: str) -> str | None:
+    key = match_key(value)
+    if key.startswith(("xa", "to xa", "cap xa", "thi tran", "phuong")):
+        return "Xã"
+    if key.startswith(("thon", "to thon", "cap thon", "xom", "khu", "ap", "to dan pho")):
+        return "Thôn"
+    return None
+
+
+def _villages_by_commune(table: pd.DataFrame, villages: pd.DataFrame) -> pd.Series:
+    """Each row's village as the commune's village list writes it, matched per commune."""
+    if villages.empty:
+        return pd.Series(None, index=table.index, dtype=object)
+    lists = villages.groupby("commune_code")["village"].agg(lambda s: list(s.dropna()))
+    pairs = table[["commune_code", "village"]].drop_duplicates().dropna()
+    pairs = pairs[pairs["commune_code"].isin(lists.index)]
+    matched = [
+        _canonical(pd.Series([village]), lists[code], key=place_key).iloc[0]
+        for code, village in zip(pairs["commune_code"], pairs["village"], strict=True)
+    ]
+    lookup = pairs.assign(_matched=matched)
+    merged = table[["commune_code", "village"]].merge(
+        lookup, how="left", on=["commune_code", "village"]
+    )
+    return pd.Series(merged["_matched"].to_numpy(), index=table.index, dtype=object)
+
+
+def _canonicalise(
+    sheet: contract.Sheet, table: pd.DataFrame, villages: pd.DataFrame, log: _Log
+) -> None:
+    """Replace written variants with the contract's words, logging each change."""
+
+    def apply(key: str, canonical: pd.Series, kind: str) -> None:
+        hit = canonical.notna() & (canonical != table[key])
+        log.fix(table, hit, sheet.column(key).header, kind, table[key], canonical)
+        table[key] = table[key].where(~hit, canonical)
+
+    columns = {c.key for c in sheet.columns}
+    if "team_level" in columns:
+        apply("team_level", _by_value(table["team_level"], _team_level), "vocabulary")
+    if "village" in columns and sheet.key != "villages":
+        matched = _villages_by_commune(table, villages)
+        apply("village", matched, "village_match")
+        unmatched = table["village"].notna() & matched.isna()
+        log.fix(
+            table,
+            unmatched,
+            sheet.column("village").header,
+            "village_unmatched",
+            table["village"],
+            table["village"],
+        )
+    for key, choices, cutoff in (
+        ("service", list(contract.SERVICES), 0.85),
+        ("pillar", list(contract.PILLARS), 0.85),
+        ("mode", list(contract.TRAINING_MODES), 0.7),
+        ("channel", list(contract.CHANNELS), 0.85),
+        ("role", list(contract.ROLES), 0.85),
+    ):
+        if key in columns:
+            apply(key, _canonical(table[key], choices, cutoff), "vocabulary")
+    if sheet.key == "results":
+        apply(
+            "indicator", _canonical(table["indicator"], list(contract.RESULT_KINDS)), "vocabulary"
+        )
+    if "pillar" in columns and "service" in columns:
+        from_service = table["service"].map(contract.SERVICES)
+        fill = ~table["pillar"].isin(contract.PILLARS) & from_service.notna()
+        log.fix(
+            table,
+            fill,
+            sheet.column("pillar").header,
+            "pillar_from_service",
+            table["pillar"],
+            from_service,
+        )
+        table["pillar"] = table["pillar"].where(~fill, from_service)
+
+
+def _validate(
+    sheet: contract.Sheet, table: pd.DataFrame, year: int, log: _Log, reject: pd.Series
+) -> None:
+    """Reject the rows that the sheet's schema refuses, one reason per row (the first)."""
+    columns = [c.key for c in sheet.columns]
+    try:
+        schema_for(sheet, year).validate(table.loc[~reject, columns], lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases.dropna(subset=["index"])
+        cases = cases[cases["column"].isin(columns)]
+        if cases.empty:
+            raise
+        reasons = (
+            cases["check"]
+            .astype(str)
+            .map(
+                lambda check: (
+                    "missing_value"
+                    if "nullable" in check
+                    else next(
+                        (code for name, code in CHECK_REASONS.items() if check.startswith(name)),
+                        "unknown_value",
+                    )
+                )
+            )
+        )
+        first = cases.assign(reason=reasons).drop_duplicates("index")
+        rows = first["index"].astype("int64").to_numpy()
+        headers = {c.key: c.header for c in sheet.columns}
+        values = [table.at[row, column] for row, column in zip(rows, first["column"], strict=True)]
+        failed = pd.Series(table.index.isin(rows), index=table.index)
+        _drop(
+            log,
+            table,
+            reject,
+            failed,
+            pd.Series(first["column"].map(headers).to_numpy(), index=rows).reindex(table.index),
+            pd.Series(values, index=rows, dtype=object).reindex(table.index),
+            pd.Series(first["reason"].to_numpy(), index=rows).reindex(table.index),
+        )
+
+
+def _near_duplicates(sheet: contract.Sheet, table: pd.DataFrame) -> pd.Series:
+    """Rows equal to an earlier row of the same commune once case, marks and spaces are folded."""
+    keys = {"commune_code": table["commune_code"]}
+    for column in sheet.columns:
+        values = table[column.key]
+        keys[column.key] = _by_value(values, match_key) if column.kind == "text" else values
+    return pd.DataFrame(keys).duplicated(keep="first")
+
+
+def clean_sheet(
+    sheet: contract.Sheet, raw: pd.DataFrame, year: int, villages: pd.DataFrame, log: _Log
+) -> pd.DataFrame:
+    """One sheet of many communes: drop blank rows, type and repair, validate, de-duplicate."""
+    table = raw.copy()
+    reject = pd.Series(False, index=table.index)
+    blank = ~pd.concat([_present(table[c.key]) for c in sheet.columns], axis=1).any(axis=1)
+    _drop(log, table, reject, blank, "", "", "blank_row")
+    for column in sheet.columns:
+        if column.kind == "text":
+            table[column.key] = _clean_text(table, column.key, column.header, log)
+        elif column.kind == "date":
+            table[column.key] = _clean_date(table, column, log, reject)
+        elif column.kind in ("int", "float"):
+            table[column.key] = _clean_number(table, column, log, reject)
+        elif column.kind == "yesno":
+            table[column.key] = _clean_yesno(table, column, log)
+        elif column.kind == "month":
+            table[column.key] = _by_value(table[column.key], parse_month).astype("Int64")
+    _canonicalise(sheet, table, villages, log)
+    _validate(sheet, table, year, log, reject)
+    duplicated = _near_duplicates(sheet, table[~reject]).reindex(table.index, fill_value=False)
+    _drop(log, table, reject, duplicated, "", "", "duplicate_row")
+    kept = list(dict.fromkeys(["commune_code", ROW, *(c.key for c in sheet.columns)]))
+    return table.loc[~reject, kept].reset_index(drop=True)
+
+
+def check_identity(raw: RawWorkbook, commune_code: str) -> None:
+    """The workbook's own commune code, where written, must be the commune it is read for."""
+    table = raw.tables["commune"]
+    sheet = raw.sheet_names["commune"]
     if table.empty:
         raise InputError(
-            "the commune information sheet has no row",
-            file=raw.path.name,
-            sheet=raw.sheet_names["commune"],
-            row=2,
+            "the commune information sheet has no row", file=raw.path.name, sheet=sheet, row=2
         )
-    written = str(table["commune_code"].iloc[0]).strip().removesuffix(".0").zfill(5)
-    if written != commune_code.zfill(5):
+    written = _text(table["commune_code"].iloc[0]).strip()
+    if written and written.zfill(5) != commune_code.zfill(5):
         raise InputError(
             f"commune code {written} does not belong to this workbook's commune ({commune_code})",
             file=raw.path.name,
-            sheet=raw.sheet_names["commune"],
+            sheet=sheet,
             row=int(table[ROW].iloc[0]),
             column=contract.COMMUNE.column("commune_code").header,
         )
 
 
-def quality_summary(raw: RawWorkbook, result: CleanResult) -> pd.DataFrame:
-    """Rows read, kept, fixed and rejected per sheet of one commune."""
-    rows = []
-    for key, table in raw.tables.items():
-        sheet_name = raw.sheet_names[key]
-        fixed = result.fixes.loc[result.fixes["sheet"] == sheet_name, "excel_row"].nunique()
-        rejected = int((result.rejected["sheet"] == sheet_name).sum())
-        rows.append(
-            {
-                "sheet": sheet_name,
-                "rows_read": len(table),
-                "rows_kept": len(result.tables[key]),
-                "rows_fixed": fixed,
-                "rows_rejected": rejected,
-            }
+def stack(workbooks: list[tuple[RawWorkbook, str]]) -> dict[str, pd.DataFrame]:
+    """The raw tables of many communes, one frame per sheet, with where each row came from."""
+    stacked: dict[str, pd.DataFrame] = {}
+    for sheet in contract.SHEETS:
+        parts = []
+        for raw, code in workbooks:
+            if sheet.key in raw.tables:
+                part = raw.tables[sheet.key].drop(columns="commune_code", errors="ignore")
+                part.insert(0, "commune_code", code)
+                part.insert(1, FILE, raw.path.name)
+                part.insert(2, SHEET, raw.sheet_names[sheet.key])
+                parts.append(part)
+        columns = list(dict.fromkeys([*META, *(c.key for c in sheet.columns)]))
+        frame = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
         )
-    return pd.DataFrame(rows)
+        stacked[sheet.key] = frame
+    return stacked
+
+
+def clean_tables(stacked: dict[str, pd.DataFrame], year: int) -> CleanResult:
+    """Every sheet of every commune given, cleaned in one pass."""
+    log = _Log()
+    tables: dict[str, pd.DataFrame] = {}
+    for key in ["commune", "villages"] + [
+        s.key for s in contract.SHEETS if s.key not in ("commune", "villages")
+    ]:
+        sheet = contract.SHEETS_BY_KEY[key]
+        villages = tables.get("villages", pd.DataFrame(columns=["commune_code", "village"]))
+        tables[key] = clean_sheet(sheet, stacked[key], year, villages, log)
+    fixes, rejected = log.frames()
+    return CleanResult(tables, fixes, rejected)
+
+
+def clean_workbook(raw: RawWorkbook, commune_code: str, year: int) -> CleanResult:
+    """One commune's workbook, cleaned."""
+    check_identity(raw, commune_code)
+    return clean_tables(stack([(raw, commune_code)]), year)
+
+
+def quality_summary(stacked: dict[str, pd.DataFrame], result: CleanResult) -> pd.DataFrame:
+    """Rows read, kept, fixed and rejected per commune and sheet."""
+    rows = []
+    for sheet in contract.SHEETS:
+        raw = stacked[sheet.key]
+        read = raw.groupby("commune_code").size().rename("rows_read")
+        kept = result.tables[sheet.key].groupby("commune_code").size().rename("rows_kept")
+        mine = result.fixes[result.fixes["sheet"].isin(raw[SHEET].unique())]
+        fixed = mine.groupby("commune_code")["excel_row"].nunique().rename("rows_fixed")
+        gone = result.rejected[result.rejected["sheet"].isin(raw[SHEET].unique())]
+        rejected = gone.groupby("commune_code").size().rename("rows_rejected")
+        frame = pd.concat([read, kept, fixed, rejected], axis=1).fillna(0).astype("int64")
+        frame = frame[frame["rows_read"] > 0]
+        rows.append(frame.reset_index(names="commune_code").assign(sheet=sheet.name))
+    columns = ["commune_code", "sheet", "rows_read", "rows_kept", "rows_fixed", "rows_rejected"]
+    return pd.concat(rows, ignore_index=True)[columns]

@@ -6,14 +6,20 @@ Cells are kept as read: cleaning is another module's job. Each row keeps its Exc
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import python_calamine
 
 from pipeline import contract
 from pipeline.errors import InputError
-from pipeline.vntext import match_key
+from pipeline.vntext import is_vietnamese_syllable, match_key, repair
 
 ROW = "_row"  # the row number as Excel shows it
 
@@ -112,17 +118,65 @@ def read_workbook(path: Path) -> RawWorkbook:
     return RawWorkbook(path, tables, sheet_names)
 
 
+def _grid(rows: list[list[object]]) -> pd.DataFrame:
+    grid = pd.DataFrame(rows, dtype=object)
+    return (
+        grid.mask(
+            grid.map(lambda v: isinstance(v, str) and v == "", na_action="ignore")
+            .fillna(False)
+            .astype(bool),
+            None,
+        )
+        if not grid.empty
+        else grid
+    )
+
+
 def _read_grids(path: Path) -> dict[str, pd.DataFrame]:
+    """Every sheet as a grid of cells as read (row 0 is Excel's row 1)."""
     if path.is_dir():
-        return {
-            csv.stem: pd.read_csv(
-                csv,
-                header=None,
-                dtype=object,
-                keep_default_na=False,
-                na_values=[""],
-                encoding="utf-8-sig",
-            )
-            for csv in sorted(path.glob("*.csv"))
-        }
-    return pd.read_excel(path, sheet_name=None, header=None, engine="calamine", dtype=object)
+        return {f.stem: _grid(read_csv_rows(f)) for f in sorted(path.glob("*.csv"))}
+    workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+    return {
+        name: _grid(workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
+        for name in workbook.sheet_names
+    }
+
+
+def detect_csv_encoding(data: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 (BOM or not) or Windows-1258, from the bytes.
+
+    Bytes that are neither UTF-8 nor UTF-16 are single-byte: Windows-1258, unless they read as
+    a legacy font's text (TCVN3/VNI as Latin-1), which the text repair then decodes.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = data[:4096]
+    if sample and sample.count(0) > len(sample) // 4:
+        return "utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    as_1258 = unicodedata.normalize("NFC", data.decode("cp1258", errors="replace"))
+    as_latin1 = data.decode("latin-1")
+    if _implausible(as_1258) > _implausible(repair(as_latin1)):
+        return "latin-1"
+    return "cp1258"
+
+
+def _implausible(text: str) -> int:
+    return sum(
+        1
+        for word in re.findall(r"[^\W\d_]+", text)
+        if not word.isascii() and not is_vietnamese_syllable(word)
+    )
+
+
+def read_csv_rows(path: Path) -> list[list[object]]:
+    data = path.read_bytes()
+    text = data.decode(detect_csv_encoding(data))
+    return [row for row in csv.reader(io.StringIO(text, newline=""))]

@@ -40,7 +40,7 @@ def commune_report_html(
     """
     paths = Paths.under(data_dir)
     found = find_commune(year, commune, paths.raw / EXTRA_REGISTRY_NAME)
-    tables = store.read_commune(store.commune_dir(paths.processed_year(year), found.code))
+    tables = store.read_commune(paths.processed_year(year), found.code)
     indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
     settings = narrative.load_settings(Path(data_dir, settings_file) if settings_file else None)
     context = narrative.report_context(

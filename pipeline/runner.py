@@ -18,12 +18,13 @@ import pandas as pd
 from traitlets.config import Config
 
 from pipeline import store
-from pipeline.clean import clean_workbook, quality_summary
+from pipeline.clean import CleanResult, check_identity, clean_tables, quality_summary, stack
 from pipeline.config import NOTEBOOKS, Paths
-from pipeline.errors import PipelineError
+from pipeline.errors import InputError, PipelineError
+from pipeline.exports import export_rejected, write_csv
 from pipeline.index import write_index, write_status
 from pipeline.indicators import compute_indicators
-from pipeline.ingest import read_workbook
+from pipeline.ingest import RawWorkbook, read_workbook
 from pipeline.registry import Commune
 from pipeline.report import INDICATORS_FILE
 
@@ -60,16 +61,77 @@ def find_workbook(raw_year: Path, commune: Commune) -> Path:
     return raw_year / f"{commune.slug}.xlsx"
 
 
-def prepare_commune(paths: Paths, year: int, commune: Commune) -> None:
-    """Read and clean one commune's workbook into data/processed/{year}/communes/{code}/."""
-    raw = read_workbook(find_workbook(paths.raw_year(year), commune))
-    result = clean_workbook(raw, commune.code, year)
-    store.write_clean(
-        result,
-        quality_summary(raw, result),
-        list(raw.tables),
-        store.commune_dir(paths.processed_year(year), commune.code),
-    )
+def _read(paths: Paths, year: int, commune: Commune) -> RawWorkbook | str:
+    """The commune's workbook, or the one clear message saying why it cannot be used."""
+    try:
+        raw = read_workbook(find_workbook(paths.raw_year(year), commune))
+        check_identity(raw, commune.code)
+        return raw
+    except PipelineError as exc:
+        return str(exc)
+
+
+def read_workbooks(
+    paths: Paths, year: int, communes: list[Commune], workers: int = 1
+) -> list[RawWorkbook | str]:
+    """Every selected workbook, read in parallel when there are many."""
+    if workers <= 1 or len(communes) < 8:
+        return [_read(paths, year, c) for c in communes]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(
+            pool.map(
+                _read,
+                [paths] * len(communes),
+                [year] * len(communes),
+                communes,
+                chunksize=max(1, len(communes) // (4 * workers)),
+            )
+        )
+
+
+def prepare(paths: Paths, year: int, communes: list[Commune], workers: int = 1) -> dict[str, str]:
+    """Read and clean the communes' workbooks in one pass into data/processed/{year}/.
+
+    Returns the communes that cannot be reported, by code, with the reason.
+    """
+    problems: dict[str, str] = {}
+    readable: list[tuple[RawWorkbook, str]] = []
+    for commune, raw in zip(communes, read_workbooks(paths, year, communes, workers), strict=True):
+        if isinstance(raw, str):
+            problems[commune.code] = raw
+        else:
+            readable.append((raw, commune.code))
+    processed_year = paths.processed_year(year)
+    if readable:
+        stacked = stack(readable)
+        result = clean_tables(stacked, year)
+        present = pd.DataFrame(
+            [(code, key) for raw, code in readable for key in raw.tables],
+            columns=["commune_code", "sheet"],
+        )
+        codes = {code for _, code in readable}
+        store.write_year(processed_year, result, quality_summary(stacked, result), present, codes)
+        problems.update(blocking_problems(result, codes, {c: r for r, c in readable}))
+    if problems:
+        store.drop_communes(processed_year, set(problems))
+    return problems
+
+
+def blocking_problems(
+    result: CleanResult, codes: set[str], workbooks: dict[str, RawWorkbook]
+) -> dict[str, str]:
+    """Communes whose clean data cannot carry a report: no team member left, for one."""
+    with_members = set(result.tables["members"]["commune_code"])
+    return {
+        code: str(
+            InputError(
+                "no valid team member row: the report needs the team roster",
+                file=workbooks[code].path.name,
+                sheet=workbooks[code].sheet_names["members"],
+            )
+        )
+        for code in sorted(codes - with_members)
+    }
 
 
 def compute_year(paths: Paths, year: int) -> pd.DataFrame:
@@ -77,9 +139,7 @@ def compute_year(paths: Paths, year: int) -> pd.DataFrame:
     tables = store.read_year(paths.processed_year(year))
     indicators = compute_indicators(tables, year, tables["present"])
     store.write_parquet(indicators, paths.processed_year(year) / INDICATORS_FILE)
-    rejected = tables["rejected"]
-    store.write_parquet(rejected, paths.processed_year(year) / "rejected.parquet")
-    rejected.to_csv(paths.processed_year(year) / "rejected.csv", index=False, encoding="utf-8-sig")
+    export_rejected(tables["rejected"], paths.processed_year(year) / "rejected")
     return indicators
 
 
@@ -183,21 +243,6 @@ def execute_report(
     return run
 
 
-def _prepare_and_collect(paths: Paths, year: int, communes: list[Commune]) -> list[CommuneRun]:
-    runs = []
-    for commune in communes:
-        run = CommuneRun(commune)
-        try:
-            prepare_commune(paths, year, commune)
-        except PipelineError as exc:
-            run.status, run.message = "failed", str(exc)
-            shutil.rmtree(
-                store.commune_dir(paths.processed_year(year), commune.code), ignore_errors=True
-            )
-        runs.append(run)
-    return runs
-
-
 def _record(paths: Paths, year: int, runs: list[CommuneRun]) -> Path:
     """Status and rejected rows of each commune beside its report, then the year's index."""
     outputs_year = paths.outputs_year(year)
@@ -210,7 +255,7 @@ def _record(paths: Paths, year: int, runs: list[CommuneRun]) -> Path:
         if rejected is not None and run.status == "ok":
             mine = rejected[rejected["commune_code"] == run.commune.code]
             count = len(mine)
-            mine.to_csv(folder / "rejected.csv", index=False, encoding="utf-8-sig")
+            write_csv(mine, folder / "rejected.csv")
         write_status(
             folder,
             {
@@ -237,11 +282,16 @@ def run_year(
 ) -> list[CommuneRun]:
     """Prepare, compute and report the selected communes; failures are recorded, not raised."""
     started = time.monotonic()
-    runs = _prepare_and_collect(paths, year, communes)
+    workers = max(1, workers or os.cpu_count() or 1)
+    problems = prepare(paths, year, communes, workers)
+    runs = [
+        CommuneRun(c, *(("failed", problems[c.code]) if c.code in problems else ()))
+        for c in communes
+    ]
     ready = [r for r in runs if r.status == "pending"]
     if ready:
         compute_year(paths, year)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(ready) or 1))
+    workers = min(workers, len(ready) or 1)
     done: dict[str, CommuneRun] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = {

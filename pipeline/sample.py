@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 from openpyxl import Workbook
 
 from pipeline import contract
@@ -507,7 +508,13 @@ def plant_mess(
             row["people"] = bad
         kept.append(row)
         if roll() < rate / 2:
-            planted.append(Planted("activities", len(kept), "", "duplicate_row", "", "rejected"))
+            original, copy = len(kept) - 1, len(kept)
+            # The copy carries the original's mess too: record it, so the truth is complete.
+            inherited = [p for p in planted if p.sheet == "activities" and p.row_index == original]
+            planted += [
+                Planted(p.sheet, copy, p.column, p.kind, p.raw, p.expected) for p in inherited
+            ]
+            planted.append(Planted("activities", copy, "", "duplicate_row", "", "rejected"))
             kept.append(dict(row))
         if roll() < rate / 3:
             planted.append(Planted("activities", len(kept), "", "blank_row", "", "rejected"))
@@ -665,3 +672,57 @@ def _write_registry(path: Path, communes: list[Commune]) -> None:
                     "",
                 ]
             )
+
+
+# How each planted kind shows in the cleaner's logs: a fix of that kind, or a rejection.
+DETECTED_AS = {
+    "tcvn3": ("fix", "tcvn3"),
+    "nfd": ("fix", "nfc"),
+    "date_text": ("fix", "date_text"),
+    "date_serial": ("fix", "date_serial"),
+    "village_typo": ("fix", "village_match"),
+    "yesno_variant": ("fix", "yesno_variant"),
+    "duplicate_row": ("reject", "duplicate_row"),
+    "blank_row": ("reject", "blank_row"),
+    "date_outside_year": ("reject", "date_outside_year"),
+    "impossible_count": ("reject", "impossible_count"),
+}
+
+
+def score_cleaning(
+    planted: pd.DataFrame, fixes: pd.DataFrame, rejected: pd.DataFrame
+) -> pd.DataFrame:
+    """Recall and precision of the cleaner, per planted kind, against the ground truth.
+
+    A planted rejection also counts as found when its row was rejected for another reason that
+    was planted on the same row (a duplicated row that also has an impossible count, say);
+    precision counts only detections at rows where that very kind was planted.
+    """
+    key = ["commune_code", "file", "sheet", "excel_row"]
+    planted = planted.astype({"excel_row": "int64", "commune_code": str})
+    rejected_rows = rejected.astype({"commune_code": str})
+    planted_rejects = planted[planted["kind"].map(lambda k: DETECTED_AS[k][0] == "reject")]
+    rows = []
+    for kind, (how, code) in DETECTED_AS.items():
+        truth = planted[planted["kind"] == kind][key].drop_duplicates()
+        if how == "fix":
+            found = fixes[fixes["kind"] == code][key].drop_duplicates()
+            hits = truth.merge(found, on=key)
+            true_found = len(hits)
+        else:
+            found = rejected_rows[rejected_rows["reason_code"] == code][key].drop_duplicates()
+            rejected_any = rejected_rows[key].drop_duplicates()
+            hits = truth.merge(
+                rejected_any.merge(planted_rejects[key].drop_duplicates(), on=key), on=key
+            )
+            true_found = len(found.merge(truth, on=key))
+        rows.append(
+            {
+                "kind": kind,
+                "planted": len(truth),
+                "detected": len(found),
+                "recall": len(hits) / len(truth) if len(truth) else float("nan"),
+                "precision": true_found / len(found) if len(found) else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,6 +1,7 @@
-"""Processed data on disk: one folder of Parquet files per commune, gathered per year.
+"""Processed data on disk: one Parquet file per table for a year, all communes in it.
 
-Files appear whole or not at all: each is written beside its target and renamed into place.
+Re-preparing some communes replaces their rows and keeps the others'. Files appear whole or not
+at all: each is written beside its target and renamed into place.
 """
 
 from __future__ import annotations
@@ -14,10 +15,7 @@ from pipeline import contract
 from pipeline.clean import CleanResult
 
 LOG_TABLES = ("fixes", "rejected", "quality", "present")
-
-
-def commune_dir(processed_year: Path, commune_code: str) -> Path:
-    return processed_year / "communes" / commune_code
+TABLES = tuple(s.key for s in contract.SHEETS) + LOG_TABLES
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -27,37 +25,59 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     tmp.replace(path)
 
 
-def write_clean(
-    result: CleanResult, quality: pd.DataFrame, present: list[str], folder: Path
+def _replace_rows(path: Path, new: pd.DataFrame, codes: set[str]) -> pd.DataFrame:
+    if not path.exists():
+        return new
+    old = pd.read_parquet(path)
+    kept = old[~old["commune_code"].isin(codes)]
+    if kept.empty:
+        return new
+    merged = pd.concat([kept, new], ignore_index=True) if not new.empty else kept
+    return merged.sort_values("commune_code", kind="stable").reset_index(drop=True)
+
+
+def write_year(
+    processed_year: Path,
+    result: CleanResult,
+    quality: pd.DataFrame,
+    present: pd.DataFrame,
+    codes: set[str],
 ) -> None:
-    for key, table in result.tables.items():
-        write_parquet(table, folder / f"{key}.parquet")
-    write_parquet(result.fixes, folder / "fixes.parquet")
-    write_parquet(result.rejected, folder / "rejected.parquet")
-    write_parquet(quality, folder / "quality.parquet")
-    code = result.tables["commune"]["commune_code"].iloc[0]
-    write_parquet(
-        pd.DataFrame({"commune_code": code, "sheet": present}), folder / "present.parquet"
-    )
+    """Store the clean tables of the communes `codes`, replacing their earlier rows."""
+    frames = {
+        **result.tables,
+        "fixes": result.fixes,
+        "rejected": result.rejected,
+        "quality": quality,
+        "present": present,
+    }
+    for name, frame in frames.items():
+        path = processed_year / f"{name}.parquet"
+        write_parquet(_replace_rows(path, frame, codes), path)
 
 
-def read_commune(folder: Path) -> dict[str, pd.DataFrame]:
-    """One commune's clean tables and logs, by name."""
-    names = [s.key for s in contract.SHEETS] + list(LOG_TABLES)
-    return {name: pd.read_parquet(folder / f"{name}.parquet") for name in names}
+def drop_communes(processed_year: Path, codes: set[str]) -> None:
+    """Forget the processed rows of communes (whose workbook can no longer be read)."""
+    for name in TABLES:
+        path = processed_year / f"{name}.parquet"
+        if path.exists():
+            old = pd.read_parquet(path)
+            write_parquet(old[~old["commune_code"].isin(codes)].reset_index(drop=True), path)
 
 
-def read_year(
-    processed_year: Path, commune_codes: list[str] | None = None
-) -> dict[str, pd.DataFrame]:
-    """The year's tables, all communes stacked (or only those given)."""
-    root = processed_year / "communes"
-    folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []
-    if commune_codes is not None:
-        wanted = set(commune_codes)
-        folders = [f for f in folders if f.name in wanted]
-    per_commune = [read_commune(f) for f in folders]
-    names = [s.key for s in contract.SHEETS] + list(LOG_TABLES)
-    if not per_commune:
-        raise FileNotFoundError(f"no processed commune under {root}")
-    return {name: pd.concat([c[name] for c in per_commune], ignore_index=True) for name in names}
+def read_year(processed_year: Path) -> dict[str, pd.DataFrame]:
+    """Every table of the year, all communes."""
+    missing = [n for n in TABLES if not (processed_year / f"{n}.parquet").exists()]
+    if missing:
+        raise FileNotFoundError(f"no processed tables under {processed_year} ({missing[0]})")
+    return {name: pd.read_parquet(processed_year / f"{name}.parquet") for name in TABLES}
+
+
+def read_commune(processed_year: Path, commune_code: str) -> dict[str, pd.DataFrame]:
+    """One commune's tables, read with a filter rather than loading the year."""
+    return {
+        name: pd.read_parquet(
+            processed_year / f"{name}.parquet", filters=[("commune_code", "==", commune_code)]
+        )
+        for name in TABLES
+    }

@@ -226,6 +226,7 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
 
 
+@lru_cache(maxsize=200_000)
 def match_key(text: str) -> str:
     """A key for matching names as people write them: no marks, no case, single spaces."""
     return " ".join(re.sub(r"[^a-z0-9]+", " ", strip_diacritics(repair(text)).lower()).split())

@@ -28,3 +28,11 @@ def district_copy(tiny_district: Paths, tmp_path: Path) -> Paths:
     paths = Paths.under(tmp_path)
     shutil.copytree(tiny_district.raw, paths.raw)
     return paths
+
+
+@pytest.fixture(scope="session")
+def sample_district(tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    """The demo's data: Nam Sách's 19 communes, 2022 and 2023, as `cnscd sample` writes them."""
+    paths = Paths.under(tmp_path_factory.mktemp("sample"))
+    generate(paths.raw, years=(2022, 2023))
+    return paths

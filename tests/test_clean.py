@@ -4,19 +4,20 @@ import hashlib
 import pandas as pd
 import pytest
 
-from pipeline.clean import clean_workbook, parse_date, parse_yesno, quality_summary
+from pipeline.clean import (
+    clean_tables,
+    clean_workbook,
+    parse_date,
+    parse_month,
+    parse_yesno,
+    place_key,
+    quality_summary,
+    stack,
+)
 from pipeline.config import Paths
 from pipeline.ingest import read_workbook
-
-FIX_KIND = {
-    "tcvn3": "tcvn3",
-    "nfd": "nfc",
-    "date_text": "date_text",
-    "date_serial": "date_serial",
-    "village_typo": "village_match",
-    "yesno_variant": "yesno_variant",
-}
-REJECT_KINDS = {"duplicate_row", "blank_row", "date_outside_year", "impossible_count"}
+from pipeline.registry import find_commune
+from pipeline.sample import score_cleaning
 
 
 @pytest.mark.parametrize(
@@ -25,12 +26,15 @@ REJECT_KINDS = {"duplicate_row", "blank_row", "date_outside_year", "impossible_c
         (dt.datetime(2022, 4, 25), "2022-04-25"),
         ("25/4/2022", "2022-04-25"),
         ("25/04/2022", "2022-04-25"),
+        ("25.04.2022", "2022-04-25"),
         ("2022-04-25", "2022-04-25"),
         (44676, "2022-04-25"),
+        (44676.0, "2022-04-25"),
         ("44676", "2022-04-25"),
         ("31/02/2022", None),
         ("hôm qua", None),
         (None, None),
+        (-3, None),
     ],
 )
 def test_dates_in_the_forms_people_write(cell, expected) -> None:
@@ -43,71 +47,91 @@ def test_dates_in_the_forms_people_write(cell, expected) -> None:
     [
         ("Có", True),
         ("x", True),
+        ("X", True),
         ("1", True),
         (1, True),
+        (1.0, True),
         ("có", True),
         ("CÓ", True),
         ("Không", False),
         ("không", False),
         ("0", False),
         ("ko", False),
+        ("-", False),
         (None, None),
         ("?", None),
+        ("", None),
     ],
 )
 def test_yes_no_in_the_forms_people_write(cell, expected) -> None:
     assert parse_yesno(cell) == expected
 
 
-def _clean(paths: Paths, slug: str, code: str, year: int = 2022):
-    raw = read_workbook(paths.raw_year(year) / f"{slug}.xlsx")
-    return raw, clean_workbook(raw, code, year)
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [("03/2022", 3), ("tháng 3/2022", 3), (dt.datetime(2022, 3, 1), 3), ("3", 3), (None, None)],
+)
+def test_months(cell, expected) -> None:
+    assert parse_month(cell) == expected
 
 
-def test_every_planted_problem_is_fixed_or_rejected(tiny_district: Paths) -> None:
-    planted = pd.read_csv(tiny_district.raw_year(2022) / "_planted.csv", dtype=str)
-    for slug, code in (("nam-chinh", "10627"), ("an-lam", "10645")):
-        _, result = _clean(tiny_district, slug, code)
-        mine = planted[planted["commune_code"] == code]
-        assert len(mine) > 10
-        rejected_rows = set(
-            zip(result.rejected["sheet"], result.rejected["excel_row"], strict=True)
-        )
-        for p in mine.itertuples(index=False):
-            row = int(p.excel_row)
-            if p.kind in REJECT_KINDS:
-                assert (p.sheet, row) in rejected_rows, p
-                continue
-            fixes = result.fixes[
-                (result.fixes["sheet"] == p.sheet)
-                & (result.fixes["excel_row"] == row)
-                & (result.fixes["kind"] == FIX_KIND[p.kind])
-            ]
-            assert len(fixes) == 1, p
-            if p.kind in ("tcvn3", "nfd", "village_typo"):
-                assert fixes["fixed"].iloc[0] == p.expected, p
+@pytest.mark.parametrize("written", ["Thôn 1", "thôn Một", "Thon 1", "THÔN MỘT", " thôn  1 "])
+def test_numbered_villages_match_however_written(written: str) -> None:
+    assert place_key(written) == "1"
+
+
+def _year(paths: Paths, year: int):
+    workbooks = []
+    for path in sorted(paths.raw_year(year).glob("*.xlsx")):
+        workbooks.append((read_workbook(path), find_commune(year, path.stem).code))
+    stacked = stack(workbooks)
+    return stacked, clean_tables(stacked, year)
+
+
+@pytest.mark.parametrize("year", [2022, 2023])
+def test_cleaner_finds_every_planted_problem(sample_district: Paths, year: int) -> None:
+    # The whole sample district (about 12,000 rows a year), so that one ambiguous value does not
+    # swing the figure: a legacy name whose every word is also a real syllable ("Vò ... Dòng"
+    # for "Vũ ... Dũng") is left as written, by design (see vntext).
+    _, result = _year(sample_district, year)
+    planted = pd.read_csv(sample_district.raw_year(year) / "_planted.csv", dtype=str)
+    scores = score_cleaning(planted, result.fixes, result.rejected)
+    print(f"\n{year}\n{scores.to_string(index=False)}")
+    scored = scores[scores["planted"] > 0]
+    assert len(scored) >= 9
+    assert (scored["recall"] >= 0.98).all(), scored
+    assert (scored["precision"] >= 0.98).all(), scored
 
 
 def test_nothing_is_lost_and_the_raw_file_is_untouched(tiny_district: Paths) -> None:
-    path = tiny_district.raw_year(2022) / "nam-chinh.xlsx"
-    before = hashlib.sha256(path.read_bytes()).hexdigest()
-    raw, result = _clean(tiny_district, "nam-chinh", "10627")
-    summary = quality_summary(raw, result)
+    before = {
+        p: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in tiny_district.raw_year(2022).iterdir()
+    }
+    stacked, result = _year(tiny_district, 2022)
+    summary = quality_summary(stacked, result)
     assert (summary["rows_read"] == summary["rows_kept"] + summary["rows_rejected"]).all()
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert summary["rows_rejected"].sum() == len(result.rejected) > 0
+    assert after_hashes(tiny_district) == before
     assert result.rejected["reason"].str.len().gt(0).all()
-    assert set(result.rejected.columns) >= {"file", "sheet", "excel_row", "column", "reason"}
+    located = result.rejected[["file", "sheet", "excel_row", "reason_code"]]
+    assert located.notna().all().all()
+
+
+def after_hashes(paths: Paths) -> dict:
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths.raw_year(2022).iterdir()}
 
 
 def test_clean_tables_are_typed_and_nfc(tiny_district: Paths) -> None:
-    _, result = _clean(tiny_district, "nam-chinh", "10627")
+    raw = read_workbook(tiny_district.raw_year(2022) / "nam-chinh.xlsx")
+    result = clean_workbook(raw, "10627", 2022)
     members = result.tables["members"]
     assert members["team_level"].value_counts().to_dict() == {"Xã": 20, "Thôn": 19}
     assert members["smartphone"].dtype == "boolean"
     activities = result.tables["activities"]
     assert (activities["date"].dt.year == 2022).all()
     assert set(activities["village"]) <= {"Bịch Đông", "Bịch Tây", "An Thượng", "Hoàng Xá"}
-    assert (activities["people"] >= 0).all()
+    assert activities["people"].between(0, 2000).all()
     assert not activities.drop(columns=["_row"]).duplicated().any()
 
 
@@ -117,3 +141,14 @@ def test_cleaning_does_not_change_its_input(tiny_district: Paths) -> None:
     clean_workbook(raw, "10645", 2022)
     for key, table in raw.tables.items():
         pd.testing.assert_frame_equal(table, copies[key])
+
+
+def test_one_commune_or_many_clean_the_same(tiny_district: Paths) -> None:
+    _, together = _year(tiny_district, 2022)
+    raw = read_workbook(tiny_district.raw_year(2022) / "an-lam.xlsx")
+    alone = clean_workbook(raw, "10645", 2022)
+    for key, table in alone.tables.items():
+        mine = together.tables[key]
+        pd.testing.assert_frame_equal(
+            mine[mine["commune_code"] == "10645"].reset_index(drop=True), table
+        )

@@ -1,0 +1,60 @@
+"""Tables written for people to open in Excel: readable, and safe to open."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+# A cell starting with one of these is run as a formula by spreadsheet programs.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as formulas, prefixed with a quote."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_STARTS) else v
+            )
+    return out
+
+
+def _atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+    write(tmp)
+    tmp.replace(path)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """UTF-8 with a byte order mark, so Excel shows Vietnamese correctly."""
+    _atomic(path, lambda p: neutralise(frame).to_csv(p, index=False, encoding="utf-8-sig"))
+
+
+def write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
+    def write(p: Path) -> None:
+        with pd.ExcelWriter(p, engine="openpyxl") as writer:
+            neutralise(frame).to_excel(writer, sheet_name=sheet, index=False, freeze_panes=(1, 0))
+
+    _atomic(path, write)
+
+
+def export_rejected(rejected: pd.DataFrame, stem: Path) -> None:
+    """`{stem}.csv` and `{stem}.xlsx`: every dropped row with where it was and why."""
+    readable = rejected.rename(
+        columns={
+            "commune_code": "Mã xã",
+            "file": "Tệp",
+            "sheet": "Trang tính",
+            "excel_row": "Dòng",
+            "column": "Cột",
+            "value": "Giá trị",
+            "reason_code": "Mã lý do",
+            "reason": "Lý do",
+        }
+    )
+    write_csv(readable, stem.with_suffix(".csv"))
+    write_xlsx(readable, stem.with_suffix(".xlsx"), "Dòng bị loại")
