@@ -46,6 +46,8 @@ REASONS = {
     "unknown_value": "Giá trị không có trong danh mục",
 }
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_YEARS = (1900, 2100)  # dates outside are typing errors, and beyond what pandas can hold
+_LAST_SERIAL = (dt.date(_YEARS[1], 12, 31) - dt.date(1899, 12, 30)).days
 _DMY = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
 _ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
 _MONTH = re.compile(r"^\s*(?:tháng\s*)?(\d{1,2})\s*[/.-]\s*(\d{4})\s*$", re.IGNORECASE)
@@ -75,7 +77,9 @@ class CleanResult:
 
 
 def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and value != value  # NaN
 
 
 def _text(value: object) -> str:
@@ -93,17 +97,18 @@ def parse_date(value: object) -> pd.Timestamp | None:
     if _missing(value):
         return None
     if isinstance(value, (dt.datetime, dt.date, pd.Timestamp)):
-        return pd.Timestamp(value).normalize()
+        return pd.Timestamp(value).normalize() if _YEARS[0] <= value.year <= _YEARS[1] else None
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return EXCEL_EPOCH + pd.Timedelta(days=int(value)) if 1 <= value < 2_958_466 else None
+        return EXCEL_EPOCH + pd.Timedelta(days=int(value)) if 1 <= value <= _LAST_SERIAL else None
     text = str(value)
     for pattern, order in ((_DMY, (3, 2, 1)), (_ISO, (1, 2, 3))):
         match = pattern.match(text)
         if match:
             try:
-                return pd.Timestamp(dt.date(*(int(match.group(i)) for i in order)))
+                parsed = dt.date(*(int(match.group(i)) for i in order))
             except ValueError:
                 return None
+            return parse_date(parsed)
     if text.strip().isdigit():
         return parse_date(int(text))
     return None
@@ -285,7 +290,8 @@ def _clean_number(
             pd.to_numeric(v.replace(",", ".").strip(), errors="coerce") if isinstance(v, str) else v
         ),
     )
-    numbers = pd.to_numeric(as_number, errors="coerce")
+    numbers = pd.to_numeric(as_number, errors="coerce").astype("float64")
+    numbers = numbers.where(numbers.abs() < 1e15)  # beyond any count, and beyond int64
     unreadable = _present(raw) & numbers.isna()
     if column.required:
         _drop(log, table, reject, unreadable, column.header, raw, "invalid_number")
@@ -328,22 +334,23 @@ def _drop(
     reject |= mask
 
 
+def _closest(value: object, keys: dict[str, str], key, cutoff: float) -> str | None:
+    """The choice a written value means: same key, or a key close enough (a small typo)."""
+    if not isinstance(value, str):
+        return None
+    k = key(value)
+    if k in keys:
+        return keys[k]
+    close = difflib.get_close_matches(k, list(keys), n=1, cutoff=cutoff)
+    return keys[close[0]] if close else None
+
+
 def _canonical(
     values: pd.Series, choices: list[str], cutoff: float = 0.85, key=match_key
 ) -> pd.Series:
     """The canonical choice each written value means, or None when none is close enough."""
     keys = {key(c): c for c in choices}
-
-    def lookup(value: object) -> str | None:
-        if not isinstance(value, str):
-            return None
-        k = key(value)
-        if k in keys:
-            return keys[k]
-        close = difflib.get_close_matches(k, list(keys), n=1, cutoff=cutoff)
-        return keys[close[0]] if close else None
-
-    return _by_value(values, lookup)
+    return _by_value(values, lambda v: _closest(v, keys, key, cutoff))
 
 
 def _team_level(value: str) -> str | None:
@@ -359,11 +366,14 @@ def _villages_by_commune(table: pd.DataFrame, villages: pd.DataFrame) -> pd.Seri
     """Each row's village as the commune's village list writes it, matched per commune."""
     if villages.empty:
         return pd.Series(None, index=table.index, dtype=object)
-    lists = villages.groupby("commune_code")["village"].agg(lambda s: list(s.dropna()))
+    keys = {
+        code: {place_key(v): v for v in group.dropna()}
+        for code, group in villages.groupby("commune_code")["village"]
+    }
     pairs = table[["commune_code", "village"]].drop_duplicates().dropna()
-    pairs = pairs[pairs["commune_code"].isin(lists.index)]
+    pairs = pairs[pairs["commune_code"].isin(list(keys))]
     matched = [
-        _canonical(pd.Series([village]), lists[code], key=place_key).iloc[0]
+        _closest(village, keys[code], place_key, 0.85)
         for code, village in zip(pairs["commune_code"], pairs["village"], strict=True)
     ]
     lookup = pairs.assign(_matched=matched)

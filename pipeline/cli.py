@@ -67,6 +67,74 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from pipeline.runner import check_year
+
+    paths = _paths(args)
+    blocked = 0
+    for year in args.year:
+        communes = _selected(args, paths, year)
+        summary, problems = check_year(paths, year, communes, workers=args.workers or 1)
+        by_code = summary.set_index("commune_code") if not summary.empty else None
+        print(f"{year}: {len(communes)} commune(s)")
+        print(f"  {'commune':<24} {'read':>6} {'kept':>6} {'fixed':>6} {'rejected':>8}  status")
+        for commune in communes:
+            if by_code is not None and commune.code in by_code.index:
+                row = by_code.loc[commune.code]
+                figures = (
+                    f"{row.rows_read:>6} {row.rows_kept:>6} {row.rows_fixed:>6} "
+                    f"{row.rows_rejected:>8}"
+                )
+            else:
+                figures = f"{'-':>6} {'-':>6} {'-':>6} {'-':>8}"
+            if commune.code in problems:
+                status = f"BLOCKED: {problems[commune.code]}"
+            else:
+                reasons = by_code.loc[commune.code, "top_reasons"] if by_code is not None else ""
+                status = "ok" + (f" (rejected: {reasons})" if reasons else "")
+            print(f"  {commune.name:<24} {figures}  {status}")
+        blocked += len(problems)
+    return 1 if blocked else 0
+
+
+def known_villages(paths: Paths, year: int, commune) -> list[str]:
+    """The commune's villages from its latest readable workbook up to the year, if any."""
+    from pipeline.clean import clean_workbook
+    from pipeline.ingest import read_workbook
+    from pipeline.runner import find_workbook
+
+    for earlier in range(year, year - 3, -1):
+        path = find_workbook(paths.raw_year(earlier), commune)
+        if path.exists():
+            try:
+                result = clean_workbook(read_workbook(path), commune.code, earlier)
+            except PipelineError:
+                continue
+            return list(result.tables["villages"]["village"].dropna())
+    return []
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from pipeline.template import write_template
+
+    commune = None
+    villages: list[str] = []
+    if args.commune:
+        paths = _paths(args)
+        commune = find_commune(args.year, args.commune, paths.raw / EXTRA_REGISTRY_NAME)
+        villages = known_villages(paths, args.year, commune)
+    output = (
+        Path(args.output)
+        if args.output
+        else Path(f"{commune.slug if commune else 'mau-bao-cao'}.xlsx")
+    )
+    if output.exists() and not args.force:
+        raise PipelineError(f"{output} exists; pass --force to overwrite it")
+    write_template(output, commune, villages)
+    print(f"template: {output}")
+    return 0
+
+
 def cmd_indicators(args: argparse.Namespace) -> int:
     from pipeline.indicators import catalogue_frame
 
@@ -105,6 +173,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--settings", help="a district's settings.toml overriding the thresholds")
     run.add_argument("--templates", help="a folder of templates overriding the wording")
     run.set_defaults(func=cmd_run)
+
+    check = commands.add_parser("check", help="validate workbooks without building reports")
+    check.add_argument("--year", type=int, action="append", required=True)
+    check.add_argument("--commune", action="append", help="code, slug or name (repeatable)")
+    check.add_argument("--district", action="append", help="code, slug or name (repeatable)")
+    check.add_argument("--workers", type=int, help="parallel reading (default 1)")
+    check.set_defaults(func=cmd_check)
+
+    template = commands.add_parser("template", help="write the blank workbook to fill")
+    template.add_argument("--output", help="file to write (default: {commune}.xlsx)")
+    template.add_argument("--commune", help="fill in this commune's identity")
+    template.add_argument("--year", type=int, default=2022, help="registry year for --commune")
+    template.add_argument("--force", action="store_true", help="overwrite an existing file")
+    template.set_defaults(func=cmd_template)
 
     indicators = commands.add_parser("indicators", help="print the indicator catalogue")
     indicators.set_defaults(func=cmd_indicators)

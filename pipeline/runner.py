@@ -117,6 +117,43 @@ def prepare(paths: Paths, year: int, communes: list[Commune], workers: int = 1) 
     return problems
 
 
+def check_year(
+    paths: Paths, year: int, communes: list[Commune], workers: int = 1
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Validation alone: the quality summary per commune and the problems that block a report.
+
+    Nothing is written.
+    """
+    problems: dict[str, str] = {}
+    readable: list[tuple[RawWorkbook, str]] = []
+    for commune, raw in zip(communes, read_workbooks(paths, year, communes, workers), strict=True):
+        if isinstance(raw, str):
+            problems[commune.code] = raw
+        else:
+            readable.append((raw, commune.code))
+    columns = [
+        "commune_code",
+        "rows_read",
+        "rows_kept",
+        "rows_fixed",
+        "rows_rejected",
+        "top_reasons",
+    ]
+    if not readable:
+        return pd.DataFrame(columns=columns), problems
+    stacked = stack(readable)
+    result = clean_tables(stacked, year)
+    problems.update(
+        blocking_problems(result, {c for _, c in readable}, {c: r for r, c in readable})
+    )
+    totals = quality_summary(stacked, result).groupby("commune_code")[columns[1:5]].sum()
+    reasons = result.rejected.groupby("commune_code")["reason_code"].agg(
+        lambda s: ", ".join(f"{k} {v}" for k, v in s.value_counts().head(3).items())
+    )
+    summary = totals.join(reasons.rename("top_reasons")).fillna({"top_reasons": ""})
+    return summary.reset_index(), problems
+
+
 def blocking_problems(
     result: CleanResult, codes: set[str], workbooks: dict[str, RawWorkbook]
 ) -> dict[str, str]:

@@ -527,7 +527,7 @@ def plant_mess(
             if row["smartphone"] == "Có"
             else ("Không", "không", "0", "ko")
         )
-        if rng.random() < 0.3:
+        if rng.random() < rate * 10:
             written = rng.choice(forms)
             if written != row["smartphone"]:
                 planted.append(
@@ -536,7 +536,7 @@ def plant_mess(
                     )
                 )
                 row["smartphone"] = written
-        if rng.random() < 0.15:
+        if rng.random() < rate * 5:
             encoded = encode_tcvn3(str(row["name"]))
             if encoded is not None and encoded != row["name"]:
                 planted.append(Planted("members", index, "name", "tcvn3", encoded, row["name"]))

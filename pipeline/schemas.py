@@ -6,6 +6,8 @@ check's reason, never silently dropped.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pandera.pandas as pa
 
 from pipeline import contract
@@ -40,6 +42,7 @@ def _vocabulary(sheet_key: str) -> dict[str, tuple[str, ...]]:
     return vocabularies
 
 
+@lru_cache(maxsize=64)
 def schema_for(sheet: contract.Sheet, year: int) -> pa.DataFrameSchema:
     """The schema of one clean sheet for a report year."""
     columns: dict[str, pa.Column] = {}

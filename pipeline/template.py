@@ -1,0 +1,189 @@
+"""The blank workbook an analyst fills: headers, drop-down lists, frozen headers, an example.
+
+Examples live on their own sheet ("Hướng dẫn") rather than in the data sheets, so that an example
+row left in place can never be read as data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from pipeline import contract
+from pipeline.registry import Commune
+
+LISTS_SHEET = "Danh mục"
+GUIDE_SHEET = "Hướng dẫn"
+ROWS_WITH_LISTS = 5_000
+_HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
+
+EXAMPLES: dict[str, dict[str, object]] = {
+    "commune": {
+        "commune_code": "10627",
+        "commune_name": "Xã Nam Chính",
+        "district_name": "Huyện Nam Sách",
+        "province_name": "Tỉnh Hải Dương",
+        "signer": "Trần Văn Xuyến",
+        "signer_title": "Chủ tịch",
+        "report_number": 5,
+        "report_date": dt.date(2023, 3, 5),
+        "area_km2": 4.28,
+    },
+    "villages": {"village": "Bịch Đông", "households": 300, "population": 1200},
+    "members": {
+        "team_level": "Thôn",
+        "village": "Bịch Đông",
+        "name": "Nguyễn Văn An",
+        "role": "Tổ trưởng",
+        "birth_year": 1970,
+        "organisation": "Trưởng thôn",
+        "phone": "09xxxxxxxx",
+        "smartphone": "Có",
+    },
+    "trainings": {
+        "date": dt.date(2022, 5, 12),
+        "mode": "Trực tuyến",
+        "organiser": "UBND huyện Nam Sách",
+        "participants": 39,
+        "topic": "Hướng dẫn sử dụng Cổng dịch vụ công",
+    },
+    "activities": {
+        "date": dt.date(2022, 6, 3),
+        "team_level": "Thôn",
+        "village": "Bịch Đông",
+        "member": "Nguyễn Văn An",
+        "activity": "Hướng dẫn cài đặt sổ sức khỏe điện tử",
+        "pillar": "Xã hội số",
+        "service": "Sổ sức khỏe điện tử",
+        "channel": "Trực tiếp",
+        "people": 12,
+        "notes": "",
+    },
+    "results": {
+        "month": "06/2022",
+        "village": "Bịch Đông",
+        "indicator": "Thuê bao nâng cấp 4G",
+        "value": 5,
+    },
+    "zalo": {
+        "group_name": "CNSCĐ thôn Bịch Đông",
+        "team_level": "Thôn",
+        "village": "Bịch Đông",
+        "group_members": 250,
+        "created": dt.date(2022, 5, 3),
+    },
+    "decisions": {
+        "number": "40/QĐ-UBND",
+        "doc_kind": "Quyết định",
+        "date": dt.date(2022, 4, 25),
+        "issuer": "UBND xã Nam Chính",
+        "subject": "Thành lập Tổ công nghệ số cộng đồng thôn",
+    },
+}
+
+
+def _lists(villages: list[str]) -> dict[str, tuple[str, ...]]:
+    """Drop-down lists by column key."""
+    lists = {
+        "team_level": contract.TEAM_LEVELS,
+        "role": contract.ROLES,
+        "smartphone": ("Có", "Không"),
+        "mode": contract.TRAINING_MODES,
+        "pillar": contract.PILLARS,
+        "service": tuple(contract.SERVICES),
+        "channel": contract.CHANNELS,
+        "indicator": tuple(contract.RESULT_KINDS),
+    }
+    if villages:
+        lists["village"] = tuple(villages)
+    return lists
+
+
+def write_template(
+    path: Path, commune: Commune | None = None, villages: list[str] | None = None
+) -> Path:
+    """Write the blank workbook; with a commune, its identity is filled in and villages listed."""
+    villages = villages or []
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    lists = _lists(villages)
+    list_sheet = workbook.create_sheet(LISTS_SHEET)
+    ranges: dict[str, str] = {}
+    for column_index, (key, values) in enumerate(lists.items(), start=1):
+        letter = get_column_letter(column_index)
+        list_sheet.cell(1, column_index, key)
+        for row_index, value in enumerate(values, start=2):
+            list_sheet.cell(row_index, column_index, value)
+        ranges[key] = f"'{LISTS_SHEET}'!${letter}$2:${letter}${len(values) + 1}"
+    list_sheet.sheet_state = "hidden"
+
+    for sheet in contract.SHEETS:
+        worksheet = workbook.create_sheet(sheet.name)
+        for column_index, column in enumerate(sheet.columns, start=1):
+            cell = worksheet.cell(1, column_index, column.header)
+            cell.font = Font(bold=True)
+            cell.fill = _HEADER_FILL
+            worksheet.column_dimensions[get_column_letter(column_index)].width = max(
+                14, len(column.header) + 4
+            )
+            letter = get_column_letter(column_index)
+            if column.key in ranges and sheet.key != "villages":
+                validation = DataValidation(
+                    type="list",
+                    formula1=f"={ranges[column.key]}",
+                    allow_blank=not column.required,
+                    showErrorMessage=True,
+                    errorTitle="Giá trị không hợp lệ",
+                    error="Chọn một giá trị trong danh sách.",
+                )
+                validation.add(f"{letter}2:{letter}{ROWS_WITH_LISTS}")
+                worksheet.add_data_validation(validation)
+            if column.kind == "date":
+                for row in range(2, 200):
+                    worksheet.cell(row, column_index).number_format = "dd/mm/yyyy"
+        worksheet.freeze_panes = "A2"
+    if commune is not None:
+        identity = workbook[contract.COMMUNE.name]
+        values = {
+            "commune_code": commune.code,
+            "commune_name": commune.name,
+            "district_name": commune.district_name,
+            "province_name": commune.province_name,
+        }
+        for column_index, column in enumerate(contract.COMMUNE.columns, start=1):
+            if column.key in values:
+                identity.cell(2, column_index, values[column.key])
+        for row_index, village in enumerate(villages, start=2):
+            workbook[contract.VILLAGES.name].cell(row_index, 1, village)
+
+    guide = workbook.create_sheet(GUIDE_SHEET, 0)
+    guide.append(
+        [
+            "Mỗi trang tính dưới đây có một dòng ví dụ. Điền số liệu vào các trang tính "
+            "cùng tên; cột in đậm là bắt buộc. Không sửa dòng tiêu đề."
+        ]
+    )
+    for sheet in contract.SHEETS:
+        guide.append([])
+        guide.append([sheet.name])
+        guide.cell(guide.max_row, 1).font = Font(bold=True, size=12)
+        guide.append([c.header + (" *" if c.required else "") for c in sheet.columns])
+        for cell in guide[guide.max_row]:
+            cell.font = Font(bold=True)
+            cell.fill = _HEADER_FILL
+        guide.append([EXAMPLES[sheet.key].get(c.key) for c in sheet.columns])
+        for cell in guide[guide.max_row]:
+            cell.font = Font(italic=True, color="555555")
+            if isinstance(cell.value, dt.date):
+                cell.number_format = "dd/mm/yyyy"
+    guide.column_dimensions["A"].width = 28
+    fixed = dt.datetime(2000, 1, 1)
+    workbook.properties.created = workbook.properties.modified = fixed
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(path)
+    return path

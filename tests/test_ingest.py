@@ -1,0 +1,161 @@
+"""Reading workbooks and CSV folders as communes write them."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from pipeline.clean import clean_workbook
+from pipeline.errors import InputError
+from pipeline.ingest import detect_csv_encoding, read_workbook
+from pipeline.sample import generate
+from pipeline.template import LISTS_SHEET, write_template
+
+_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+
+
+def to_cp1258(text: str) -> bytes:
+    """Windows-1258 as Vietnamese Windows writes it: letters composed, tone marks combining."""
+    clusters: list[list[str]] = []  # [letter with its other marks, its tone marks]
+    for ch in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(ch) and clusters:
+            clusters[-1][1 if ch in _TONES else 0] += ch
+        else:
+            clusters.append([ch, ""])
+    return "".join(unicodedata.normalize("NFC", base) + tones for base, tones in clusters).encode(
+        "cp1258"
+    )
+
+
+def _as_csv_folder(workbook: Path, folder: Path, encode) -> Path:
+    folder.mkdir(parents=True)
+    book = load_workbook(workbook, read_only=True)
+    for sheet in book.worksheets:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for row in sheet.iter_rows(values_only=True):
+            writer.writerow(
+                [
+                    "" if v is None else (v.strftime("%d/%m/%Y") if hasattr(v, "strftime") else v)
+                    for v in row
+                ]
+            )
+        (folder / f"{sheet.title}.csv").write_bytes(encode(buffer.getvalue()))
+    return folder
+
+
+ENCODINGS = {
+    "utf-8": (lambda text: text.encode("utf-8"), "utf-8"),
+    "utf-8-bom": (lambda text: codecs.BOM_UTF8 + text.encode("utf-8"), "utf-8-sig"),
+    "utf-16": (lambda text: text.encode("utf-16"), "utf-16"),
+    "utf-16-le-no-bom": (lambda text: text.encode("utf-16-le"), "utf-16-le"),
+    "windows-1258": (to_cp1258, "cp1258"),
+}
+
+
+@pytest.mark.parametrize("name", list(ENCODINGS))
+def test_csv_folder_in_each_encoding_reads_like_the_workbook(tmp_path: Path, name: str) -> None:
+    encode, expected = ENCODINGS[name]
+    # Without planted legacy text: a Windows-1258 file cannot hold TCVN3 bytes such as "Þ".
+    generate(tmp_path / "raw", years=(2022,), only=("nam-chinh",), rate=0, activity_rows=(40, 50))
+    workbook = tmp_path / "raw" / "2022" / "nam-chinh.xlsx"
+    folder = _as_csv_folder(workbook, tmp_path / "nam-chinh", encode)
+    assert detect_csv_encoding((folder / "Thành viên.csv").read_bytes()) == expected
+    from_csv = clean_workbook(read_workbook(folder), "10627", 2022)
+    from_xlsx = clean_workbook(read_workbook(workbook), "10627", 2022)
+    for key in ("members", "villages", "zalo", "decisions"):
+        pd.testing.assert_frame_equal(
+            from_csv.tables[key].drop(columns=["phone"], errors="ignore"),
+            from_xlsx.tables[key].drop(columns=["phone"], errors="ignore"),
+            check_dtype=False,
+        )
+    assert len(from_csv.tables["activities"]) == len(from_xlsx.tables["activities"])
+
+
+def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    book = Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+MINIMAL = {
+    "Thông tin xã": [["Mã xã", "Tên xã", "Người ký"], ["10627", "Xã Nam Chính", "Trần Văn Xuyến"]],
+    "Thôn": [["Tên thôn"], ["Bịch Đông"]],
+    "Nhật ký hoạt động": [
+        ["Ngày", "Cấp tổ", "Trụ cột", "Dịch vụ/nền tảng", "Số người được hướng dẫn"]
+    ],
+}
+
+
+@pytest.mark.parametrize("header", ["Họ và tên", "Ho ten", "HỌ TÊN", "  họ   tên ", "Ho va ten"])
+def test_headers_are_matched_as_people_write_them(tmp_path: Path, header: str) -> None:
+    path = _workbook(
+        tmp_path / "x.xlsx",
+        {
+            **MINIMAL,
+            "THÀNH VIÊN": [["cap to", header, "Chức danh"], ["Xã", "Nguyễn Văn An", "Tổ trưởng"]],
+        },
+    )
+    raw = read_workbook(path)
+    assert raw.tables["members"]["name"].tolist() == ["Nguyễn Văn An"]
+    assert raw.sheet_names["members"] == "THÀNH VIÊN"
+
+
+def test_missing_required_sheet_names_file_and_sheet(tmp_path: Path) -> None:
+    path = _workbook(tmp_path / "x.xlsx", MINIMAL)
+    with pytest.raises(InputError, match=r"file x\.xlsx, sheet Thành viên: required sheet"):
+        read_workbook(path)
+
+
+def test_missing_required_column_names_file_sheet_row_and_column(tmp_path: Path) -> None:
+    path = _workbook(
+        tmp_path / "x.xlsx",
+        {**MINIMAL, "Thành viên": [["Cấp tổ", "Chức danh"], ["Xã", "Tổ trưởng"]]},
+    )
+    with pytest.raises(
+        InputError,
+        match=r"file x\.xlsx, sheet Thành viên, row 1, column Họ và "
+        r"tên: required column",
+    ):
+        read_workbook(path)
+
+
+def test_not_a_workbook_is_one_clear_message(tmp_path: Path) -> None:
+    path = tmp_path / "x.xlsx"
+    path.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(InputError, match=r"file x\.xlsx: cannot be read as a workbook"):
+        read_workbook(path)
+
+
+def test_template_has_lists_frozen_headers_and_reads_back(tmp_path: Path) -> None:
+    from pipeline.registry import find_commune
+
+    path = write_template(
+        tmp_path / "t.xlsx", find_commune(2022, "nam-chinh"), ["Bịch Đông", "Bịch Tây"]
+    )
+    book = load_workbook(path)
+    assert book[LISTS_SHEET].sheet_state == "hidden"
+    activities = book["Nhật ký hoạt động"]
+    assert activities.freeze_panes == "A2"
+    listed = {str(v.sqref): v.formula1 for v in activities.data_validations.dataValidation}
+    assert any("Danh mục" in formula for formula in listed.values())
+    assert len(listed) >= 4  # team level, village, pillar, service, channel
+    members = book["Thành viên"]
+    members.append(["Xã", None, "Nguyễn Văn An", "Tổ trưởng", 1980, "UBND xã", None, "Có"])
+    book.save(path)
+    result = clean_workbook(read_workbook(path), "10627", 2022)
+    assert result.tables["members"]["name"].tolist() == ["Nguyễn Văn An"]
+    assert result.tables["villages"]["village"].tolist() == ["Bịch Đông", "Bịch Tây"]
+    assert result.tables["activities"].empty  # the examples sheet is not data
