@@ -44,6 +44,7 @@ REASONS = {
     "invalid_number": "Số không đọc được",
     "impossible_count": "Số lượng âm hoặc quá lớn",
     "unknown_value": "Giá trị không có trong danh mục",
+    "invalid_month": "Tháng không đọc được",
 }
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _YEARS = (1900, 2100)  # dates outside are typing errors, and beyond what pandas can hold
@@ -141,7 +142,7 @@ def parse_month(value: object) -> int | None:
     if match:
         return int(match.group(1))
     text = _text(value).strip()
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isdigit() and 1 <= int(text) <= 12 else None
 
 
 def place_key(name: str) -> str:
@@ -504,7 +505,10 @@ def clean_sheet(
         elif column.kind == "yesno":
             table[column.key] = _clean_yesno(table, column, log)
         elif column.kind == "month":
-            table[column.key] = _by_value(table[column.key], parse_month).astype("Int64")
+            months = _by_value(table[column.key], parse_month)
+            bad = _present(table[column.key]) & months.isna()
+            _drop(log, table, reject, bad, column.header, table[column.key], "invalid_month")
+            table[column.key] = months.astype("Int64")
     _canonicalise(sheet, table, villages, log)
     _validate(sheet, table, year, log, reject)
     duplicated = _near_duplicates(sheet, table[~reject]).reindex(table.index, fill_value=False)

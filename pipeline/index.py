@@ -11,6 +11,7 @@ from pipeline.indicators import values_of
 from pipeline.narrative import environment
 
 STATUS_FILE = "status.json"
+REJECTED_WARNING = 0.05  # a commune losing more than this share of its rows is flagged
 
 
 def write_status(folder: Path, record: dict) -> None:
@@ -47,12 +48,20 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
             )
             if (status_path.parent / name).exists()
         ]
+        quality = record.get("quality") or {}
+        read = quality.get("rows_read") or 0
+        share = quality.get("rows_rejected", 0) / read if read else None
         rows.append(
             {
                 **record,
                 "members": members,
                 "people_guided": value("people_guided"),
                 "zalo_groups": value("zalo_groups"),
+                "rows_read": quality.get("rows_read"),
+                "rows_fixed": quality.get("rows_fixed"),
+                "rows_rejected": quality.get("rows_rejected"),
+                "rejected_share": share,
+                "quality_warning": share is not None and share > REJECTED_WARNING,
                 "links": links,
             }
         )

@@ -89,8 +89,9 @@ def read_workbook(path: Path) -> RawWorkbook:
     """Every sheet of the data contract found in a workbook (.xlsx) or a folder of CSV files."""
     if not path.exists():
         raise InputError(
-            "workbook not found; run `cnscd sample` or put the commune's workbook there",
-            file=str(path),
+            f"workbook not found in the year's raw folder ({path.parent.name}/); put the "
+            "commune's workbook there, or run `cnscd sample`",
+            file=path.name,
         )
     try:
         grids = _read_grids(path)
@@ -119,17 +120,8 @@ def read_workbook(path: Path) -> RawWorkbook:
 
 
 def _grid(rows: list[list[object]]) -> pd.DataFrame:
-    grid = pd.DataFrame(rows, dtype=object)
-    return (
-        grid.mask(
-            grid.map(lambda v: isinstance(v, str) and v == "", na_action="ignore")
-            .fillna(False)
-            .astype(bool),
-            None,
-        )
-        if not grid.empty
-        else grid
-    )
+    """Cells as read; an empty cell (calamine and csv give "") is None."""
+    return pd.DataFrame([[None if v == "" else v for v in row] for row in rows], dtype=object)
 
 
 def _read_grids(path: Path) -> dict[str, pd.DataFrame]:

@@ -71,50 +71,91 @@ def _read(paths: Paths, year: int, commune: Commune) -> RawWorkbook | str:
         return str(exc)
 
 
-def read_workbooks(
-    paths: Paths, year: int, communes: list[Commune], workers: int = 1
-) -> list[RawWorkbook | str]:
-    """Every selected workbook, read in parallel when there are many."""
-    if workers <= 1 or len(communes) < 8:
-        return [_read(paths, year, c) for c in communes]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(
-            pool.map(
-                _read,
-                [paths] * len(communes),
-                [year] * len(communes),
-                communes,
-                chunksize=max(1, len(communes) // (4 * workers)),
-            )
-        )
+@dataclass
+class Prepared:
+    """Communes read and cleaned together: their clean data, and those that cannot be reported."""
+
+    problems: dict[str, str]
+    result: CleanResult | None
+    quality: pd.DataFrame
+    present: pd.DataFrame
+    codes: set[str]  # communes with clean data
 
 
-def prepare(paths: Paths, year: int, communes: list[Commune], workers: int = 1) -> dict[str, str]:
-    """Read and clean the communes' workbooks in one pass into data/processed/{year}/.
-
-    Returns the communes that cannot be reported, by code, with the reason.
-    """
+def prepare_chunk(paths: Paths, year: int, communes: list[Commune]) -> Prepared:
+    """Read the communes' workbooks and clean them in one pass (nothing is written)."""
     problems: dict[str, str] = {}
     readable: list[tuple[RawWorkbook, str]] = []
-    for commune, raw in zip(communes, read_workbooks(paths, year, communes, workers), strict=True):
+    for commune in communes:
+        raw = _read(paths, year, commune)
         if isinstance(raw, str):
             problems[commune.code] = raw
         else:
             readable.append((raw, commune.code))
-    processed_year = paths.processed_year(year)
-    if readable:
-        stacked = stack(readable)
-        result = clean_tables(stacked, year)
-        present = pd.DataFrame(
-            [(code, key) for raw, code in readable for key in raw.tables],
-            columns=["commune_code", "sheet"],
+    present = pd.DataFrame(
+        [(code, key) for raw, code in readable for key in raw.tables],
+        columns=["commune_code", "sheet"],
+    )
+    if not readable:
+        return Prepared(problems, None, pd.DataFrame(), present, set())
+    stacked = stack(readable)
+    result = clean_tables(stacked, year)
+    codes = {code for _, code in readable}
+    problems.update(blocking_problems(result, codes, {c: r for r, c in readable}))
+    return Prepared(problems, result, quality_summary(stacked, result), present, codes)
+
+
+def _merge(parts: list[Prepared]) -> Prepared:
+    results = [p.result for p in parts if p.result is not None]
+    merged = None
+    if results:
+        merged = CleanResult(
+            {
+                k: pd.concat([r.tables[k] for r in results], ignore_index=True)
+                for k in results[0].tables
+            },
+            pd.concat([r.fixes for r in results], ignore_index=True),
+            pd.concat([r.rejected for r in results], ignore_index=True),
         )
-        codes = {code for _, code in readable}
-        store.write_year(processed_year, result, quality_summary(stacked, result), present, codes)
-        problems.update(blocking_problems(result, codes, {c: r for r, c in readable}))
-    if problems:
-        store.drop_communes(processed_year, set(problems))
-    return problems
+    return Prepared(
+        {k: v for p in parts for k, v in p.problems.items()},
+        merged,
+        pd.concat([p.quality for p in parts], ignore_index=True),
+        pd.concat([p.present for p in parts], ignore_index=True),
+        set().union(*(p.codes for p in parts)),
+    )
+
+
+def prepare_communes(
+    paths: Paths, year: int, communes: list[Commune], workers: int = 1
+) -> Prepared:
+    """Read and clean, in chunks over a process pool when there are many communes.
+
+    Cleaning is per commune (villages, duplicates), so chunks give the same rows as one pass.
+    """
+    if workers <= 1 or len(communes) < 8:
+        return prepare_chunk(paths, year, communes)
+    size = -(-len(communes) // (2 * workers))
+    chunks = [communes[i : i + size] for i in range(0, len(communes), size)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        parts = list(pool.map(prepare_chunk, [paths] * len(chunks), [year] * len(chunks), chunks))
+    return _merge(parts)
+
+
+def prepare(paths: Paths, year: int, communes: list[Commune], workers: int = 1) -> dict[str, str]:
+    """Read and clean the communes' workbooks into data/processed/{year}/.
+
+    Returns the communes that cannot be reported, by code, with the reason.
+    """
+    prepared = prepare_communes(paths, year, communes, workers)
+    processed_year = paths.processed_year(year)
+    if prepared.result is not None:
+        store.write_year(
+            processed_year, prepared.result, prepared.quality, prepared.present, prepared.codes
+        )
+    if prepared.problems:
+        store.drop_communes(processed_year, set(prepared.problems))
+    return prepared.problems
 
 
 def check_year(
@@ -124,34 +165,16 @@ def check_year(
 
     Nothing is written.
     """
-    problems: dict[str, str] = {}
-    readable: list[tuple[RawWorkbook, str]] = []
-    for commune, raw in zip(communes, read_workbooks(paths, year, communes, workers), strict=True):
-        if isinstance(raw, str):
-            problems[commune.code] = raw
-        else:
-            readable.append((raw, commune.code))
-    columns = [
-        "commune_code",
-        "rows_read",
-        "rows_kept",
-        "rows_fixed",
-        "rows_rejected",
-        "top_reasons",
-    ]
-    if not readable:
-        return pd.DataFrame(columns=columns), problems
-    stacked = stack(readable)
-    result = clean_tables(stacked, year)
-    problems.update(
-        blocking_problems(result, {c for _, c in readable}, {c: r for r, c in readable})
-    )
-    totals = quality_summary(stacked, result).groupby("commune_code")[columns[1:5]].sum()
-    reasons = result.rejected.groupby("commune_code")["reason_code"].agg(
+    prepared = prepare_communes(paths, year, communes, workers)
+    columns = ["rows_read", "rows_kept", "rows_fixed", "rows_rejected"]
+    if prepared.result is None:
+        return pd.DataFrame(columns=["commune_code", *columns, "top_reasons"]), prepared.problems
+    totals = prepared.quality.groupby("commune_code")[columns].sum()
+    reasons = prepared.result.rejected.groupby("commune_code")["reason_code"].agg(
         lambda s: ", ".join(f"{k} {v}" for k, v in s.value_counts().head(3).items())
     )
     summary = totals.join(reasons.rename("top_reasons")).fillna({"top_reasons": ""})
-    return summary.reset_index(), problems
+    return summary.reset_index(), prepared.problems
 
 
 def blocking_problems(
@@ -283,27 +306,35 @@ def execute_report(
 def _record(paths: Paths, year: int, runs: list[CommuneRun]) -> Path:
     """Status and rejected rows of each commune beside its report, then the year's index."""
     outputs_year = paths.outputs_year(year)
-    rejected_path = paths.processed_year(year) / "rejected.parquet"
+    processed_year = paths.processed_year(year)
+    rejected_path = processed_year / "rejected.parquet"
     rejected = pd.read_parquet(rejected_path) if rejected_path.exists() else None
+    quality_path = processed_year / "quality.parquet"
+    quality = (
+        pd.read_parquet(quality_path)
+        .groupby("commune_code")[["rows_read", "rows_kept", "rows_fixed", "rows_rejected"]]
+        .sum()
+        if quality_path.exists()
+        else None
+    )
     for run in runs:
         folder = outputs_year / run.folder_name
         folder.mkdir(parents=True, exist_ok=True)
-        count = None
+        record = {
+            "code": run.commune.code,
+            "name": run.commune.name,
+            "district": run.commune.district_name,
+            "status": run.status,
+            "message": run.message,
+            "quality": None,
+        }
         if rejected is not None and run.status == "ok":
-            mine = rejected[rejected["commune_code"] == run.commune.code]
-            count = len(mine)
-            write_csv(mine, folder / "rejected.csv")
-        write_status(
-            folder,
-            {
-                "code": run.commune.code,
-                "name": run.commune.name,
-                "district": run.commune.district_name,
-                "status": run.status,
-                "message": run.message,
-                "rejected": count,
-            },
-        )
+            write_csv(
+                rejected[rejected["commune_code"] == run.commune.code], folder / "rejected.csv"
+            )
+        if quality is not None and run.commune.code in quality.index and run.status == "ok":
+            record["quality"] = {k: int(v) for k, v in quality.loc[run.commune.code].items()}
+        write_status(folder, record)
     indicators_path = paths.processed_year(year) / INDICATORS_FILE
     indicators = pd.read_parquet(indicators_path) if indicators_path.exists() else None
     return write_index(outputs_year, year, indicators)

@@ -62,8 +62,6 @@ def schema_for(sheet: contract.Sheet, year: int) -> pa.DataFrameSchema:
                     ignore_na=True,
                 )
             )
-        if column.kind == "month":
-            checks.append(pa.Check.in_range(1, 12))
         dtype = {
             "date": "datetime64[ns]",
             "int": "Int64",

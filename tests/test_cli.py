@@ -64,3 +64,46 @@ def test_sample_command_is_deterministic(tmp_path) -> None:
     ]
     assert planted[0] == planted[1]
     assert (tmp_path / "a" / "data" / "raw" / "communes.csv").exists()
+
+
+def test_check_prints_a_table_and_blocks_on_missing_members(tiny_district: Paths, tmp_path) -> None:
+    import shutil
+
+    from openpyxl import load_workbook
+
+    shutil.copytree(tiny_district.raw, tmp_path / "data" / "raw")
+    workbook = tmp_path / "data" / "raw" / "2022" / "an-lam.xlsx"
+    book = load_workbook(workbook)
+    members = book["Thành viên"]
+    members.delete_rows(2, members.max_row)
+    book.save(workbook)
+    done = cnscd(
+        "--data-dir",
+        str(tmp_path),
+        "check",
+        "--year",
+        "2022",
+        "--commune",
+        "nam-chinh",
+        "--commune",
+        "an-lam",
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = {
+        " ".join(line.split()[:2]): line
+        for line in done.stdout.splitlines()
+        if line.startswith("  Xã")
+    }
+    assert " ok" in lines["Xã Nam"] and "duplicate_row" in lines["Xã Nam"]
+    assert "BLOCKED" in lines["Xã An"] and "an-lam.xlsx" in lines["Xã An"]
+    assert "Thành viên" in lines["Xã An"]
+    assert not (tmp_path / "data" / "processed").exists()  # validation alone writes nothing
+
+
+def test_template_command_writes_the_workbook(tmp_path) -> None:
+    out = tmp_path / "nam-chinh.xlsx"
+    done = cnscd("template", "--commune", "nam-chinh", "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    assert out.exists()
+    again = cnscd("template", "--commune", "nam-chinh", "--output", str(out))
+    assert again.returncode == 2 and "--force" in again.stderr
