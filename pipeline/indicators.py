@@ -1,14 +1,16 @@
 """The indicator catalogue, declared as data, computed for every commune of a year in one pass.
 
-Each function takes the year's clean tables (all communes stacked, a `commune_code` column in
-each) and returns a Series indexed by commune code. Group-bys, never a loop over communes.
-Missing data is not zero: a commune whose input sheet is absent gets no value and a reason.
+Each indicator's function takes `Inputs` (the year's clean tables, all communes stacked) and
+returns a Series indexed by commune code. Group-bys, never a loop over communes; breakdowns (by
+service, channel, month) share one pivot each. Missing data is not zero: a commune whose input
+sheet is absent, or whose denominator is unknown, gets no value and a reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -16,8 +18,60 @@ import pandas as pd
 from pipeline import contract
 from pipeline.vntext import slugify
 
-Tables = dict[str, pd.DataFrame]
 INDICATOR_COLUMNS = ["commune_code", "indicator", "value", "missing_reason"]
+ORGANISATION, QUALITY = "Tổ chức", "Chất lượng dữ liệu"
+NO_POPULATION = "thiếu dữ liệu dân số"
+
+
+class Inputs:
+    """The year's clean tables and the group-bys that several indicators share."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame], year: int) -> None:
+        self.tables, self.year = tables, year
+        self._pivots: dict[tuple[str, str, str | None], pd.DataFrame] = {}
+
+    def __getitem__(self, sheet: str) -> pd.DataFrame:
+        return self.tables[sheet]
+
+    def pivot(self, sheet: str, column: str, values: str | None = None) -> pd.DataFrame:
+        """commune × value of `column`: the sum of `values`, or the row count."""
+        key = (sheet, column, values)
+        if key not in self._pivots:
+            grouped = self.tables[sheet].groupby(["commune_code", column], observed=True)
+            table = grouped[values].sum(min_count=1) if values else grouped.size()
+            self._pivots[key] = table.unstack(fill_value=0).astype("float64")
+        return self._pivots[key]
+
+    def picked(self, sheet: str, column: str, value: object, values: str | None = None):
+        pivot = self.pivot(sheet, column, values)
+        if value not in pivot.columns:
+            return pd.Series(0.0, index=pivot.index)
+        return pivot[value]
+
+    @cached_property
+    def population(self) -> pd.Series:
+        return _sum(self["villages"], "population").dropna()
+
+    @cached_property
+    def households(self) -> pd.Series:
+        return _sum(self["villages"], "households").dropna()
+
+    @cached_property
+    def members(self) -> pd.Series:
+        return _count(self["members"])
+
+    @cached_property
+    def people(self) -> pd.Series:
+        return _sum(self["activities"], "people").fillna(0)
+
+    @cached_property
+    def quality(self) -> pd.DataFrame:
+        return (
+            self["quality"]
+            .groupby("commune_code")[["rows_read", "rows_kept", "rows_fixed", "rows_rejected"]]
+            .sum()
+            .astype("float64")
+        )
 
 
 @dataclass(frozen=True)
@@ -28,16 +82,16 @@ class Indicator:
     unit: str
     pillar: str  # Tổ chức | Chính quyền số | Kinh tế số | Xã hội số | Chất lượng dữ liệu
     definition: str
-    inputs: tuple[str, ...]  # sheets it needs; absent sheet -> missing
-    compute: Callable[[Tables, int], pd.Series]
-    # A commune with no row to count has zero; a ratio or a total of blank cells is missing.
-    zero_when_no_rows: bool = True
+    inputs: tuple[str, ...]  # sheets it needs; a commune without one gets no value
+    compute: Callable[[Inputs], pd.Series] = field(repr=False)
+    # A count is zero for a commune with no row; a ratio or a total of blank cells is missing.
+    is_count: bool = True
     missing_text: str = "thiếu số liệu"
 
 
 def _count(table: pd.DataFrame, mask: pd.Series | None = None) -> pd.Series:
     rows = table if mask is None else table[mask]
-    return rows.groupby("commune_code").size()
+    return rows.groupby("commune_code").size().astype("float64")
 
 
 def _sum(table: pd.DataFrame, column: str, mask: pd.Series | None = None) -> pd.Series:
@@ -45,268 +99,330 @@ def _sum(table: pd.DataFrame, column: str, mask: pd.Series | None = None) -> pd.
     return rows.groupby("commune_code")[column].sum(min_count=1).astype("float64")
 
 
-def _nunique(table: pd.DataFrame, column: str, mask: pd.Series | None = None) -> pd.Series:
-    rows = table if mask is None else table[mask]
-    return rows.groupby("commune_code")[column].nunique()
+def _share(part: pd.Series, whole: pd.Series, scale: float = 100.0) -> pd.Series:
+    """part / whole × scale where the whole is known and not zero; absent parts count zero."""
+    whole = whole[whole > 0]
+    return part.reindex(whole.index).fillna(0) / whole * scale
 
 
-def _members(t: Tables, level: str) -> pd.Series:
-    return _count(t["members"], t["members"]["team_level"] == level)
+def _members_at(level: str) -> Callable[[Inputs], pd.Series]:
+    return lambda i: i.picked("members", "team_level", level)
 
 
-def _ratio(numerator: pd.Series, denominator: pd.Series, scale: float = 1.0) -> pd.Series:
-    denominator = denominator.replace(0, np.nan)
-    return (numerator.reindex(denominator.index).fillna(0) / denominator * scale).dropna()
+def _aged_leaders(i: Inputs, level: str | None) -> tuple[pd.Series, pd.Series]:
+    m = i["members"]
+    leaders = m["role"].eq("Tổ trưởng").fillna(False).astype(bool)
+    if level:
+        leaders &= m["team_level"].eq(level).fillna(False).astype(bool)
+    age = i.year - m["birth_year"].astype("Float64")
+    aged = leaders & age.ge(60).fillna(False).astype(bool)
+    return _count(m, aged), _count(m, leaders)
 
 
-def _all_members(t: Tables) -> pd.Series:
-    return _count(t["members"])
+def _trained_share(i: Inputs) -> pd.Series:
+    largest = i["trainings"].groupby("commune_code")["participants"].max().astype("float64")
+    return _share(largest, i.members).clip(upper=100)
 
 
-def _population(t: Tables) -> pd.Series:
-    return _sum(t["villages"], "population").dropna()
+def _code(prefix: str, name: str) -> str:
+    return f"{prefix}_{slugify(name).replace('-', '_')}"
 
 
-def _village_leaders_aged(t: Tables, year: int) -> pd.Series:
-    m = t["members"]
-    leaders = (m["team_level"] == "Thôn") & (m["role"] == "Tổ trưởng")
-    aged = leaders & ((year - m["birth_year"].astype("Float64")) >= 60).fillna(False)
-    return _count(m, aged.astype(bool))
+def service_code(service: str) -> str:
+    return _code("people_service", service)
 
 
-def _people_by(column: str, value: str) -> Callable[[Tables, int], pd.Series]:
-    def compute(t: Tables, year: int) -> pd.Series:
-        a = t["activities"]
-        return _sum(a, "people", a[column] == value)
-
-    return compute
+def _people(column: str, value: object) -> Callable[[Inputs], pd.Series]:
+    return lambda i: i.picked("activities", column, value, "people")
 
 
-def _result(kind: str) -> Callable[[Tables, int], pd.Series]:
-    def compute(t: Tables, year: int) -> pd.Series:
-        r = t["results"]
-        return _sum(r, "value", r["indicator"] == kind)
+def _result(kind: str) -> Callable[[Inputs], pd.Series]:
+    return lambda i: i.picked("results", "indicator", kind, "value")
 
-    return compute
+
+def _per_1000(compute: Callable[[Inputs], pd.Series], base: str) -> Callable[[Inputs], pd.Series]:
+    return lambda i: _share(compute(i), getattr(i, base), 1000)
 
 
 CATALOGUE: list[Indicator] = [
+    # -- organisation -------------------------------------------------------------------------
     Indicator(
         "villages",
         "Số thôn",
         "Villages",
         "thôn",
-        "Tổ chức",
+        ORGANISATION,
         "Số thôn trong danh sách thôn của xã.",
         ("villages",),
-        lambda t, y: _count(t["villages"]),
+        lambda i: _count(i["villages"]),
     ),
     Indicator(
         "population",
         "Dân số",
         "Population",
         "người",
-        "Tổ chức",
+        ORGANISATION,
         "Tổng số dân của các thôn.",
         ("villages",),
-        lambda t, y: _population(t),
-        zero_when_no_rows=False,
-        missing_text="thiếu dữ liệu dân số",
+        lambda i: i.population,
+        is_count=False,
+        missing_text=NO_POPULATION,
+    ),
+    Indicator(
+        "households",
+        "Số hộ",
+        "Households",
+        "hộ",
+        ORGANISATION,
+        "Tổng số hộ của các thôn.",
+        ("villages",),
+        lambda i: i.households,
+        is_count=False,
+        missing_text="thiếu dữ liệu số hộ",
     ),
     Indicator(
         "teams_commune",
         "Tổ CNSCĐ cấp xã",
         "Commune-level teams",
         "tổ",
-        "Tổ chức",
-        "Số tổ cấp xã có ít nhất một thành viên.",
+        ORGANISATION,
+        "Số tổ cấp xã có ít nhất một thành viên (0 hoặc 1).",
         ("members",),
-        lambda t, y: (_members(t, "Xã") > 0).astype(int),
+        lambda i: (_members_at("Xã")(i) > 0).astype("float64"),
     ),
     Indicator(
         "members_commune",
         "Thành viên tổ cấp xã",
         "Commune-level team members",
         "người",
-        "Tổ chức",
+        ORGANISATION,
         "Số thành viên của tổ cấp xã.",
         ("members",),
-        lambda t, y: _members(t, "Xã"),
+        _members_at("Xã"),
     ),
     Indicator(
         "teams_village",
         "Tổ CNSCĐ cấp thôn",
         "Village-level teams",
         "tổ",
-        "Tổ chức",
+        ORGANISATION,
         "Số thôn có tổ với ít nhất một thành viên.",
         ("members",),
-        lambda t, y: _nunique(t["members"], "village", t["members"]["team_level"] == "Thôn"),
+        lambda i: (
+            i["members"][i["members"]["team_level"] == "Thôn"]
+            .groupby("commune_code")["village"]
+            .nunique()
+            .astype("float64")
+        ),
     ),
     Indicator(
         "members_village",
         "Thành viên tổ cấp thôn",
         "Village-level team members",
         "người",
-        "Tổ chức",
+        ORGANISATION,
         "Số thành viên của các tổ cấp thôn.",
         ("members",),
-        lambda t, y: _members(t, "Thôn"),
+        _members_at("Thôn"),
     ),
     Indicator(
-        "members_without_smartphone",
-        "Thành viên chưa có điện thoại thông minh",
-        "Members without a smartphone",
+        "members_total",
+        "Tổng số thành viên",
+        "Team members",
         "người",
-        "Tổ chức",
-        "Số thành viên ghi 'Không' ở cột điện thoại thông minh.",
+        ORGANISATION,
+        "Số thành viên của tất cả các tổ cấp xã và cấp thôn.",
         ("members",),
-        lambda t, y: _count(
-            t["members"], t["members"]["smartphone"].eq(False).fillna(False).astype(bool)
+        lambda i: i.members,
+    ),
+    Indicator(
+        "village_team_coverage",
+        "Tỷ lệ thôn có Tổ CNSCĐ",
+        "Villages covered by a team",
+        "%",
+        ORGANISATION,
+        "Số thôn có tổ chia cho số thôn, nhân 100.",
+        ("members", "villages"),
+        lambda i: _share(CATALOGUE_BY_CODE["teams_village"].compute(i), _count(i["villages"])).clip(
+            upper=100
         ),
+        is_count=False,
+        missing_text="chưa có danh sách thôn",
     ),
     Indicator(
-        "village_leaders_aged_60",
-        "Tổ trưởng tổ thôn từ 60 tuổi trở lên",
-        "Village team leaders aged 60 or more",
-        "người",
-        "Tổ chức",
-        "Số tổ trưởng tổ cấp thôn có tuổi trong năm báo cáo từ 60 trở lên.",
-        ("members",),
-        _village_leaders_aged,
+        "members_per_1000",
+        "Thành viên trên 1.000 dân",
+        "Team members per 1,000 inhabitants",
+        "người/1.000 dân",
+        ORGANISATION,
+        "Tổng số thành viên chia cho dân số, nhân 1.000.",
+        ("members", "villages"),
+        _per_1000(lambda i: i.members, "population"),
+        is_count=False,
+        missing_text=NO_POPULATION,
     ),
     Indicator(
         "trainings",
         "Lớp tập huấn",
         "Trainings",
         "lớp",
-        "Tổ chức",
+        ORGANISATION,
         "Số lớp tập huấn thành viên tổ được tham dự.",
         ("trainings",),
-        lambda t, y: _count(t["trainings"]),
+        lambda i: _count(i["trainings"]),
     ),
     Indicator(
         "trainings_online",
         "Lớp tập huấn trực tuyến",
         "Online trainings",
         "lớp",
-        "Tổ chức",
+        ORGANISATION,
         "Số lớp tập huấn theo hình thức trực tuyến.",
         ("trainings",),
-        lambda t, y: _count(t["trainings"], t["trainings"]["mode"] == "Trực tuyến"),
+        lambda i: i.picked("trainings", "mode", "Trực tuyến"),
     ),
     Indicator(
         "trainings_in_person",
         "Lớp tập huấn trực tiếp",
         "In-person trainings",
         "lớp",
-        "Tổ chức",
+        ORGANISATION,
         "Số lớp tập huấn theo hình thức trực tiếp.",
         ("trainings",),
-        lambda t, y: _count(t["trainings"], t["trainings"]["mode"] == "Trực tiếp"),
+        lambda i: i.picked("trainings", "mode", "Trực tiếp"),
+    ),
+    Indicator(
+        "trained_share",
+        "Tỷ lệ thành viên được tập huấn",
+        "Members trained",
+        "%",
+        ORGANISATION,
+        "Số người tham gia lớp tập huấn đông nhất chia cho tổng số thành viên, nhân 100 "
+        "(tối đa 100): ít nhất chừng ấy thành viên đã được tập huấn.",
+        ("trainings", "members"),
+        _trained_share,
+        is_count=False,
+        missing_text="thiếu số người tham gia tập huấn",
+    ),
+    Indicator(
+        "smartphone_share",
+        "Tỷ lệ thành viên có điện thoại thông minh",
+        "Members with a smartphone",
+        "%",
+        ORGANISATION,
+        "Số thành viên ghi 'Có' chia cho số thành viên có trả lời, nhân 100.",
+        ("members",),
+        lambda i: _share(
+            _count(i["members"], i["members"]["smartphone"].eq(True).fillna(False).astype(bool)),
+            _count(i["members"], i["members"]["smartphone"].notna()),
+        ),
+        is_count=False,
+        missing_text="không thành viên nào ghi có/không",
+    ),
+    Indicator(
+        "members_without_smartphone",
+        "Thành viên chưa có điện thoại thông minh",
+        "Members without a smartphone",
+        "người",
+        ORGANISATION,
+        "Số thành viên ghi 'Không' ở cột điện thoại thông minh.",
+        ("members",),
+        lambda i: _count(
+            i["members"], i["members"]["smartphone"].eq(False).fillna(False).astype(bool)
+        ),
+    ),
+    Indicator(
+        "leaders_aged_60_share",
+        "Tỷ lệ tổ trưởng từ 60 tuổi",
+        "Team leaders aged 60 or more",
+        "%",
+        ORGANISATION,
+        "Số tổ trưởng (cấp xã và thôn) có tuổi trong năm báo cáo từ 60 trở lên chia cho "
+        "số tổ trưởng, nhân 100.",
+        ("members",),
+        lambda i: _share(*_aged_leaders(i, None)),
+        is_count=False,
+        missing_text="không có tổ trưởng trong danh sách",
+    ),
+    Indicator(
+        "village_leaders_aged_60",
+        "Tổ trưởng tổ thôn từ 60 tuổi trở lên",
+        "Village team leaders aged 60 or more",
+        "người",
+        ORGANISATION,
+        "Số tổ trưởng tổ cấp thôn có tuổi trong năm báo cáo từ 60 trở lên.",
+        ("members",),
+        lambda i: _aged_leaders(i, "Thôn")[0],
     ),
     Indicator(
         "decisions",
         "Văn bản chỉ đạo",
         "Decisions and documents",
         "văn bản",
-        "Tổ chức",
+        ORGANISATION,
         "Số văn bản chỉ đạo, quyết định liên quan tới tổ.",
         ("decisions",),
-        lambda t, y: _count(t["decisions"]),
+        lambda i: _count(i["decisions"]),
     ),
+    # -- activity -----------------------------------------------------------------------------
     Indicator(
         "sessions",
         "Lượt hướng dẫn",
         "Guidance sessions",
         "lượt",
-        "Tổ chức",
+        ORGANISATION,
         "Số dòng hoạt động được giữ lại trong nhật ký.",
         ("activities",),
-        lambda t, y: _count(t["activities"]),
+        lambda i: _count(i["activities"]),
     ),
     Indicator(
         "people_guided",
         "Người dân được hướng dẫn",
         "People guided",
         "lượt người",
-        "Tổ chức",
+        ORGANISATION,
         "Tổng số người được hướng dẫn trong nhật ký hoạt động.",
         ("activities",),
-        lambda t, y: _sum(t["activities"], "people"),
+        lambda i: i.people,
+    ),
+    Indicator(
+        "people_guided_per_member",
+        "Người được hướng dẫn trên một thành viên",
+        "People guided per member",
+        "lượt người/thành viên",
+        ORGANISATION,
+        "Số người được hướng dẫn chia cho tổng số thành viên.",
+        ("activities", "members"),
+        lambda i: _share(i.people, i.members, 1),
+        is_count=False,
+        missing_text="chưa có thành viên",
     ),
     Indicator(
         "people_guided_per_1000",
         "Người được hướng dẫn trên 1.000 dân",
         "People guided per 1,000 inhabitants",
         "lượt/1.000 dân",
-        "Tổ chức",
+        ORGANISATION,
         "Số người được hướng dẫn chia cho dân số, nhân 1.000.",
         ("activities", "villages"),
-        lambda t, y: _ratio(_sum(t["activities"], "people"), _population(t), 1000),
-        zero_when_no_rows=False,
-        missing_text="thiếu dữ liệu dân số",
-    ),
-    Indicator(
-        "zalo_groups",
-        "Nhóm Zalo",
-        "Zalo groups",
-        "nhóm",
-        "Xã hội số",
-        "Số nhóm Zalo của các tổ.",
-        ("zalo",),
-        lambda t, y: _count(t["zalo"]),
-    ),
-    Indicator(
-        "zalo_groups_commune",
-        "Nhóm Zalo cấp xã",
-        "Commune-level Zalo groups",
-        "nhóm",
-        "Xã hội số",
-        "Số nhóm Zalo của tổ cấp xã.",
-        ("zalo",),
-        lambda t, y: _count(t["zalo"], t["zalo"]["team_level"] == "Xã"),
-    ),
-    Indicator(
-        "zalo_groups_village",
-        "Nhóm Zalo cấp thôn",
-        "Village-level Zalo groups",
-        "nhóm",
-        "Xã hội số",
-        "Số nhóm Zalo của các tổ cấp thôn.",
-        ("zalo",),
-        lambda t, y: _count(t["zalo"], t["zalo"]["team_level"] == "Thôn"),
-    ),
-    Indicator(
-        "zalo_members",
-        "Thành viên nhóm Zalo",
-        "Zalo group members",
-        "người",
-        "Xã hội số",
-        "Tổng số thành viên các nhóm Zalo.",
-        ("zalo",),
-        lambda t, y: _sum(t["zalo"], "group_members"),
+        _per_1000(lambda i: i.people, "population"),
+        is_count=False,
+        missing_text=NO_POPULATION,
     ),
 ]
 CATALOGUE += [
     Indicator(
-        f"people_{slugify(pillar).replace('-', '_')}",
+        _code("people", pillar),
         f"Người được hướng dẫn về {pillar.lower()}",
         f"People guided: {pillar}",
         "lượt người",
         pillar,
         f"Số người được hướng dẫn thuộc trụ cột {pillar.lower()}.",
         ("activities",),
-        _people_by("pillar", pillar),
+        _people("pillar", pillar),
     )
     for pillar in contract.PILLARS
 ]
-
-
-def service_code(service: str) -> str:
-    return f"people_service_{slugify(service).replace('-', '_')}"
-
-
 CATALOGUE += [
     Indicator(
         service_code(service),
@@ -316,43 +432,180 @@ CATALOGUE += [
         pillar,
         f"Số người được hướng dẫn sử dụng {service}.",
         ("activities",),
-        _people_by("service", service),
+        _people("service", service),
     )
     for service, pillar in contract.SERVICES.items()
 ]
 CATALOGUE += [
     Indicator(
-        code,
-        kind,
-        code.replace("_", " ").capitalize(),
-        "lượt",
-        "Kinh tế số"
-        if code == "cashless_accounts"
-        else "Chính quyền số"
-        if code == "online_dossiers"
-        else "Xã hội số",
-        f"Tổng giá trị '{kind}' trong bảng kết quả.",
-        ("results",),
-        _result(kind),
+        _code("people_channel", channel),
+        f"Người được hướng dẫn qua kênh: {channel}",
+        f"People guided through: {channel}",
+        "lượt người",
+        ORGANISATION,
+        f"Số người được hướng dẫn theo hình thức '{channel}'.",
+        ("activities",),
+        _people("channel", channel),
     )
-    for kind, code in contract.RESULT_KINDS.items()
+    for channel in contract.CHANNELS
+]
+CATALOGUE += [
+    Indicator(
+        f"people_month_{month:02d}",
+        f"Người được hướng dẫn tháng {month}",
+        f"People guided in month {month}",
+        "lượt người",
+        ORGANISATION,
+        f"Số người được hướng dẫn trong tháng {month} của năm báo cáo.",
+        ("activities",),
+        lambda i, month=month: i.picked("activities", "_month", month, "people"),
+    )
+    for month in range(1, 13)
+]
+_RESULT_PILLARS = {
+    "new_internet": "Xã hội số",
+    "upgrades_4g": "Xã hội số",
+    "cashless_accounts": "Kinh tế số",
+    "online_dossiers": "Chính quyền số",
+}
+for _kind, _code_name in contract.RESULT_KINDS.items():
+    _base = "households" if _code_name == "new_internet" else "population"
+    CATALOGUE += [
+        Indicator(
+            _code_name,
+            _kind,
+            _code_name.replace("_", " ").capitalize(),
+            "lượt",
+            _RESULT_PILLARS[_code_name],
+            f"Tổng giá trị '{_kind}' trong bảng kết quả.",
+            ("results",),
+            _result(_kind),
+        ),
+        Indicator(
+            f"{_code_name}_per_1000",
+            f"{_kind} trên 1.000 {'hộ' if _base == 'households' else 'dân'}",
+            f"{_code_name.replace('_', ' ').capitalize()} per 1,000 {_base}",
+            f"lượt/1.000 {'hộ' if _base == 'households' else 'dân'}",
+            _RESULT_PILLARS[_code_name],
+            f"Tổng giá trị '{_kind}' chia cho {'số hộ' if _base == 'households' else 'dân số'}"
+            ", nhân 1.000.",
+            ("results", "villages"),
+            _per_1000(_result(_kind), _base),
+            is_count=False,
+            missing_text="thiếu dữ liệu số hộ" if _base == "households" else NO_POPULATION,
+        ),
+    ]
+CATALOGUE += [
+    # -- communication ------------------------------------------------------------------------
+    Indicator(
+        "zalo_groups",
+        "Nhóm Zalo",
+        "Zalo groups",
+        "nhóm",
+        "Xã hội số",
+        "Số nhóm Zalo của các tổ.",
+        ("zalo",),
+        lambda i: _count(i["zalo"]),
+    ),
+    Indicator(
+        "zalo_groups_commune",
+        "Nhóm Zalo cấp xã",
+        "Commune-level Zalo groups",
+        "nhóm",
+        "Xã hội số",
+        "Số nhóm Zalo của tổ cấp xã.",
+        ("zalo",),
+        lambda i: i.picked("zalo", "team_level", "Xã"),
+    ),
+    Indicator(
+        "zalo_groups_village",
+        "Nhóm Zalo cấp thôn",
+        "Village-level Zalo groups",
+        "nhóm",
+        "Xã hội số",
+        "Số nhóm Zalo của các tổ cấp thôn.",
+        ("zalo",),
+        lambda i: i.picked("zalo", "team_level", "Thôn"),
+    ),
+    Indicator(
+        "zalo_members",
+        "Thành viên nhóm Zalo",
+        "Zalo group members",
+        "người",
+        "Xã hội số",
+        "Tổng số thành viên các nhóm Zalo có ghi số thành viên.",
+        ("zalo",),
+        lambda i: _sum(i["zalo"], "group_members"),
+    ),
+    # -- data quality -------------------------------------------------------------------------
+    Indicator(
+        "rows_read",
+        "Số dòng đã đọc",
+        "Rows read",
+        "dòng",
+        QUALITY,
+        "Số dòng dữ liệu đọc được từ tất cả các trang tính.",
+        (),
+        lambda i: i.quality["rows_read"],
+    ),
+    Indicator(
+        "rows_kept_share",
+        "Tỷ lệ dòng được giữ",
+        "Rows kept",
+        "%",
+        QUALITY,
+        "Số dòng được giữ chia cho số dòng đã đọc, nhân 100.",
+        (),
+        lambda i: _share(i.quality["rows_kept"], i.quality["rows_read"]),
+        is_count=False,
+        missing_text="không có dòng nào",
+    ),
+    Indicator(
+        "rows_fixed_share",
+        "Tỷ lệ dòng đã sửa",
+        "Rows fixed",
+        "%",
+        QUALITY,
+        "Số dòng có ít nhất một giá trị được sửa chia cho số dòng đã đọc, nhân 100.",
+        (),
+        lambda i: _share(i.quality["rows_fixed"], i.quality["rows_read"]),
+        is_count=False,
+        missing_text="không có dòng nào",
+    ),
+    Indicator(
+        "rows_rejected_share",
+        "Tỷ lệ dòng bị loại",
+        "Rows rejected",
+        "%",
+        QUALITY,
+        "Số dòng bị loại chia cho số dòng đã đọc, nhân 100.",
+        (),
+        lambda i: _share(i.quality["rows_rejected"], i.quality["rows_read"]),
+        is_count=False,
+        missing_text="không có dòng nào",
+    ),
 ]
 CATALOGUE_BY_CODE = {i.code: i for i in CATALOGUE}
 
 
-def compute_indicators(tables: Tables, year: int, present: pd.DataFrame) -> pd.DataFrame:
+def compute_indicators(
+    tables: dict[str, pd.DataFrame], year: int, present: pd.DataFrame
+) -> pd.DataFrame:
     """The tidy indicator table (commune_code, indicator, value, missing_reason).
 
     `present` has one row per (commune_code, sheet) that the commune's workbook holds; a commune
     without a sheet gets no value for indicators that need it, and the reason says so.
     """
+    activities = tables["activities"]
+    tables = {**tables, "activities": activities.assign(_month=activities["date"].dt.month)}
+    inputs = Inputs(tables, year)
     communes = pd.Index(sorted(present["commune_code"].unique()), name="commune_code")
     holders = {sheet: set(group) for sheet, group in present.groupby("sheet")["commune_code"]}
     frames = []
     for indicator in CATALOGUE:
-        computed = indicator.compute(tables, year)
+        computed = indicator.compute(inputs)
         values = computed.reindex(communes).astype("float64")
-        if indicator.zero_when_no_rows:
+        if indicator.is_count:
             values = values.where(communes.isin(computed.index), 0.0)
         reason = pd.Series(np.where(values.isna(), indicator.missing_text, ""), index=communes)
         for sheet in reversed(indicator.inputs):  # the first absent input names the reason
@@ -370,6 +623,25 @@ def compute_indicators(tables: Tables, year: int, present: pd.DataFrame) -> pd.D
             )
         )
     return pd.concat(frames, ignore_index=True)[INDICATOR_COLUMNS]
+
+
+def with_previous(
+    current: pd.DataFrame, previous: pd.DataFrame | None, same_commune: set[str]
+) -> pd.DataFrame:
+    """Add the previous year's value and the change, for communes that are the same territory.
+
+    `same_commune` holds the codes that name the same commune in both years' trees: a code
+    reused for other territory after a reform is not compared.
+    """
+    out = current.copy()
+    out["previous_value"] = np.nan
+    if previous is not None:
+        before = previous.set_index(["commune_code", "indicator"])["value"]
+        keys = pd.MultiIndex.from_frame(out[["commune_code", "indicator"]])
+        values = before.reindex(keys).to_numpy()
+        out["previous_value"] = np.where(out["commune_code"].isin(same_commune), values, np.nan)
+    out["change"] = out["value"] - out["previous_value"]
+    return out
 
 
 def catalogue_frame() -> pd.DataFrame:
@@ -393,6 +665,6 @@ def values_of(indicators: pd.DataFrame, commune_code: str) -> dict[str, float | 
     """One commune's indicator values by code; a missing value is None."""
     rows = indicators[indicators["commune_code"] == commune_code]
     return {
-        r.indicator: (None if pd.isna(r.value) else float(r.value))
-        for r in rows.itertuples(index=False)
+        code: (None if pd.isna(value) else float(value))
+        for code, value in zip(rows["indicator"], rows["value"], strict=True)
     }

@@ -23,9 +23,9 @@ from pipeline.config import NOTEBOOKS, Paths
 from pipeline.errors import InputError, PipelineError
 from pipeline.exports import export_rejected, write_csv
 from pipeline.index import write_index, write_status
-from pipeline.indicators import compute_indicators
+from pipeline.indicators import compute_indicators, with_previous
 from pipeline.ingest import RawWorkbook, read_workbook
-from pipeline.registry import Commune
+from pipeline.registry import EXTRA_REGISTRY_NAME, Commune, communes_of_year
 from pipeline.report import INDICATORS_FILE
 
 REPORT_NOTEBOOK = NOTEBOOKS / "commune_report.ipynb"
@@ -198,6 +198,13 @@ def compute_year(paths: Paths, year: int) -> pd.DataFrame:
     """Indicators for every prepared commune of the year, in one pass, written to Parquet."""
     tables = store.read_year(paths.processed_year(year))
     indicators = compute_indicators(tables, year, tables["present"])
+    previous_path = paths.processed_year(year - 1) / INDICATORS_FILE
+    previous = pd.read_parquet(previous_path) if previous_path.exists() else None
+    extra = paths.raw / EXTRA_REGISTRY_NAME
+    same = {(c.code, c.name) for c in communes_of_year(year, extra)} & {
+        (c.code, c.name) for c in communes_of_year(year - 1, extra)
+    }
+    indicators = with_previous(indicators, previous, {code for code, _ in same})
     store.write_parquet(indicators, paths.processed_year(year) / INDICATORS_FILE)
     export_rejected(tables["rejected"], paths.processed_year(year) / "rejected")
     return indicators

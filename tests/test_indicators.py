@@ -1,8 +1,16 @@
+"""Every indicator against figures worked out by hand on two small communes."""
+
 import pandas as pd
 import pytest
 
 from pipeline import contract
-from pipeline.indicators import CATALOGUE, catalogue_frame, compute_indicators, values_of
+from pipeline.indicators import (
+    CATALOGUE,
+    catalogue_frame,
+    compute_indicators,
+    values_of,
+    with_previous,
+)
 
 
 def _table(sheet_key: str, rows: list[dict]) -> pd.DataFrame:
@@ -26,17 +34,28 @@ def _member(code, level, village, role, born, smartphone=True):
     }
 
 
+def _activity(code, date, pillar, service, channel, people):
+    return {
+        "commune_code": code,
+        "date": date,
+        "pillar": pillar,
+        "service": service,
+        "channel": channel,
+        "people": people,
+    }
+
+
 @pytest.fixture()
 def two_communes():
-    """Commune A with everything; commune B without trainings sheet, activity or population."""
+    """A has a bit of everything; B has no trainings sheet, no activity and no population."""
     tables = {
         "villages": _table(
             "villages",
             [
-                {"commune_code": "A", "village": "Đông", "population": 1500},
-                {"commune_code": "A", "village": "Tây", "population": 500},
-                {"commune_code": "A", "village": "Nam", "population": None},
-                {"commune_code": "B", "village": "Bắc", "population": None},
+                {"commune_code": "A", "village": "Đông", "population": 1500, "households": 400},
+                {"commune_code": "A", "village": "Tây", "population": 500, "households": 100},
+                {"commune_code": "A", "village": "Nam", "population": None, "households": None},
+                {"commune_code": "B", "village": "Bắc", "population": None, "households": None},
             ],
         ),
         "members": _table(
@@ -53,26 +72,35 @@ def two_communes():
         "trainings": _table(
             "trainings",
             [
-                {"commune_code": "A", "date": "2022-05-01", "mode": "Trực tuyến"},
-                {"commune_code": "A", "date": "2022-06-01", "mode": "Trực tiếp"},
-                {"commune_code": "A", "date": "2022-07-01", "mode": "Trực tiếp"},
+                {
+                    "commune_code": "A",
+                    "date": "2022-05-01",
+                    "mode": "Trực tuyến",
+                    "participants": 2,
+                },
+                {"commune_code": "A", "date": "2022-06-01", "mode": "Trực tiếp", "participants": 4},
+                {
+                    "commune_code": "A",
+                    "date": "2022-07-01",
+                    "mode": "Trực tiếp",
+                    "participants": None,
+                },
             ],
         ),
         "activities": _table(
             "activities",
             [
-                {
-                    "commune_code": "A",
-                    "pillar": "Kinh tế số",
-                    "service": "Thanh toán không dùng tiền mặt",
-                    "people": 10,
-                },
-                {
-                    "commune_code": "A",
-                    "pillar": "Chính quyền số",
-                    "service": "Cổng dịch vụ công",
-                    "people": 30,
-                },
+                _activity(
+                    "A",
+                    "2022-03-05",
+                    "Kinh tế số",
+                    "Thanh toán không dùng tiền mặt",
+                    "Trực tiếp",
+                    10,
+                ),
+                _activity(
+                    "A", "2022-03-20", "Chính quyền số", "Cổng dịch vụ công", "Nhóm Zalo", 30
+                ),
             ],
         ),
         "results": _table(
@@ -80,6 +108,11 @@ def two_communes():
             [
                 {"commune_code": "A", "indicator": "Thuê bao nâng cấp 4G", "value": 4},
                 {"commune_code": "A", "indicator": "Thuê bao nâng cấp 4G", "value": 3},
+                {
+                    "commune_code": "A",
+                    "indicator": "Thuê bao Internet cáp quang đăng ký mới",
+                    "value": 5,
+                },
             ],
         ),
         "zalo": _table(
@@ -92,6 +125,16 @@ def two_communes():
         ),
         "decisions": _table("decisions", []),
         "commune": _table("commune", []),
+        "quality": pd.DataFrame(
+            {
+                "commune_code": ["A", "A", "B"],
+                "sheet": ["Thôn", "Thành viên", "Thôn"],
+                "rows_read": [10, 10, 4],
+                "rows_kept": [9, 10, 4],
+                "rows_fixed": [2, 3, 0],
+                "rows_rejected": [1, 0, 0],
+            }
+        ),
     }
     present = pd.DataFrame(
         [
@@ -107,30 +150,52 @@ def two_communes():
 
 def test_figures_worked_out_by_hand(two_communes) -> None:
     tables, present = two_communes
-    result = compute_indicators(tables, 2022, present)
-    a, b = values_of(result, "A"), values_of(result, "B")
-    assert a["villages"] == 3 and a["population"] == 2000
+    a = values_of(compute_indicators(tables, 2022, present), "A")
+    assert (a["villages"], a["population"], a["households"]) == (3, 2000, 500)
     assert (a["teams_commune"], a["members_commune"]) == (1, 2)
-    assert (a["teams_village"], a["members_village"]) == (2, 3)
-    assert a["members_without_smartphone"] == 1  # unknown is not "no"
-    assert (
-        a["village_leaders_aged_60"] == 1
-    )  # born 1958: 64 in 2022; the commune leader is not counted
+    assert (a["teams_village"], a["members_village"], a["members_total"]) == (2, 3, 5)
+    assert a["village_team_coverage"] == pytest.approx(200 / 3)  # 2 of 3 villages
+    assert a["members_per_1000"] == pytest.approx(2.5)  # 5 members, 2,000 people
     assert (a["trainings"], a["trainings_online"], a["trainings_in_person"]) == (3, 1, 2)
+    assert a["trained_share"] == pytest.approx(80)  # largest class 4 of 5 members
+    assert a["smartphone_share"] == pytest.approx(75)  # 3 yes of 4 answers; 1 unknown
+    assert a["members_without_smartphone"] == 1  # unknown is not "no"
+    assert a["leaders_aged_60_share"] == pytest.approx(100 / 3)  # 1958 of 3 leaders
+    assert a["village_leaders_aged_60"] == 1  # 64 in 2022
+    assert a["decisions"] == 0
     assert (a["sessions"], a["people_guided"]) == (2, 40)
-    assert a["people_guided_per_1000"] == pytest.approx(20.0)
+    assert a["people_guided_per_member"] == pytest.approx(8)
+    assert a["people_guided_per_1000"] == pytest.approx(20)
     assert a["people_kinh_te_so"] == 10 and a["people_chinh_quyen_so"] == 30
     assert a["people_xa_hoi_so"] == 0
-    assert a["upgrades_4g"] == 7 and a["new_internet"] == 0
+    assert a["people_service_cong_dich_vu_cong"] == 30
+    assert a["people_service_zalo"] == 0
+    assert a["people_channel_nhom_zalo"] == 30 and a["people_channel_truc_tiep"] == 10
+    assert a["people_month_03"] == 40 and a["people_month_04"] == 0
+    assert (a["upgrades_4g"], a["new_internet"], a["cashless_accounts"]) == (7, 5, 0)
+    assert a["upgrades_4g_per_1000"] == pytest.approx(3.5)  # per 1,000 inhabitants
+    assert a["new_internet_per_1000"] == pytest.approx(10)  # per 1,000 households
     assert (a["zalo_groups"], a["zalo_groups_commune"], a["zalo_groups_village"]) == (2, 1, 1)
     assert a["zalo_members"] == 140
-    assert a["decisions"] == 0
-    # B: an empty activity sheet is zero activity; an absent sheet and no population are missing.
-    assert b["sessions"] == 0 and b["people_guided"] == 0
-    assert b["trainings"] is None and b["population"] is None
-    assert b["people_guided_per_1000"] is None
-    assert b["village_leaders_aged_60"] == 0
+    assert a["rows_read"] == 20
+    assert a["rows_kept_share"] == pytest.approx(95)
+    assert a["rows_fixed_share"] == pytest.approx(25)
+    assert a["rows_rejected_share"] == pytest.approx(5)
+
+
+def test_a_commune_with_no_activity_and_missing_inputs(two_communes) -> None:
+    tables, present = two_communes
+    b = values_of(compute_indicators(tables, 2022, present), "B")
+    # An activity sheet with no row of B's: zero activity, not missing.
+    assert b["sessions"] == 0 and b["people_guided"] == 0 and b["people_month_01"] == 0
+    # No trainings sheet, no population, no member count of its Zalo group: missing.
+    assert b["trainings"] is None and b["trained_share"] is None
+    assert b["population"] is None and b["people_guided_per_1000"] is None
+    assert b["members_per_1000"] is None
     assert b["zalo_members"] is None
+    assert b["village_leaders_aged_60"] == 0  # its only leader (60 in 2022) leads at commune level
+    assert b["leaders_aged_60_share"] == 100
+    assert b["village_team_coverage"] == 0  # one village, no village team
 
 
 def test_missing_values_say_why(two_communes) -> None:
@@ -138,7 +203,9 @@ def test_missing_values_say_why(two_communes) -> None:
     result = compute_indicators(tables, 2022, present).set_index(["commune_code", "indicator"])
     assert result.loc[("B", "trainings"), "missing_reason"] == "thiếu bảng 'Tập huấn'"
     assert result.loc[("B", "population"), "missing_reason"] == "thiếu dữ liệu dân số"
+    assert result.loc[("B", "people_guided_per_1000"), "missing_reason"] == "thiếu dữ liệu dân số"
     assert result.loc[("A", "trainings"), "missing_reason"] == ""
+    assert (result["value"].isna() == (result["missing_reason"] != "")).all()
 
 
 def test_one_commune_or_all_give_the_same_values(two_communes) -> None:
@@ -154,8 +221,62 @@ def test_one_commune_or_all_give_the_same_values(two_communes) -> None:
     )
 
 
+def test_previous_year_only_for_the_same_territory(two_communes) -> None:
+    tables, present = two_communes
+    now = compute_indicators(tables, 2022, present)
+    before = now.assign(value=now["value"] - 1)
+    compared = with_previous(now, before, same_commune={"A"}).set_index(
+        ["commune_code", "indicator"]
+    )
+    assert compared.loc[("A", "members_total"), "previous_value"] == 4
+    assert compared.loc[("A", "members_total"), "change"] == 1
+    assert pd.isna(compared.loc[("B", "members_total"), "previous_value"])  # a reused code
+    assert with_previous(now, None, {"A"})["change"].isna().all()
+
+
 def test_catalogue_is_complete_and_unique() -> None:
     frame = catalogue_frame()
     assert frame["code"].is_unique
     assert frame[["name_vi", "name_en", "unit", "pillar", "definition"]].ne("").all().all()
-    assert len(CATALOGUE) >= 30
+    assert set(frame["pillar"]) == {
+        "Tổ chức",
+        "Chính quyền số",
+        "Kinh tế số",
+        "Xã hội số",
+        "Chất lượng dữ liệu",
+    }
+    assert len(CATALOGUE) >= 60
+
+
+@pytest.fixture(scope="module")
+def district_indicators(sample_district, tmp_path_factory):
+    import shutil
+
+    from pipeline.config import Paths
+    from pipeline.registry import communes_of_year, find_commune
+    from pipeline.runner import compute_year, prepare
+
+    everything = Paths.under(tmp_path_factory.mktemp("all"))
+    alone = Paths.under(tmp_path_factory.mktemp("alone"))
+    for paths in (everything, alone):
+        shutil.copytree(sample_district.raw, paths.raw)
+    prepare(everything, 2022, communes_of_year(2022), workers=2)
+    prepare(alone, 2022, [find_commune(2022, "nam-chinh")])
+    return compute_year(everything, 2022), compute_year(alone, 2022)
+
+
+def test_nam_chinh_2022_gives_the_seed_figures(district_indicators) -> None:
+    everything, _ = district_indicators
+    v = values_of(everything, "10627")
+    assert (v["teams_commune"], v["members_commune"]) == (1, 20)
+    assert (v["teams_village"], v["members_village"]) == (4, 19)
+    assert (v["zalo_groups"], v["zalo_groups_commune"], v["zalo_groups_village"]) == (5, 1, 4)
+    assert (v["trainings"], v["trainings_online"], v["trainings_in_person"]) == (1, 1, 0)
+    assert v["decisions"] == 2
+    assert everything["commune_code"].nunique() == 19
+
+
+def test_one_commune_or_the_district_give_identical_rows(district_indicators) -> None:
+    everything, alone = district_indicators
+    mine = everything[everything["commune_code"] == "10627"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, alone.reset_index(drop=True))
