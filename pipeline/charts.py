@@ -41,3 +41,16 @@ def bar_chart(labels: list[str], values: list[float], title: str, unit: str) -> 
         axes.spines[["top", "right"]].set_visible(False)
         axes.margins(x=0.12)
         return f'<figure class="chart">{_svg(figure)}</figure>'
+
+
+def column_chart(labels: list[str], values: list[float], title: str, unit: str) -> str:
+    """Vertical bars in the given order (months), each labelled with its value."""
+    with plt.rc_context(_STYLE):
+        figure, axes = plt.subplots(figsize=(6.2, 2.6))
+        bars = axes.bar(labels, values, color="#1f4e79")
+        axes.bar_label(bars, labels=[number(v) for v in values], padding=2, fontsize=7)
+        axes.set_title(title, loc="left", fontweight="bold")
+        axes.set_ylabel(unit)
+        axes.spines[["top", "right"]].set_visible(False)
+        axes.margins(y=0.15)
+        return f'<figure class="chart">{_svg(figure)}</figure>'

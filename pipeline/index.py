@@ -43,6 +43,7 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
             (label, f"{folder}/{name}")
             for label, name in (
                 ("Báo cáo (HTML)", "report.html"),
+                ("Báo cáo (PDF)", "report.pdf"),
                 ("Notebook", "notebook.ipynb"),
                 ("Dòng bị loại", "rejected.csv"),
             )

@@ -250,6 +250,22 @@ CATALOGUE: list[Indicator] = [
         missing_text="chưa có danh sách thôn",
     ),
     Indicator(
+        "villages_without_team",
+        "Thôn chưa có Tổ CNSCĐ",
+        "Villages without a team",
+        "thôn",
+        ORGANISATION,
+        "Số thôn trừ số thôn có tổ cấp thôn (không âm).",
+        ("members", "villages"),
+        lambda i: (
+            _count(i["villages"])
+            - CATALOGUE_BY_CODE["teams_village"]
+            .compute(i)
+            .reindex(_count(i["villages"]).index)
+            .fillna(0)
+        ).clip(lower=0),
+    ),
+    Indicator(
         "members_per_1000",
         "Thành viên trên 1.000 dân",
         "Team members per 1,000 inhabitants",
@@ -420,6 +436,22 @@ CATALOGUE += [
         f"Số người được hướng dẫn thuộc trụ cột {pillar.lower()}.",
         ("activities",),
         _people("pillar", pillar),
+    )
+    for pillar in contract.PILLARS
+]
+CATALOGUE += [
+    Indicator(
+        _code("share_people", pillar),
+        f"Tỷ trọng người được hướng dẫn về {pillar.lower()}",
+        f"Share of people guided: {pillar}",
+        "%",
+        pillar,
+        f"Số người được hướng dẫn thuộc trụ cột {pillar.lower()} chia cho tổng số người "
+        "được hướng dẫn, nhân 100.",
+        ("activities",),
+        lambda i, pillar=pillar: _share(_people("pillar", pillar)(i), i.people),
+        is_count=False,
+        missing_text="không có hoạt động hướng dẫn",
     )
     for pillar in contract.PILLARS
 ]

@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from pipeline import contract
 from pipeline.config import PACKAGE_DIR, TEMPLATES
-from pipeline.indicators import service_code
+from pipeline.indicators import CATALOGUE, service_code
 from pipeline.registry import Commune
 
 DEFAULT_SETTINGS = PACKAGE_DIR / "settings.toml"
@@ -56,49 +56,52 @@ def load_settings(override: Path | None = None) -> dict:
 
 
 @dataclass(frozen=True)
-class Finding:
-    """A limitation found in the data, the figure that triggered it, and what answers it."""
+class Rule:
+    """A limitation: raised when an indicator crosses a threshold from the settings."""
 
     code: str
-    figure: float
+    indicator: str  # the figure the sentence states
+    setting: str  # the threshold's key in [limitations]
+    above: bool  # raised when the value is >= the threshold (else when <=)
 
 
-def find_limitations(values: dict[str, float | None], settings: dict) -> list[Finding]:
-    """Rules over one commune's indicators; each returns the figure that triggered it."""
+RULES: tuple[Rule, ...] = (
+    Rule("few_trainings", "trainings", "max_trainings", above=False),
+    Rule("aged_leaders", "village_leaders_aged_60", "min_aged_leaders", above=True),
+    Rule(
+        "no_smartphone", "members_without_smartphone", "min_members_without_smartphone", above=True
+    ),
+    Rule("villages_without_team", "villages_without_team", "min_villages_without_team", above=True),
+    Rule("low_reach", "people_guided_per_1000", "min_people_guided_per_1000", above=False),
+    Rule("weak_chinh_quyen_so", "share_people_chinh_quyen_so", "min_pillar_share", above=False),
+    Rule("weak_kinh_te_so", "share_people_kinh_te_so", "min_pillar_share", above=False),
+    Rule("weak_xa_hoi_so", "share_people_xa_hoi_so", "min_pillar_share", above=False),
+    Rule("poor_data", "rows_rejected_share", "max_rows_rejected_share", above=True),
+)
+
+
+def find_limitations(values: dict[str, float | None], settings: dict) -> dict[str, str]:
+    """The rules one commune's indicators trigger: rule code -> the indicator it states."""
     limits = settings["limitations"]
-    found: list[Finding] = []
-
-    def value(code: str) -> float | None:
-        return values.get(code)
-
-    trainings = value("trainings")
-    if trainings is not None and trainings <= limits["max_trainings"]:
-        found.append(Finding("few_trainings", trainings))
-    without = value("members_without_smartphone")
-    if without is not None and without >= limits["min_members_without_smartphone"]:
-        found.append(Finding("no_smartphone", without))
-    aged = value("village_leaders_aged_60")
-    if aged is not None and aged >= limits["min_aged_leaders"]:
-        found.append(Finding("aged_leaders", aged))
-    villages, teams = value("villages"), value("teams_village")
-    if villages is not None and teams is not None and villages - teams > 0:
-        found.append(Finding("villages_without_team", villages - teams))
-    reach = value("people_guided_per_1000")
-    if reach is not None and reach < limits["min_people_guided_per_1000"]:
-        found.append(Finding("low_reach", reach))
+    found = {}
+    for rule in RULES:
+        value = values.get(rule.indicator)
+        if value is None:
+            continue
+        threshold = limits[rule.setting]
+        if (value >= threshold) if rule.above else (value <= threshold):
+            found[rule.code] = rule.indicator
     return found
+
+
+PILLARS = {"chinh_quyen_so": "Chính quyền số", "kinh_te_so": "Kinh tế số", "xa_hoi_so": "Xã hội số"}
 
 
 def pillar_order(values: dict[str, float | None]) -> list[str]:
     """The three pillars, the one with least activity first (where next year should push)."""
-    pillars = {
-        "chinh_quyen_so": "Chính quyền số",
-        "kinh_te_so": "Kinh tế số",
-        "xa_hoi_so": "Xã hội số",
-    }
     return [
         name
-        for code, name in sorted(pillars.items(), key=lambda kv: values.get(f"people_{kv[0]}") or 0)
+        for code, name in sorted(PILLARS.items(), key=lambda kv: values.get(f"people_{kv[0]}") or 0)
     ]
 
 
@@ -123,8 +126,13 @@ def report_context(
     tables: dict[str, pd.DataFrame],
     values: dict[str, float | None],
     settings: dict,
+    reasons: dict[str, str] | None = None,
 ) -> dict:
-    """Everything the report template needs, from the commune's clean tables and indicators."""
+    """Everything the report template needs, from the commune's clean tables and indicators.
+
+    `reasons` says, by indicator code, why a value is missing.
+    """
+    reasons = reasons or {}
     info = tables["commune"].iloc[0]
     decisions = tables["decisions"].sort_values(["date", "number"]).to_dict("records")
     report_date = info["report_date"] if pd.notna(info["report_date"]) else None
@@ -132,6 +140,16 @@ def report_context(
         f"{int(info['report_number']):02d}" if pd.notna(info["report_number"]) else "      "
     )
     trainings = tables["trainings"]
+    annex = [
+        {
+            "name": i.name_vi,
+            "unit": i.unit,
+            "pillar": i.pillar,
+            "value": values.get(i.code),
+            "reason": reasons.get(i.code, ""),
+        }
+        for i in CATALOGUE
+    ]
     return {
         "year": year,
         "commune": commune,
@@ -143,9 +161,12 @@ def report_context(
         "decisions": decisions,
         "training_organisers": sorted(trainings["organiser"].dropna().unique()),
         "v": values,
-        "findings": [f.code for f in find_limitations(values, settings)],
-        "figures": {f.code: f.figure for f in find_limitations(values, settings)},
+        "findings": find_limitations(values, settings),
         "pillars_next_year": pillar_order(values),
+        "annex": annex,
+        "pillar_names": PILLARS,
+        "quality": tables["quality"].to_dict("records"),
+        "rejected_reasons": list(tables["rejected"]["reason"].value_counts().sort_index().items()),
         "services": [
             (service, values[service_code(service)])
             for service in contract.SERVICES

@@ -27,6 +27,18 @@ def service_chart(context: dict) -> str:
     )
 
 
+def month_chart(values: dict[str, float | None]) -> str:
+    people = [values.get(f"people_month_{m:02d}") for m in range(1, 13)]
+    if sum(1 for p in people if p) < 2:
+        return ""
+    return charts.column_chart(
+        [f"T{m}" for m in range(1, 13)],
+        [p or 0.0 for p in people],
+        "Người dân được hướng dẫn theo tháng",
+        "lượt người",
+    )
+
+
 def commune_report_html(
     year: int,
     commune: str,
@@ -43,8 +55,13 @@ def commune_report_html(
     tables = store.read_commune(paths.processed_year(year), found.code)
     indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
     settings = narrative.load_settings(Path(data_dir, settings_file) if settings_file else None)
-    context = narrative.report_context(
-        found, year, tables, values_of(indicators, found.code), settings
-    )
-    overrides = [Path(data_dir, templates_dir)] if templates_dir else None
-    return narrative.render_report(context, {"services": service_chart(context)}, overrides)
+    values = values_of(indicators, found.code)
+    mine = indicators[indicators["commune_code"] == found.code]
+    reasons = dict(zip(mine["indicator"], mine["missing_reason"], strict=True))
+    context = narrative.report_context(found, year, tables, values, settings, reasons)
+    # A district's templates folder; a subfolder named by a commune's code overrides it further.
+    overrides = None
+    if templates_dir:
+        overrides = [Path(data_dir, templates_dir, found.code), Path(data_dir, templates_dir)]
+    chart_svgs = {"services": service_chart(context), "months": month_chart(values)}
+    return narrative.render_report(context, chart_svgs, overrides)

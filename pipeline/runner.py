@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +27,7 @@ from pipeline.exports import export_rejected, write_csv
 from pipeline.index import write_index, write_status
 from pipeline.indicators import compute_indicators, with_previous
 from pipeline.ingest import RawWorkbook, read_workbook
+from pipeline.pdf import PdfUnavailable, write_pdf
 from pipeline.registry import EXTRA_REGISTRY_NAME, Commune, communes_of_year
 from pipeline.report import INDICATORS_FILE
 
@@ -38,7 +41,8 @@ class CommuneRun:
     commune: Commune
     status: str = "pending"  # pending | ok | failed
     message: str = ""
-    outputs: dict[str, str] = field(default_factory=dict)  # kind -> path relative to the year
+    outputs: dict[str, str] = field(default_factory=dict)  # file -> path relative to the year
+    pdf_note: str = ""  # why no PDF was made, when this machine cannot make one
 
     @property
     def folder_name(self) -> str:
@@ -251,6 +255,7 @@ class ReportOptions:
 
     settings_file: Path | None = None
     templates_dir: Path | None = None
+    formats: tuple[str, ...] = ("html", "pdf")
 
     def parameters(self, base: Path) -> dict[str, str]:
         # Relative to the data folder, so no machine path is written into the notebook.
@@ -263,10 +268,31 @@ class ReportOptions:
         }
 
 
+def report_fragment(notebook_path: Path) -> str | None:
+    """The report as the executed notebook displayed it (the last HTML output)."""
+    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    for cell in reversed(notebook["cells"]):
+        for output in reversed(cell.get("outputs", [])):
+            html = output.get("data", {}).get("text/html")
+            if html:
+                return "".join(html) if isinstance(html, list) else html
+    return None
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees of an HTML fragment: no tags, styles or drawings."""
+    html = re.sub(r"<(style|script|svg)\b.*?</\1>", " ", html, flags=re.S)
+    return unescape(re.sub(r"<[^>]+>", " ", html))
+
+
 def execute_report(
     paths: Paths, year: int, commune: Commune, options: ReportOptions = ReportOptions()
 ) -> CommuneRun:
-    """Execute the report notebook for one commune with papermill and render it to HTML."""
+    """Execute the report notebook for one commune with papermill; render HTML and PDF.
+
+    Works in its own folder and moves finished files into the commune's output folder, so
+    parallel runs never share a file and a file appears whole or not at all.
+    """
     import papermill
 
     run = CommuneRun(commune)
@@ -276,6 +302,7 @@ def execute_report(
     work_dir.mkdir(parents=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = work_dir / "notebook.ipynb"
+    title = f"Báo cáo Tổ CNSCĐ {commune.name} năm {year}"
     try:
         papermill.execute_notebook(
             str(REPORT_NOTEBOOK),
@@ -294,16 +321,26 @@ def execute_report(
         )
     except papermill.PapermillExecutionError as exc:
         run.status, run.message = "failed", f"{exc.ename}: {exc.evalue}"
-    finally:
+    try:
         if executed.exists():
             _scrub(executed)
-            title = f"Báo cáo Tổ CNSCĐ {commune.name} năm {year}"
             render_html(executed, work_dir / "report.html", title)
-            for name in ("notebook.ipynb", "report.html"):
+            produced = ["notebook.ipynb", "report.html"]
+            fragment = report_fragment(executed) if run.status == "pending" else None
+            if fragment and "pdf" in options.formats:
+                try:
+                    write_pdf(fragment, visible_text(fragment), work_dir / "report.pdf", title)
+                    produced.append("report.pdf")
+                except PdfUnavailable as exc:
+                    run.pdf_note = str(exc)
+                except PipelineError as exc:
+                    run.status, run.message = "failed", str(exc)
+            for name in produced:
                 (work_dir / name).replace(out_dir / name)
-                run.outputs[name.split(".")[1] if name.endswith(".ipynb") else "html"] = (
-                    f"{run.folder_name}/{name}"
-                )
+                run.outputs[name] = f"{run.folder_name}/{name}"
+            if "report.pdf" not in produced:
+                (out_dir / "report.pdf").unlink(missing_ok=True)  # never an old PDF beside new HTML
+    finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     if run.status == "pending":
         run.status = "ok"
@@ -333,6 +370,7 @@ def _record(paths: Paths, year: int, runs: list[CommuneRun]) -> Path:
             "district": run.commune.district_name,
             "status": run.status,
             "message": run.message,
+            "pdf_note": run.pdf_note,
             "quality": None,
         }
         if rejected is not None and run.status == "ok":
@@ -387,6 +425,9 @@ def run_year(
             )
     final = [done.get(r.commune.code, r) for r in runs]
     shutil.rmtree(paths.outputs_year(year) / ".work", ignore_errors=True)
+    notes = sorted({r.pdf_note for r in final if r.pdf_note})
+    for note in notes:
+        echo(f"warning: no PDF was made on this machine: {note}")
     _record(paths, year, final)
     for r in final:
         if r.status == "failed" and r.commune.code not in done:

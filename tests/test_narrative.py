@@ -45,16 +45,25 @@ def test_limitations_follow_the_thresholds() -> None:
         "trainings": 1,
         "members_without_smartphone": 3,
         "village_leaders_aged_60": 0,
-        "villages": 4,
-        "teams_village": 4,
+        "villages_without_team": 0,
         "people_guided_per_1000": 900,
+        "share_people_chinh_quyen_so": 40,
+        "share_people_kinh_te_so": 8,
+        "share_people_xa_hoi_so": 52,
+        "rows_rejected_share": 2,
     }
-    assert [f.code for f in find_limitations(values, settings)] == [
-        "few_trainings",
-        "no_smartphone",
-    ]
+    found = find_limitations(values, settings)
+    assert found == {
+        "few_trainings": "trainings",
+        "no_smartphone": "members_without_smartphone",
+        "weak_kinh_te_so": "share_people_kinh_te_so",
+    }
     settings["limitations"]["max_trainings"] = 0
-    assert [f.code for f in find_limitations(values, settings)] == ["no_smartphone"]
+    assert "few_trainings" not in find_limitations(values, settings)
+
+
+def test_missing_figures_raise_nothing() -> None:
+    assert find_limitations({}, load_settings()) == {}
 
 
 def test_a_district_overrides_only_what_it_names(tmp_path) -> None:

@@ -1,0 +1,124 @@
+"""The printable report: HTML and CSS paged media through WeasyPrint, in the decree's format.
+
+Nghị định 30/2020/NĐ-CP, Phụ lục I: A4, margins 20-25 mm top and bottom, 30-35 left, 15-20
+right, Times New Roman (or a metric-compatible serif) embedded, page numbers centred at the top
+from page 2. A font that lacks a letter of the text is an error, never a silent fallback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from pipeline.config import TEMPLATES
+from pipeline.errors import PipelineError
+
+FONT_FAMILY = "Times New Roman"
+# Families metric-compatible with Times New Roman that carry Vietnamese (fonts-croscore: Tinos).
+ACCEPTED_FAMILIES = ("Times New Roman", "Tinos", "Liberation Serif")
+SYSTEM_PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0 fonts-croscore"
+
+
+class PdfUnavailable(PipelineError):
+    """This machine cannot make the PDF (no Pango, no suitable font); the HTML is still built."""
+
+
+# Where `scripts/system-deps.sh` puts Tinos when it cannot install fonts-croscore (no root).
+LOCAL_FONTS = Path(sys.prefix) / "share" / "fonts" / "truetype" / "croscore"
+_FACES = {
+    ("normal", "normal"): "Regular",
+    ("bold", "normal"): "Bold",
+    ("normal", "italic"): "Italic",
+    ("bold", "italic"): "BoldItalic",
+}
+
+
+def _system_font(family: str) -> Path | None:
+    if shutil.which("fc-match") is None:
+        return None
+    found = subprocess.run(
+        ["fc-match", "-f", "%{family[0]}\n%{file}", family],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.splitlines()
+    return Path(found[1]) if len(found) >= 2 and found[0] in ACCEPTED_FAMILIES else None
+
+
+@lru_cache(maxsize=4)
+def resolve_font(family: str = FONT_FAMILY) -> Path:
+    """The regular face the PDF will use for `family`: the system's, or Tinos in the venv."""
+    system = _system_font(family)
+    if system is not None:
+        return system
+    local = LOCAL_FONTS / "Tinos-Regular.ttf"
+    if family == FONT_FAMILY and local.exists():
+        return local
+    raise PdfUnavailable(
+        f"no '{family}' or metric-compatible serif font on this machine; install "
+        "fonts-croscore (Tinos), or run `make setup` to fetch it into .venv"
+    )
+
+
+def font_face_css() -> str:
+    """@font-face rules for Tinos in the venv, when the system has no suitable font."""
+    if _system_font(FONT_FAMILY) is not None:
+        return ""
+    return "".join(
+        f'@font-face {{ font-family: "{FONT_FAMILY}"; font-weight: {weight}; '
+        f'font-style: {style}; src: url("{(LOCAL_FONTS / f"Tinos-{name}.ttf").as_uri()}"); }}'
+        for (weight, style), name in _FACES.items()
+    )
+
+
+@lru_cache(maxsize=4)
+def _charmap(font_file: Path) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    return frozenset(TTFont(font_file, fontNumber=0, lazy=True).getBestCmap())
+
+
+def missing_glyphs(text: str, font_file: Path) -> list[str]:
+    """Letters of the text that the font cannot draw (spaces and controls aside)."""
+    charmap = _charmap(font_file)
+    return sorted(
+        {ch for ch in text if ch.isprintable() and not ch.isspace() and ord(ch) not in charmap}
+    )
+
+
+def _weasyprint():
+    try:
+        import weasyprint
+    except OSError as exc:  # WeasyPrint loads Pango when imported
+        raise PdfUnavailable(
+            f"WeasyPrint cannot load Pango ({exc}); install {SYSTEM_PACKAGES}"
+        ) from exc
+    return weasyprint
+
+
+def document(fragment: str, title: str) -> str:
+    """A full HTML page for printing around the report fragment."""
+    css = (TEMPLATES / "print.css").read_text(encoding="utf-8")
+    return (
+        f'<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8"><title>{title}</title>'
+        f"<style>{css}</style></head><body>{fragment}</body></html>"
+    )
+
+
+def write_pdf(fragment: str, visible_text: str, path: Path, title: str) -> None:
+    """Render the report fragment to a PDF at `path`, whole or not at all."""
+    font = resolve_font()
+    missing = missing_glyphs(visible_text, font)
+    if missing:
+        raise PipelineError(
+            f"the font {font.name} has no glyph for {''.join(missing)!r}: "
+            "the PDF would show boxes; install fonts-croscore (Tinos)"
+        )
+    weasyprint = _weasyprint()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    weasyprint.HTML(string=document(fragment, title)).write_pdf(tmp)
+    tmp.replace(path)

@@ -1,0 +1,166 @@
+"""The commune report as printed and as traced: PDF format, every figure from the indicators."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from pipeline.config import Paths
+from pipeline.indicators import values_of
+from pipeline.narrative import count, number
+from pipeline.pdf import PdfUnavailable, missing_glyphs, resolve_font, write_pdf
+from pipeline.registry import find_commune
+from pipeline.runner import execute_report, report_fragment, run_year, visible_text
+
+MM = 72 / 25.4  # PDF points per millimetre
+
+
+@pytest.fixture(scope="module")
+def nam_chinh(tiny_district: Paths, tmp_path_factory):
+    paths = Paths.under(tmp_path_factory.mktemp("report"))
+    shutil.copytree(tiny_district.raw, paths.raw)
+    [run] = run_year(
+        paths, 2022, [find_commune(2022, "nam-chinh")], workers=1, echo=lambda *_: None
+    )
+    assert run.status == "ok", run.message
+    return paths, paths.outputs_year(2022) / "10627-nam-chinh"
+
+
+def _top_margin_text(page) -> list[tuple[str, float]]:
+    """Text drawn in the top margin (above 20 mm from the top edge), with its x position."""
+    found: list[tuple[str, float]] = []
+    height = float(page.mediabox.height)
+
+    def visit(text, cm, tm, font, size):
+        x, y = tm[4] * cm[0] + cm[4], tm[5] * cm[3] + cm[5]
+        if text.strip() and y > height - 20 * MM:
+            found.append((text.strip(), x))
+
+    page.extract_text(visitor_text=visit)
+    return found
+
+
+def _pdf_text(path) -> list[str]:
+    return [re.sub(r"\s+", " ", page.extract_text()) for page in PdfReader(path).pages]
+
+
+def test_pdf_is_a4_with_the_decree_layout(nam_chinh) -> None:
+    _, folder = nam_chinh
+    reader = PdfReader(folder / "report.pdf")
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width) / MM), round(float(box.height) / MM)) == (210, 297)
+    pages = _pdf_text(folder / "report.pdf")
+    assert len(pages) >= 3
+    first = pages[0]
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in first and "Độc lập - Tự do - Hạnh phúc" in first
+    assert "Số: 05/BC-UBND" in first and "Nam Chính, ngày 05 tháng 3 năm 2023" in first
+    assert _top_margin_text(reader.pages[0]) == []  # no page number on page 1
+    for index, page in enumerate(reader.pages[1:], start=2):
+        [(text, x)] = _top_margin_text(page)  # centred in the top margin from page 2
+        assert text == str(index)
+        assert abs(x - (30 + (210 - 30 - 15) / 2) * MM) < 10 * MM
+    whole = " ".join(pages)
+    assert "TM. ỦY BAN NHÂN DÂN" in whole and "Trần Văn Xuyến" in whole
+    assert "Nơi nhận:" in whole and "PHỤ LỤC" in whole
+
+
+def test_pdf_embeds_a_times_compatible_font(nam_chinh) -> None:
+    _, folder = nam_chinh
+    fonts = set()
+    for page in PdfReader(folder / "report.pdf").pages:
+        for font in page["/Resources"]["/Font"].values():
+            fonts.add(str(font.get_object()["/BaseFont"]).split("+")[-1])
+    assert fonts and all(
+        f.startswith(("Tinos", "TimesNewRoman", "LiberationSerif")) for f in fonts
+    ), fonts
+
+
+def test_every_figure_in_the_text_comes_from_the_indicator_table(nam_chinh) -> None:
+    paths, folder = nam_chinh
+    indicators = pd.read_parquet(paths.processed_year(2022) / "indicators.parquet")
+    values = values_of(indicators, "10627")
+    allowed = {number(v) for v in values.values() if v is not None}
+    allowed |= {count(v) for v in values.values() if v is not None and v == int(v)}
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    body = visible_text(html)
+    body = body[body.index("I. KẾT QUẢ HOẠT ĐỘNG") : body.index("PHỤ LỤC")]
+    # Not figures: dates, document numbers, years, section numbers, fixed phrases.
+    for pattern in (
+        r"\d{1,2}/\d{1,2}/\d{4}",
+        r"\d+/QĐ-UBND",
+        r"NĂM \d{4}",
+        r"năm \d{4}",
+        r"(?m)^\s*[IV]+\.",
+        r"\b[1-3]\. ",
+        r"3G/4G",
+        r"1\.000 (dân|hộ)",
+        r"từ 60 tuổi",
+    ):
+        body = re.sub(pattern, " ", body)
+    figures = re.findall(r"\d[\d.,]*\d|\d", body)
+    assert len(figures) > 15
+    untraced = [f for f in figures if f not in allowed]
+    assert not untraced, untraced
+
+
+def test_pdf_text_is_stable(nam_chinh, tmp_path) -> None:
+    _, folder = nam_chinh
+    fragment = report_fragment(folder / "notebook.ipynb")
+    again = tmp_path / "again.pdf"
+    write_pdf(fragment, visible_text(fragment), again, "x")
+    assert _pdf_text(again) == _pdf_text(folder / "report.pdf")
+
+
+def test_a_font_without_vietnamese_is_refused() -> None:
+    font = resolve_font()
+    assert missing_glyphs("Cộng hòa xã hội chủ nghĩa Việt Nam ỷ ỹ ự ậ Đ đ", font) == []
+    assert missing_glyphs("字", font) == ["字"]
+
+
+def test_no_suitable_font_is_said_plainly() -> None:
+    with pytest.raises(PdfUnavailable, match="fonts-croscore"):
+        resolve_font("No Such Serif 12345")
+
+
+def test_html_only_when_pdf_is_not_asked(nam_chinh) -> None:
+    from pipeline.runner import ReportOptions
+
+    paths, folder = nam_chinh
+    run = execute_report(
+        paths, 2022, find_commune(2022, "nam-chinh"), ReportOptions(formats=("html",))
+    )
+    assert run.status == "ok"
+    assert (folder / "report.html").exists() and not (folder / "report.pdf").exists()
+
+
+def test_without_root_the_fetched_font_is_used(nam_chinh, tmp_path, monkeypatch) -> None:
+    from pipeline import pdf
+
+    installed = resolve_font().parent  # the system's Tinos, standing in for the fetched copy
+    local = tmp_path / "fonts"
+    local.mkdir()
+    for face in installed.glob("Tinos-*.ttf"):
+        shutil.copy(face, local / face.name)
+    monkeypatch.setattr(pdf, "_system_font", lambda family: None)
+    monkeypatch.setattr(pdf, "LOCAL_FONTS", local)
+    pdf.resolve_font.cache_clear()
+    try:
+        _, folder = nam_chinh
+        fragment = report_fragment(folder / "notebook.ipynb")
+        write_pdf(fragment, visible_text(fragment), tmp_path / "r.pdf", "x")
+        fonts = {
+            str(f.get_object()["/BaseFont"]).split("+")[-1]
+            for page in PdfReader(tmp_path / "r.pdf").pages
+            for f in page["/Resources"]["/Font"].values()
+        }
+        assert fonts and all(f.startswith("Tinos") for f in fonts), fonts
+        monkeypatch.setattr(pdf, "LOCAL_FONTS", tmp_path / "none")
+        pdf.resolve_font.cache_clear()
+        with pytest.raises(PdfUnavailable, match="make setup"):
+            resolve_font()
+    finally:
+        pdf.resolve_font.cache_clear()
