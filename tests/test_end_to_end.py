@@ -158,3 +158,22 @@ def test_a_district_changes_thresholds_and_wording_without_code(
     assert str(tmp_path) not in (
         paths.outputs_year(2022) / "10627-nam-chinh" / "notebook.ipynb"
     ).read_text("utf-8")
+
+
+def test_text_from_the_data_is_shown_not_run(tiny_district: Paths, tmp_path) -> None:
+    import shutil
+
+    from openpyxl import load_workbook
+
+    paths = Paths.under(tmp_path)
+    shutil.copytree(tiny_district.raw, paths.raw)
+    workbook = paths.raw_year(2022) / "nam-chinh.xlsx"
+    book = load_workbook(workbook)
+    book["Văn bản"]["E2"] = '<script>alert("x")</script> & <b>đậm</b>'
+    book["Thông tin xã"]["E2"] = "<img src=x onerror=alert(1)>"
+    book.save(workbook)
+    run_year(paths, 2022, [find_commune(2022, "nam-chinh")], workers=1, echo=lambda *_: None)
+    html = (paths.outputs_year(2022) / "10627-nam-chinh" / "report.html").read_text("utf-8")
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(" in html and "&lt;/script&gt; &amp; &lt;b&gt;đậm&lt;/b&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
