@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,16 +47,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     paths = _paths(args)
     failed = 0
     selections = {year: _selected(args, paths, year) for year in args.year}  # fail fast on names
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    unknown = set(formats) - {"html", "pdf"}
+    if unknown or "html" not in formats:
+        raise PipelineError(f"--formats takes html or html,pdf (got {args.formats})")
     options = ReportOptions(
         Path(args.settings).resolve() if args.settings else None,
         Path(args.templates).resolve() if args.templates else None,
+        formats,
     )
     for given in (options.settings_file, options.templates_dir):
         if given is not None and not given.exists():
             raise PipelineError(f"{given} does not exist")
     finished = []
     for year, communes in selections.items():
-        runs = run_year(paths, year, communes, workers=args.workers, options=options)
+        runs = run_year(
+            paths,
+            year,
+            communes,
+            workers=args.workers,
+            options=options,
+            force=args.force,
+            scheduler=args.scheduler,
+        )
         failed += sum(r.status == "failed" for r in runs)
         finished.append((year, runs))
     for year, runs in finished:
@@ -172,6 +186,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="parallel reports (default: the cores)")
     run.add_argument("--settings", help="a district's settings.toml overriding the thresholds")
     run.add_argument("--templates", help="a folder of templates overriding the wording")
+    run.add_argument(
+        "--formats",
+        default="html,pdf",
+        help="report formats, comma-separated: html, pdf (default both)",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="rebuild every report, even those whose inputs did not change",
+    )
+    run.add_argument(
+        "--scheduler",
+        default=os.environ.get("CNSCD_SCHEDULER"),
+        help="run the reports on Dask: 'local' starts a LocalCluster, "
+        "tcp://host:8786 uses an existing scheduler ($CNSCD_SCHEDULER)",
+    )
     run.set_defaults(func=cmd_run)
 
     check = commands.add_parser("check", help="validate workbooks without building reports")

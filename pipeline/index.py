@@ -9,6 +9,7 @@ import pandas as pd
 
 from pipeline.indicators import values_of
 from pipeline.narrative import environment
+from pipeline.provenance import package_versions
 
 STATUS_FILE = "status.json"
 REJECTED_WARNING = 0.05  # a commune losing more than this share of its rows is flagged
@@ -21,6 +22,41 @@ def write_status(folder: Path, record: dict) -> None:
         json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
     )
     tmp.replace(folder / STATUS_FILE)
+
+
+def read_status(folder: Path) -> dict | None:
+    path = folder / STATUS_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def write_manifest(outputs_year: Path, year: int) -> Path:
+    """outputs/{year}/manifest.json: for each commune's outputs, what produced them."""
+    communes = {}
+    for status_path in sorted(outputs_year.glob(f"*/{STATUS_FILE}")):
+        record = json.loads(status_path.read_text(encoding="utf-8"))
+        communes[status_path.parent.name] = {
+            k: record.get(k)
+            for k in (
+                "code",
+                "name",
+                "status",
+                "message",
+                "source",
+                "parameters",
+                "code_hash",
+                "revision",
+                "outputs",
+                "key",
+            )
+        }
+    manifest = {"year": year, "packages": package_versions(), "communes": communes}
+    path = outputs_year / "manifest.json"
+    tmp = outputs_year / ".manifest.json.tmp"
+    tmp.write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    tmp.replace(path)
+    return path
 
 
 def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict]:

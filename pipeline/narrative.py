@@ -13,10 +13,18 @@ from pathlib import Path
 
 import pandas as pd
 from babel.numbers import format_decimal
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateSyntaxError,
+    select_autoescape,
+)
 
 from pipeline import contract
 from pipeline.config import PACKAGE_DIR, TEMPLATES
+from pipeline.errors import ReportError
 from pipeline.indicators import CATALOGUE, service_code
 from pipeline.registry import Commune
 
@@ -179,5 +187,12 @@ def render_report(
     context: dict, charts: dict[str, str], extra_template_dirs: list[Path] | None = None
 ) -> str:
     """The report as an HTML fragment (header, four sections, signature)."""
-    template = environment(extra_template_dirs).get_template("commune_report.html.j2")
-    return template.render(**context, charts=charts)
+    try:
+        template = environment(extra_template_dirs).get_template("commune_report.html.j2")
+        return template.render(**context, charts=charts)
+    except TemplateError as exc:
+        where = ""
+        if isinstance(exc, TemplateSyntaxError):
+            where = f" ({Path(exc.filename or exc.name or '?').name}, line {exc.lineno})"
+        # `from None`: the template's own frames would only confuse the reader of the notebook.
+        raise ReportError(f"the report template cannot be used{where}: {exc.message}") from None

@@ -45,6 +45,7 @@ def commune_report_html(
     data_dir: str | Path,
     settings_file: str | Path | None = None,
     templates_dir: str | Path | None = None,
+    footer: str = "",
 ) -> str:
     """The report of one commune and year, from the processed data under `data_dir`.
 
@@ -59,6 +60,7 @@ def commune_report_html(
     mine = indicators[indicators["commune_code"] == found.code]
     reasons = dict(zip(mine["indicator"], mine["missing_reason"], strict=True))
     context = narrative.report_context(found, year, tables, values, settings, reasons)
+    context["footer"] = footer
     # A district's templates folder; a subfolder named by a commune's code overrides it further.
     overrides = None
     if templates_dir:

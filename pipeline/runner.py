@@ -11,7 +11,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
@@ -24,10 +24,12 @@ from pipeline.clean import CleanResult, check_identity, clean_tables, quality_su
 from pipeline.config import NOTEBOOKS, Paths
 from pipeline.errors import InputError, PipelineError
 from pipeline.exports import export_rejected, write_csv
-from pipeline.index import write_index, write_status
+from pipeline.index import read_status, write_index, write_manifest, write_status
 from pipeline.indicators import compute_indicators, with_previous
 from pipeline.ingest import RawWorkbook, read_workbook
 from pipeline.pdf import PdfUnavailable, write_pdf
+from pipeline.progress import Progress
+from pipeline.provenance import code_hash, code_revision, hash_path, report_key, short
 from pipeline.registry import EXTRA_REGISTRY_NAME, Commune, communes_of_year
 from pipeline.report import INDICATORS_FILE
 
@@ -285,8 +287,44 @@ def visible_text(html: str) -> str:
     return unescape(re.sub(r"<[^>]+>", " ", html))
 
 
+KERNEL_START_ATTEMPTS = 3
+
+
+def _execute_notebook(output: Path, work_dir: Path, parameters: dict) -> None:
+    """papermill with a real kernel; a kernel that fails to start under load is started again."""
+    import papermill
+    from nbclient.exceptions import DeadKernelError
+
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        try:
+            papermill.execute_notebook(
+                str(REPORT_NOTEBOOK),
+                str(output),
+                kernel_name="python3",
+                progress_bar=False,
+                cwd=str(work_dir),
+                log_output=False,
+                config=_KERNEL_CONFIG,
+                parameters=parameters,
+            )
+            return
+        except (DeadKernelError, TimeoutError, RuntimeError) as exc:
+            if isinstance(exc, papermill.PapermillExecutionError) or (
+                output.exists()
+                and any(c.get("outputs") for c in json.loads(output.read_text("utf-8"))["cells"])
+            ):
+                raise  # the notebook itself failed: not a kernel start
+            if attempt == KERNEL_START_ATTEMPTS:
+                raise
+            time.sleep(attempt)
+
+
 def execute_report(
-    paths: Paths, year: int, commune: Commune, options: ReportOptions = ReportOptions()
+    paths: Paths,
+    year: int,
+    commune: Commune,
+    options: ReportOptions = ReportOptions(),
+    provenance: dict | None = None,
 ) -> CommuneRun:
     """Execute the report notebook for one commune with papermill; render HTML and PDF.
 
@@ -303,20 +341,17 @@ def execute_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = work_dir / "notebook.ipynb"
     title = f"Báo cáo Tổ CNSCĐ {commune.name} năm {year}"
+    footer = short(provenance) if provenance else ""
     try:
-        papermill.execute_notebook(
-            str(REPORT_NOTEBOOK),
-            str(executed),
-            kernel_name="python3",
-            progress_bar=False,
-            cwd=str(work_dir),
-            log_output=False,
-            config=_KERNEL_CONFIG,
-            parameters={
+        _execute_notebook(
+            executed,
+            work_dir,
+            {
                 "year": year,
                 "commune": commune.code,
                 "data_dir": os.path.relpath(paths.base, work_dir),
                 **options.parameters(paths.base),
+                "footer": footer,
             },
         )
     except papermill.PapermillExecutionError as exc:
@@ -347,8 +382,9 @@ def execute_report(
     return run
 
 
-def _record(paths: Paths, year: int, runs: list[CommuneRun]) -> Path:
-    """Status and rejected rows of each commune beside its report, then the year's index."""
+def _record(paths: Paths, year: int, runs: list[CommuneRun], provenance: dict[str, dict]) -> Path:
+    """Status, provenance and rejected rows of each commune beside its report; then the year's
+    manifest and index, from every commune's status."""
     outputs_year = paths.outputs_year(year)
     processed_year = paths.processed_year(year)
     rejected_path = processed_year / "rejected.parquet"
@@ -372,7 +408,17 @@ def _record(paths: Paths, year: int, runs: list[CommuneRun]) -> Path:
             "message": run.message,
             "pdf_note": run.pdf_note,
             "quality": None,
+            **provenance.get(run.commune.code, {}),
+            "outputs": {
+                name: hash_path(folder / name)
+                for name in sorted(run.outputs)
+                if (folder / name).exists()
+            },
         }
+        if run.status == "failed" and not run.outputs:
+            # Nothing was rebuilt: an older report must not stand beside a failed status.
+            for name in ("report.html", "report.pdf", "notebook.ipynb", "rejected.csv"):
+                (folder / name).unlink(missing_ok=True)
         if rejected is not None and run.status == "ok":
             write_csv(
                 rejected[rejected["commune_code"] == run.commune.code], folder / "rejected.csv"
@@ -382,7 +428,82 @@ def _record(paths: Paths, year: int, runs: list[CommuneRun]) -> Path:
         write_status(folder, record)
     indicators_path = paths.processed_year(year) / INDICATORS_FILE
     indicators = pd.read_parquet(indicators_path) if indicators_path.exists() else None
+    write_manifest(outputs_year, year)
     return write_index(outputs_year, year, indicators)
+
+
+SOURCES_FILE = "sources.parquet"
+
+
+def _stored_sources(processed_year: Path) -> dict[str, str]:
+    path = processed_year / SOURCES_FILE
+    if not path.exists():
+        return {}
+    frame = pd.read_parquet(path)
+    return dict(zip(frame["commune_code"], frame["source"], strict=True))
+
+
+def _store_sources(processed_year: Path, fresh: dict[str, str], dropped: set[str]) -> None:
+    sources = {k: v for k, v in _stored_sources(processed_year).items() if k not in dropped}
+    sources.update(fresh)
+    frame = pd.DataFrame(sorted(sources.items()), columns=["commune_code", "source"])
+    store.write_parquet(frame, processed_year / SOURCES_FILE)
+
+
+def _up_to_date(folder: Path, key: str) -> bool:
+    status = read_status(folder)
+    return (
+        status is not None
+        and status.get("status") == "ok"
+        and status.get("key") == key
+        and all((folder / name).exists() for name in status.get("outputs", {}))
+    )
+
+
+def _execute_all(
+    paths: Paths,
+    year: int,
+    todo: list[tuple[Commune, dict]],
+    options: ReportOptions,
+    workers: int,
+    scheduler: str | None,
+    progress: Progress,
+) -> dict[str, CommuneRun]:
+    """Run the reports in a local process pool, or on a Dask cluster when a scheduler is given."""
+    done: dict[str, CommuneRun] = {}
+    if not todo:
+        return done
+
+    def finish(commune: Commune, result: CommuneRun | BaseException) -> None:
+        if isinstance(result, BaseException):  # a crash in one commune must not stop the others
+            result = CommuneRun(commune, "failed", f"{type(result).__name__}: {result}")
+        done[commune.code] = result
+        progress.step(commune.name, result.status, result.message)
+
+    if scheduler:
+        from pipeline.cluster import run_on_dask
+
+        run_on_dask(
+            scheduler,
+            workers,
+            execute_report,
+            [(paths, year, commune, options, extra) for commune, extra in todo],
+            [commune for commune, _ in todo],
+            finish,
+        )
+        return done
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+        futures = {
+            pool.submit(execute_report, paths, year, commune, options, extra): commune
+            for commune, extra in todo
+        }
+        for future in as_completed(futures):
+            commune = futures[future]
+            try:
+                finish(commune, future.result())
+            except Exception as exc:
+                finish(commune, exc)
+    return done
 
 
 def run_year(
@@ -390,51 +511,79 @@ def run_year(
     year: int,
     communes: list[Commune],
     workers: int | None = None,
-    echo: Callable[[str], object] = print,
+    echo: Callable[[str], object] | None = print,
     options: ReportOptions = ReportOptions(),
+    force: bool = False,
+    scheduler: str | None = None,
 ) -> list[CommuneRun]:
-    """Prepare, compute and report the selected communes; failures are recorded, not raised."""
+    """Prepare, compute and report the selected communes; failures are recorded, not raised.
+
+    Only what changed is redone: a commune's workbook is cleaned again when its content hash
+    changed, and its report is rebuilt when anything it depends on changed (its data, the code,
+    templates and settings, package versions, parameters). `force` redoes everything.
+    """
     started = time.monotonic()
+    say = echo or (lambda line: print(line))
     workers = max(1, workers or os.cpu_count() or 1)
-    problems = prepare(paths, year, communes, workers)
-    runs = [
-        CommuneRun(c, *(("failed", problems[c.code]) if c.code in problems else ()))
-        for c in communes
+    processed_year = paths.processed_year(year)
+    sources = {c.code: hash_path(find_workbook(paths.raw_year(year), c)) for c in communes}
+    stored = _stored_sources(processed_year)
+    stale = [
+        c for c in communes if force or not sources[c.code] or stored.get(c.code) != sources[c.code]
     ]
-    ready = [r for r in runs if r.status == "pending"]
-    if ready:
-        compute_year(paths, year)
-    workers = min(workers, len(ready) or 1)
-    done: dict[str, CommuneRun] = {}
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {
-            r.commune.code: pool.submit(execute_report, paths, year, r.commune, options)
-            for r in ready
+    problems = prepare(paths, year, stale, workers) if stale else {}
+    if stale:
+        _store_sources(
+            processed_year,
+            {c.code: sources[c.code] for c in stale if c.code not in problems},
+            set(problems),
+        )
+        if (processed_year / "commune.parquet").exists():  # some commune of the year has data
+            compute_year(paths, year)
+    code = code_hash([options.settings_file, options.templates_dir])
+    revision = code_revision()
+    runs: dict[str, CommuneRun] = {}
+    todo: list[tuple[Commune, dict]] = []
+    for commune in communes:
+        if commune.code in problems:
+            runs[commune.code] = CommuneRun(commune, "failed", problems[commune.code])
+            continue
+        parameters = {
+            "year": year,
+            "commune": commune.code,
+            **options.parameters(paths.base),
+            "formats": list(options.formats),
         }
-        for index, (code, future) in enumerate(futures.items(), start=1):
-            try:
-                done[code] = future.result()
-            except Exception as exc:  # a crash in one commune must not stop the others
-                failed = next(r for r in ready if r.commune.code == code)
-                failed.status, failed.message = "failed", f"{type(exc).__name__}: {exc}"
-                done[code] = failed
-            result = done[code]
-            echo(
-                f"[{index}/{len(ready)}] {result.commune.name}: {result.status}"
-                f"{' - ' + result.message if result.message else ''}"
-            )
-    final = [done.get(r.commune.code, r) for r in runs]
+        key = report_key(code, sources[commune.code], parameters)
+        provenance = {
+            "key": key,
+            "source": sources[commune.code],
+            "code_hash": code,
+            "revision": revision,
+            "parameters": parameters,
+        }
+        if not force and _up_to_date(paths.outputs_year(year) / output_folder(commune), key):
+            runs[commune.code] = CommuneRun(commune, "skipped")
+        else:
+            todo.append((commune, provenance))
+    progress = Progress(len(todo), echo=echo if echo is not print else None)
+    runs.update(_execute_all(paths, year, todo, options, workers, scheduler, progress))
+    final = [runs[c.code] for c in communes]
     shutil.rmtree(paths.outputs_year(year) / ".work", ignore_errors=True)
-    notes = sorted({r.pdf_note for r in final if r.pdf_note})
-    for note in notes:
-        echo(f"warning: no PDF was made on this machine: {note}")
-    _record(paths, year, final)
+    for note in sorted({r.pdf_note for r in final if r.pdf_note}):
+        say(f"warning: no PDF was made on this machine: {note}")
     for r in final:
-        if r.status == "failed" and r.commune.code not in done:
-            echo(f"{r.commune.name}: failed - {r.message}")
-    echo(
-        f"{year}: {sum(r.status == 'ok' for r in final)} ok, "
-        f"{sum(r.status == 'failed' for r in final)} failed, "
-        f"{time.monotonic() - started:.1f} s"
+        if r.status == "failed" and r.commune.code in problems:
+            say(f"{r.commune.name}: failed - {r.message}")
+    _record(paths, year, [r for r in final if r.status != "skipped"], {c.code: p for c, p in todo})
+    skipped = sum(r.status == "skipped" for r in final)
+    if skipped == len(final):
+        say(
+            f"{year}: nothing changed, all {skipped} commune reports are up to date "
+            "(--force rebuilds them)"
+        )
+    say(
+        f"{year}: {sum(r.status == 'ok' for r in final)} built, {skipped} up to date, "
+        f"{sum(r.status == 'failed' for r in final)} failed, {time.monotonic() - started:.1f} s"
     )
     return final

@@ -1,0 +1,113 @@
+"""What produced an output: content hashes of its inputs, package versions, the code revision.
+
+Hashes are of contents, never of file times, so a re-run decides what to redo from what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from pipeline import __version__
+from pipeline.config import NOTEBOOKS, PACKAGE_DIR, ROOT
+
+PACKAGES = (
+    "cnscd",
+    "pandas",
+    "pyarrow",
+    "papermill",
+    "nbconvert",
+    "jinja2",
+    "babel",
+    "matplotlib",
+    "pandera",
+    "weasyprint",
+    "python-calamine",
+    "openpyxl",
+)
+
+
+def hash_bytes(*parts: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()
+
+
+def hash_path(path: Path | None) -> str:
+    """A file's content hash, or a folder's (its files' relative names and contents)."""
+    if path is None or not path.exists():
+        return ""
+    if path.is_file():
+        return hash_bytes(path.read_bytes())
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    return hash_bytes(
+        *(p.relative_to(path).as_posix().encode() + b"\0" + p.read_bytes() for p in files)
+    )
+
+
+@lru_cache(maxsize=1)
+def package_versions() -> dict[str, str]:
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+@lru_cache(maxsize=1)
+def code_revision() -> str:
+    """The git revision of the code (with '+changes' when the tree differs), or the version."""
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short=10", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "pipeline", "notebooks"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+        ).stdout.strip()
+        return rev + ("+changes" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return f"v{__version__}"
+
+
+def code_hash(extra: list[Path | None]) -> str:
+    """The report code's hash: package sources, templates, settings, notebooks, versions,
+    and a district's own settings and templates."""
+    parts = [
+        hash_path(PACKAGE_DIR).encode(),
+        hash_path(NOTEBOOKS).encode(),
+        json.dumps(package_versions(), sort_keys=True).encode(),
+    ]
+    parts += [hash_path(p).encode() for p in extra]
+    return hash_bytes(*parts)
+
+
+def report_key(code: str, source: str, parameters: dict) -> str:
+    """What a commune's report depends on, in one hash."""
+    return hash_bytes(
+        code.encode(),
+        source.encode(),
+        json.dumps(parameters, sort_keys=True, ensure_ascii=False).encode(),
+    )
+
+
+def short(provenance: dict) -> str:
+    """The report footer's form: version, revision and the first letters of the input hash."""
+    return (
+        f"cnscd {__version__} · mã nguồn {provenance['revision']} · "
+        f"số liệu {provenance['source'][:12]}"
+    )

@@ -1,0 +1,146 @@
+"""The year's run: incremental, provenance, failure isolation, progress, and Dask for real."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+
+import pytest
+
+from pipeline.config import TEMPLATES, Paths
+from pipeline.progress import Progress
+from pipeline.registry import find_commune
+from pipeline.runner import ReportOptions, run_year
+
+SLUGS = ("nam-chinh", "an-lam", "nam-trung")
+
+
+def _communes():
+    return [find_commune(2022, slug) for slug in SLUGS]
+
+
+def _quiet(*_: object) -> None:
+    return None
+
+
+@pytest.fixture()
+def district(tiny_district: Paths, tmp_path) -> Paths:
+    paths = Paths.under(tmp_path / "home")
+    shutil.copytree(tiny_district.raw, paths.raw)
+    return paths
+
+
+def test_rerun_skips_what_did_not_change(district: Paths) -> None:
+    first = run_year(district, 2022, _communes(), workers=2, echo=_quiet)
+    assert [r.status for r in first] == ["ok", "ok", "ok"]
+    lines: list[str] = []
+    again = run_year(district, 2022, _communes(), workers=2, echo=lines.append)
+    assert [r.status for r in again] == ["skipped"] * 3
+    assert any("nothing changed" in line for line in lines)
+
+    from openpyxl import load_workbook
+
+    workbook = district.raw_year(2022) / "an-lam.xlsx"
+    book = load_workbook(workbook)
+    book["Thông tin xã"]["E2"] = "Nguyễn Văn Mới"  # a new signer
+    book.save(workbook)
+    changed = run_year(district, 2022, _communes(), workers=2, echo=_quiet)
+    assert [r.status for r in changed] == ["skipped", "ok", "skipped"]
+    html = (district.outputs_year(2022) / "10645-an-lam" / "report.html").read_text("utf-8")
+    assert "Nguyễn Văn Mới" in html
+
+    forced = run_year(district, 2022, _communes()[:1], workers=1, echo=_quiet, force=True)
+    assert [r.status for r in forced] == ["ok"]
+
+
+def test_manifest_and_footer_say_what_produced_each_report(district: Paths) -> None:
+    run_year(district, 2022, _communes()[:1], workers=1, echo=_quiet)
+    manifest = json.loads((district.outputs_year(2022) / "manifest.json").read_text("utf-8"))
+    entry = manifest["communes"]["10627-nam-chinh"]
+    workbook = district.raw_year(2022) / "nam-chinh.xlsx"
+    assert (
+        entry["source"]
+        == hashlib.sha256(hashlib.sha256(workbook.read_bytes()).digest()).hexdigest()
+    )
+    report = district.outputs_year(2022) / "10627-nam-chinh" / "report.html"
+    assert (
+        entry["outputs"]["report.html"]
+        == hashlib.sha256(hashlib.sha256(report.read_bytes()).digest()).hexdigest()
+    )
+    assert entry["parameters"]["commune"] == "10627" and entry["revision"]
+    assert manifest["packages"]["papermill"] and manifest["packages"]["pandas"]
+    assert f"số liệu {entry['source'][:12]}" in report.read_text("utf-8")
+    assert str(district.base) not in json.dumps(manifest)
+
+
+def test_a_failing_notebook_is_kept_and_shown_while_others_succeed(district: Paths) -> None:
+    templates = district.base / "district-templates"
+    broken = templates / "10645"  # An Lâm's own wording, broken
+    broken.mkdir(parents=True)
+    wording = (TEMPLATES / "commune_report.html.j2").read_text("utf-8")
+    (broken / "commune_report.html.j2").write_text(wording + "{% if %}", "utf-8")
+    runs = run_year(
+        district,
+        2022,
+        _communes()[:2],
+        workers=2,
+        echo=_quiet,
+        options=ReportOptions(templates_dir=templates),
+    )
+    status = {r.commune.slug: r for r in runs}
+    assert status["nam-chinh"].status == "ok"
+    assert status["an-lam"].status == "failed"
+    assert status["an-lam"].message.startswith("ReportError: the report template cannot be used")
+    assert "commune_report.html.j2, line" in status["an-lam"].message
+    folder = district.outputs_year(2022) / "10645-an-lam"
+    notebook = json.loads((folder / "notebook.ipynb").read_text("utf-8"))
+    assert any(
+        o.get("output_type") == "error" for c in notebook["cells"] for o in c.get("outputs", [])
+    )
+    assert not (folder / "report.pdf").exists()
+    index = (district.outputs_year(2022) / "index.html").read_text("utf-8")
+    assert "the report template cannot be used" in index
+
+
+def test_progress_is_plain_lines_off_a_terminal() -> None:
+    stream = io.StringIO()
+    progress = Progress(2, stream=stream)
+    progress.step("Xã Nam Chính", "ok")
+    progress.step("Xã An Lâm", "failed", "boom")
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("[1/2] Xã Nam Chính: ok (0 failed, ~")
+    assert lines[1] == "[2/2] Xã An Lâm: failed - boom (1 failed)"
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    live = Progress(1, stream=terminal)
+    live.step("Xã Nam Chính", "ok")
+    assert terminal.getvalue().startswith("\r[") and "1/1 Xã Nam Chính" in terminal.getvalue()
+
+
+def test_dask_local_cluster_gives_the_same_reports(district: Paths, tmp_path) -> None:
+    local = Paths.under(tmp_path / "pool")
+    shutil.copytree(district.raw, local.raw)
+    communes = _communes()[:2]
+    on_dask = run_year(
+        district,
+        2022,
+        communes,
+        workers=2,
+        echo=_quiet,
+        scheduler="local",
+        options=ReportOptions(formats=("html",)),
+    )
+    in_pool = run_year(
+        local, 2022, communes, workers=2, echo=_quiet, options=ReportOptions(formats=("html",))
+    )
+    assert [r.status for r in on_dask] == [r.status for r in in_pool] == ["ok", "ok"]
+    for folder in ("10627-nam-chinh", "10645-an-lam"):
+        assert (district.outputs_year(2022) / folder / "report.html").read_bytes() == (
+            local.outputs_year(2022) / folder / "report.html"
+        ).read_bytes()
