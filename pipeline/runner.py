@@ -21,7 +21,7 @@ from traitlets.config import Config
 
 from pipeline import store
 from pipeline.clean import CleanResult, check_identity, clean_tables, quality_summary, stack
-from pipeline.config import NOTEBOOKS, Paths
+from pipeline.config import NOTEBOOKS, TEMPLATES, Paths
 from pipeline.errors import InputError, PipelineError
 from pipeline.exports import export_rejected, write_csv
 from pipeline.index import read_status, write_index, write_manifest, write_status
@@ -238,7 +238,8 @@ def render_html(notebook_path: Path, html_path: Path, title: str) -> None:
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
-        template_name="lab",
+        template_name="report",  # pipeline/templates/nbconvert/report: lab, with no remote scripts
+        extra_template_basedirs=[str(TEMPLATES / "nbconvert")],
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,

@@ -87,6 +87,7 @@ def test_report_hides_code_and_personal_data(district_run) -> None:
         encoding="utf-8"
     )
     assert str(paths.base) not in executed and str(paths.base) not in html
+    assert not re.search(r'(src|href)="(https?:)?//', html)  # opens offline, calls nobody
 
 
 def test_index_links_every_report(district_run) -> None:
