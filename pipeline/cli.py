@@ -55,6 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         Path(args.settings).resolve() if args.settings else None,
         Path(args.templates).resolve() if args.templates else None,
         formats,
+        args.engine,
     )
     for given in (options.settings_file, options.templates_dir):
         if given is not None and not given.exists():

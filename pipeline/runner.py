@@ -259,6 +259,9 @@ class ReportOptions:
     settings_file: Path | None = None
     templates_dir: Path | None = None
     formats: tuple[str, ...] = ("html", "pdf")
+    # "kernel": papermill's standard engine, a new kernel per commune; "inprocess": the
+    # notebook runs in the worker itself (pipeline/engine.py), with no kernel start.
+    engine: str = "kernel"
 
     def parameters(self, base: Path) -> dict[str, str]:
         # Relative to the data folder, so no machine path is written into the notebook.
@@ -291,10 +294,27 @@ def visible_text(html: str) -> str:
 KERNEL_START_ATTEMPTS = 3
 
 
-def _execute_notebook(output: Path, work_dir: Path, parameters: dict) -> None:
+def _execute_notebook(
+    output: Path, work_dir: Path, parameters: dict, engine: str = "kernel"
+) -> None:
     """papermill with a real kernel; a kernel that fails to start under load is started again."""
     import papermill
     from nbclient.exceptions import DeadKernelError
+
+    if engine == "inprocess":
+        from pipeline.engine import ENGINE_NAME
+
+        papermill.execute_notebook(
+            str(REPORT_NOTEBOOK),
+            str(output),
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(work_dir),
+            log_output=False,
+            engine_name=ENGINE_NAME,
+            parameters=parameters,
+        )
+        return
 
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
         try:
@@ -354,6 +374,7 @@ def execute_report(
                 **options.parameters(paths.base),
                 "footer": footer,
             },
+            options.engine,
         )
     except papermill.PapermillExecutionError as exc:
         run.status, run.message = "failed", f"{exc.ename}: {exc.evalue}"

@@ -144,3 +144,48 @@ def test_dask_local_cluster_gives_the_same_reports(district: Paths, tmp_path) ->
         assert (district.outputs_year(2022) / folder / "report.html").read_bytes() == (
             local.outputs_year(2022) / folder / "report.html"
         ).read_bytes()
+
+
+def test_in_process_engine_gives_byte_identical_reports(district: Paths, tmp_path) -> None:
+    kernel = Paths.under(tmp_path / "kernel")
+    shutil.copytree(district.raw, kernel.raw)
+    html_only = ("html",)
+    run_year(
+        kernel, 2022, _communes(), workers=2, echo=_quiet, options=ReportOptions(formats=html_only)
+    )
+    runs = run_year(
+        district,
+        2022,
+        _communes(),
+        workers=2,
+        echo=_quiet,
+        options=ReportOptions(formats=html_only, engine="inprocess"),
+    )
+    assert [r.status for r in runs] == ["ok"] * 3
+    for commune in _communes():
+        folder = f"{commune.code}-{commune.slug}"
+        for name in ("report.html", "notebook.ipynb"):
+            assert (district.outputs_year(2022) / folder / name).read_bytes() == (
+                kernel.outputs_year(2022) / folder / name
+            ).read_bytes(), (folder, name)
+
+
+def test_in_process_engine_reports_a_failing_cell(district: Paths) -> None:
+    templates = district.base / "t"
+    (templates / "10627").mkdir(parents=True)
+    (templates / "10627" / "commune_report.html.j2").write_text("{{ nothing.here }}", "utf-8")
+    [run] = run_year(
+        district,
+        2022,
+        _communes()[:1],
+        workers=1,
+        echo=_quiet,
+        options=ReportOptions(templates_dir=templates, engine="inprocess"),
+    )
+    assert run.status == "failed" and "ReportError" in run.message
+    notebook = json.loads(
+        (district.outputs_year(2022) / "10627-nam-chinh" / "notebook.ipynb").read_text("utf-8")
+    )
+    assert any(
+        o.get("ename") == "ReportError" for c in notebook["cells"] for o in c.get("outputs", [])
+    )
