@@ -193,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="report formats, comma-separated: html, pdf (default both)",
     )
     run.add_argument(
+        "--engine",
+        choices=("kernel", "inprocess"),
+        default="kernel",
+        help="kernel: a new Jupyter kernel per report (papermill's standard); inprocess: the "
+        "notebook runs inside the worker, no kernel start, byte-identical reports",
+    )
+    run.add_argument(
         "--force",
         action="store_true",
         help="rebuild every report, even those whose inputs did not change",
