@@ -1,0 +1,197 @@
+"""The year's run on the sample district (19 communes), measured in one run:
+
+- 2 workers against 1 worker (HTML and PDF), with the standard kernel engine;
+- the pipeline against a plain loop of the `papermill` and `jupyter nbconvert` command lines
+  (HTML only, as the loop makes no PDF), with the kernel engine and with the in-process engine;
+- a re-run with nothing changed;
+- optionally (--cluster-communes N) N generated communes through a 2-worker Dask LocalCluster,
+  with reports per minute and peak memory of the scheduler and workers.
+
+    .venv/bin/python benchmarks/bench_run.py [--cluster-communes 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from pipeline.config import Paths
+from pipeline.registry import EXTRA_REGISTRY_NAME, communes_of_year
+from pipeline.runner import REPORT_NOTEBOOK, ReportOptions, run_year
+from pipeline.sample import generate
+
+BIN = Path(sys.executable).parent
+
+
+def timed_run(raw: Path, name: str, **kwargs) -> float:
+    paths = Paths.under(Path(tempfile.mkdtemp(prefix=f"cnscd-run-{name}-")))
+    shutil.copytree(raw, paths.raw)
+    communes = communes_of_year(2022, paths.raw / EXTRA_REGISTRY_NAME)
+    started = time.perf_counter()
+    runs = run_year(paths, 2022, communes, echo=lambda *_: None, **kwargs)
+    elapsed = time.perf_counter() - started
+    assert all(r.status == "ok" for r in runs), [r.message for r in runs if r.status != "ok"]
+    return elapsed
+
+
+def plain_loop(raw: Path) -> float:
+    """What an analyst would script by hand: prepare once, then two command lines per commune."""
+    paths = Paths.under(Path(tempfile.mkdtemp(prefix="cnscd-run-loop-")))
+    shutil.copytree(raw, paths.raw)
+    communes = communes_of_year(2022)
+    started = time.perf_counter()
+    from pipeline.runner import compute_year, prepare
+
+    prepare(paths, 2022, communes)
+    compute_year(paths, 2022)
+    out = paths.outputs_year(2022)
+    out.mkdir(parents=True)
+    for commune in communes:
+        notebook = out / f"{commune.code}.ipynb"
+        subprocess.run(
+            [
+                str(BIN / "papermill"),
+                "-q",
+                str(REPORT_NOTEBOOK),
+                str(notebook),
+                "-p",
+                "year",
+                "2022",
+                "-p",
+                "commune",
+                commune.code,
+                "-p",
+                "data_dir",
+                str(paths.base),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(notebook)],
+            check=True,
+            capture_output=True,
+        )
+    return time.perf_counter() - started
+
+
+def cluster_run(communes: int) -> None:
+    import psutil
+
+    base = Path(tempfile.mkdtemp(prefix="cnscd-run-cluster-"))
+    paths = Paths.under(base)
+    generate(paths.raw, years=(2022,), communes=communes, activity_rows=(300, 500))
+    selected = [
+        c
+        for c in communes_of_year(2022, paths.raw / EXTRA_REGISTRY_NAME)
+        if c.province_name == "Tỉnh Mẫu"
+    ]
+    peak = {"rss": 0}
+    stop = threading.Event()
+
+    def sample() -> None:  # the whole process tree: this process, scheduler, workers, kernels
+        me = psutil.Process()
+        while not stop.is_set():
+            total = sum(
+                p.memory_info().rss for p in [me, *me.children(recursive=True)] if p.is_running()
+            )
+            peak["rss"] = max(peak["rss"], total)
+            time.sleep(0.5)
+
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    started = time.perf_counter()
+    runs = run_year(
+        paths,
+        2022,
+        selected,
+        workers=2,
+        echo=lambda *_: None,
+        scheduler="local",
+        options=ReportOptions(engine="inprocess"),
+    )
+    elapsed = time.perf_counter() - started
+    stop.set()
+    ok = sum(r.status == "ok" for r in runs)
+    print(
+        f"Dask LocalCluster, 2 workers, {communes} communes (in-process engine, HTML+PDF): "
+        f"{ok} ok in {elapsed:.0f} s = {ok / elapsed * 60:.0f} reports per minute; "
+        f"peak memory of the process tree {peak['rss'] / 2**20:,.0f} MB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cluster-communes", type=int, default=0)
+    args = parser.parse_args()
+    raw = Path(tempfile.mkdtemp(prefix="cnscd-run-raw-"))
+    generate(raw, years=(2022,))
+    html = ReportOptions(formats=("html",))
+    one = timed_run(raw, "1w", workers=1)
+    two = timed_run(raw, "2w", workers=2)
+    loop = plain_loop(raw)
+    two_html = timed_run(raw, "2w-html", workers=2, options=html)
+    inproc_html = timed_run(
+        raw, "2w-inproc", workers=2, options=ReportOptions(formats=("html",), engine="inprocess")
+    )
+    inproc = timed_run(raw, "2w-inproc-pdf", workers=2, options=ReportOptions(engine="inprocess"))
+
+    paths = Paths.under(Path(tempfile.mkdtemp(prefix="cnscd-run-rerun-")))
+    shutil.copytree(raw, paths.raw)
+    communes = communes_of_year(2022)
+    run_year(paths, 2022, communes, workers=2, echo=lambda *_: None)
+    started = time.perf_counter()
+    run_year(paths, 2022, communes, workers=2, echo=lambda *_: None)
+    rerun = time.perf_counter() - started
+    cli = subprocess.run(
+        [str(BIN / "cnscd"), "--data-dir", str(paths.base), "run", "--year", "2022"],
+        capture_output=True,
+        text=True,
+        env=os.environ,
+    )
+    started = time.perf_counter()
+    subprocess.run(
+        [str(BIN / "cnscd"), "--data-dir", str(paths.base), "run", "--year", "2022"],
+        capture_output=True,
+        check=True,
+    )
+    rerun_cli = time.perf_counter() - started
+
+    print(f"sample district, 19 communes, {os.cpu_count()} cores")
+    print(
+        f"  HTML+PDF, kernel engine:    1 worker {one:6.1f} s   2 workers {two:6.1f} s   "
+        f"speed-up {one / two:.2f}x"
+    )
+    print(
+        f"  HTML+PDF, in-process engine, 2 workers {inproc:6.1f} s   ({one / inproc:.2f}x "
+        "over 1 worker with kernels)"
+    )
+    print(f"  HTML only: plain loop of papermill + nbconvert command lines {loop:6.1f} s")
+    print(
+        f"             pipeline, 2 workers, kernel engine {two_html:6.1f} s   "
+        f"({loop / two_html:.2f}x over the loop)"
+    )
+    print(
+        f"             pipeline, 2 workers, in-process engine {inproc_html:6.1f} s   "
+        f"({loop / inproc_html:.2f}x over the loop)"
+    )
+    print(
+        f"  re-run with nothing changed: {rerun:.2f} s in the run, {rerun_cli:.2f} s for the "
+        f"whole `cnscd run` command ({cli.stdout.strip().splitlines()[-2]})"
+    )
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  peak RSS of this process {peak_mb:,.0f} MB")
+    if args.cluster_communes:
+        cluster_run(args.cluster_communes)
+
+
+if __name__ == "__main__":
+    main()
