@@ -59,7 +59,7 @@ def plain_loop(raw: Path) -> float:
         subprocess.run(
             [
                 str(BIN / "papermill"),
-                "-q",
+                "--no-progress-bar",
                 str(REPORT_NOTEBOOK),
                 str(notebook),
                 "-p",

@@ -27,8 +27,14 @@ def _svg(figure: plt.Figure) -> str:
     return svg[svg.index("<svg") :]  # drop the XML prolog and doctype: it is inlined in HTML
 
 
-def bar_chart(labels: list[str], values: list[float], title: str, unit: str) -> str:
-    """Horizontal bars, largest on top, each labelled with its value."""
+def bar_chart(
+    labels: list[str],
+    values: list[float],
+    title: str,
+    unit: str,
+    target: tuple[float, str] | None = None,
+) -> str:
+    """Horizontal bars, largest on top, each labelled with its value; a target as a line."""
     with plt.rc_context(_STYLE):
         pairs = sorted(zip(values, labels, strict=True))
         figure, axes = plt.subplots(figsize=(6.2, 0.38 * len(pairs) + 0.9))
@@ -40,6 +46,17 @@ def bar_chart(labels: list[str], values: list[float], title: str, unit: str) -> 
         axes.set_xlabel(unit)
         axes.spines[["top", "right"]].set_visible(False)
         axes.margins(x=0.12)
+        if target is not None:
+            axes.axvline(target[0], color="#b22222", linestyle="--", linewidth=1)
+            axes.annotate(
+                target[1],
+                (target[0], 1.0),
+                xycoords=("data", "axes fraction"),
+                color="#b22222",
+                fontsize=7,
+                ha="left",
+                va="bottom",
+            )
         return f'<figure class="chart">{_svg(figure)}</figure>'
 
 

@@ -73,6 +73,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         failed += sum(r.status == "failed" for r in runs)
         finished.append((year, runs))
+    if not args.commune:  # a district, or the whole year: compare each district's communes
+        from pipeline.runner import run_comparisons
+
+        for year, runs in finished:
+            groups = sorted({r.commune.district_slug for r in runs})
+            run_comparisons(paths, year, groups, options)
     for year, runs in finished:
         if len(runs) == 1 and runs[0].status == "ok":
             print(f"report: {paths.outputs_year(year) / runs[0].folder_name / 'report.html'}")
@@ -150,6 +156,23 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from pipeline.registry import find_group
+    from pipeline.runner import ReportOptions, comparison_folder, run_comparisons, run_year
+
+    paths = _paths(args)
+    failed = 0
+    for year in args.year:
+        slug, _, communes = find_group(year, args.district, paths.raw / EXTRA_REGISTRY_NAME)
+        run_year(paths, year, communes, workers=args.workers)  # brings the communes up to date
+        results = run_comparisons(paths, year, [slug], ReportOptions())
+        failed += sum(r.status != "ok" for r in results.values())
+        print(
+            f"comparison: {paths.outputs_year(year) / comparison_folder(slug) / 'comparison.html'}"
+        )
+    return 1 if failed else 0
+
+
 def cmd_indicators(args: argparse.Namespace) -> int:
     from pipeline.indicators import catalogue_frame
 
@@ -225,6 +248,16 @@ def build_parser() -> argparse.ArgumentParser:
     template.add_argument("--year", type=int, default=2022, help="registry year for --commune")
     template.add_argument("--force", action="store_true", help="overwrite an existing file")
     template.set_defaults(func=cmd_template)
+
+    compare = commands.add_parser("compare", help="compare the communes of a district")
+    compare.add_argument("--year", type=int, action="append", required=True)
+    compare.add_argument(
+        "--district",
+        required=True,
+        help="district (or, after the July 2025 reform, province): slug, code or name",
+    )
+    compare.add_argument("--workers", type=int, help="parallel reports (default: the cores)")
+    compare.set_defaults(func=cmd_compare)
 
     indicators = commands.add_parser("indicators", help="print the indicator catalogue")
     indicators.set_defaults(func=cmd_indicators)

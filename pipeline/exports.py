@@ -58,3 +58,50 @@ def export_rejected(rejected: pd.DataFrame, stem: Path) -> None:
     )
     write_csv(readable, stem.with_suffix(".csv"))
     write_xlsx(readable, stem.with_suffix(".xlsx"), "Dòng bị loại")
+
+
+def write_comparison_xlsx(comparison, path: Path, title: str) -> None:
+    """The comparison table as a workbook: Vietnamese headers, number formats, frozen headers."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from pipeline.indicators import CATALOGUE_BY_CODE
+
+    table = comparison.table
+    codes = [c for c in table.columns if c in CATALOGUE_BY_CODE]
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "So sánh"
+    headers = ["Mã xã", "Xã, thị trấn", "Trạng thái"]
+    for code in codes:
+        indicator = CATALOGUE_BY_CODE[code]
+        headers += [f"{indicator.name_vi} ({indicator.unit})", f"Hạng: {indicator.name_vi}"]
+    sheet.append([title])
+    sheet.append(headers)
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    for row in table.itertuples(index=False):
+        record = row._asdict()
+        values = [
+            record["commune_code"],
+            record["name"],
+            "có số liệu" if record["status"] == "ok" else "chưa có báo cáo",
+        ]
+        for code in codes:
+            value, rank = record[code], record[f"rank_{code}"]
+            values += [
+                None if pd.isna(value) else float(value),
+                None if pd.isna(rank) else int(rank),
+            ]
+        sheet.append(
+            [
+                ("'" + v if isinstance(v, str) and v.startswith(_FORMULA_STARTS) else v)
+                for v in values
+            ]
+        )
+    for column_cells in sheet.iter_cols(min_row=3, min_col=4):
+        for cell in column_cells:
+            cell.number_format = "#,##0.0" if (cell.column - 4) % 2 == 0 else "0"
+    sheet.freeze_panes = "C3"
+    sheet.column_dimensions["B"].width = 22
+    _atomic(path, book.save)

@@ -107,10 +107,26 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
 
 def write_index(outputs_year: Path, year: int, indicators: pd.DataFrame | None) -> Path:
     rows = index_rows(outputs_year, indicators)
+    comparisons = [
+        (
+            p.parent.name,
+            [
+                (label, f"{p.parent.name}/{name}")
+                for label, name in (
+                    ("HTML", "comparison.html"),
+                    ("PDF", "comparison.pdf"),
+                    ("Excel", "comparison.xlsx"),
+                )
+                if (p.parent / name).exists()
+            ],
+        )
+        for p in sorted(outputs_year.glob("so-sanh-*/comparison.html"))
+    ]
     html = (
         environment()
         .get_template("index.html.j2")
         .render(
+            comparisons=comparisons,
             year=year,
             rows=rows,
             ok=sum(r["status"] == "ok" for r in rows),

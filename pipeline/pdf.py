@@ -100,16 +100,20 @@ def _weasyprint():
     return weasyprint
 
 
-def document(fragment: str, title: str) -> str:
+def document(fragment: str, title: str, landscape: bool = False) -> str:
     """A full HTML page for printing around the report fragment."""
     css = (TEMPLATES / "print.css").read_text(encoding="utf-8")
+    if landscape:  # wide tables: the decree allows landscape pages
+        css += "@page { size: A4 landscape; margin: 20mm 20mm 20mm 30mm; }"
     return (
         f'<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8"><title>{title}</title>'
         f"<style>{css}</style></head><body>{fragment}</body></html>"
     )
 
 
-def write_pdf(fragment: str, visible_text: str, path: Path, title: str) -> None:
+def write_pdf(
+    fragment: str, visible_text: str, path: Path, title: str, landscape: bool = False
+) -> None:
     """Render the report fragment to a PDF at `path`, whole or not at all."""
     font = resolve_font()
     missing = missing_glyphs(visible_text, font)
@@ -120,5 +124,5 @@ def write_pdf(fragment: str, visible_text: str, path: Path, title: str) -> None:
         )
     weasyprint = _weasyprint()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    weasyprint.HTML(string=document(fragment, title)).write_pdf(tmp)
+    weasyprint.HTML(string=document(fragment, title, landscape)).write_pdf(tmp)
     tmp.replace(path)

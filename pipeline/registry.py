@@ -124,3 +124,33 @@ def find_district(year: int, wanted: str, extra_csv: Path | None = None) -> list
             f"no district '{wanted}' in the {year} registry. Known districts: {known}"
         )
     return communes
+
+
+def find_group(
+    year: int, wanted: str, extra_csv: Path | None = None
+) -> tuple[str, str, list[Commune]]:
+    """A comparison group by name: a district of the year's tree, or else a province.
+
+    Returns (slug, display name, communes). Districts were abolished on 1 July 2025, so for
+    later years a province is the group.
+    """
+    try:
+        communes = find_district(year, wanted, extra_csv)
+        return communes[0].district_slug, communes[0].district_name, communes
+    except UnknownCommuneError:
+        key = match_key(wanted)
+        communes = [
+            c
+            for c in communes_of_year(year, extra_csv)
+            if key
+            in {
+                c.province_code,
+                match_key(c.province_name),
+                match_key(short_name(c.province_name)),
+                slugify(short_name(c.province_name)).replace("-", " "),
+            }
+        ]
+        if not communes:
+            raise
+        name = communes[0].province_name
+        return slugify(short_name(name)), name, communes

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline import charts, narrative, store
 from pipeline.config import Paths
-from pipeline.indicators import values_of
-from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune
+from pipeline.indicators import CATALOGUE_BY_CODE, values_of
+from pipeline.narrative import number
+from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group
 
 INDICATORS_FILE = "indicators.parquet"
 
@@ -67,3 +69,144 @@ def commune_report_html(
         overrides = [Path(data_dir, templates_dir, found.code), Path(data_dir, templates_dir)]
     chart_svgs = {"services": service_chart(context), "months": month_chart(values)}
     return narrative.render_report(context, chart_svgs, overrides)
+
+
+def _heat_colour(z: float | None, lower_is_better: bool) -> str:
+    if z is None or pd.isna(z):
+        return "#ffffff"
+    z = -z if lower_is_better else z
+    strength = min(abs(z), 2.5) / 2.5
+    low, mid = int(255 - 120 * strength), int(255 - 40 * strength)
+    if z >= 0:
+        return f"rgb({low}, {mid}, {low})"  # green: better than the median
+    red = int(255 - 130 * strength)
+    return f"rgb(255, {red}, {red})"
+
+
+def _none(value: object) -> object:
+    return None if isinstance(value, float) and np.isnan(value) else value
+
+
+def comparison_context(
+    year: int, group: str, group_name: str, communes: list, indicators: pd.DataFrame, settings: dict
+) -> dict:
+    """Everything the comparison template needs, from the indicator table alone."""
+    from pipeline.compare import KEY_INDICATORS, LOWER_IS_BETTER, compare, gaps
+
+    result = compare(indicators, communes)
+    columns = [code for pair in KEY_INDICATORS for code in pair if code]
+    rows = [{k: _none(v) for k, v in row.items()} for row in result.table.to_dict("records")]
+    targets = []
+    for code, (value, label) in settings.get("targets", {}).items():
+        if code in columns:
+            reached = [
+                r["name"]
+                for r in rows
+                if r["status"] == "ok" and r[code] is not None and r[code] >= value
+            ]
+            targets.append((label, reached))
+    heat = [
+        {
+            "name": row["name"],
+            "cells": [
+                {
+                    "text": ""
+                    if pd.isna(result.scores.at[row["commune_code"], code])
+                    else number(result.scores.at[row["commune_code"], code]),
+                    "colour": _heat_colour(
+                        result.scores.at[row["commune_code"], code], code in LOWER_IS_BETTER
+                    ),
+                }
+                for code in columns
+            ],
+        }
+        for row in rows
+        if row["status"] == "ok"
+    ]
+    change_columns = [
+        c
+        for c in columns
+        if result.previous.get(c) is not None and result.previous[c].notna().any()
+    ]
+    changes = (
+        [
+            {
+                "name": row["name"],
+                "values": [
+                    _none(result.previous.at[row["commune_code"], c]) for c in change_columns
+                ],
+            }
+            for row in rows
+            if row["status"] == "ok"
+        ]
+        if change_columns
+        else []
+    )
+    return {
+        "year": year,
+        "group": group,
+        "group_name": group_name,
+        "columns": columns,
+        "names": {c: CATALOGUE_BY_CODE[c].name_vi for c in columns},
+        "units": {c: CATALOGUE_BY_CODE[c].unit for c in columns},
+        "rows": rows,
+        "included": [r for r in rows if r["status"] == "ok"],
+        "missing": result.missing,
+        "totals": result.totals,
+        "medians": result.medians,
+        "heat": heat,
+        "outliers": result.outliers,
+        "gaps": gaps(indicators, result),
+        "no_population": gaps(indicators, result)["no_population"],
+        "targets": targets,
+        "changes": changes,
+        "change_columns": change_columns,
+        "result": result,
+        "target_values": {code: tuple(v) for code, v in settings.get("targets", {}).items()},
+    }
+
+
+def comparison_charts(context: dict) -> list[str]:
+    """Ranked bars for the figures a district officer would print, with national targets."""
+    svgs = []
+    for code in (
+        "people_guided_per_1000",
+        "members_per_1000",
+        "smartphone_share",
+        "village_team_coverage",
+    ):
+        pairs = [(r["name"], r[code]) for r in context["included"] if r[code] is not None]
+        if len(pairs) >= 2:
+            target = context["target_values"].get(code)
+            svgs.append(
+                charts.bar_chart(
+                    [n for n, _ in pairs],
+                    [v for _, v in pairs],
+                    context["names"][code],
+                    context["units"][code],
+                    target=(target[0], "chỉ tiêu quốc gia") if target else None,
+                )
+            )
+    return svgs
+
+
+def district_comparison_html(
+    year: int,
+    group: str,
+    data_dir: str | Path,
+    settings_file: str | Path | None = None,
+    templates_dir: str | Path | None = None,
+    footer: str = "",
+) -> str:
+    """The comparison of a group's communes (a district, or a province after 2025)."""
+    paths = Paths.under(data_dir)
+    slug, name, communes = find_group(year, group, paths.raw / EXTRA_REGISTRY_NAME)
+    indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
+    settings = narrative.load_settings(Path(data_dir, settings_file) if settings_file else None)
+    context = comparison_context(year, slug, name, communes, indicators, settings)
+    context["footer"] = footer
+    overrides = [Path(data_dir, templates_dir)] if templates_dir else None
+    env = narrative.environment(overrides)
+    return env.get_template("district_comparison.html.j2").render(
+        **context, ranked_charts=comparison_charts(context)
+    )

@@ -34,6 +34,7 @@ from pipeline.registry import EXTRA_REGISTRY_NAME, Commune, communes_of_year
 from pipeline.report import INDICATORS_FILE
 
 REPORT_NOTEBOOK = NOTEBOOKS / "commune_report.ipynb"
+COMPARISON_NOTEBOOK = NOTEBOOKS / "district_comparison.ipynb"
 # Kernels talk over local sockets in the run's own folder rather than open TCP ports.
 _KERNEL_CONFIG = Config({"KernelManager": {"transport": "ipc"}})
 
@@ -295,7 +296,11 @@ KERNEL_START_ATTEMPTS = 3
 
 
 def _execute_notebook(
-    output: Path, work_dir: Path, parameters: dict, engine: str = "kernel"
+    output: Path,
+    work_dir: Path,
+    parameters: dict,
+    engine: str = "kernel",
+    notebook: Path = NOTEBOOKS / "commune_report.ipynb",
 ) -> None:
     """papermill with a real kernel; a kernel that fails to start under load is started again."""
     import papermill
@@ -305,7 +310,7 @@ def _execute_notebook(
         from pipeline.engine import ENGINE_NAME
 
         papermill.execute_notebook(
-            str(REPORT_NOTEBOOK),
+            str(notebook),
             str(output),
             kernel_name="python3",
             progress_bar=False,
@@ -319,7 +324,7 @@ def _execute_notebook(
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
         try:
             papermill.execute_notebook(
-                str(REPORT_NOTEBOOK),
+                str(notebook),
                 str(output),
                 kernel_name="python3",
                 progress_bar=False,
@@ -340,6 +345,82 @@ def _execute_notebook(
             time.sleep(attempt)
 
 
+@dataclass
+class Produced:
+    """What one notebook run left: status, message, files (name -> path), why there is no PDF."""
+
+    status: str = "pending"
+    message: str = ""
+    files: list[str] = field(default_factory=list)
+    pdf_note: str = ""
+
+
+def execute_document(
+    out_dir: Path,
+    work_dir: Path,
+    notebook: Path,
+    stem: str,
+    parameters: dict,
+    title: str,
+    options: ReportOptions,
+    extra: Callable[[Path], list[str]] | None = None,
+    landscape: bool = False,
+) -> Produced:
+    """Execute a notebook with papermill, render it to HTML (and PDF), move the files in whole.
+
+    Works in its own folder, so parallel runs never share a file; `extra(work_dir)` may write
+    more files (the comparison's workbook) and returns their names.
+    """
+    import papermill
+
+    done = Produced()
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = work_dir / "notebook.ipynb"
+    try:
+        _execute_notebook(
+            executed,
+            work_dir,
+            {**parameters, "data_dir": os.path.relpath(parameters["data_dir"], work_dir)},
+            options.engine,
+            notebook,
+        )
+    except papermill.PapermillExecutionError as exc:
+        done.status, done.message = "failed", f"{exc.ename}: {exc.evalue}"
+    try:
+        if executed.exists():
+            _scrub(executed)
+            render_html(executed, work_dir / f"{stem}.html", title)
+            done.files = ["notebook.ipynb", f"{stem}.html"]
+            fragment = report_fragment(executed) if done.status == "pending" else None
+            if fragment and "pdf" in options.formats:
+                try:
+                    write_pdf(
+                        fragment,
+                        visible_text(fragment),
+                        work_dir / f"{stem}.pdf",
+                        title,
+                        landscape=landscape,
+                    )
+                    done.files.append(f"{stem}.pdf")
+                except PdfUnavailable as exc:
+                    done.pdf_note = str(exc)
+                except PipelineError as exc:
+                    done.status, done.message = "failed", str(exc)
+            if extra is not None and done.status == "pending":
+                done.files += extra(work_dir)
+            for name in done.files:
+                (work_dir / name).replace(out_dir / name)
+            if f"{stem}.pdf" not in done.files:
+                (out_dir / f"{stem}.pdf").unlink(missing_ok=True)  # no old PDF beside new HTML
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    if done.status == "pending":
+        done.status = "ok"
+    return done
+
+
 def execute_report(
     paths: Paths,
     year: int,
@@ -347,61 +428,67 @@ def execute_report(
     options: ReportOptions = ReportOptions(),
     provenance: dict | None = None,
 ) -> CommuneRun:
-    """Execute the report notebook for one commune with papermill; render HTML and PDF.
-
-    Works in its own folder and moves finished files into the commune's output folder, so
-    parallel runs never share a file and a file appears whole or not at all.
-    """
-    import papermill
-
+    """Execute the report notebook for one commune with papermill; render HTML and PDF."""
     run = CommuneRun(commune)
-    out_dir = paths.outputs_year(year) / run.folder_name
-    work_dir = paths.outputs_year(year) / ".work" / run.folder_name
-    shutil.rmtree(work_dir, ignore_errors=True)
-    work_dir.mkdir(parents=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    executed = work_dir / "notebook.ipynb"
-    title = f"Báo cáo Tổ CNSCĐ {commune.name} năm {year}"
-    footer = short(provenance) if provenance else ""
-    try:
-        _execute_notebook(
-            executed,
-            work_dir,
-            {
-                "year": year,
-                "commune": commune.code,
-                "data_dir": os.path.relpath(paths.base, work_dir),
-                **options.parameters(paths.base),
-                "footer": footer,
-            },
-            options.engine,
-        )
-    except papermill.PapermillExecutionError as exc:
-        run.status, run.message = "failed", f"{exc.ename}: {exc.evalue}"
-    try:
-        if executed.exists():
-            _scrub(executed)
-            render_html(executed, work_dir / "report.html", title)
-            produced = ["notebook.ipynb", "report.html"]
-            fragment = report_fragment(executed) if run.status == "pending" else None
-            if fragment and "pdf" in options.formats:
-                try:
-                    write_pdf(fragment, visible_text(fragment), work_dir / "report.pdf", title)
-                    produced.append("report.pdf")
-                except PdfUnavailable as exc:
-                    run.pdf_note = str(exc)
-                except PipelineError as exc:
-                    run.status, run.message = "failed", str(exc)
-            for name in produced:
-                (work_dir / name).replace(out_dir / name)
-                run.outputs[name] = f"{run.folder_name}/{name}"
-            if "report.pdf" not in produced:
-                (out_dir / "report.pdf").unlink(missing_ok=True)  # never an old PDF beside new HTML
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
-    if run.status == "pending":
-        run.status = "ok"
+    done = execute_document(
+        paths.outputs_year(year) / run.folder_name,
+        paths.outputs_year(year) / ".work" / run.folder_name,
+        REPORT_NOTEBOOK,
+        "report",
+        {
+            "year": year,
+            "commune": commune.code,
+            "data_dir": str(paths.base),
+            **options.parameters(paths.base),
+            "footer": short(provenance) if provenance else "",
+        },
+        f"Báo cáo Tổ CNSCĐ {commune.name} năm {year}",
+        options,
+    )
+    run.status, run.message, run.pdf_note = done.status, done.message, done.pdf_note
+    run.outputs = {name: f"{run.folder_name}/{name}" for name in done.files}
     return run
+
+
+def comparison_folder(slug: str) -> str:
+    return f"so-sanh-{slug}"
+
+
+def execute_comparison(
+    paths: Paths, year: int, group: str, options: ReportOptions = ReportOptions()
+) -> Produced:
+    """The comparison of a group's communes: notebook, HTML, PDF (landscape) and Excel."""
+    from pipeline.compare import compare
+    from pipeline.exports import write_comparison_xlsx
+    from pipeline.registry import find_group
+
+    extra_registry = paths.raw / EXTRA_REGISTRY_NAME
+    slug, name, communes = find_group(year, group, extra_registry)
+    folder = comparison_folder(slug)
+    indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
+
+    def workbook(work_dir: Path) -> list[str]:
+        write_comparison_xlsx(
+            compare(indicators, communes), work_dir / "comparison.xlsx", f"{name} {year}"
+        )
+        return ["comparison.xlsx"]
+
+    return execute_document(
+        paths.outputs_year(year) / folder,
+        paths.outputs_year(year) / ".work" / folder,
+        COMPARISON_NOTEBOOK,
+        "comparison",
+        {
+            "year": year,
+            "group": slug,
+            "data_dir": str(paths.base),
+            **options.parameters(paths.base),
+        },
+        f"So sánh Tổ CNSCĐ {name} năm {year}",
+        options,
+        extra=workbook,
+        landscape=True,
+    )
 
 
 def _record(paths: Paths, year: int, runs: list[CommuneRun], provenance: dict[str, dict]) -> Path:
@@ -609,3 +696,24 @@ def run_year(
         f"{sum(r.status == 'failed' for r in final)} failed, {time.monotonic() - started:.1f} s"
     )
     return final
+
+
+def run_comparisons(
+    paths: Paths,
+    year: int,
+    groups: list[str],
+    options: ReportOptions = ReportOptions(),
+    echo: Callable[[str], object] = print,
+) -> dict[str, Produced]:
+    """Each group's comparison, then the index again so that it links them."""
+    results = {}
+    if not (paths.processed_year(year) / INDICATORS_FILE).exists():
+        echo(f"{year}: no commune has data yet, so no comparison")
+        return results
+    for group in groups:
+        done = execute_comparison(paths, year, group, options)
+        results[group] = done
+        echo(f"comparison {group}: {done.status}{' - ' + done.message if done.message else ''}")
+    indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
+    write_index(paths.outputs_year(year), year, indicators)
+    return results

@@ -1,0 +1,140 @@
+"""The district comparison: communes side by side, from the indicator table alone.
+
+A group is a district (before the July 2025 reform), a province, or a named list of communes.
+A commune of the group with no data this year is shown as missing, never as zeros.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipeline.indicators import CATALOGUE_BY_CODE
+from pipeline.registry import Commune
+
+# Key indicators of the comparison: (raw figure, its per-capita form or None).
+KEY_INDICATORS: tuple[tuple[str, str | None], ...] = (
+    ("members_total", "members_per_1000"),
+    ("people_guided", "people_guided_per_1000"),
+    ("trainings", None),
+    ("zalo_groups", None),
+    ("village_team_coverage", None),
+    ("smartphone_share", None),
+    ("cashless_accounts", "cashless_accounts_per_1000"),
+    ("online_dossiers", "online_dossiers_per_1000"),
+    ("rows_rejected_share", None),
+)
+# Figures where less is better (ranked ascending).
+LOWER_IS_BETTER = {"rows_rejected_share"}
+OUTLIER_Z = 1.5
+POOR_DATA_SHARE = 5.0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    table: pd.DataFrame  # one row per commune of the group: name, status, figures, ranks
+    totals: dict[str, float | None]  # group total of each additive figure
+    medians: dict[str, float | None]
+    scores: pd.DataFrame  # commune × indicator standardised scores (z), missing where no data
+    outliers: list[dict]  # commune, indicator, value, median, direction
+    missing: list[str]  # communes of the group with no data this year
+    previous: pd.DataFrame  # commune × indicator change from last year, where it exists
+
+
+def _columns() -> list[str]:
+    return [code for pair in KEY_INDICATORS for code in pair if code]
+
+
+def is_additive(code: str) -> bool:
+    """A figure whose group total is the sum of the communes' (counts, not shares or rates)."""
+    unit = CATALOGUE_BY_CODE[code].unit
+    return "%" not in unit and "/" not in unit
+
+
+def compare(indicators: pd.DataFrame, communes: list[Commune]) -> Comparison:
+    """The comparison of a group's communes for one year."""
+    columns = _columns()
+    wide = indicators.pivot(index="commune_code", columns="indicator", values="value")
+    wide = wide.reindex(columns=columns)
+    base = pd.DataFrame(
+        {"commune_code": [c.code for c in communes], "name": [c.name for c in communes]}
+    ).set_index("commune_code")
+    has_data = base.index.isin(wide.index)
+    table = base.join(wide, how="left")
+    table["status"] = np.where(has_data, "ok", "missing")
+    present = table[table["status"] == "ok"]
+    for code in columns:
+        ascending = code in LOWER_IS_BETTER
+        # Ties share the best rank ("min"); order within a tie follows the commune code.
+        table[f"rank_{code}"] = (
+            present[code]
+            .rank(method="min", ascending=ascending)
+            .reindex(table.index)
+            .astype("Int64")
+        )
+    totals = {
+        code: (
+            float(present[code].sum())
+            if is_additive(code) and present[code].notna().any()
+            else None
+        )
+        for code in columns
+    }
+    medians = {
+        code: (float(present[code].median()) if present[code].notna().any() else None)
+        for code in columns
+    }
+    spread = present[columns].std(ddof=0).replace(0, np.nan)
+    scores = ((present[columns] - present[columns].median()) / spread).reindex(table.index)
+    outliers = []
+    for code in columns:
+        for commune_code, z in scores[code].dropna().items():
+            if abs(z) >= OUTLIER_Z:
+                outliers.append(
+                    {
+                        "commune": table.at[commune_code, "name"],
+                        "indicator": code,
+                        "value": float(table.at[commune_code, code]),
+                        "median": medians[code],
+                        "above": bool(z > 0),
+                    }
+                )
+    previous = pd.DataFrame(index=table.index)
+    if "change" in indicators:
+        change = indicators.pivot(index="commune_code", columns="indicator", values="change")
+        previous = change.reindex(index=table.index, columns=columns)
+    return Comparison(
+        table=table.reset_index(),
+        totals=totals,
+        medians=medians,
+        scores=scores,
+        outliers=outliers,
+        missing=list(table.loc[table["status"] == "missing", "name"]),
+        previous=previous,
+    )
+
+
+def gaps(indicators: pd.DataFrame, comparison: Comparison) -> dict[str, list]:
+    """Sentences' material: villages without a team, poor data quality, per commune."""
+    table = comparison.table.set_index("commune_code")
+    wide = indicators.pivot(index="commune_code", columns="indicator", values="value")
+    no_team = wide.get("villages_without_team", pd.Series(dtype=float))
+    return {
+        "villages_without_team": [
+            (table.at[c, "name"], float(v))
+            for c, v in no_team.items()
+            if c in table.index and v and v > 0
+        ],
+        "poor_data": [
+            (table.at[c, "name"], float(v))
+            for c, v in table["rows_rejected_share"].items()
+            if pd.notna(v) and v > POOR_DATA_SHARE
+        ],
+        "no_population": [
+            table.at[c, "name"]
+            for c in table.index
+            if table.at[c, "status"] == "ok" and pd.isna(table.at[c, "people_guided_per_1000"])
+        ],
+    }
