@@ -65,7 +65,7 @@ def plain_loop(raw: Path) -> float:
                 "-p",
                 "year",
                 "2022",
-                "-p",
+                "-r",
                 "commune",
                 commune.code,
                 "-p",

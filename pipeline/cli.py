@@ -166,7 +166,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         slug, _, communes = find_group(year, args.district, paths.raw / EXTRA_REGISTRY_NAME)
         run_year(paths, year, communes, workers=args.workers)  # brings the communes up to date
         results = run_comparisons(paths, year, [slug], ReportOptions())
-        failed += sum(r.status != "ok" for r in results.values())
+        failed += sum(r.status == "failed" for r in results.values())
         print(
             f"comparison: {paths.outputs_year(year) / comparison_folder(slug) / 'comparison.html'}"
         )

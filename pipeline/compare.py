@@ -116,16 +116,22 @@ def compare(indicators: pd.DataFrame, communes: list[Commune]) -> Comparison:
     )
 
 
-def gaps(indicators: pd.DataFrame, comparison: Comparison) -> dict[str, list]:
-    """Sentences' material: villages without a team, poor data quality, per commune."""
+def villages_without_team(villages: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """(commune_code, village) of the villages that no village-level team member names."""
+    covered = members.loc[members["team_level"] == "Thôn", ["commune_code", "village"]]
+    merged = villages[["commune_code", "village"]].merge(
+        covered.drop_duplicates(), how="left", indicator=True
+    )
+    return merged.loc[merged["_merge"] == "left_only", ["commune_code", "village"]]
+
+
+def gaps(comparison: Comparison, uncovered: pd.DataFrame) -> dict[str, list]:
+    """Sentences' material: villages without a team, poor data quality, no population."""
     table = comparison.table.set_index("commune_code")
-    wide = indicators.pivot(index="commune_code", columns="indicator", values="value")
-    no_team = wide.get("villages_without_team", pd.Series(dtype=float))
+    by_commune = uncovered.groupby("commune_code")["village"].agg(list)
     return {
         "villages_without_team": [
-            (table.at[c, "name"], float(v))
-            for c, v in no_team.items()
-            if c in table.index and v and v > 0
+            (table.at[c, "name"], sorted(v)) for c, v in by_commune.items() if c in table.index
         ],
         "poor_data": [
             (table.at[c, "name"], float(v))

@@ -12,6 +12,7 @@ from pipeline.narrative import environment
 from pipeline.provenance import package_versions
 
 STATUS_FILE = "status.json"
+COMPARISON_PREFIX = "so-sanh-"
 REJECTED_WARNING = 0.05  # a commune losing more than this share of its rows is flagged
 
 
@@ -24,6 +25,15 @@ def write_status(folder: Path, record: dict) -> None:
     tmp.replace(folder / STATUS_FILE)
 
 
+def _commune_statuses(outputs_year: Path) -> list[Path]:
+    """The status files of commune folders (comparison folders have their own)."""
+    return [
+        p
+        for p in sorted(outputs_year.glob(f"*/{STATUS_FILE}"))
+        if not p.parent.name.startswith(COMPARISON_PREFIX)
+    ]
+
+
 def read_status(folder: Path) -> dict | None:
     path = folder / STATUS_FILE
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
@@ -32,7 +42,7 @@ def read_status(folder: Path) -> dict | None:
 def write_manifest(outputs_year: Path, year: int) -> Path:
     """outputs/{year}/manifest.json: for each commune's outputs, what produced them."""
     communes = {}
-    for status_path in sorted(outputs_year.glob(f"*/{STATUS_FILE}")):
+    for status_path in _commune_statuses(outputs_year):
         record = json.loads(status_path.read_text(encoding="utf-8"))
         communes[status_path.parent.name] = {
             k: record.get(k)
@@ -62,7 +72,7 @@ def write_manifest(outputs_year: Path, year: int) -> Path:
 def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict]:
     """Every commune that has a status in the year's folder, with its key figures."""
     rows = []
-    for status_path in sorted(outputs_year.glob(f"*/{STATUS_FILE}")):
+    for status_path in _commune_statuses(outputs_year):
         record = json.loads(status_path.read_text(encoding="utf-8"))
         values: dict[str, float | None] = {}
         if indicators is not None:
@@ -120,7 +130,7 @@ def write_index(outputs_year: Path, year: int, indicators: pd.DataFrame | None) 
                 if (p.parent / name).exists()
             ],
         )
-        for p in sorted(outputs_year.glob("so-sanh-*/comparison.html"))
+        for p in sorted(outputs_year.glob(f"{COMPARISON_PREFIX}*/comparison.html"))
     ]
     html = (
         environment()

@@ -88,7 +88,7 @@ def communes_of_year(year: int, extra_csv: Path | None = None) -> list[Commune]:
 
 def find_commune(year: int, wanted: str, extra_csv: Path | None = None) -> Commune:
     """A commune of the year by slug, code or name as people write it ('Nam Chính', 'nam-chinh')."""
-    key = match_key(wanted)
+    key = match_key(str(wanted))  # a code may come as a number (papermill's -p parses it)
     communes = communes_of_year(year, extra_csv)
     for commune in communes:
         if key in {
@@ -106,7 +106,7 @@ def find_commune(year: int, wanted: str, extra_csv: Path | None = None) -> Commu
 
 def find_district(year: int, wanted: str, extra_csv: Path | None = None) -> list[Commune]:
     """The communes of a district of the year, by slug, code or name."""
-    key = match_key(wanted)
+    key = match_key(str(wanted))
     communes = [
         c
         for c in communes_of_year(year, extra_csv)
@@ -138,7 +138,7 @@ def find_group(
         communes = find_district(year, wanted, extra_csv)
         return communes[0].district_slug, communes[0].district_name, communes
     except UnknownCommuneError:
-        key = match_key(wanted)
+        key = match_key(str(wanted))
         communes = [
             c
             for c in communes_of_year(year, extra_csv)

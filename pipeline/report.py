@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import charts, narrative, store
+from pipeline.compare import villages_without_team
 from pipeline.config import Paths
 from pipeline.indicators import CATALOGUE_BY_CODE, values_of
 from pipeline.narrative import number
@@ -88,12 +89,21 @@ def _none(value: object) -> object:
 
 
 def comparison_context(
-    year: int, group: str, group_name: str, communes: list, indicators: pd.DataFrame, settings: dict
+    year: int,
+    group: str,
+    group_name: str,
+    communes: list,
+    indicators: pd.DataFrame,
+    settings: dict,
+    uncovered: pd.DataFrame | None = None,
 ) -> dict:
     """Everything the comparison template needs, from the indicator table alone."""
     from pipeline.compare import KEY_INDICATORS, LOWER_IS_BETTER, compare, gaps
 
     result = compare(indicators, communes)
+    if uncovered is None:
+        uncovered = pd.DataFrame(columns=["commune_code", "village"])
+    found_gaps = gaps(result, uncovered)
     columns = [code for pair in KEY_INDICATORS for code in pair if code]
     rows = [{k: _none(v) for k, v in row.items()} for row in result.table.to_dict("records")]
     targets = []
@@ -156,8 +166,8 @@ def comparison_context(
         "medians": result.medians,
         "heat": heat,
         "outliers": result.outliers,
-        "gaps": gaps(indicators, result),
-        "no_population": gaps(indicators, result)["no_population"],
+        "gaps": found_gaps,
+        "no_population": found_gaps["no_population"],
         "targets": targets,
         "changes": changes,
         "change_columns": change_columns,
@@ -203,7 +213,15 @@ def district_comparison_html(
     slug, name, communes = find_group(year, group, paths.raw / EXTRA_REGISTRY_NAME)
     indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
     settings = narrative.load_settings(Path(data_dir, settings_file) if settings_file else None)
-    context = comparison_context(year, slug, name, communes, indicators, settings)
+    codes = [c.code for c in communes]
+    tables = {
+        sheet: pd.read_parquet(
+            paths.processed_year(year) / f"{sheet}.parquet", filters=[("commune_code", "in", codes)]
+        )
+        for sheet in ("villages", "members")
+    }
+    uncovered = villages_without_team(tables["villages"], tables["members"])
+    context = comparison_context(year, slug, name, communes, indicators, settings, uncovered)
     context["footer"] = footer
     overrides = [Path(data_dir, templates_dir)] if templates_dir else None
     env = narrative.environment(overrides)

@@ -24,7 +24,7 @@ from pipeline.clean import CleanResult, check_identity, clean_tables, quality_su
 from pipeline.config import NOTEBOOKS, TEMPLATES, Paths
 from pipeline.errors import InputError, PipelineError
 from pipeline.exports import export_rejected, write_csv
-from pipeline.index import read_status, write_index, write_manifest, write_status
+from pipeline.index import COMPARISON_PREFIX, read_status, write_index, write_manifest, write_status
 from pipeline.indicators import compute_indicators, with_previous
 from pipeline.ingest import RawWorkbook, read_workbook
 from pipeline.pdf import PdfUnavailable, write_pdf
@@ -451,7 +451,7 @@ def execute_report(
 
 
 def comparison_folder(slug: str) -> str:
-    return f"so-sanh-{slug}"
+    return f"{COMPARISON_PREFIX}{slug}"
 
 
 def execute_comparison(
@@ -710,9 +710,36 @@ def run_comparisons(
     if not (paths.processed_year(year) / INDICATORS_FILE).exists():
         echo(f"{year}: no commune has data yet, so no comparison")
         return results
+    code = code_hash([options.settings_file, options.templates_dir])
+    data = hash_path(paths.processed_year(year) / INDICATORS_FILE)
+    registry = hash_path(paths.raw / EXTRA_REGISTRY_NAME)
     for group in groups:
+        folder = paths.outputs_year(year) / comparison_folder(group)
+        key = report_key(
+            code,
+            data + registry,
+            {
+                "group": group,
+                "year": year,
+                **options.parameters(paths.base),
+                "formats": list(options.formats),
+            },
+        )
+        if _up_to_date(folder, key):
+            echo(f"comparison {group}: up to date")
+            results[group] = Produced("skipped")
+            continue
         done = execute_comparison(paths, year, group, options)
         results[group] = done
+        write_status(
+            folder,
+            {
+                "status": done.status,
+                "message": done.message,
+                "key": key,
+                "outputs": {name: hash_path(folder / name) for name in done.files},
+            },
+        )
         echo(f"comparison {group}: {done.status}{' - ' + done.message if done.message else ''}")
     indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
     write_index(paths.outputs_year(year), year, indicators)
