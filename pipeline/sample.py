@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import random
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -566,9 +568,27 @@ def write_workbook(sheets: dict[str, SheetRows], path: Path) -> None:
     fixed = dt.datetime(2000, 1, 1)
     workbook.properties.created = workbook.properties.modified = fixed
     path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
     tmp = path.with_suffix(".tmp.xlsx")
-    workbook.save(tmp)
+    tmp.write_bytes(_fixed_zip_times(buffer.getvalue()))
     tmp.replace(path)
+
+
+def _fixed_zip_times(data: bytes) -> bytes:
+    """The same workbook with every entry dated 1980-01-01, so that equal content is equal bytes
+    (openpyxl stamps entries with the time of writing)."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            target.writestr(fixed, source.read(info.filename))
+    return out.getvalue()
 
 
 def _synthetic_communes(count: int) -> list[Commune]:

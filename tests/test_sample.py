@@ -57,3 +57,15 @@ def test_every_kind_of_mess_is_planted_and_recorded(tiny_district: Paths) -> Non
         "yesno_variant",
     ):
         assert kinds[kind] > 0, kind
+
+
+def test_same_seed_gives_the_same_bytes(tmp_path) -> None:
+    # Equal content must be equal bytes, or every re-run would think the workbooks changed.
+    for folder in ("a", "b"):
+        generate(tmp_path / folder, years=(2022,), only=("nam-chinh",), activity_rows=(30, 40))
+    first = (tmp_path / "a" / "2022" / "nam-chinh.xlsx").read_bytes()
+    assert first == (tmp_path / "b" / "2022" / "nam-chinh.xlsx").read_bytes()
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "a" / "2022" / "nam-chinh.xlsx") as book:
+        assert {info.date_time for info in book.infolist()} == {(1980, 1, 1, 0, 0, 0)}
