@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import random
+import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -587,7 +588,12 @@ def _fixed_zip_times(data: bytes) -> bytes:
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
-            target.writestr(fixed, source.read(info.filename))
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl dates it at saving
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", content
+                )
+            target.writestr(fixed, content)
     return out.getvalue()
 
 

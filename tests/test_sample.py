@@ -69,3 +69,5 @@ def test_same_seed_gives_the_same_bytes(tmp_path) -> None:
 
     with zipfile.ZipFile(tmp_path / "a" / "2022" / "nam-chinh.xlsx") as book:
         assert {info.date_time for info in book.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        core = book.read("docProps/core.xml").decode()
+    assert ">2000-01-01T00:00:00Z</dcterms:modified>" in core
