@@ -302,13 +302,18 @@ def _execute_notebook(
     engine: str = "kernel",
     notebook: Path = NOTEBOOKS / "commune_report.ipynb",
 ) -> None:
-    """papermill with a real kernel; a kernel that fails to start under load is started again."""
+    """papermill, with a real kernel or in process; a kernel that fails to start under load is
+    started again."""
     import papermill
     from nbclient.exceptions import DeadKernelError
 
-    if engine == "inprocess":
-        from pipeline.engine import ENGINE_NAME
+    def execute() -> None:
+        if engine == "inprocess":
+            from pipeline.engine import ENGINE_NAME
 
+            chosen = {"engine_name": ENGINE_NAME}
+        else:
+            chosen = {"config": _KERNEL_CONFIG}
         papermill.execute_notebook(
             str(notebook),
             str(output),
@@ -316,28 +321,24 @@ def _execute_notebook(
             progress_bar=False,
             cwd=str(work_dir),
             log_output=False,
-            engine_name=ENGINE_NAME,
             parameters=parameters,
+            **chosen,
         )
-        return
 
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
         try:
-            papermill.execute_notebook(
-                str(notebook),
-                str(output),
-                kernel_name="python3",
-                progress_bar=False,
-                cwd=str(work_dir),
-                log_output=False,
-                config=_KERNEL_CONFIG,
-                parameters=parameters,
-            )
+            execute()
             return
         except (DeadKernelError, TimeoutError, RuntimeError) as exc:
-            if isinstance(exc, papermill.PapermillExecutionError) or (
-                output.exists()
-                and any(c.get("outputs") for c in json.loads(output.read_text("utf-8"))["cells"])
+            if (
+                engine == "inprocess"
+                or isinstance(exc, papermill.PapermillExecutionError)
+                or (
+                    output.exists()
+                    and any(
+                        c.get("outputs") for c in json.loads(output.read_text("utf-8"))["cells"]
+                    )
+                )
             ):
                 raise  # the notebook itself failed: not a kernel start
             if attempt == KERNEL_START_ATTEMPTS:
