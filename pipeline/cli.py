@@ -163,9 +163,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     paths = _paths(args)
     failed = 0
     for year in args.year:
-        slug, _, communes = find_group(year, args.district, paths.raw / EXTRA_REGISTRY_NAME)
+        options = ReportOptions(Path(args.settings).resolve() if args.settings else None)
+        from pipeline.narrative import load_settings
+
+        groups = load_settings(options.settings_file).get("groups")
+        slug, _, communes = find_group(year, args.district, paths.raw / EXTRA_REGISTRY_NAME, groups)
         run_year(paths, year, communes, workers=args.workers)  # brings the communes up to date
-        results = run_comparisons(paths, year, [slug], ReportOptions())
+        results = run_comparisons(paths, year, [slug], options)
         failed += sum(r.status == "failed" for r in results.values())
         print(
             f"comparison: {paths.outputs_year(year) / comparison_folder(slug) / 'comparison.html'}"
@@ -257,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="district (or, after the July 2025 reform, province): slug, code or name",
     )
     compare.add_argument("--workers", type=int, help="parallel reports (default: the cores)")
+    compare.add_argument(
+        "--settings",
+        help="settings.toml with [groups]: named lists of communes to compare (name = [codes])",
+    )
     compare.set_defaults(func=cmd_compare)
 
     indicators = commands.add_parser("indicators", help="print the indicator catalogue")

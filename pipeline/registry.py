@@ -127,13 +127,19 @@ def find_district(year: int, wanted: str, extra_csv: Path | None = None) -> list
 
 
 def find_group(
-    year: int, wanted: str, extra_csv: Path | None = None
+    year: int,
+    wanted: str,
+    extra_csv: Path | None = None,
+    named: dict[str, list[str]] | None = None,
 ) -> tuple[str, str, list[Commune]]:
     """A comparison group by name: a district of the year's tree, or else a province.
 
     Returns (slug, display name, communes). Districts were abolished on 1 July 2025, so for
-    later years a province is the group.
+    later years a province, or a named list of communes (`[groups]` in the settings), is.
     """
+    for name, codes in (named or {}).items():  # a named list of communes, from the settings
+        if slugify(name) == slugify(str(wanted)):
+            return slugify(name), name, [find_commune(year, str(c), extra_csv) for c in codes]
     try:
         communes = find_district(year, wanted, extra_csv)
         return communes[0].district_slug, communes[0].district_name, communes

@@ -210,9 +210,11 @@ def district_comparison_html(
 ) -> str:
     """The comparison of a group's communes (a district, or a province after 2025)."""
     paths = Paths.under(data_dir)
-    slug, name, communes = find_group(year, group, paths.raw / EXTRA_REGISTRY_NAME)
-    indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
     settings = narrative.load_settings(Path(data_dir, settings_file) if settings_file else None)
+    slug, name, communes = find_group(
+        year, group, paths.raw / EXTRA_REGISTRY_NAME, settings.get("groups")
+    )
+    indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
     codes = [c.code for c in communes]
     tables = {
         sheet: pd.read_parquet(

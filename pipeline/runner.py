@@ -464,7 +464,10 @@ def execute_comparison(
     from pipeline.registry import find_group
 
     extra_registry = paths.raw / EXTRA_REGISTRY_NAME
-    slug, name, communes = find_group(year, group, extra_registry)
+    from pipeline.narrative import load_settings
+
+    settings = load_settings(options.settings_file)
+    slug, name, communes = find_group(year, group, extra_registry, settings.get("groups"))
     folder = comparison_folder(slug)
     indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
 

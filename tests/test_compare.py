@@ -134,3 +134,23 @@ def test_names_from_the_data_are_escaped(tiny_district: Paths, tmp_path) -> None
     assert "<script>alert" not in html
     assert "Xã &lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html  # a village without a team
+
+
+def test_a_named_list_of_communes_is_compared_like_a_district(district, tmp_path) -> None:
+    from pipeline.runner import ReportOptions
+
+    paths, _ = district
+    settings = tmp_path / "settings.toml"
+    settings.write_text('[groups]\n"Cụm Nam" = ["10627", "10645", "10633"]\n', encoding="utf-8")
+    done = execute_comparison(paths, 2022, "cum-nam", ReportOptions(settings_file=settings))
+    assert done.status == "ok", done.message
+    html = (paths.outputs_year(2022) / "so-sanh-cum-nam" / "comparison.html").read_text("utf-8")
+    assert "Báo cáo tổng hợp 2 trên 3 xã" in html  # Nam Trung has no data this year
+    assert "Xã Nam Chính" in html and "Xã An Lâm" in html and "Xã Nam Hưng" not in html
+
+
+def test_a_province_is_a_group_too_as_after_the_2025_reform() -> None:
+    from pipeline.registry import find_group
+
+    slug, name, communes = find_group(2022, "Hải Dương")
+    assert (slug, name, len(communes)) == ("hai-duong", "Tỉnh Hải Dương", 19)

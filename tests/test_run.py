@@ -189,3 +189,54 @@ def test_in_process_engine_reports_a_failing_cell(district: Paths) -> None:
     assert any(
         o.get("ename") == "ReportError" for c in notebook["cells"] for o in c.get("outputs", [])
     )
+
+
+def test_a_run_killed_midway_leaves_no_broken_file_and_the_next_finishes(district: Paths) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    slugs = ["nam-chinh", "an-lam", "nam-trung"]
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "--data-dir",
+        str(district.base),
+        "run",
+        "--year",
+        "2022",
+        "--workers",
+        "1",
+        "--formats",
+        "html",
+    ]
+    for slug in slugs:
+        command += ["--commune", slug]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    outputs = district.outputs_year(2022)
+    deadline = time.monotonic() + 120
+    while not list(outputs.glob("*/report.html")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)  # the run, its workers and their kernels
+    process.wait()
+    finished = list(outputs.glob("*/report.html"))
+    assert 1 <= len(finished) < 3
+    for report in finished:  # what is there is whole
+        assert report.read_text("utf-8").rstrip().endswith("</html>")
+    runs = run_year(
+        district,
+        2022,
+        [find_commune(2022, s) for s in slugs],
+        workers=2,
+        echo=_quiet,
+        options=ReportOptions(formats=("html",)),
+    )
+    assert all(r.status in ("ok", "skipped") for r in runs)
+    assert sum(r.status == "ok" for r in runs) >= 1  # the rest was built
+    assert len(list(outputs.glob("*/report.html"))) == 3
+    assert not [p for p in district.base.rglob("*") if ".tmp" in p.name]
