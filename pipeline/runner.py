@@ -27,6 +27,7 @@ from pipeline.exports import export_rejected, write_csv
 from pipeline.index import COMPARISON_PREFIX, read_status, write_index, write_manifest, write_status
 from pipeline.indicators import compute_indicators, with_previous
 from pipeline.ingest import RawWorkbook, read_workbook
+from pipeline.locking import year_lock
 from pipeline.pdf import PdfUnavailable, write_pdf
 from pipeline.progress import Progress
 from pipeline.provenance import code_hash, code_revision, hash_path, report_key, short
@@ -635,6 +636,20 @@ def run_year(
     changed, and its report is rebuilt when anything it depends on changed (its data, the code,
     templates and settings, package versions, parameters). `force` redoes everything.
     """
+    with year_lock(paths.outputs_year(year)):
+        return _run_year(paths, year, communes, workers, echo, options, force, scheduler)
+
+
+def _run_year(
+    paths: Paths,
+    year: int,
+    communes: list[Commune],
+    workers: int | None,
+    echo: Callable[[str], object] | None,
+    options: ReportOptions,
+    force: bool,
+    scheduler: str | None,
+) -> list[CommuneRun]:
     started = time.monotonic()
     say = echo or (lambda line: print(line))
     workers = max(1, workers or os.cpu_count() or 1)
@@ -702,7 +717,7 @@ def run_year(
     return final
 
 
-def run_comparisons(
+def _run_comparisons(
     paths: Paths,
     year: int,
     groups: list[str],
@@ -748,3 +763,15 @@ def run_comparisons(
     indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
     write_index(paths.outputs_year(year), year, indicators)
     return results
+
+
+def run_comparisons(
+    paths: Paths,
+    year: int,
+    groups: list[str],
+    options: ReportOptions = ReportOptions(),
+    echo: Callable[[str], object] = print,
+) -> dict[str, Produced]:
+    """Each group's comparison, then the index again so that it links them (one run at a time)."""
+    with year_lock(paths.outputs_year(year)):
+        return _run_comparisons(paths, year, groups, options, echo)

@@ -240,3 +240,22 @@ def test_a_run_killed_midway_leaves_no_broken_file_and_the_next_finishes(distric
     assert sum(r.status == "ok" for r in runs) >= 1  # the rest was built
     assert len(list(outputs.glob("*/report.html"))) == 3
     assert not [p for p in district.base.rglob("*") if ".tmp" in p.name]
+
+
+def test_a_second_run_on_the_same_outputs_stops_with_a_message(district: Paths) -> None:
+    from pipeline.locking import RunLocked, year_lock
+
+    with (
+        year_lock(district.outputs_year(2022)),
+        pytest.raises(RunLocked, match=r"another cnscd run \(process \d+\) is writing 2022/"),
+    ):
+        run_year(district, 2022, _communes()[:1], workers=1, echo=_quiet)
+    [run] = run_year(
+        district,
+        2022,
+        _communes()[:1],
+        workers=1,
+        echo=_quiet,
+        options=ReportOptions(formats=("html",)),
+    )  # released: the next run goes
+    assert run.status == "ok"
