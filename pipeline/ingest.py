@@ -22,6 +22,8 @@ from pipeline.errors import InputError
 from pipeline.vntext import is_vietnamese_syllable, match_key, repair
 
 ROW = "_row"  # the row number as Excel shows it
+# Compound File (OLE) header: .xls files, and .xlsx files encrypted with a password.
+_OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,13 @@ def read_workbook(path: Path) -> RawWorkbook:
         raise InputError(
             f"workbook not found in the year's raw folder ({path.parent.name}/); put the "
             "commune's workbook there, or run `cnscd sample`",
+            file=path.name,
+        )
+    if path.is_file() and path.read_bytes()[:8] == _OLE_SIGNATURE:
+        raise InputError(
+            "this is an old-format (.xls) or password-protected workbook, not an "
+            ".xlsx: open it in Excel, remove the password if any, and save it as "
+            "Excel Workbook (.xlsx)",
             file=path.name,
         )
     try:

@@ -159,3 +159,14 @@ def test_template_has_lists_frozen_headers_and_reads_back(tmp_path: Path) -> Non
     assert result.tables["members"]["name"].tolist() == ["Nguyễn Văn An"]
     assert result.tables["villages"]["village"].tolist() == ["Bịch Đông", "Bịch Tây"]
     assert result.tables["activities"].empty  # the examples sheet is not data
+
+
+def test_old_or_encrypted_workbook_is_named_for_what_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "x.xlsx"
+    path.write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 512)
+    with pytest.raises(
+        InputError,
+        match=r"file x\.xlsx: this is an old-format \(\.xls\) or "
+        r"password-protected workbook",
+    ):
+        read_workbook(path)
