@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
+
+from pipeline.files import write_atomically
 
 # A cell starting with one of these is run as a formula by spreadsheet programs.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -22,16 +23,9 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
-    write(tmp)
-    tmp.replace(path)
-
-
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """UTF-8 with a byte order mark, so Excel shows Vietnamese correctly."""
-    _atomic(path, lambda p: neutralise(frame).to_csv(p, index=False, encoding="utf-8-sig"))
+    write_atomically(path, lambda p: neutralise(frame).to_csv(p, index=False, encoding="utf-8-sig"))
 
 
 def write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
@@ -39,7 +33,7 @@ def write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
         with pd.ExcelWriter(p, engine="openpyxl") as writer:
             neutralise(frame).to_excel(writer, sheet_name=sheet, index=False, freeze_panes=(1, 0))
 
-    _atomic(path, write)
+    write_atomically(path, write)
 
 
 def export_rejected(rejected: pd.DataFrame, stem: Path) -> None:
@@ -104,4 +98,4 @@ def write_comparison_xlsx(comparison, path: Path, title: str) -> None:
             cell.number_format = "#,##0.0" if (cell.column - 4) % 2 == 0 else "0"
     sheet.freeze_panes = "C3"
     sheet.column_dimensions["B"].width = 22
-    _atomic(path, book.save)
+    write_atomically(path, book.save)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.files import write_text
 from pipeline.indicators import values_of
 from pipeline.narrative import environment
 from pipeline.provenance import package_versions
@@ -17,12 +18,10 @@ REJECTED_WARNING = 0.05  # a commune losing more than this share of its rows is 
 
 
 def write_status(folder: Path, record: dict) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{STATUS_FILE}.tmp"
-    tmp.write_text(
-        json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    write_text(
+        folder / STATUS_FILE,
+        json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
     )
-    tmp.replace(folder / STATUS_FILE)
 
 
 def _commune_statuses(outputs_year: Path) -> list[Path]:
@@ -61,11 +60,7 @@ def write_manifest(outputs_year: Path, year: int) -> Path:
         }
     manifest = {"year": year, "packages": package_versions(), "communes": communes}
     path = outputs_year / "manifest.json"
-    tmp = outputs_year / ".manifest.json.tmp"
-    tmp.write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
-    )
-    tmp.replace(path)
+    write_text(path, json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
     return path
 
 
@@ -144,7 +139,5 @@ def write_index(outputs_year: Path, year: int, indicators: pd.DataFrame | None) 
         )
     )
     path = outputs_year / "index.html"
-    tmp = outputs_year / ".index.html.tmp"
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, html)
     return path

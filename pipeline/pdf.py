@@ -7,7 +7,6 @@ from page 2. A font that lacks a letter of the text is an error, never a silent 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from pipeline.config import TEMPLATES
 from pipeline.errors import PipelineError
+from pipeline.files import write_atomically
 
 FONT_FAMILY = "Times New Roman"
 # Families metric-compatible with Times New Roman that carry Vietnamese (fonts-croscore: Tinos).
@@ -123,6 +123,5 @@ def write_pdf(
             "the PDF would show boxes; install fonts-croscore (Tinos)"
         )
     weasyprint = _weasyprint()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    weasyprint.HTML(string=document(fragment, title, landscape)).write_pdf(tmp)
-    tmp.replace(path)
+    page = weasyprint.HTML(string=document(fragment, title, landscape))
+    write_atomically(path, page.write_pdf)

@@ -24,6 +24,7 @@ from pipeline.clean import CleanResult, check_identity, clean_tables, quality_su
 from pipeline.config import NOTEBOOKS, TEMPLATES, Paths
 from pipeline.errors import InputError, PipelineError
 from pipeline.exports import export_rejected, write_csv
+from pipeline.files import write_text
 from pipeline.index import COMPARISON_PREFIX, read_status, write_index, write_manifest, write_status
 from pipeline.indicators import compute_indicators, with_previous
 from pipeline.ingest import RawWorkbook, read_workbook
@@ -249,9 +250,7 @@ def render_html(notebook_path: Path, html_path: Path, title: str) -> None:
     notebook = nbformat.read(notebook_path, as_version=4)
     notebook.metadata["title"] = title
     body, _ = exporter.from_notebook_node(notebook)
-    tmp = html_path.with_name(f".{html_path.name}.tmp")
-    tmp.write_text(body, encoding="utf-8")
-    tmp.replace(html_path)
+    write_text(html_path, body)
 
 
 @dataclass(frozen=True)

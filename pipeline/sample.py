@@ -21,6 +21,7 @@ import pandas as pd
 from openpyxl import Workbook
 
 from pipeline import contract
+from pipeline.files import write_atomically
 from pipeline.registry import EXTRA_REGISTRY_NAME, Commune, communes_of_year
 from pipeline.vntext import TCVN3_TO_UNICODE, strip_diacritics
 
@@ -568,12 +569,9 @@ def write_workbook(sheets: dict[str, SheetRows], path: Path) -> None:
         worksheet.freeze_panes = "A2"
     fixed = dt.datetime(2000, 1, 1)
     workbook.properties.created = workbook.properties.modified = fixed
-    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     workbook.save(buffer)
-    tmp = path.with_suffix(".tmp.xlsx")
-    tmp.write_bytes(_fixed_zip_times(buffer.getvalue()))
-    tmp.replace(path)
+    write_atomically(path, lambda tmp: tmp.write_bytes(_fixed_zip_times(buffer.getvalue())))
 
 
 def _fixed_zip_times(data: bytes) -> bytes:

@@ -6,23 +6,20 @@ at all: each is written beside its target and renamed into place.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline import contract
 from pipeline.clean import CleanResult
+from pipeline.files import write_atomically
 
 LOG_TABLES = ("fixes", "rejected", "quality", "present")
 TABLES = tuple(s.key for s in contract.SHEETS) + LOG_TABLES
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.to_parquet(tmp, index=False)
-    tmp.replace(path)
+    write_atomically(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def _replace_rows(path: Path, new: pd.DataFrame, codes: set[str]) -> pd.DataFrame:
