@@ -18,7 +18,7 @@ import pandera.pandas as pa
 
 from pipeline import contract
 from pipeline.errors import InputError
-from pipeline.ingest import ROW, RawWorkbook
+from pipeline.ingest import DECODED, FORMULAS, ROW, RawWorkbook
 from pipeline.schemas import CHECK_REASONS, schema_for
 from pipeline.vntext import match_key, repair_with_kind
 
@@ -45,6 +45,9 @@ REASONS = {
     "impossible_count": "Số lượng âm hoặc quá lớn",
     "unknown_value": "Giá trị không có trong danh mục",
     "invalid_month": "Tháng không đọc được",
+    "formula_without_value": (
+        "Ô chứa công thức nhưng không có giá trị đã lưu (mở tệp bằng Excel rồi lưu lại)"
+    ),
 }
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _YEARS = (1900, 2100)  # dates outside are typing errors, and beyond what pandas can hold
@@ -487,12 +490,48 @@ def _near_duplicates(sheet: contract.Sheet, table: pd.DataFrame) -> pd.Series:
     return pd.DataFrame(keys).duplicated(keep="first")
 
 
+def _read_notes(sheet: contract.Sheet, table: pd.DataFrame, log: _Log, reject: pd.Series) -> None:
+    """What reading could not take at face value: a row in another encoding than its file's
+    (counted as a fix), a formula with no saved value (its row rejected where the cell is
+    required, the cell left empty where it is not)."""
+    if DECODED in table:
+        decoded = table[DECODED].notna()
+        log.fix(
+            table,
+            decoded,
+            "",
+            "mixed_encoding_row",
+            table[DECODED],
+            table[DECODED].map(lambda _: "utf-8"),
+        )
+    if FORMULAS not in table:
+        return
+    formulas = table[FORMULAS]
+    for column in sheet.columns:
+        found = formulas.map(
+            lambda cells, key=column.key: cells.get(key) if isinstance(cells, dict) else None
+        )
+        held = found.notna()
+        if column.required:
+            _drop(log, table, reject, held, column.header, found, "formula_without_value")
+        else:
+            log.fix(
+                table,
+                held & ~reject,
+                column.header,
+                "formula_without_value_blanked",
+                found,
+                table[column.key],
+            )
+
+
 def clean_sheet(
     sheet: contract.Sheet, raw: pd.DataFrame, year: int, villages: pd.DataFrame, log: _Log
 ) -> pd.DataFrame:
     """One sheet of many communes: drop blank rows, type and repair, validate, de-duplicate."""
     table = raw.copy()
     reject = pd.Series(False, index=table.index)
+    _read_notes(sheet, table, log, reject)
     blank = ~pd.concat([_present(table[c.key]) for c in sheet.columns], axis=1).any(axis=1)
     _drop(log, table, reject, blank, "", "", "blank_row")
     for column in sheet.columns:

@@ -125,13 +125,14 @@ def known_villages(paths: Paths, year: int, commune) -> list[str]:
     from pipeline.runner import find_workbook
 
     for earlier in range(year, year - 3, -1):
-        path = find_workbook(paths.raw_year(earlier), commune)
-        if path.exists():
-            try:
-                result = clean_workbook(read_workbook(path), commune.code, earlier)
-            except PipelineError:
+        try:
+            path = find_workbook(paths.raw_year(earlier), commune)
+            if not path.exists():
                 continue
-            return list(result.tables["villages"]["village"].dropna())
+            result = clean_workbook(read_workbook(path), commune.code, earlier)
+        except PipelineError:
+            continue
+        return list(result.tables["villages"]["village"].dropna())
     return []
 
 

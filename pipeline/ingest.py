@@ -1,7 +1,9 @@
 """Reading an analyst's workbook into raw tables keyed by the data contract.
 
 Headers are matched the way people write them (any case, with or without diacritics, synonyms).
-Cells are kept as read: cleaning is another module's job. Each row keeps its Excel row number.
+Cells are kept as read: cleaning is another module's job. Each row keeps its Excel row number,
+and says what reading it could not take at face value: a CSV line in another encoding than the
+rest of its file, a formula saved without its value.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import csv
 import io
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +25,19 @@ from pipeline.errors import InputError
 from pipeline.vntext import is_vietnamese_syllable, match_key, repair
 
 ROW = "_row"  # the row number as Excel shows it
+DECODED = "_decoded"  # the legacy encoding of a CSV row in a file otherwise UTF-8
+FORMULAS = "_formulas"  # {column key: formula} for cells holding a formula but no saved value
 # Compound File (OLE) header: .xls files, and .xlsx files encrypted with a password.
 _OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A sheet's cells as read (row 0 is Excel's row 1), and what could not be read as is."""
+
+    cells: pd.DataFrame
+    decoded: dict[int, str]  # grid row -> legacy encoding it was read in
+    formulas: dict[tuple[int, int], str]  # (grid row, grid column) -> formula without value
 
 
 @dataclass(frozen=True)
@@ -51,7 +65,8 @@ def _header_row(grid: pd.DataFrame) -> int | None:
     return None
 
 
-def _table(grid: pd.DataFrame, sheet: contract.Sheet, sheet_name: str, file: Path) -> pd.DataFrame:
+def _table(read: Grid, sheet: contract.Sheet, sheet_name: str, file: Path) -> pd.DataFrame:
+    grid = read.cells
     header_index = _header_row(grid)
     columns: dict[str, int] = {}
     if header_index is not None:
@@ -84,11 +99,21 @@ def _table(grid: pd.DataFrame, sheet: contract.Sheet, sheet_name: str, file: Pat
         }
     )
     table.insert(0, ROW, body.index.to_numpy() + 1)
+    if read.decoded:
+        table[DECODED] = [read.decoded.get(i) for i in body.index]
+    keys = {position: key for key, position in columns.items()}
+    per_row: dict[int, dict[str, str]] = {}
+    for (row, position), formula in read.formulas.items():
+        if position in keys:
+            per_row.setdefault(row, {})[keys[position]] = formula
+    if per_row:
+        table[FORMULAS] = [per_row.get(i) for i in body.index]
     return table.reset_index(drop=True)
 
 
 def read_workbook(path: Path) -> RawWorkbook:
-    """Every sheet of the data contract found in a workbook (.xlsx) or a folder of CSV files."""
+    """Every sheet of the data contract found in a workbook (.xlsx, .xlsm) or a folder of CSV
+    files. Only values are read: a macro is never run."""
     if not path.exists():
         raise InputError(
             f"workbook not found in the year's raw folder ({path.parent.name}/); put the "
@@ -128,20 +153,60 @@ def read_workbook(path: Path) -> RawWorkbook:
     return RawWorkbook(path, tables, sheet_names)
 
 
-def _grid(rows: list[list[object]]) -> pd.DataFrame:
+def _cells(rows: list[list[object]]) -> pd.DataFrame:
     """Cells as read; an empty cell (calamine and csv give "") is None."""
     return pd.DataFrame([[None if v == "" else v for v in row] for row in rows], dtype=object)
 
 
-def _read_grids(path: Path) -> dict[str, pd.DataFrame]:
+def _read_grids(path: Path) -> dict[str, Grid]:
     """Every sheet as a grid of cells as read (row 0 is Excel's row 1)."""
     if path.is_dir():
-        return {f.stem: _grid(read_csv_rows(f)) for f in sorted(path.glob("*.csv"))}
+        grids = {}
+        for file in sorted(path.glob("*.csv")):
+            rows, decoded = read_csv_rows(file)
+            grids[file.stem] = Grid(_cells(rows), decoded, {})
+        return grids
     workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-    return {
-        name: _grid(workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
+    cells = {
+        name: _cells(workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
         for name in workbook.sheet_names
     }
+    formulas = _formulas_without_value(path, cells)
+    return {name: Grid(grid, {}, formulas.get(name, {})) for name, grid in cells.items()}
+
+
+_FORMULA_TAG = re.compile(rb"<f[ >/]")
+
+
+def _formulas_without_value(
+    path: Path, cells: dict[str, pd.DataFrame]
+) -> dict[str, dict[tuple[int, int], str]]:
+    """Cells that hold a formula but no saved value (a file written by a script, not Excel):
+    they read as empty, and cleaning should say why. Looked for only in files with formulas."""
+    with zipfile.ZipFile(path) as archive:
+        if not any(
+            _FORMULA_TAG.search(archive.read(name))
+            for name in archive.namelist()
+            if name.startswith("xl/worksheets/") and name.endswith(".xml")
+        ):
+            return {}
+    from openpyxl import load_workbook  # slow to import, and needed only here
+
+    book = load_workbook(path, read_only=True, data_only=False)
+    try:
+        found: dict[str, dict[tuple[int, int], str]] = {}
+        for name, grid in cells.items():
+            for r, row in enumerate(book[name].iter_rows(values_only=True)):
+                for c, value in enumerate(row):
+                    if (
+                        isinstance(value, str)
+                        and value.startswith("=")
+                        and (r >= grid.shape[0] or c >= grid.shape[1] or grid.iat[r, c] is None)
+                    ):
+                        found.setdefault(name, {})[(r, c)] = value
+        return found
+    finally:
+        book.close()
 
 
 def detect_csv_encoding(data: bytes) -> str:
@@ -177,7 +242,42 @@ def _implausible(text: str) -> int:
     )
 
 
-def read_csv_rows(path: Path) -> list[list[object]]:
-    data = path.read_bytes()
-    text = data.decode(detect_csv_encoding(data))
-    return [row for row in csv.reader(io.StringIO(text, newline=""))]
+def decode_csv(data: bytes) -> tuple[str, dict[int, str]]:
+    """A CSV file's text, and its lines (from 0) read in a legacy encoding because the file
+    mixes them with UTF-8 lines, as when rows typed on another computer are pasted in."""
+    encoding = detect_csv_encoding(data)
+    if encoding not in ("cp1258", "latin-1"):
+        return data.decode(encoding), {}
+    lines = data.splitlines(keepends=True)
+    legacy, utf8 = [], 0
+    for number, line in enumerate(lines):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8 += 1
+        except UnicodeDecodeError:
+            legacy.append(number)
+    if not utf8:  # one encoding throughout
+        return data.decode(encoding), {}
+    legacy_encoding = detect_csv_encoding(b"".join(lines[n] for n in legacy))
+    read_as = dict.fromkeys(legacy, legacy_encoding)
+    text = "".join(line.decode(read_as.get(n, "utf-8")) for n, line in enumerate(lines))
+    return text, read_as
+
+
+def read_csv_rows(path: Path) -> tuple[list[list[object]], dict[int, str]]:
+    """The rows of a CSV file, and the rows (from 0) read in a legacy encoding with the name of
+    that encoding (see `decode_csv`)."""
+    text, legacy_lines = decode_csv(path.read_bytes())
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[list[object]] = []
+    decoded: dict[int, str] = {}
+    first_line = 0
+    for row in reader:  # a quoted cell may span lines: a row is legacy if any of its lines is
+        legacy = {legacy_lines[n] for n in range(first_line, reader.line_num) if n in legacy_lines}
+        if legacy:
+            decoded[len(rows)] = legacy.pop()
+        rows.append(row)
+        first_line = reader.line_num
+    return rows, decoded

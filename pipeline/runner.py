@@ -59,15 +59,37 @@ def output_folder(commune: Commune) -> str:
     return f"{commune.code}-{commune.slug}"
 
 
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")  # .xls is found only to be named for what it is
+
+
 def find_workbook(raw_year: Path, commune: Commune) -> Path:
-    """The commune's workbook: `{slug}.xlsx`, `{code}.xlsx`, `{code}-{slug}.xlsx`, or a folder
-    of CSV files under one of those names."""
+    """The commune's workbook: `{slug}`, `{code}` or `{code}-{slug}`, as `.xlsx` (or `.xlsm`,
+    whose macros are never run), or a folder of CSV files under one of those names.
+
+    Two of them for one commune is an error: which one is the report's is the analyst's call.
+    """
     names = (commune.slug, commune.code, output_folder(commune))
-    for name in names:
-        for candidate in (raw_year / f"{name}.xlsx", raw_year / name):
-            if candidate.exists():
-                return candidate
-    return raw_year / f"{commune.slug}.xlsx"
+    found = [
+        candidate
+        for name in names
+        for candidate in (*(raw_year / f"{name}{s}" for s in WORKBOOK_SUFFIXES), raw_year / name)
+        if candidate.exists()
+    ]
+    if len(found) > 1:
+        raise InputError(
+            f"{len(found)} workbooks for commune {commune.code} ({commune.name}): "
+            f"{', '.join(f.name for f in found)}; keep one in {raw_year.name}/",
+            file=found[0].name,
+        )
+    return found[0] if found else raw_year / f"{commune.slug}.xlsx"
+
+
+def _source_hash(raw_year: Path, commune: Commune) -> str:
+    """The workbook's hash; empty (always read again) where it is missing or ambiguous."""
+    try:
+        return hash_path(find_workbook(raw_year, commune))
+    except InputError:
+        return ""
 
 
 def _read(paths: Paths, year: int, commune: Commune) -> RawWorkbook | str:
@@ -653,7 +675,7 @@ def _run_year(
     say = echo or (lambda line: print(line))
     workers = max(1, workers or os.cpu_count() or 1)
     processed_year = paths.processed_year(year)
-    sources = {c.code: hash_path(find_workbook(paths.raw_year(year), c)) for c in communes}
+    sources = {c.code: _source_hash(paths.raw_year(year), c) for c in communes}
     stored = _stored_sources(processed_year)
     stale = [
         c for c in communes if force or not sources[c.code] or stored.get(c.code) != sources[c.code]

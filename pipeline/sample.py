@@ -175,6 +175,22 @@ def encode_tcvn3(text: str) -> str | None:
     return "".join(out)
 
 
+_TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+
+
+def encode_cp1258(text: str) -> bytes:
+    """Windows-1258 as Vietnamese Windows writes it: letters composed, tone marks combining."""
+    clusters: list[list[str]] = []  # [letter with its other marks, its tone marks]
+    for ch in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(ch) and clusters:
+            clusters[-1][1 if ch in _TONE_MARKS else 0] += ch
+        else:
+            clusters.append([ch, ""])
+    return "".join(unicodedata.normalize("NFC", base) + tones for base, tones in clusters).encode(
+        "cp1258"
+    )
+
+
 def _person(rng: random.Random) -> tuple[str, bool]:
     female = rng.random() < 0.45
     middle = rng.choice(MIDDLE_FEMALE if female else MIDDLE_MALE)

@@ -1,19 +1,33 @@
 """A corpus of bad input, made by code: each case ends in one clear message or a counted repair,
-never a crash, and the other communes are not affected."""
+never a crash, and the other communes are not affected.
+
+Each case sets up the commune's files in the year's raw folder as people send them, and says
+what must come out: a message (the commune is refused, and the message names the file, and the
+sheet, row and column where there is one), or a check that the repair was made and counted.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
+from pipeline.clean import CleanResult
 from pipeline.config import Paths
 from pipeline.errors import PipelineError
 from pipeline.registry import find_commune
 from pipeline.runner import ReportOptions, prepare_chunk, run_year
-from pipeline.sample import generate
+from pipeline.sample import encode_cp1258, encode_tcvn3, generate
+
+CODE, OTHER = "10627", "10645"  # nam-chinh, broken in each case; an-lam, never touched
+ACTIVITIES, MEMBERS = "Nhật ký hoạt động", "Thành viên"
 
 
 @pytest.fixture(scope="module")
@@ -23,40 +37,75 @@ def source(tmp_path_factory) -> Path:
     return raw
 
 
-def _edit(source: Path, target: Path, change) -> Path:
-    shutil.copy(source / "2022" / "nam-chinh.xlsx", target)
-    if change is not None:
+# --- ways to break a file: each takes the commune's workbook in the raw folder ---------------
+
+
+def _edited(change: Callable) -> Callable[[Path], None]:
+    """A readable workbook, changed in Excel's own terms."""
+
+    def apply(target: Path) -> None:
         book = load_workbook(target)
         change(book)
         book.save(target)
-    return target
+
+    return apply
 
 
-def _truncate(path: Path) -> None:
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
+def _truncate(target: Path) -> None:
+    data = target.read_bytes()
+    target.write_bytes(data[: len(data) // 2])
+
+
+def _as_old_xls(target: Path) -> None:
+    target.unlink()
+    (target.parent / "nam-chinh.xls").write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 512)
+
+
+def _as_xlsm(target: Path) -> None:
+    """Saved as a macro-enabled workbook, with a macro project inside."""
+    xlsm = target.with_suffix(".xlsm")
+    with zipfile.ZipFile(target) as source, zipfile.ZipFile(xlsm, "w") as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"spreadsheetml.sheet.main+xml", b"ms-excel.sheet.macroEnabled.main+xml"
+                )
+            out.writestr(item, data)
+        out.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0 not run")
+    target.unlink()
+
+
+def _two_workbooks(target: Path) -> None:
+    shutil.copy(target, target.with_suffix(".xlsm"))
 
 
 def _merged_title(book) -> None:
-    sheet = book["Thành viên"]
+    sheet = book[MEMBERS]
     sheet.insert_rows(1)
     sheet["A1"] = "DANH SÁCH THÀNH VIÊN"
     sheet.merge_cells("A1:H1")
 
 
-def _formulas(book) -> None:
-    sheet = book["Nhật ký hoạt động"]
-    sheet["I2"] = "=5+7"  # openpyxl saves no cached value: Excel would, a script may not
+def _formula_without_value(book) -> None:
+    book[ACTIVITIES]["I2"] = "=5+7"  # openpyxl saves no cached value: Excel would, a script may not
 
 
 def _extra_and_missing_columns(book) -> None:
-    sheet = book["Nhật ký hoạt động"]
+    sheet = book[ACTIVITIES]
     sheet.delete_cols(10)  # "Ghi chú", optional
     sheet.cell(1, 12, "Cột thêm")
 
 
+HOSTILE = '../../etc <script>x</script> =HYPERLINK("http://x") \u202eabc'
+
+
 def _hostile_names(book) -> None:
-    book["Thôn"]["A2"] = '../../etc <script>x</script> =HYPERLINK("http://x") \u202eabc'
+    book["Thôn"]["A2"] = HOSTILE
+
+
+def _control_characters_and_a_full_cell(book) -> None:
+    book[ACTIVITIES]["J2"] = "a\tb\nc \u200b" + "x" * 32_000  # Excel's limit is 32,767 characters
 
 
 def _all_empty(book) -> None:
@@ -64,61 +113,192 @@ def _all_empty(book) -> None:
         sheet.delete_rows(2, sheet.max_row)
 
 
+def _required_column_removed(book) -> None:
+    book[MEMBERS].delete_cols(3)  # "Họ và tên"
+
+
+def _headers_lower_down_and_sheet_renamed(book) -> None:
+    sheet = book[MEMBERS]
+    sheet.insert_rows(1, 2)  # two empty rows above the headers
+    sheet.title = "THANH VIEN"
+
+
+def _another_communes_code(book) -> None:
+    book["Thông tin xã"]["A2"] = "10645"
+
+
+def _as_csv_folder(encode: Callable[[int, str], bytes]) -> Callable[[Path], None]:
+    """The workbook as a folder of CSV files, line n encoded by `encode(n, line)`."""
+
+    def apply(target: Path) -> None:
+        folder = target.with_suffix("")
+        folder.mkdir()
+        book = load_workbook(target, read_only=True)
+        for sheet in book.worksheets:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            for row in sheet.iter_rows(values_only=True):
+                writer.writerow(
+                    [
+                        "" if v is None else v.strftime("%d/%m/%Y") if hasattr(v, "strftime") else v
+                        for v in row
+                    ]
+                )
+            lines = buffer.getvalue().splitlines(keepends=True)
+            (folder / f"{sheet.title}.csv").write_bytes(
+                b"".join(encode(n, line) for n, line in enumerate(lines))
+            )
+        book.close()
+        target.unlink()
+
+    return apply
+
+
+def _windows_1258_every_fourth_line(n: int, line: str) -> bytes:
+    return encode_cp1258(line) if n % 4 == 3 else line.encode("utf-8")
+
+
+def _tcvn3_every_fourth_line(n: int, line: str) -> bytes:
+    legacy = encode_tcvn3(line) if n % 4 == 3 else None  # None: .VnTime cannot set the line
+    return legacy.encode("latin-1") if legacy is not None else line.encode("utf-8")
+
+
+# --- what must come out ----------------------------------------------------------------------
+
+
+def _counted(kind: str, at_least: int = 1) -> Callable[[CleanResult], None]:
+    def check(result: CleanResult) -> None:
+        fixes = result.fixes[result.fixes["commune_code"] == CODE]
+        assert (fixes["kind"] == kind).sum() >= at_least, fixes["kind"].value_counts()
+
+    return check
+
+
+def _rejected_at(reason: str, sheet: str, row: int, column: str) -> Callable[[CleanResult], None]:
+    def check(result: CleanResult) -> None:
+        rejected = result.rejected[result.rejected["reason_code"] == reason]
+        assert [tuple(r) for r in rejected[["sheet", "excel_row", "column"]].to_numpy()] == [
+            (sheet, row, column)
+        ]
+
+    return check
+
+
+def _kept(sheet_key: str, column: str, value: str) -> Callable[[CleanResult], None]:
+    def check(result: CleanResult) -> None:
+        table = result.tables[sheet_key]
+        assert value in table.loc[table["commune_code"] == CODE, column].tolist()
+
+    return check
+
+
+def _read_whole(result: CleanResult) -> None:
+    assert len(result.tables["members"].query("commune_code == @CODE")) > 0
+
+
+@dataclass(frozen=True)
+class Case:
+    breaks: Callable[[Path], None]
+    refused_with: str | None = None  # a part of the one message; None: read, with a repair
+    check: Callable[[CleanResult], None] = _read_whole
+
+
 CASES = {
-    # name: (how to break the file, what must come out: a message part, or None for a repair)
-    "truncated zip": (_truncate, "cannot be read as a workbook"),
-    "old xls or password": (
+    # Files that cannot be read as a workbook of ours.
+    "truncated zip": Case(_truncate, "nam-chinh.xlsx: cannot be read as a workbook"),
+    "old xls or password bytes in an .xlsx": Case(
         lambda p: p.write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 512),
-        "old-format (.xls) or password-protected",
+        "nam-chinh.xlsx: this is an old-format (.xls) or password-protected",
     ),
-    "not a workbook at all": (
-        lambda p: p.write_text("hello", encoding="utf-8"),
-        "cannot be read as a workbook",
+    "an .xls file": Case(_as_old_xls, "nam-chinh.xls: this is an old-format (.xls)"),
+    "not a workbook at all": Case(
+        lambda p: p.write_text("hello", encoding="utf-8"), "nam-chinh.xlsx: cannot be read"
     ),
-    "merged title above headers": (_merged_title, None),
-    "hidden sheet": (lambda book: setattr(book["Thôn"], "sheet_state", "hidden"), None),
-    "formula without value": (_formulas, None),
-    "extra and missing columns": (_extra_and_missing_columns, None),
-    "names with ../ <script> =HYPERLINK and RTL": (_hostile_names, None),
-    "every row empty": (_all_empty, "the commune information sheet has no row"),
-    "required sheet removed": (
-        lambda book: book.remove(book["Thành viên"]),
-        "required sheet 'Thành viên' is missing",
+    "an empty file": Case(lambda p: p.write_bytes(b""), "nam-chinh.xlsx: cannot be read"),
+    "two workbooks for one commune": Case(
+        _two_workbooks, "2 workbooks for commune 10627 (Xã Nam Chính): nam-chinh.xlsx, nam-"
+    ),
+    "every row empty": Case(
+        _edited(_all_empty), "sheet Thông tin xã, row 2: the commune information sheet has no row"
+    ),
+    "required sheet removed": Case(
+        _edited(lambda book: book.remove(book[MEMBERS])),
+        "sheet Thành viên: required sheet 'Thành viên' is missing",
+    ),
+    "required column removed": Case(
+        _edited(_required_column_removed),
+        "sheet Thành viên, row 1, column Họ và tên: required column",
+    ),
+    "another commune's code": Case(
+        _edited(_another_communes_code),
+        "sheet Thông tin xã, row 2, column Mã xã: commune code 10645 does not belong",
+    ),
+    # Files read, with what was repaired or dropped counted.
+    "an .xlsm with a macro project": Case(_as_xlsm),
+    "merged title above headers": Case(_edited(_merged_title)),
+    "headers lower down, sheet renamed without accents": Case(
+        _edited(_headers_lower_down_and_sheet_renamed)
+    ),
+    "hidden sheet": Case(_edited(lambda book: setattr(book["Thôn"], "sheet_state", "hidden"))),
+    "formula without value": Case(
+        _edited(_formula_without_value),
+        check=_rejected_at("formula_without_value", ACTIVITIES, 2, "Số người được hướng dẫn"),
+    ),
+    "extra and missing columns": Case(_edited(_extra_and_missing_columns)),
+    "names with ../ <script> =HYPERLINK and RTL": Case(
+        _edited(_hostile_names), check=_kept("villages", "village", HOSTILE)
+    ),
+    "control characters and a full cell": Case(_edited(_control_characters_and_a_full_cell)),
+    "UTF-8 and Windows-1258 lines in one CSV": Case(
+        _as_csv_folder(_windows_1258_every_fourth_line), check=_counted("mixed_encoding_row", 5)
+    ),
+    "UTF-8 and TCVN3 lines in one CSV": Case(
+        _as_csv_folder(_tcvn3_every_fourth_line), check=_counted("mixed_encoding_row", 5)
     ),
 }
 
 
-FILE_CASES = {"truncated zip", "old xls or password", "not a workbook at all"}
-
-
-@pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_is_repaired_or_refused_clearly(source: Path, tmp_path: Path, case: str) -> None:
-    change, expected = CASES[case]
+def _prepare(source: Path, tmp_path: Path, case: Case):
     paths = Paths.under(tmp_path)
     shutil.copytree(source, paths.raw)
-    target = paths.raw_year(2022) / "nam-chinh.xlsx"
-    if case in FILE_CASES:  # the bytes themselves are broken
-        change(target)
-    else:  # a readable workbook, changed as people change them
-        _edit(source, target, change)
-    communes = [find_commune(2022, s) for s in ("nam-chinh", "an-lam")]
-    prepared = prepare_chunk(paths, 2022, communes)
-    assert "10645" not in prepared.problems  # the other commune is not affected
-    if expected is None:
-        assert "10627" not in prepared.problems, prepared.problems.get("10627")
-        assert len(prepared.result.tables["members"]) > 0
+    case.breaks(paths.raw_year(2022) / "nam-chinh.xlsx")
+    return prepare_chunk(paths, 2022, [find_commune(2022, s) for s in ("nam-chinh", "an-lam")])
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_is_repaired_or_refused_clearly(source: Path, tmp_path: Path, name: str) -> None:
+    case = CASES[name]
+    prepared = _prepare(source, tmp_path, case)
+    assert OTHER not in prepared.problems  # the other commune is not affected
+    assert prepared.result is not None
+    assert len(prepared.result.tables["members"].query("commune_code == @OTHER")) > 0
+    if case.refused_with is None:
+        assert CODE not in prepared.problems, prepared.problems.get(CODE)
+        case.check(prepared.result)
     else:
-        message = prepared.problems["10627"]
-        assert expected in message and "nam-chinh.xlsx" in message, message
-        assert "Traceback" not in message
+        message = prepared.problems[CODE]
+        assert message.startswith("file "), message
+        assert case.refused_with in message, message
+        assert "Traceback" not in message and "\n" not in message
+
+
+def test_the_mixed_csv_reads_as_the_workbook_does(source: Path, tmp_path: Path) -> None:
+    whole = _prepare(source, tmp_path / "xlsx", Case(lambda p: None)).result
+    for name in ("UTF-8 and Windows-1258 lines in one CSV", "UTF-8 and TCVN3 lines in one CSV"):
+        mixed = _prepare(source, tmp_path / name[:20], CASES[name]).result
+        assert whole is not None and mixed is not None
+        for key, column in (
+            ("members", "name"),
+            ("villages", "village"),
+            ("activities", "activity"),
+        ):
+            assert mixed.tables[key][column].tolist() == whole.tables[key][column].tolist(), key
 
 
 def test_the_run_goes_on_and_writes_only_where_it_should(source: Path, tmp_path: Path) -> None:
     paths = Paths.under(tmp_path / "home")
     shutil.copytree(source, paths.raw)
-    _hostile_names_book = load_workbook(paths.raw_year(2022) / "an-lam.xlsx")
-    _hostile_names(_hostile_names_book)
-    _hostile_names_book.save(paths.raw_year(2022) / "an-lam.xlsx")
+    _edited(_hostile_names)(paths.raw_year(2022) / "an-lam.xlsx")
     _truncate(paths.raw_year(2022) / "nam-chinh.xlsx")
     before = {p for p in tmp_path.rglob("*")}
     runs = run_year(
@@ -140,9 +320,10 @@ def test_the_run_goes_on_and_writes_only_where_it_should(source: Path, tmp_path:
 
 
 def test_a_big_sheet_is_read(source: Path, tmp_path: Path) -> None:
-    target = _edit(source, tmp_path / "nam-chinh.xlsx", None)
+    target = tmp_path / "nam-chinh.xlsx"
+    shutil.copy(source / "2022" / "nam-chinh.xlsx", target)
     book = load_workbook(target)
-    sheet = book["Nhật ký hoạt động"]
+    sheet = book[ACTIVITIES]
     row = [c.value for c in sheet[2]]
     for _ in range(200_000 - sheet.max_row):
         sheet.append(row)
@@ -151,7 +332,7 @@ def test_a_big_sheet_is_read(source: Path, tmp_path: Path) -> None:
     from pipeline.ingest import read_workbook
 
     try:
-        result = clean_workbook(read_workbook(target), "10627", 2022)
+        result = clean_workbook(read_workbook(target), CODE, 2022)
     except PipelineError as exc:  # pragma: no cover - would be a failure with its message
         pytest.fail(str(exc))
     # Repeated copies of one row are duplicates: kept once, the rest rejected with the reason.

@@ -14,24 +14,10 @@ from openpyxl import Workbook, load_workbook
 
 from pipeline.clean import clean_workbook
 from pipeline.errors import InputError
-from pipeline.ingest import detect_csv_encoding, read_workbook
+from pipeline.ingest import decode_csv, detect_csv_encoding, read_workbook
+from pipeline.sample import encode_cp1258 as to_cp1258
 from pipeline.sample import generate
 from pipeline.template import LISTS_SHEET, write_template
-
-_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
-
-
-def to_cp1258(text: str) -> bytes:
-    """Windows-1258 as Vietnamese Windows writes it: letters composed, tone marks combining."""
-    clusters: list[list[str]] = []  # [letter with its other marks, its tone marks]
-    for ch in unicodedata.normalize("NFD", text):
-        if unicodedata.combining(ch) and clusters:
-            clusters[-1][1 if ch in _TONES else 0] += ch
-        else:
-            clusters.append([ch, ""])
-    return "".join(unicodedata.normalize("NFC", base) + tones for base, tones in clusters).encode(
-        "cp1258"
-    )
 
 
 def _as_csv_folder(workbook: Path, folder: Path, encode) -> Path:
@@ -77,6 +63,43 @@ def test_csv_folder_in_each_encoding_reads_like_the_workbook(tmp_path: Path, nam
             check_dtype=False,
         )
     assert len(from_csv.tables["activities"]) == len(from_xlsx.tables["activities"])
+
+
+def _every_third_line_in_windows_1258(text: str) -> bytes:
+    """Rows typed on another computer pasted into a UTF-8 file."""
+    lines = text.splitlines(keepends=True)
+    return b"".join(
+        to_cp1258(line) if n % 3 == 2 else line.encode("utf-8") for n, line in enumerate(lines)
+    )
+
+
+def test_a_csv_mixing_utf8_and_windows_1258_lines_reads_each_line_in_its_own() -> None:
+    lines = ["Họ và tên,Số\r\n", "Nguyễn Văn Ánh,1\r\n", "Trần Thị Bích,2\r\n", "Lê Văn Đức,3\r\n"]
+    data = b"".join(to_cp1258(x) if n == 2 else x.encode("utf-8") for n, x in enumerate(lines))
+    text, legacy = decode_csv(data)
+    assert unicodedata.normalize("NFC", text) == "".join(lines)
+    assert legacy == {2: "cp1258"}
+    whole_file_legacy = to_cp1258("".join(lines))
+    assert decode_csv(whole_file_legacy)[1] == {}  # one encoding throughout: nothing to count
+
+
+def test_mixed_encoding_rows_are_read_right_and_counted(tmp_path: Path) -> None:
+    generate(tmp_path / "raw", years=(2022,), only=("nam-chinh",), rate=0, activity_rows=(40, 50))
+    workbook = tmp_path / "raw" / "2022" / "nam-chinh.xlsx"
+    folder = _as_csv_folder(workbook, tmp_path / "nam-chinh", _every_third_line_in_windows_1258)
+    from_csv = clean_workbook(read_workbook(folder), "10627", 2022)
+    from_xlsx = clean_workbook(read_workbook(workbook), "10627", 2022)
+    for key in ("members", "villages", "zalo", "decisions"):
+        pd.testing.assert_frame_equal(
+            from_csv.tables[key].drop(columns=["phone"], errors="ignore"),
+            from_xlsx.tables[key].drop(columns=["phone"], errors="ignore"),
+            check_dtype=False,
+        )
+    counted = from_csv.fixes[from_csv.fixes["kind"] == "mixed_encoding_row"]
+    members = (folder / "Thành viên.csv").read_bytes().splitlines()
+    expected_rows = {n + 1 for n, line in enumerate(members) if n % 3 == 2 and not line.isascii()}
+    assert set(counted.loc[counted["sheet"] == "Thành viên", "excel_row"]) == expected_rows
+    assert expected_rows and set(counted["raw"]) == {"cp1258"}
 
 
 def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
