@@ -552,7 +552,9 @@ def clean_sheet(
     _validate(sheet, table, year, log, reject)
     duplicated = _near_duplicates(sheet, table[~reject]).reindex(table.index, fill_value=False)
     _drop(log, table, reject, duplicated, "", "", "duplicate_row")
-    kept = list(dict.fromkeys(["commune_code", ROW, *(c.key for c in sheet.columns)]))
+    kept = list(
+        dict.fromkeys(["commune_code", ROW, *(c.key for c in sheet.columns if not c.personal)])
+    )
     return table.loc[~reject, kept].reset_index(drop=True)
 
 

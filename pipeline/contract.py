@@ -16,6 +16,7 @@ class Column:
     kind: str = "text"  # text | int | float | date | yesno | month
     required: bool = True
     synonyms: tuple[str, ...] = ()
+    personal: bool = False  # read where the sheet has it, never kept: no report needs it
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,13 @@ MEMBERS = Sheet(
         Column("role", "Chức danh trong tổ", synonyms=("Chức danh", "Vai trò", "Nhiệm vụ")),
         Column("birth_year", "Năm sinh", "int", required=False),
         Column("organisation", "Đơn vị công tác", required=False, synonyms=("Đơn vị", "Tổ chức")),
-        Column("phone", "Số điện thoại", required=False, synonyms=("Điện thoại", "SĐT")),
+        Column(
+            "phone",
+            "Số điện thoại",
+            required=False,
+            synonyms=("Điện thoại", "SĐT"),
+            personal=True,
+        ),
         Column(
             "smartphone",
             "Có điện thoại thông minh",

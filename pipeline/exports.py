@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -10,16 +11,27 @@ from pipeline.files import write_atomically
 
 # A cell starting with one of these is run as a formula by spreadsheet programs.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")  # "-5" is a number to Excel, not a formula
+
+
+def safe_cell(value: object) -> object:
+    """A text that a spreadsheet would run as a formula, prefixed with a quote (OWASP's advice
+    for CSV injection); anything else as it is."""
+    if (
+        isinstance(value, str)
+        and value.startswith(_FORMULA_STARTS)
+        and not _PLAIN_NUMBER.fullmatch(value)
+    ):
+        return "'" + value
+    return value
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would run as formulas, prefixed with a quote."""
+    """Every text cell made safe to open (`safe_cell`)."""
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_STARTS) else v
-            )
+            out[column] = out[column].map(safe_cell)
     return out
 
 
@@ -70,7 +82,7 @@ def write_comparison_xlsx(comparison, path: Path, title: str) -> None:
     for code in codes:
         indicator = CATALOGUE_BY_CODE[code]
         headers += [f"{indicator.name_vi} ({indicator.unit})", f"Hạng: {indicator.name_vi}"]
-    sheet.append([title])
+    sheet.append([safe_cell(title)])
     sheet.append(headers)
     for cell in sheet[2]:
         cell.font = Font(bold=True)
@@ -87,12 +99,7 @@ def write_comparison_xlsx(comparison, path: Path, title: str) -> None:
                 None if pd.isna(value) else float(value),
                 None if pd.isna(rank) else int(rank),
             ]
-        sheet.append(
-            [
-                ("'" + v if isinstance(v, str) and v.startswith(_FORMULA_STARTS) else v)
-                for v in values
-            ]
-        )
+        sheet.append([safe_cell(v) for v in values])
     for column_cells in sheet.iter_cols(min_row=3, min_col=4):
         for cell in column_cells:
             cell.number_format = "#,##0.0" if (cell.column - 4) % 2 == 0 else "0"

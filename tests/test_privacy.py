@@ -52,3 +52,33 @@ def test_no_phone_number_or_member_name_reaches_an_output(tiny_district: Paths, 
         assert not leaked, (path.name, leaked[:3])
         shown = [n for n in names - signers if n in text]
         assert not shown, (path.name, shown[:3])
+        assert "Năm sinh" not in text and "Số điện thoại" not in text, path.name
+
+
+def test_phone_numbers_are_not_even_stored(tiny_district: Paths, tmp_path) -> None:
+    """The processed store is not an output, but it is copied around: what no report needs
+    (a member's phone) is dropped when the workbook is cleaned."""
+    paths = Paths.under(tmp_path)
+    shutil.copytree(tiny_district.raw, paths.raw)
+    communes = [find_commune(2022, s) for s in ("nam-chinh", "an-lam")]
+    run_year(
+        paths,
+        2022,
+        communes,
+        workers=1,
+        echo=lambda *_: None,
+        options=ReportOptions(formats=("html",)),
+    )
+    roster = pd.read_excel(
+        paths.raw_year(2022) / "nam-chinh.xlsx",
+        sheet_name="Thành viên",
+        dtype=str,
+        engine="openpyxl",
+    )
+    phones = set(roster["Số điện thoại"].dropna())
+    assert phones
+    stored = sorted(paths.processed.rglob("*.parquet"))
+    assert any(p.name == "members.parquet" for p in stored)
+    for path in stored:
+        text = pd.read_parquet(path).to_csv()
+        assert not [p for p in phones if p in text], path.name

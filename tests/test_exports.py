@@ -1,0 +1,91 @@
+"""Every table the pipeline writes for people to open in Excel is safe to open."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from pipeline.config import Paths
+from pipeline.exports import safe_cell
+from pipeline.registry import find_commune
+from pipeline.runner import ReportOptions, run_comparisons, run_year
+
+_RUNS_AS_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("-5", "-5"),  # a plain number is not a formula
+        ("+84,5", "+84,5"),
+        ("Thôn Bịch Đông", "Thôn Bịch Đông"),
+        (12, 12),
+    ],
+)
+def test_a_cell_that_would_run_as_a_formula_is_quoted(value: object, written: object) -> None:
+    assert safe_cell(value) == written
+
+
+PLANTED = [  # (activity row, header, a text that a spreadsheet would run), each row rejected
+    (2, "Số người được hướng dẫn", "=1+1"),  # openpyxl writes it as a formula
+    (3, "Cấp tổ", "@SUM(1)"),
+    (4, "Số người được hướng dẫn", "+cmd|' /C calc'!A0"),
+    (5, "Ngày", "-1+2"),
+]
+
+
+def _plant(workbook: Path) -> None:
+    book = load_workbook(workbook)
+    sheet = book["Nhật ký hoạt động"]
+    headers = {cell.value: cell.column for cell in sheet[1]}
+    for row, header, value in PLANTED:
+        sheet.cell(row, headers[header], value)
+    book.save(workbook)
+
+
+def _cells(path: Path) -> list[object]:
+    if path.suffix == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as file:
+            return [cell for row in csv.reader(file) for cell in row]
+    book = load_workbook(path, read_only=True)
+    try:
+        return [
+            v for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for v in row
+        ]
+    finally:
+        book.close()
+
+
+def test_no_exported_cell_runs_as_a_formula(district_copy: Paths) -> None:
+    paths = district_copy
+    _plant(paths.raw_year(2022) / "nam-chinh.xlsx")
+    communes = [find_commune(2022, s) for s in ("nam-chinh", "an-lam")]
+    options = ReportOptions(formats=("html",))
+    run_year(paths, 2022, communes, workers=1, echo=lambda *_: None, options=options)
+    run_comparisons(paths, 2022, ["nam-sach"], options, echo=lambda *_: None)
+    tables = sorted(
+        p
+        for folder in (paths.outputs, paths.processed)
+        for p in folder.rglob("*")
+        if p.suffix in (".csv", ".xlsx")
+    )
+    assert {p.name for p in tables} >= {"rejected.csv", "rejected.xlsx", "comparison.xlsx"}
+    seen: set[str] = set()
+    for path in tables:
+        for cell in _cells(path):
+            if isinstance(cell, str):
+                assert not cell.startswith(_RUNS_AS_FORMULA) or safe_cell(cell) == cell, (
+                    path.relative_to(paths.base),
+                    cell,
+                )
+                seen.add(cell)
+    # The planted texts did reach the exports (as rejected values), quoted.
+    assert {"'" + v for *_, v in PLANTED} <= seen, sorted(c for c in seen if c[:1] == "'")
