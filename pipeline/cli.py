@@ -41,6 +41,19 @@ def _selected(args: argparse.Namespace, paths: Paths, year: int):
     return communes_of_year(year, extra)
 
 
+def _warn_unclaimed(paths: Paths, year: int) -> None:
+    from pipeline.runner import unclaimed_files
+
+    registry = communes_of_year(year, paths.raw / EXTRA_REGISTRY_NAME)
+    names = unclaimed_files(paths.raw_year(year), registry)
+    if names:
+        print(
+            f"cnscd: {year}: not read, named for no commune: {', '.join(names)}; name a "
+            "workbook {slug}.xlsx or {code}.xlsx",
+            file=sys.stderr,
+        )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.runner import ReportOptions, run_year
 
@@ -62,6 +75,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise PipelineError(f"{given} does not exist")
     finished = []
     for year, communes in selections.items():
+        _warn_unclaimed(paths, year)
         runs = run_year(
             paths,
             year,
@@ -95,6 +109,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     blocked = 0
     for year in args.year:
         communes = _selected(args, paths, year)
+        _warn_unclaimed(paths, year)
         summary, problems = check_year(paths, year, communes, workers=args.workers or 1)
         by_code = summary.set_index("commune_code") if not summary.empty else None
         print(f"{year}: {len(communes)} commune(s)")

@@ -5,6 +5,7 @@ The only module that drives papermill and nbconvert. A failing commune does not 
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -34,6 +35,7 @@ from pipeline.progress import Progress
 from pipeline.provenance import code_hash, code_revision, hash_path, report_key, short
 from pipeline.registry import EXTRA_REGISTRY_NAME, Commune, communes_of_year
 from pipeline.report import INDICATORS_FILE
+from pipeline.vntext import slugify
 
 REPORT_NOTEBOOK = NOTEBOOKS / "commune_report.ipynb"
 COMPARISON_NOTEBOOK = NOTEBOOKS / "district_comparison.ipynb"
@@ -82,6 +84,38 @@ def find_workbook(raw_year: Path, commune: Commune) -> Path:
             file=found[0].name,
         )
     return found[0] if found else raw_year / f"{commune.slug}.xlsx"
+
+
+def unclaimed_files(raw_year: Path, communes: list[Commune]) -> list[str]:
+    """Workbooks (and CSV folders) in the year's raw folder that no commune's name claims, each
+    with the name it was probably meant to have: `Nam Chinh.xlsx (nam-chinh.xlsx?)`.
+
+    Names starting with `_`, `.` or `~$` (Excel's lock files) are not workbooks of a commune.
+    """
+    if not raw_year.is_dir():
+        return []
+    claimed = {name for c in communes for name in (c.slug, c.code, output_folder(c))}
+    by_key = {c.slug: c for c in communes} | {c.code: c for c in communes}
+    found = []
+    for entry in sorted(raw_year.iterdir()):
+        stem = entry.name if entry.is_dir() else entry.stem
+        if entry.name.startswith(("_", ".", "~$")) or stem in claimed:
+            continue
+        if not entry.is_dir() and entry.suffix.lower() not in (*WORKBOOK_SUFFIXES, ".csv"):
+            continue
+        if entry.is_file() and entry.suffix.lower() == ".csv":
+            continue  # a registry or a note beside the workbooks, not a commune's sheet
+        key = slugify(stem)
+        code = re.search(r"\d{5}", stem)
+        guess = by_key.get(code.group()) if code else None
+        if guess is None:
+            close = difflib.get_close_matches(
+                re.sub(r"^(xa|thi-tran|phuong)-", "", key), list(by_key), n=1, cutoff=0.8
+            )
+            guess = by_key.get(close[0]) if close else None
+        hint = f" ({guess.slug}{'' if entry.is_dir() else '.xlsx'}?)" if guess else ""
+        found.append(f"{entry.name}{hint}")
+    return found
 
 
 def _source_hash(raw_year: Path, commune: Commune) -> str:

@@ -107,3 +107,21 @@ def test_template_command_writes_the_workbook(tmp_path) -> None:
     assert out.exists()
     again = cnscd("template", "--commune", "nam-chinh", "--output", str(out))
     assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_a_workbook_named_for_no_commune_is_pointed_out(tiny_district: Paths, tmp_path) -> None:
+    import shutil
+
+    paths = Paths.under(tmp_path)
+    raw = paths.raw_year(2022)
+    raw.mkdir(parents=True)
+    shutil.copy(tiny_district.raw_year(2022) / "nam-chinh.xlsx", raw / "Xã Nam Chính (1).xlsx")
+    (raw / "~$nam-chinh.xlsx").write_bytes(b"")  # Excel's lock file: not a workbook
+    (raw / "ghi chu.txt").write_text("notes", encoding="utf-8")
+    done = cnscd("--data-dir", str(tmp_path), "check", "--year", "2022", "--commune", "nam-chinh")
+    assert done.returncode == 1  # nam-chinh.xlsx itself is still missing
+    assert (
+        "2022: not read, named for no commune: Xã Nam Chính (1).xlsx (nam-chinh.xlsx?)"
+        in done.stderr
+    ), done.stderr
+    assert "~$" not in done.stderr and "ghi chu" not in done.stderr
