@@ -129,6 +129,10 @@ def cmd_check(args: argparse.Namespace) -> int:
                 reasons = by_code.loc[commune.code, "top_reasons"] if by_code is not None else ""
                 status = "ok" + (f" (rejected: {reasons})" if reasons else "")
             print(f"  {commune.name:<24} {figures}  {status}")
+            known = by_code is not None and commune.code in by_code.index
+            unread = by_code.loc[commune.code, "unread_columns"] if known else ""
+            if commune.code not in problems and unread:
+                print(f"  {'':<24} columns not read (no such column in the contract): {unread}")
         blocked += len(problems)
     return 1 if blocked else 0
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 
 from nbformat.v4 import new_output
 from papermill.engines import Engine, papermill_engines
+from papermill.translators import PythonTranslator, papermill_translators
 
 ENGINE_NAME = "cnscd-inprocess"
 
@@ -86,3 +88,15 @@ class InProcessEngine(Engine):
 
 
 papermill_engines.register(ENGINE_NAME, InProcessEngine)
+
+
+class ReadableParameters(PythonTranslator):
+    """Injected strings as a reviewer can read them: `"mã nguồn"`, where papermill writes
+    `"m\\xe3 ngu\\u1ed3n"`. A JSON string is also a Python string literal."""
+
+    @classmethod
+    def translate_escaped_str(cls, str_val):
+        return json.dumps(str_val, ensure_ascii=False) if isinstance(str_val, str) else str_val
+
+
+papermill_translators.register("python", ReadableParameters)

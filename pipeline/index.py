@@ -85,7 +85,8 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
             for label, name in (
                 ("Báo cáo (HTML)", "report.html"),
                 ("Báo cáo (PDF)", "report.pdf"),
-                ("Notebook", "notebook.ipynb"),
+                ("Notebook", "notebook.html"),
+                ("ipynb", "notebook.ipynb"),
                 ("Dòng bị loại", "rejected.csv"),
             )
             if (status_path.parent / name).exists()
@@ -119,6 +120,7 @@ def write_index(outputs_year: Path, year: int, indicators: pd.DataFrame | None) 
                 (label, f"{p.parent.name}/{name}")
                 for label, name in (
                     ("HTML", "comparison.html"),
+                    ("Notebook", "notebook.html"),
                     ("PDF", "comparison.pdf"),
                     ("Excel", "comparison.xlsx"),
                 )

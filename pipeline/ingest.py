@@ -14,7 +14,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +45,8 @@ class RawWorkbook:
     path: Path
     tables: dict[str, pd.DataFrame]  # sheet key -> columns by key, plus ROW
     sheet_names: dict[str, str]  # sheet key -> the sheet's name in the file
+    # sheet key -> headers that name no column of the contract: their cells are not read
+    unread_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _names(header: str, synonyms: tuple[str, ...]) -> set[str]:
@@ -65,7 +67,10 @@ def _header_row(grid: pd.DataFrame) -> int | None:
     return None
 
 
-def _table(read: Grid, sheet: contract.Sheet, sheet_name: str, file: Path) -> pd.DataFrame:
+def _table(
+    read: Grid, sheet: contract.Sheet, sheet_name: str, file: Path
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The sheet's rows by column key, and the headers that name no column of the contract."""
     grid = read.cells
     header_index = _header_row(grid)
     columns: dict[str, int] = {}
@@ -108,7 +113,13 @@ def _table(read: Grid, sheet: contract.Sheet, sheet_name: str, file: Path) -> pd
             per_row.setdefault(row, {})[keys[position]] = formula
     if per_row:
         table[FORMULAS] = [per_row.get(i) for i in body.index]
-    return table.reset_index(drop=True)
+    header = grid.iloc[header_index]
+    unread = tuple(
+        str(header.iloc[i]).strip()
+        for i in range(len(header))
+        if i not in columns.values() and pd.notna(header.iloc[i]) and str(header.iloc[i]).strip()
+    )
+    return table.reset_index(drop=True), unread
 
 
 def read_workbook(path: Path) -> RawWorkbook:
@@ -137,6 +148,7 @@ def read_workbook(path: Path) -> RawWorkbook:
         ) from exc
     tables: dict[str, pd.DataFrame] = {}
     sheet_names: dict[str, str] = {}
+    unread_columns: dict[str, tuple[str, ...]] = {}
     for sheet in contract.SHEETS:
         found = _find_sheet(sheet, list(grids))
         if found is None:
@@ -148,9 +160,11 @@ def read_workbook(path: Path) -> RawWorkbook:
                     sheet=sheet.name,
                 )
             continue
-        tables[sheet.key] = _table(grids[found], sheet, found, path)
+        tables[sheet.key], unread = _table(grids[found], sheet, found, path)
         sheet_names[sheet.key] = found
-    return RawWorkbook(path, tables, sheet_names)
+        if unread:
+            unread_columns[sheet.key] = unread
+    return RawWorkbook(path, tables, sheet_names, unread_columns)
 
 
 def _cells(rows: list[list[object]]) -> pd.DataFrame:

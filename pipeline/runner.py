@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 from traitlets.config import Config
 
-from pipeline import store
+from pipeline import contract, store
 from pipeline.clean import CleanResult, check_identity, clean_tables, quality_summary, stack
 from pipeline.config import NOTEBOOKS, TEMPLATES, Paths
 from pipeline.errors import InputError, PipelineError
@@ -158,8 +158,12 @@ def prepare_chunk(paths: Paths, year: int, communes: list[Commune]) -> Prepared:
         else:
             readable.append((raw, commune.code))
     present = pd.DataFrame(
-        [(code, key) for raw, code in readable for key in raw.tables],
-        columns=["commune_code", "sheet"],
+        [
+            (code, key, ", ".join(raw.unread_columns.get(key, ())))
+            for raw, code in readable
+            for key in raw.tables
+        ],
+        columns=["commune_code", "sheet", "unread_columns"],
     )
     if not readable:
         return Prepared(problems, None, pd.DataFrame(), present, set())
@@ -233,12 +237,27 @@ def check_year(
     prepared = prepare_communes(paths, year, communes, workers)
     columns = ["rows_read", "rows_kept", "rows_fixed", "rows_rejected"]
     if prepared.result is None:
-        return pd.DataFrame(columns=["commune_code", *columns, "top_reasons"]), prepared.problems
+        empty = pd.DataFrame(columns=["commune_code", *columns, "top_reasons", "unread_columns"])
+        return empty, prepared.problems
     totals = prepared.quality.groupby("commune_code")[columns].sum()
     reasons = prepared.result.rejected.groupby("commune_code")["reason_code"].agg(
         lambda s: ", ".join(f"{k} {v}" for k, v in s.value_counts().head(3).items())
     )
-    summary = totals.join(reasons.rename("top_reasons")).fillna({"top_reasons": ""})
+    unread = prepared.present[prepared.present["unread_columns"] != ""]
+    unread = (
+        unread.assign(
+            text=unread["sheet"].map(lambda k: contract.SHEETS_BY_KEY[k].name)
+            + ": "
+            + unread["unread_columns"]
+        )
+        .groupby("commune_code")["text"]
+        .agg("; ".join)
+    )
+    summary = (
+        totals.join(reasons.rename("top_reasons"))
+        .join(unread.rename("unread_columns"))
+        .fillna({"top_reasons": "", "unread_columns": ""})
+    )
     return summary.reset_index(), prepared.problems
 
 
@@ -291,17 +310,18 @@ def _scrub(notebook_path: Path) -> None:
     )
 
 
-def render_html(notebook_path: Path, html_path: Path, title: str) -> None:
-    """The executed notebook as a document: no code, no prompts."""
+def render_html(notebook_path: Path, html_path: Path, title: str, code: bool = False) -> None:
+    """The executed notebook as a document: no code, no prompts; or, with `code`, as a reviewer
+    reads a notebook: each cell's code above what it displayed."""
     import nbformat
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
         template_name="report",  # pipeline/templates/nbconvert/report: lab, with no remote scripts
         extra_template_basedirs=[str(TEMPLATES / "nbconvert")],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
+        exclude_input=not code,
+        exclude_input_prompt=not code,
+        exclude_output_prompt=not code,
     )
     notebook = nbformat.read(notebook_path, as_version=4)
     notebook.metadata["title"] = title
@@ -363,10 +383,10 @@ def _execute_notebook(
     import papermill
     from nbclient.exceptions import DeadKernelError
 
+    from pipeline.engine import ENGINE_NAME  # also makes injected parameters readable
+
     def execute() -> None:
         if engine == "inprocess":
-            from pipeline.engine import ENGINE_NAME
-
             chosen = {"engine_name": ENGINE_NAME}
         else:
             chosen = {"config": _KERNEL_CONFIG}
@@ -449,7 +469,8 @@ def execute_document(
         if executed.exists():
             _scrub(executed)
             render_html(executed, work_dir / f"{stem}.html", title)
-            done.files = ["notebook.ipynb", f"{stem}.html"]
+            render_html(executed, work_dir / "notebook.html", f"{title} (notebook)", code=True)
+            done.files = ["notebook.ipynb", "notebook.html", f"{stem}.html"]
             fragment = report_fragment(executed) if done.status == "pending" else None
             if fragment and "pdf" in options.formats:
                 try:
@@ -586,7 +607,13 @@ def _record(paths: Paths, year: int, runs: list[CommuneRun], provenance: dict[st
         }
         if run.status == "failed" and not run.outputs:
             # Nothing was rebuilt: an older report must not stand beside a failed status.
-            for name in ("report.html", "report.pdf", "notebook.ipynb", "rejected.csv"):
+            for name in (
+                "report.html",
+                "report.pdf",
+                "notebook.ipynb",
+                "notebook.html",
+                "rejected.csv",
+            ):
                 (folder / name).unlink(missing_ok=True)
         if rejected is not None and run.status == "ok":
             write_csv(

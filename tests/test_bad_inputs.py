@@ -282,6 +282,13 @@ def test_bad_input_is_repaired_or_refused_clearly(source: Path, tmp_path: Path, 
         assert "Traceback" not in message and "\n" not in message
 
 
+def test_a_column_that_is_not_read_is_said(source: Path, tmp_path: Path) -> None:
+    prepared = _prepare(source, tmp_path, CASES["extra and missing columns"])
+    unread = prepared.present.set_index(["commune_code", "sheet"])["unread_columns"]
+    assert unread[(CODE, "activities")] == "Cột thêm"
+    assert unread[(OTHER, "activities")] == ""
+
+
 def test_the_mixed_csv_reads_as_the_workbook_does(source: Path, tmp_path: Path) -> None:
     whole = _prepare(source, tmp_path / "xlsx", Case(lambda p: None)).result
     for name in ("UTF-8 and Windows-1258 lines in one CSV", "UTF-8 and TCVN3 lines in one CSV"):

@@ -77,6 +77,11 @@ def test_check_prints_a_table_and_blocks_on_missing_members(tiny_district: Paths
     members = book["Thành viên"]
     members.delete_rows(2, members.max_row)
     book.save(workbook)
+    workbook = tmp_path / "data" / "raw" / "2022" / "nam-chinh.xlsx"
+    book = load_workbook(workbook)
+    villages = book["Thôn"]
+    villages["B1"] = "Tổng số hộ gia đình"  # a header the contract does not know: not read
+    book.save(workbook)
     done = cnscd(
         "--data-dir",
         str(tmp_path),
@@ -97,6 +102,10 @@ def test_check_prints_a_table_and_blocks_on_missing_members(tiny_district: Paths
     assert " ok" in lines["Xã Nam"] and "duplicate_row" in lines["Xã Nam"]
     assert "BLOCKED" in lines["Xã An"] and "an-lam.xlsx" in lines["Xã An"]
     assert "Thành viên" in lines["Xã An"]
+    assert (
+        "columns not read (no such column in the contract): Thôn: Tổng số hộ gia đình"
+        in done.stdout
+    ), done.stdout
     assert not (tmp_path / "data" / "processed").exists()  # validation alone writes nothing
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
@@ -88,6 +89,20 @@ def test_report_hides_code_and_personal_data(district_run) -> None:
     )
     assert str(paths.base) not in executed and str(paths.base) not in html
     assert not re.search(r'(src|href)="(https?:)?//', html)  # opens offline, calls nobody
+    # The reviewer's view of the notebook: the code, then the report it displayed.
+    rendered = (paths.outputs_year(2022) / "10627-nam-chinh" / "notebook.html").read_text("utf-8")
+    assert "commune_report_html" in rendered and "injected" in rendered.lower()
+    injected = next(
+        "".join(cell["source"])
+        for cell in json.loads(executed)["cells"]
+        if "injected-parameters" in cell["metadata"].get("tags", [])
+    )
+    assert "mã nguồn" in injected  # readable, not "m\\xe3 ngu\\u1ed3n"
+    assert "Tổ công nghệ số cộng đồng" in rendered
+    assert not re.search(r'(src|href)="(https?:)?//', rendered)
+    assert str(paths.base) not in rendered
+    for phone in members["Số điện thoại"]:
+        assert phone not in rendered
 
 
 def test_index_links_every_report(district_run) -> None:
@@ -95,6 +110,7 @@ def test_index_links_every_report(district_run) -> None:
     index = (paths.outputs_year(2022) / "index.html").read_text(encoding="utf-8")
     for folder in ("10627-nam-chinh", "10645-an-lam"):
         assert f'href="{folder}/report.html"' in index
+        assert f'href="{folder}/notebook.html"' in index
         assert (paths.outputs_year(2022) / folder / "report.html").exists()
     assert "Xã Nam Chính" in index
 
