@@ -131,6 +131,11 @@ def read_workbook(path: Path) -> RawWorkbook:
             "commune's workbook there, or run `cnscd sample`",
             file=path.name,
         )
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError(
+            "the file is empty (0 bytes): it was not saved whole; ask for it again",
+            file=path.name,
+        )
     if path.is_file() and path.read_bytes()[:8] == _OLE_SIGNATURE:
         raise InputError(
             "this is an old-format (.xls) or password-protected workbook, not an "
@@ -143,8 +148,13 @@ def read_workbook(path: Path) -> RawWorkbook:
     except InputError:
         raise
     except Exception as exc:  # the reader's own message says what is wrong with the file
+        reason = f"{type(exc).__name__}: {exc}"
         raise InputError(
-            f"cannot be read as a workbook ({type(exc).__name__}: {exc})", file=path.name
+            f"cannot be read as a folder of CSV files ({reason})"
+            if path.is_dir()
+            else f"cannot be read as a workbook: it is damaged or not an Excel file ({reason}); "
+            "open it in Excel and save it again as .xlsx, or ask for it again",
+            file=path.name,
         ) from exc
     tables: dict[str, pd.DataFrame] = {}
     sheet_names: dict[str, str] = {}

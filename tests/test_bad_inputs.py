@@ -214,7 +214,7 @@ CASES = {
     "not a workbook at all": Case(
         lambda p: p.write_text("hello", encoding="utf-8"), "nam-chinh.xlsx: cannot be read"
     ),
-    "an empty file": Case(lambda p: p.write_bytes(b""), "nam-chinh.xlsx: cannot be read"),
+    "an empty file": Case(lambda p: p.write_bytes(b""), "nam-chinh.xlsx: the file is empty"),
     "two workbooks for one commune": Case(
         _two_workbooks, "2 workbooks for commune 10627 (Xã Nam Chính): nam-chinh.xlsx, nam-"
     ),
