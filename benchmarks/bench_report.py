@@ -1,4 +1,4 @@
-"""Time per commune report (execute, HTML, PDF) beside a bare papermill run of an empty notebook.
+"""Time per commune report (execute, HTML, notebook HTML, PDF) beside a bare papermill run.
 
 Both measured in the same run, through papermill's Python API with a real kernel, sequentially.
 
@@ -62,7 +62,7 @@ def main() -> None:
     generate(paths.raw, years=(2022,), only=tuple(c.slug for c in communes))
     prepare(paths, 2022, communes)
     compute_year(paths, 2022)
-    bare, execute, html, pdf = [], [], [], []
+    bare, execute, html, notebook_html, pdf = [], [], [], [], []
     for commune in communes:
         bare.append(bare_run(base))
         work = base / "work" / commune.code
@@ -81,6 +81,9 @@ def main() -> None:
         started = time.perf_counter()
         render_html(work / "nb.ipynb", work / "report.html", "x")
         html.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        render_html(work / "nb.ipynb", work / "notebook.html", "x", code=True)
+        notebook_html.append(time.perf_counter() - started)
         fragment = report_fragment(work / "nb.ipynb")
         started = time.perf_counter()
         write_pdf(fragment, visible_text(fragment), work / "report.pdf", "x")
@@ -96,8 +99,9 @@ def main() -> None:
     show("bare papermill run (empty notebook)", bare)
     show("report: execute notebook", execute)
     show("report: HTML (nbconvert)", html)
+    show("notebook: HTML with code", notebook_html)
     show("report: PDF (WeasyPrint)", pdf)
-    total = [e + h + p for e, h, p in zip(execute, html, pdf, strict=True)]
+    total = [sum(t) for t in zip(execute, html, notebook_html, pdf, strict=True)]
     show("report: total", total)
     print(
         f"cost above a bare kernel run: {statistics.median(total) - statistics.median(bare):.2f} s"

@@ -5,9 +5,7 @@ from __future__ import annotations
 import io
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure  # not pyplot: no global figure state, and faster to import
 
 from pipeline.narrative import number
 
@@ -19,10 +17,9 @@ _STYLE = {
 }
 
 
-def _svg(figure: plt.Figure) -> str:
+def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(figure)
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]  # drop the XML prolog and doctype: it is inlined in HTML
 
@@ -35,9 +32,10 @@ def bar_chart(
     target: tuple[float, str] | None = None,
 ) -> str:
     """Horizontal bars, largest on top, each labelled with its value; a target as a line."""
-    with plt.rc_context(_STYLE):
+    with matplotlib.rc_context(_STYLE):
         pairs = sorted(zip(values, labels, strict=True))
-        figure, axes = plt.subplots(figsize=(6.2, 0.38 * len(pairs) + 0.9))
+        figure = Figure(figsize=(6.2, 0.38 * len(pairs) + 0.9))
+        axes = figure.subplots()
         bars = axes.barh(
             [label for _, label in pairs], [value for value, _ in pairs], color="#1f4e79"
         )
@@ -62,8 +60,9 @@ def bar_chart(
 
 def column_chart(labels: list[str], values: list[float], title: str, unit: str) -> str:
     """Vertical bars in the given order (months), each labelled with its value."""
-    with plt.rc_context(_STYLE):
-        figure, axes = plt.subplots(figsize=(6.2, 2.6))
+    with matplotlib.rc_context(_STYLE):
+        figure = Figure(figsize=(6.2, 2.6))
+        axes = figure.subplots()
         bars = axes.bar(labels, values, color="#1f4e79")
         axes.bar_label(bars, labels=[number(v) for v in values], padding=2, fontsize=7)
         axes.set_title(title, loc="left", fontweight="bold")

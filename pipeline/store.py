@@ -7,12 +7,15 @@ at all: each is written beside its target and renamed into place.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from pipeline import contract
-from pipeline.clean import CleanResult
 from pipeline.files import write_atomically
+
+if TYPE_CHECKING:  # the report reads the store; it need not import cleaning (and pandera)
+    from pipeline.clean import CleanResult
 
 LOG_TABLES = ("fixes", "rejected", "quality", "present")
 TABLES = tuple(s.key for s in contract.SHEETS) + LOG_TABLES
