@@ -39,8 +39,16 @@ from pipeline.vntext import slugify
 
 REPORT_NOTEBOOK = NOTEBOOKS / "commune_report.ipynb"
 COMPARISON_NOTEBOOK = NOTEBOOKS / "district_comparison.ipynb"
-# Kernels talk over local sockets in the run's own folder rather than open TCP ports.
-_KERNEL_CONFIG = Config({"KernelManager": {"transport": "ipc"}})
+# Kernels talk over local sockets in the run's own folder rather than open TCP ports. Their own
+# log stays quiet: jupyter_client interrupts every kernel before shutting it down, which ipykernel
+# logs as an ERROR ("KeyboardInterrupt caught in kernel") that is none; a notebook's errors reach
+# papermill, not this log.
+_KERNEL_CONFIG = Config(
+    {
+        "KernelManager": {"transport": "ipc"},
+        "NotebookClient": {"extra_arguments": ["--IPKernelApp.log_level=CRITICAL"]},
+    }
+)
 
 
 @dataclass
