@@ -581,20 +581,22 @@ def stack(workbooks: list[tuple[RawWorkbook, str]]) -> dict[str, pd.DataFrame]:
     """The raw tables of many communes, one frame per sheet, with where each row came from."""
     stacked: dict[str, pd.DataFrame] = {}
     for sheet in contract.SHEETS:
-        parts = []
-        for raw, code in workbooks:
-            if sheet.key in raw.tables:
-                part = raw.tables[sheet.key].drop(columns="commune_code", errors="ignore")
-                part.insert(0, "commune_code", code)
-                part.insert(1, FILE, raw.path.name)
-                part.insert(2, SHEET, raw.sheet_names[sheet.key])
-                parts.append(part)
+        found = [(raw, code) for raw, code in workbooks if sheet.key in raw.tables]
         columns = list(dict.fromkeys([*META, *(c.key for c in sheet.columns)]))
-        frame = (
-            pd.concat(parts, ignore_index=True)
-            if parts
-            else pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-        )
+        if not found:
+            stacked[sheet.key] = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+            continue
+        tables = [raw.tables[sheet.key] for raw, _ in found]
+        # One concatenation, then the origin columns: per-part inserts cost more than the data.
+        frame = pd.concat(tables, ignore_index=True).drop(columns="commune_code", errors="ignore")
+        lengths = [len(table) for table in tables]
+        origin = {
+            "commune_code": [code for _, code in found],
+            FILE: [raw.path.name for raw, _ in found],
+            SHEET: [raw.sheet_names[sheet.key] for raw, _ in found],
+        }
+        for position, (name, values) in enumerate(origin.items()):
+            frame.insert(position, name, np.repeat(np.array(values, dtype=object), lengths))
         stacked[sheet.key] = frame
     return stacked
 

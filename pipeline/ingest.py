@@ -17,6 +17,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import python_calamine
 
@@ -35,7 +36,7 @@ _OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
 class Grid:
     """A sheet's cells as read (row 0 is Excel's row 1), and what could not be read as is."""
 
-    cells: pd.DataFrame
+    cells: list[list[object]]  # rows of equal width; an empty cell is None
     decoded: dict[int, str]  # grid row -> legacy encoding it was read in
     formulas: dict[tuple[int, int], str]  # (grid row, grid column) -> formula without value
 
@@ -58,11 +59,14 @@ def _find_sheet(sheet: contract.Sheet, available: list[str]) -> str | None:
     return next((name for name in available if match_key(name) in wanted), None)
 
 
-def _header_row(grid: pd.DataFrame) -> int | None:
-    for index in range(min(len(grid), 10)):
-        if grid.iloc[index].notna().sum() >= 2 or (
-            grid.shape[1] == 1 and grid.iloc[index].notna().any()
-        ):
+def _empty(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _header_row(grid: list[list[object]]) -> int | None:
+    for index, row in enumerate(grid[:10]):
+        filled = sum(not _empty(v) for v in row)
+        if filled >= 2 or (len(row) == 1 and filled == 1):
             return index
     return None
 
@@ -75,7 +79,7 @@ def _table(
     header_index = _header_row(grid)
     columns: dict[str, int] = {}
     if header_index is not None:
-        headers = [match_key(str(v)) if pd.notna(v) else "" for v in grid.iloc[header_index]]
+        headers = [match_key(str(v)) if not _empty(v) else "" for v in grid[header_index]]
         for column in sheet.columns:
             wanted = _names(column.header, column.synonyms)
             position = next((i for i, h in enumerate(headers) if h in wanted), None)
@@ -92,34 +96,32 @@ def _table(
             column=missing[0].header,
         )
     assert header_index is not None
-    body = grid.iloc[header_index + 1 :]
-    table = pd.DataFrame(
-        {
-            column.key: (
-                body.iloc[:, columns[column.key]]
-                if column.key in columns
-                else pd.Series(None, index=body.index, dtype=object)
-            )
-            for column in sheet.columns
-        }
-    )
-    table.insert(0, ROW, body.index.to_numpy() + 1)
+    body = grid[header_index + 1 :]
+    rows = range(header_index + 1, len(grid))  # grid rows of the body (Excel's row - 1)
+    keys = [column.key for column in sheet.columns]
+    cells = np.full((len(body), len(keys)), None, dtype=object)
+    if body:
+        taken = [j for j, key in enumerate(keys) if key in columns]
+        as_array = np.array(body, dtype=object).reshape(len(body), -1)
+        cells[:, taken] = as_array[:, [columns[keys[j]] for j in taken]]
+    # One object block, as read: cleaning types the columns.
+    table = pd.DataFrame(cells, columns=keys, dtype=object)
+    table.insert(0, ROW, np.arange(header_index + 2, len(grid) + 1, dtype="int64"))
     if read.decoded:
-        table[DECODED] = [read.decoded.get(i) for i in body.index]
+        table[DECODED] = [read.decoded.get(i) for i in rows]
     keys = {position: key for key, position in columns.items()}
     per_row: dict[int, dict[str, str]] = {}
     for (row, position), formula in read.formulas.items():
         if position in keys:
             per_row.setdefault(row, {})[keys[position]] = formula
     if per_row:
-        table[FORMULAS] = [per_row.get(i) for i in body.index]
-    header = grid.iloc[header_index]
+        table[FORMULAS] = [per_row.get(i) for i in rows]
     unread = tuple(
-        str(header.iloc[i]).strip()
-        for i in range(len(header))
-        if i not in columns.values() and pd.notna(header.iloc[i]) and str(header.iloc[i]).strip()
+        str(value).strip()
+        for i, value in enumerate(grid[header_index])
+        if i not in columns.values() and not _empty(value) and str(value).strip()
     )
-    return table.reset_index(drop=True), unread
+    return table, unread
 
 
 def read_workbook(path: Path) -> RawWorkbook:
@@ -177,9 +179,10 @@ def read_workbook(path: Path) -> RawWorkbook:
     return RawWorkbook(path, tables, sheet_names, unread_columns)
 
 
-def _cells(rows: list[list[object]]) -> pd.DataFrame:
-    """Cells as read; an empty cell (calamine and csv give "") is None."""
-    return pd.DataFrame([[None if v == "" else v for v in row] for row in rows], dtype=object)
+def _cells(rows: list[list[object]]) -> list[list[object]]:
+    """Cells as read, rows padded to one width; an empty cell (calamine and csv give "") is None."""
+    width = max((len(row) for row in rows), default=0)
+    return [[None if v == "" else v for v in row] + [None] * (width - len(row)) for row in rows]
 
 
 def _read_grids(path: Path) -> dict[str, Grid]:
@@ -203,7 +206,7 @@ _FORMULA_TAG = re.compile(rb"<f[ >/]")
 
 
 def _formulas_without_value(
-    path: Path, cells: dict[str, pd.DataFrame]
+    path: Path, cells: dict[str, list[list[object]]]
 ) -> dict[str, dict[tuple[int, int], str]]:
     """Cells that hold a formula but no saved value (a file written by a script, not Excel):
     they read as empty, and cleaning should say why. Looked for only in files with formulas."""
@@ -225,7 +228,7 @@ def _formulas_without_value(
                     if (
                         isinstance(value, str)
                         and value.startswith("=")
-                        and (r >= grid.shape[0] or c >= grid.shape[1] or grid.iat[r, c] is None)
+                        and (r >= len(grid) or c >= len(grid[r]) or grid[r][c] is None)
                     ):
                         found.setdefault(name, {})[(r, c)] = value
         return found
