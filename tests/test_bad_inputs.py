@@ -8,8 +8,6 @@ sheet, row and column where there is one), or a check that the repair was made a
 
 from __future__ import annotations
 
-import csv
-import io
 import shutil
 import zipfile
 from collections.abc import Callable
@@ -18,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from workbooks import as_csv_folder, by_line
 
 from pipeline.clean import CleanResult
 from pipeline.config import Paths
@@ -127,28 +126,11 @@ def _another_communes_code(book) -> None:
     book["Thông tin xã"]["A2"] = "10645"
 
 
-def _as_csv_folder(encode: Callable[[int, str], bytes]) -> Callable[[Path], None]:
-    """The workbook as a folder of CSV files, line n encoded by `encode(n, line)`."""
+def _as_csv_folder(encode_line: Callable[[int, str], bytes]) -> Callable[[Path], None]:
+    """The workbook replaced by a folder of CSV files, line n encoded by `encode_line(n, line)`."""
 
     def apply(target: Path) -> None:
-        folder = target.with_suffix("")
-        folder.mkdir()
-        book = load_workbook(target, read_only=True)
-        for sheet in book.worksheets:
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            for row in sheet.iter_rows(values_only=True):
-                writer.writerow(
-                    [
-                        "" if v is None else v.strftime("%d/%m/%Y") if hasattr(v, "strftime") else v
-                        for v in row
-                    ]
-                )
-            lines = buffer.getvalue().splitlines(keepends=True)
-            (folder / f"{sheet.title}.csv").write_bytes(
-                b"".join(encode(n, line) for n, line in enumerate(lines))
-            )
-        book.close()
+        as_csv_folder(target, target.with_suffix(""), by_line(encode_line))
         target.unlink()
 
     return apply

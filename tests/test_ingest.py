@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import codecs
-import csv
-import io
 import unicodedata
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from openpyxl import Workbook, load_workbook
+from workbooks import as_csv_folder, by_line
 
-from pipeline.clean import clean_workbook
+from pipeline.clean import CleanResult, clean_workbook
 from pipeline.errors import InputError
 from pipeline.ingest import decode_csv, detect_csv_encoding, read_workbook
 from pipeline.sample import encode_cp1258 as to_cp1258
@@ -20,21 +19,16 @@ from pipeline.sample import generate
 from pipeline.template import LISTS_SHEET, write_template
 
 
-def _as_csv_folder(workbook: Path, folder: Path, encode) -> Path:
-    folder.mkdir(parents=True)
-    book = load_workbook(workbook, read_only=True)
-    for sheet in book.worksheets:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for row in sheet.iter_rows(values_only=True):
-            writer.writerow(
-                [
-                    "" if v is None else (v.strftime("%d/%m/%Y") if hasattr(v, "strftime") else v)
-                    for v in row
-                ]
-            )
-        (folder / f"{sheet.title}.csv").write_bytes(encode(buffer.getvalue()))
-    return folder
+def _reads_like_the_workbook(folder: Path, workbook: Path) -> CleanResult:
+    """The CSV folder, cleaned: the same members, villages, Zalo groups and documents."""
+    from_csv = clean_workbook(read_workbook(folder), "10627", 2022)
+    from_xlsx = clean_workbook(read_workbook(workbook), "10627", 2022)
+    for key in ("members", "villages", "zalo", "decisions"):
+        pd.testing.assert_frame_equal(
+            from_csv.tables[key], from_xlsx.tables[key], check_dtype=False
+        )
+    assert len(from_csv.tables["activities"]) == len(from_xlsx.tables["activities"])
+    return from_csv
 
 
 ENCODINGS = {
@@ -52,25 +46,14 @@ def test_csv_folder_in_each_encoding_reads_like_the_workbook(tmp_path: Path, nam
     # Without planted legacy text: a Windows-1258 file cannot hold TCVN3 bytes such as "Þ".
     generate(tmp_path / "raw", years=(2022,), only=("nam-chinh",), rate=0, activity_rows=(40, 50))
     workbook = tmp_path / "raw" / "2022" / "nam-chinh.xlsx"
-    folder = _as_csv_folder(workbook, tmp_path / "nam-chinh", encode)
+    folder = as_csv_folder(workbook, tmp_path / "nam-chinh", encode)
     assert detect_csv_encoding((folder / "Thành viên.csv").read_bytes()) == expected
-    from_csv = clean_workbook(read_workbook(folder), "10627", 2022)
-    from_xlsx = clean_workbook(read_workbook(workbook), "10627", 2022)
-    for key in ("members", "villages", "zalo", "decisions"):
-        pd.testing.assert_frame_equal(
-            from_csv.tables[key].drop(columns=["phone"], errors="ignore"),
-            from_xlsx.tables[key].drop(columns=["phone"], errors="ignore"),
-            check_dtype=False,
-        )
-    assert len(from_csv.tables["activities"]) == len(from_xlsx.tables["activities"])
+    _reads_like_the_workbook(folder, workbook)
 
 
-def _every_third_line_in_windows_1258(text: str) -> bytes:
-    """Rows typed on another computer pasted into a UTF-8 file."""
-    lines = text.splitlines(keepends=True)
-    return b"".join(
-        to_cp1258(line) if n % 3 == 2 else line.encode("utf-8") for n, line in enumerate(lines)
-    )
+_EVERY_THIRD_LINE_IN_WINDOWS_1258 = by_line(  # rows typed on another computer, pasted in
+    lambda n, line: to_cp1258(line) if n % 3 == 2 else line.encode("utf-8")
+)
 
 
 def test_a_csv_mixing_utf8_and_windows_1258_lines_reads_each_line_in_its_own() -> None:
@@ -86,15 +69,8 @@ def test_a_csv_mixing_utf8_and_windows_1258_lines_reads_each_line_in_its_own() -
 def test_mixed_encoding_rows_are_read_right_and_counted(tmp_path: Path) -> None:
     generate(tmp_path / "raw", years=(2022,), only=("nam-chinh",), rate=0, activity_rows=(40, 50))
     workbook = tmp_path / "raw" / "2022" / "nam-chinh.xlsx"
-    folder = _as_csv_folder(workbook, tmp_path / "nam-chinh", _every_third_line_in_windows_1258)
-    from_csv = clean_workbook(read_workbook(folder), "10627", 2022)
-    from_xlsx = clean_workbook(read_workbook(workbook), "10627", 2022)
-    for key in ("members", "villages", "zalo", "decisions"):
-        pd.testing.assert_frame_equal(
-            from_csv.tables[key].drop(columns=["phone"], errors="ignore"),
-            from_xlsx.tables[key].drop(columns=["phone"], errors="ignore"),
-            check_dtype=False,
-        )
+    folder = as_csv_folder(workbook, tmp_path / "nam-chinh", _EVERY_THIRD_LINE_IN_WINDOWS_1258)
+    from_csv = _reads_like_the_workbook(folder, workbook)
     counted = from_csv.fixes[from_csv.fixes["kind"] == "mixed_encoding_row"]
     members = (folder / "Thành viên.csv").read_bytes().splitlines()
     expected_rows = {n + 1 for n, line in enumerate(members) if n % 3 == 2 and not line.isascii()}

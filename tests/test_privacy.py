@@ -9,7 +9,7 @@ from pypdf import PdfReader
 
 from pipeline.config import Paths
 from pipeline.registry import find_commune
-from pipeline.runner import ReportOptions, run_comparisons, run_year
+from pipeline.runner import ReportOptions, compute_year, prepare, run_comparisons, run_year
 
 
 def _output_text(path) -> str:
@@ -61,14 +61,8 @@ def test_phone_numbers_are_not_even_stored(tiny_district: Paths, tmp_path) -> No
     paths = Paths.under(tmp_path)
     shutil.copytree(tiny_district.raw, paths.raw)
     communes = [find_commune(2022, s) for s in ("nam-chinh", "an-lam")]
-    run_year(
-        paths,
-        2022,
-        communes,
-        workers=1,
-        echo=lambda *_: None,
-        options=ReportOptions(formats=("html",)),
-    )
+    prepare(paths, 2022, communes)
+    compute_year(paths, 2022)
     roster = pd.read_excel(
         paths.raw_year(2022) / "nam-chinh.xlsx",
         sheet_name="Thành viên",
