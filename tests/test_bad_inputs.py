@@ -100,7 +100,34 @@ HOSTILE = '../../etc <script>x</script> =HYPERLINK("http://x") \u202eabc'
 
 
 def _hostile_names(book) -> None:
+    """The commune's own name, a village, a member, an activity's note and the subject of a
+    decision (which the report quotes), written to harm."""
+    book["Thông tin xã"]["B2"] = HOSTILE
+    book["Văn bản"]["E2"] = HOSTILE
     book["Thôn"]["A2"] = HOSTILE
+    book[MEMBERS]["C2"] = HOSTILE
+    book[ACTIVITIES]["J2"] = HOSTILE
+
+
+def _corrupt_sheet_xml(target: Path) -> None:
+    """A whole zip whose activity sheet is not XML any more (a disk or mail error)."""
+    damaged = target.with_suffix(".tmp")
+    with zipfile.ZipFile(target) as source, zipfile.ZipFile(damaged, "w") as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                data = data[: len(data) // 2] + b"\x00<<not xml"
+            out.writestr(item, data)
+    damaged.replace(target)
+
+
+def _header_hidden_by_a_merge(book) -> None:
+    book[MEMBERS].merge_cells("C1:D1")  # "Họ và tên" over "Chức danh trong tổ": the latter is lost
+
+
+def _every_cell_empty(book) -> None:
+    for sheet in book.worksheets:
+        sheet.delete_rows(1, sheet.max_row)
 
 
 def _control_characters_and_a_full_cell(book) -> None:
@@ -196,6 +223,9 @@ CASES = {
     "not a workbook at all": Case(
         lambda p: p.write_text("hello", encoding="utf-8"), "nam-chinh.xlsx: cannot be read"
     ),
+    "a whole zip with a damaged sheet": Case(
+        _corrupt_sheet_xml, "nam-chinh.xlsx: cannot be read as a workbook: it is damaged"
+    ),
     "an empty file": Case(lambda p: p.write_bytes(b""), "nam-chinh.xlsx: the file is empty"),
     "two workbooks for one commune": Case(
         _two_workbooks, "2 workbooks for commune 10627 (Xã Nam Chính): nam-chinh.xlsx, nam-"
@@ -206,6 +236,13 @@ CASES = {
     "required sheet removed": Case(
         _edited(lambda book: book.remove(book[MEMBERS])),
         "sheet Thành viên: required sheet 'Thành viên' is missing",
+    ),
+    "every cell empty, headers too": Case(
+        _edited(_every_cell_empty), "sheet Thông tin xã, row 1, column Mã xã: required column"
+    ),
+    "a header hidden by a merged cell": Case(
+        _edited(_header_hidden_by_a_merge),
+        "sheet Thành viên, row 1, column Chức danh trong tổ: required column",
     ),
     "required column removed": Case(
         _edited(_required_column_removed),
@@ -304,8 +341,13 @@ def test_the_run_goes_on_and_writes_only_where_it_should(source: Path, tmp_path:
     assert all(any(p.is_relative_to(a) for a in allowed) for p in written), sorted(
         str(p) for p in written if not any(p.is_relative_to(a) for a in allowed)
     )[:5]
-    html = (paths.outputs_year(2022) / "10645-an-lam" / "report.html").read_text("utf-8")
-    assert "<script>x" not in html
+    pages = sorted(paths.outputs_year(2022).rglob("*.html"))
+    assert {p.name for p in pages} >= {"report.html", "notebook.html", "index.html"}
+    for page in pages:  # data shown as text everywhere, never as markup
+        assert "<script>x" not in page.read_text("utf-8"), page.name
+    for name in ("report.html", "notebook.html"):  # the decision's subject is quoted, as text
+        page = (paths.outputs_year(2022) / "10645-an-lam" / name).read_text("utf-8")
+        assert "&lt;script&gt;x&lt;/script&gt;" in page, name
 
 
 def test_a_big_sheet_is_read(source: Path, tmp_path: Path) -> None:
