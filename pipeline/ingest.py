@@ -219,7 +219,10 @@ def _formulas_without_value(
             return {}
     from openpyxl import load_workbook  # slow to import, and needed only here
 
-    book = load_workbook(path, read_only=True, data_only=False)
+    try:
+        book = load_workbook(path, read_only=True, data_only=False)
+    except Exception:  # only the reason's wording depends on it: the rows still count
+        return {}
     try:
         found: dict[str, dict[tuple[int, int], str]] = {}
         for name, grid in cells.items():
@@ -273,7 +276,12 @@ def decode_csv(data: bytes) -> tuple[str, dict[int, str]]:
     """A CSV file's text, and its lines (from 0) read in a legacy encoding because the file
     mixes them with UTF-8 lines, as when rows typed on another computer are pasted in."""
     encoding = detect_csv_encoding(data)
-    if encoding not in ("cp1258", "latin-1"):
+    if encoding == "utf-8-sig":  # Excel's "CSV UTF-8": legacy lines may be pasted in it too
+        try:
+            return data.decode(encoding), {}
+        except UnicodeDecodeError:
+            data = data[len(codecs.BOM_UTF8) :]
+    elif encoding not in ("cp1258", "latin-1"):
         return data.decode(encoding), {}
     lines = data.splitlines(keepends=True)
     legacy, utf8 = [], 0
@@ -285,9 +293,9 @@ def decode_csv(data: bytes) -> tuple[str, dict[int, str]]:
             utf8 += 1
         except UnicodeDecodeError:
             legacy.append(number)
-    if not utf8:  # one encoding throughout
-        return data.decode(encoding), {}
     legacy_encoding = detect_csv_encoding(b"".join(lines[n] for n in legacy))
+    if not utf8:  # one encoding throughout
+        return data.decode(legacy_encoding), {}
     read_as = dict.fromkeys(legacy, legacy_encoding)
     text = "".join(line.decode(read_as.get(n, "utf-8")) for n, line in enumerate(lines))
     return text, read_as

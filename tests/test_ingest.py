@@ -64,6 +64,8 @@ def test_a_csv_mixing_utf8_and_windows_1258_lines_reads_each_line_in_its_own() -
     assert legacy == {2: "cp1258"}
     whole_file_legacy = to_cp1258("".join(lines))
     assert decode_csv(whole_file_legacy)[1] == {}  # one encoding throughout: nothing to count
+    with_bom = codecs.BOM_UTF8 + data  # Excel's "CSV UTF-8", with a legacy line pasted in
+    assert decode_csv(with_bom) == (text, legacy)
 
 
 def test_mixed_encoding_rows_are_read_right_and_counted(tmp_path: Path) -> None:
