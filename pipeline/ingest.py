@@ -109,11 +109,11 @@ def _table(
     table.insert(0, ROW, np.arange(header_index + 2, len(grid) + 1, dtype="int64"))
     if read.decoded:
         table[DECODED] = [read.decoded.get(i) for i in rows]
-    keys = {position: key for key, position in columns.items()}
+    key_at = {position: key for key, position in columns.items()}
     per_row: dict[int, dict[str, str]] = {}
     for (row, position), formula in read.formulas.items():
-        if position in keys:
-            per_row.setdefault(row, {})[keys[position]] = formula
+        if position in key_at:
+            per_row.setdefault(row, {})[key_at[position]] = formula
     if per_row:
         table[FORMULAS] = [per_row.get(i) for i in rows]
     unread = tuple(
@@ -202,17 +202,20 @@ def _read_grids(path: Path) -> dict[str, Grid]:
     return {name: Grid(grid, {}, formulas.get(name, {})) for name, grid in cells.items()}
 
 
-_FORMULA_TAG = re.compile(rb"<f[ >/]")
+# A formula cell that Excel saved has its value after it (`<f>A1+1</f><v>3</v></c>`); one
+# written by a script may have none, or an empty one (`<v />`). Only then is the workbook read
+# again, cell by cell, to find which.
+_FORMULA_WITHOUT_VALUE = re.compile(rb"(?:</f>|<f[^>]*/>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
 
 
 def _formulas_without_value(
     path: Path, cells: dict[str, list[list[object]]]
 ) -> dict[str, dict[tuple[int, int], str]]:
     """Cells that hold a formula but no saved value (a file written by a script, not Excel):
-    they read as empty, and cleaning should say why. Looked for only in files with formulas."""
+    they read as empty, and cleaning should say why. Looked for only in files that have some."""
     with zipfile.ZipFile(path) as archive:
         if not any(
-            _FORMULA_TAG.search(archive.read(name))
+            _FORMULA_WITHOUT_VALUE.search(archive.read(name))
             for name in archive.namelist()
             if name.startswith("xl/worksheets/") and name.endswith(".xml")
         ):

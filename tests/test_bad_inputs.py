@@ -90,6 +90,28 @@ def _formula_without_value(book) -> None:
     book[ACTIVITIES]["I2"] = "=5+7"  # openpyxl saves no cached value: Excel would, a script may not
 
 
+def _formula_with_its_value(target: Path) -> None:
+    """A formula as Excel saves it: the formula, then the value it gave."""
+    _edited(_formula_without_value)(target)
+    saved = target.with_suffix(".tmp")
+    with zipfile.ZipFile(target) as source, zipfile.ZipFile(saved, "w") as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                data = data.replace(b"<f>5+7</f><v />", b"<f>5+7</f><v>12</v>")
+            out.writestr(item, data)
+    saved.replace(target)
+
+
+def _people_at_row(row: int, people: int) -> Callable[[CleanResult], None]:
+    def check(result: CleanResult) -> None:
+        activities = result.tables["activities"]
+        mine = activities[(activities["commune_code"] == CODE) & (activities["_row"] == row)]
+        assert mine["people"].tolist() == [people]
+
+    return check
+
+
 def _extra_and_missing_columns(book) -> None:
     sheet = book[ACTIVITIES]
     sheet.delete_cols(10)  # "Ghi chú", optional
@@ -263,6 +285,7 @@ CASES = {
         _edited(_formula_without_value),
         check=_rejected_at("formula_without_value", ACTIVITIES, 2, "Số người được hướng dẫn"),
     ),
+    "formula saved with its value": Case(_formula_with_its_value, check=_people_at_row(2, 12)),
     "extra and missing columns": Case(_edited(_extra_and_missing_columns)),
     "names with ../ <script> =HYPERLINK and RTL": Case(
         _edited(_hostile_names), check=_kept("villages", "village", HOSTILE)
