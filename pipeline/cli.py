@@ -42,7 +42,7 @@ def _selected(args: argparse.Namespace, paths: Paths, year: int):
 
 
 def _warn_unclaimed(paths: Paths, year: int) -> None:
-    from pipeline.runner import unclaimed_files
+    from pipeline.locate import unclaimed_files
 
     registry = communes_of_year(year, paths.raw / EXTRA_REGISTRY_NAME)
     names = unclaimed_files(paths.raw_year(year), registry)
@@ -141,7 +141,7 @@ def known_villages(paths: Paths, year: int, commune) -> list[str]:
     """The commune's villages from its latest readable workbook up to the year, if any."""
     from pipeline.clean import clean_workbook
     from pipeline.ingest import read_workbook
-    from pipeline.runner import find_workbook
+    from pipeline.locate import find_workbook
 
     for earlier in range(year, year - 3, -1):
         try:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
+
+_TEMPORARY = re.compile(r"^\..+\.\d+\.tmp(\.[^.]*)?$")  # as write_atomically names them
 
 
 def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
@@ -16,6 +19,18 @@ def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def remove_temporaries(folder: Path) -> int:
+    """Remove what a killed writer left in `folder` (at any depth): its temporary files. Call it
+    only while no writer can be at work there (under the year's lock)."""
+    removed = 0
+    if folder.is_dir():
+        for path in folder.rglob(".*.tmp*"):
+            if path.is_file() and _TEMPORARY.match(path.name):
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def write_text(path: Path, text: str) -> None:

@@ -5,7 +5,6 @@ The only module that drives papermill and nbconvert. A failing commune does not 
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -25,17 +24,17 @@ from pipeline.clean import CleanResult, check_identity, clean_tables, quality_su
 from pipeline.config import NOTEBOOKS, TEMPLATES, Paths
 from pipeline.errors import InputError, PipelineError
 from pipeline.exports import export_rejected, write_csv
-from pipeline.files import write_text
+from pipeline.files import remove_temporaries, write_text
 from pipeline.index import COMPARISON_PREFIX, read_status, write_index, write_manifest, write_status
 from pipeline.indicators import compute_indicators, with_previous
 from pipeline.ingest import RawWorkbook, read_workbook
+from pipeline.locate import find_workbook
 from pipeline.locking import year_lock
 from pipeline.pdf import PdfUnavailable, write_pdf
 from pipeline.progress import Progress
 from pipeline.provenance import code_hash, code_revision, hash_path, report_key, short
 from pipeline.registry import EXTRA_REGISTRY_NAME, Commune, communes_of_year
 from pipeline.report import INDICATORS_FILE
-from pipeline.vntext import slugify
 
 REPORT_NOTEBOOK = NOTEBOOKS / "commune_report.ipynb"
 COMPARISON_NOTEBOOK = NOTEBOOKS / "district_comparison.ipynb"
@@ -67,63 +66,6 @@ class CommuneRun:
 def output_folder(commune: Commune) -> str:
     """`10627-nam-chinh`: from the code and slug, never from a raw name."""
     return f"{commune.code}-{commune.slug}"
-
-
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")  # .xls is found only to be named for what it is
-
-
-def find_workbook(raw_year: Path, commune: Commune) -> Path:
-    """The commune's workbook: `{slug}`, `{code}` or `{code}-{slug}`, as `.xlsx` (or `.xlsm`,
-    whose macros are never run), or a folder of CSV files under one of those names.
-
-    Two of them for one commune is an error: which one is the report's is the analyst's call.
-    """
-    names = (commune.slug, commune.code, output_folder(commune))
-    found = [
-        candidate
-        for name in names
-        for candidate in (*(raw_year / f"{name}{s}" for s in WORKBOOK_SUFFIXES), raw_year / name)
-        if candidate.exists()
-    ]
-    if len(found) > 1:
-        raise InputError(
-            f"{len(found)} workbooks for commune {commune.code} ({commune.name}): "
-            f"{', '.join(f.name for f in found)}; keep one in {raw_year.name}/",
-            file=found[0].name,
-        )
-    return found[0] if found else raw_year / f"{commune.slug}.xlsx"
-
-
-def unclaimed_files(raw_year: Path, communes: list[Commune]) -> list[str]:
-    """Workbooks (and CSV folders) in the year's raw folder that no commune's name claims, each
-    with the name it was probably meant to have: `Nam Chinh.xlsx (nam-chinh.xlsx?)`.
-
-    Names starting with `_`, `.` or `~$` (Excel's lock files) are not workbooks of a commune.
-    """
-    if not raw_year.is_dir():
-        return []
-    claimed = {name for c in communes for name in (c.slug, c.code, output_folder(c))}
-    by_key = {c.slug: c for c in communes} | {c.code: c for c in communes}
-    found = []
-    for entry in sorted(raw_year.iterdir()):
-        stem = entry.name if entry.is_dir() else entry.stem
-        if entry.name.startswith(("_", ".", "~$")) or stem in claimed:
-            continue
-        if not entry.is_dir() and entry.suffix.lower() not in (*WORKBOOK_SUFFIXES, ".csv"):
-            continue
-        if entry.is_file() and entry.suffix.lower() == ".csv":
-            continue  # a registry or a note beside the workbooks, not a commune's sheet
-        key = slugify(stem)
-        code = re.search(r"\d{5}", stem)
-        guess = by_key.get(code.group()) if code else None
-        if guess is None:
-            close = difflib.get_close_matches(
-                re.sub(r"^(xa|thi-tran|phuong)-", "", key), list(by_key), n=1, cutoff=0.8
-            )
-            guess = by_key.get(close[0]) if close else None
-        hint = f" ({guess.slug}{'' if entry.is_dir() else '.xlsx'}?)" if guess else ""
-        found.append(f"{entry.name}{hint}")
-    return found
 
 
 def _source_hash(raw_year: Path, commune: Commune) -> str:
@@ -727,6 +669,8 @@ def run_year(
     templates and settings, package versions, parameters). `force` redoes everything.
     """
     with year_lock(paths.outputs_year(year)):
+        for folder in (paths.outputs_year(year), paths.processed_year(year)):
+            remove_temporaries(folder)  # what a killed run was writing
         return _run_year(paths, year, communes, workers, echo, options, force, scheduler)
 
 

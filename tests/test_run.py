@@ -259,3 +259,27 @@ def test_a_second_run_on_the_same_outputs_stops_with_a_message(district: Paths) 
         options=ReportOptions(formats=("html",)),
     )  # released: the next run goes
     assert run.status == "ok"
+
+
+def test_what_a_killed_writer_left_is_removed_by_the_next_run(district: Paths) -> None:
+    folder = district.outputs_year(2022) / "10627-nam-chinh"
+    folder.mkdir(parents=True)
+    left = [
+        folder / ".report.html.4242.tmp.html",
+        district.processed_year(2022) / ".members.parquet.4242.tmp.parquet",
+    ]
+    for path in left:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("half", encoding="utf-8")
+    kept = folder / ".notes"  # not ours: left alone
+    kept.write_text("mine", encoding="utf-8")
+    run_year(
+        district,
+        2022,
+        _communes()[:1],
+        workers=1,
+        echo=_quiet,
+        options=ReportOptions(formats=("html",)),
+    )
+    assert not any(path.exists() for path in left)
+    assert kept.exists()
