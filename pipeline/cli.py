@@ -45,11 +45,11 @@ def _warn_unclaimed(paths: Paths, year: int) -> None:
     from pipeline.locate import unclaimed_files
 
     registry = communes_of_year(year, paths.raw / EXTRA_REGISTRY_NAME)
-    names = unclaimed_files(paths.raw_year(year), registry)
-    if names:
+    unclaimed = unclaimed_files(paths.raw_year(year), registry)
+    if unclaimed:
         print(
-            f"cnscd: {year}: not read, named for no commune: {', '.join(names)}; name a "
-            "workbook {slug}.xlsx or {code}.xlsx",
+            f"cnscd: {year}: not read, named for no commune: "
+            f"{', '.join(map(str, unclaimed))}; name a workbook {{slug}}.xlsx or {{code}}.xlsx",
             file=sys.stderr,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import InputError
@@ -35,9 +36,26 @@ def find_workbook(raw_year: Path, commune: Commune) -> Path:
     return found[0] if found else raw_year / f"{commune.slug}.xlsx"
 
 
-def unclaimed_files(raw_year: Path, communes: list[Commune]) -> list[str]:
-    """Workbooks (and CSV folders) in the year's raw folder that no commune's name claims, each
-    with the name it was probably meant to have: `Nam Chinh.xlsx (nam-chinh.xlsx?)`.
+@dataclass(frozen=True)
+class Unclaimed:
+    """A workbook (or CSV folder) that no commune's name claims, and whose it probably is."""
+
+    path: Path
+    probably: Commune | None
+
+    @property
+    def meant_name(self) -> str | None:
+        """The name it was probably meant to have: `nam-chinh.xlsx`."""
+        if self.probably is None:
+            return None
+        return self.probably.slug + (self.path.suffix if self.path.is_file() else "")
+
+    def __str__(self) -> str:
+        return self.path.name + (f" ({self.meant_name}?)" if self.meant_name else "")
+
+
+def unclaimed_files(raw_year: Path, communes: list[Commune]) -> list[Unclaimed]:
+    """Workbooks (and CSV folders) in the year's raw folder that no commune's name claims.
 
     Names starting with `_`, `.` or `~$` (Excel's lock files) are not workbooks of a commune.
     """
@@ -60,6 +78,5 @@ def unclaimed_files(raw_year: Path, communes: list[Commune]) -> list[str]:
                 re.sub(r"^(xa|thi-tran|phuong)-", "", key), list(by_key), n=1, cutoff=0.8
             )
             guess = by_key.get(close[0]) if close else None
-        hint = f" ({guess.slug}{entry.suffix if entry.is_file() else ''}?)" if guess else ""
-        found.append(f"{entry.name}{hint}")
+        found.append(Unclaimed(entry, guess))
     return found

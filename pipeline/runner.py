@@ -28,7 +28,7 @@ from pipeline.files import remove_temporaries, write_text
 from pipeline.index import COMPARISON_PREFIX, read_status, write_index, write_manifest, write_status
 from pipeline.indicators import compute_indicators, with_previous
 from pipeline.ingest import RawWorkbook, read_workbook
-from pipeline.locate import find_workbook
+from pipeline.locate import find_workbook, unclaimed_files
 from pipeline.locking import year_lock
 from pipeline.pdf import PdfUnavailable, write_pdf
 from pipeline.progress import Progress
@@ -79,11 +79,26 @@ def _source_hash(raw_year: Path, commune: Commune) -> str:
 def _read(paths: Paths, year: int, commune: Commune) -> RawWorkbook | str:
     """The commune's workbook, or the one clear message saying why it cannot be used."""
     try:
-        raw = read_workbook(find_workbook(paths.raw_year(year), commune))
+        path = find_workbook(paths.raw_year(year), commune)
+        if not path.exists():
+            _misnamed(paths, year, commune, path)
+        raw = read_workbook(path)
         check_identity(raw, commune.code)
         return raw
     except PipelineError as exc:
         return str(exc)
+
+
+def _misnamed(paths: Paths, year: int, commune: Commune, expected: Path) -> None:
+    """The commune has no workbook under its names: if a file there looks like its, say so."""
+    registry = communes_of_year(year, paths.raw / EXTRA_REGISTRY_NAME)
+    for unclaimed in unclaimed_files(paths.raw_year(year), registry):
+        if unclaimed.probably is not None and unclaimed.probably.code == commune.code:
+            raise InputError(
+                f"workbook not found in {expected.parent.name}/, but '{unclaimed.path.name}' "
+                f"there looks like this commune's: rename it {unclaimed.meant_name}",
+                file=expected.name,
+            )
 
 
 @dataclass

@@ -134,3 +134,8 @@ def test_a_workbook_named_for_no_commune_is_pointed_out(tiny_district: Paths, tm
         in done.stderr
     ), done.stderr
     assert "~$" not in done.stderr and "ghi chu" not in done.stderr
+    # The commune's own line says which file looks like its workbook.
+    assert (
+        "workbook not found in 2022/, but 'Xã Nam Chính (1).xlsx' there looks like this "
+        "commune's: rename it nam-chinh.xlsx" in done.stdout
+    ), done.stdout
