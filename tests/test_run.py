@@ -25,6 +25,17 @@ def _quiet(*_: object) -> None:
     return None
 
 
+def _run_nam_chinh_html(district: Paths) -> list:
+    return run_year(
+        district,
+        2022,
+        _communes()[:1],
+        workers=1,
+        echo=_quiet,
+        options=ReportOptions(formats=("html",)),
+    )
+
+
 @pytest.fixture()
 def district(tiny_district: Paths, tmp_path) -> Paths:
     paths = Paths.under(tmp_path / "home")
@@ -250,14 +261,7 @@ def test_a_second_run_on_the_same_outputs_stops_with_a_message(district: Paths) 
         pytest.raises(RunLocked, match=r"another cnscd run \(process \d+\) is writing 2022/"),
     ):
         run_year(district, 2022, _communes()[:1], workers=1, echo=_quiet)
-    [run] = run_year(
-        district,
-        2022,
-        _communes()[:1],
-        workers=1,
-        echo=_quiet,
-        options=ReportOptions(formats=("html",)),
-    )  # released: the next run goes
+    [run] = _run_nam_chinh_html(district)  # released: the next run goes
     assert run.status == "ok"
 
 
@@ -273,13 +277,6 @@ def test_what_a_killed_writer_left_is_removed_by_the_next_run(district: Paths) -
         path.write_text("half", encoding="utf-8")
     kept = folder / ".notes"  # not ours: left alone
     kept.write_text("mine", encoding="utf-8")
-    run_year(
-        district,
-        2022,
-        _communes()[:1],
-        workers=1,
-        echo=_quiet,
-        options=ReportOptions(formats=("html",)),
-    )
+    _run_nam_chinh_html(district)
     assert not any(path.exists() for path in left)
     assert kept.exists()
