@@ -14,16 +14,20 @@ from pipeline.vntext import slugify
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")  # .xls is found only to be named for what it is
 
 
+def workbook_names(commune: Commune) -> tuple[str, str, str]:
+    """The names a commune's workbook may have, without suffix: slug, code, code-slug."""
+    return commune.slug, commune.code, f"{commune.code}-{commune.slug}"
+
+
 def find_workbook(raw_year: Path, commune: Commune) -> Path:
     """The commune's workbook: `{slug}`, `{code}` or `{code}-{slug}`, as `.xlsx` (or `.xlsm`,
     whose macros are never run), or a folder of CSV files under one of those names.
 
     Two of them for one commune is an error: which one is the report's is the analyst's call.
     """
-    names = (commune.slug, commune.code, f"{commune.code}-{commune.slug}")
     found = [
         candidate
-        for name in names
+        for name in workbook_names(commune)
         for candidate in (*(raw_year / f"{name}{s}" for s in WORKBOOK_SUFFIXES), raw_year / name)
         if candidate.exists()
     ]
@@ -61,7 +65,7 @@ def unclaimed_files(raw_year: Path, communes: list[Commune]) -> list[Unclaimed]:
     """
     if not raw_year.is_dir():
         return []
-    claimed = {name for c in communes for name in (c.slug, c.code, f"{c.code}-{c.slug}")}
+    claimed = {name for c in communes for name in workbook_names(c)}
     by_key = {c.slug: c for c in communes} | {c.code: c for c in communes}
     found = []
     for entry in sorted(raw_year.iterdir()):

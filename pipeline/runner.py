@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import cached_property
 from html import unescape
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from pipeline.files import remove_temporaries, write_text
 from pipeline.index import COMPARISON_PREFIX, read_status, write_index, write_manifest, write_status
 from pipeline.indicators import compute_indicators, with_previous
 from pipeline.ingest import RawWorkbook, read_workbook
-from pipeline.locate import find_workbook, unclaimed_files
+from pipeline.locate import Unclaimed, find_workbook, unclaimed_files
 from pipeline.locking import year_lock
 from pipeline.pdf import PdfUnavailable, write_pdf
 from pipeline.progress import Progress
@@ -76,29 +77,40 @@ def _source_hash(raw_year: Path, commune: Commune) -> str:
         return ""
 
 
-def _read(paths: Paths, year: int, commune: Commune) -> RawWorkbook | str:
+class _Misnamed:
+    """A commune without a workbook under its names: if a file in the folder looks like its,
+    say which. The folder is looked at once, when the first such commune comes."""
+
+    def __init__(self, paths: Paths, year: int) -> None:
+        self.paths, self.year = paths, year
+
+    @cached_property
+    def unclaimed(self) -> list[Unclaimed]:
+        registry = communes_of_year(self.year, self.paths.raw / EXTRA_REGISTRY_NAME)
+        return unclaimed_files(self.paths.raw_year(self.year), registry)
+
+    def check(self, commune: Commune, expected: Path) -> None:
+        for unclaimed in self.unclaimed:
+            if unclaimed.probably is not None and unclaimed.probably.code == commune.code:
+                raise InputError(
+                    f"workbook not found in {expected.parent.name}/, but "
+                    f"'{unclaimed.path.name}' there looks like this commune's: rename it "
+                    f"{unclaimed.meant_name}",
+                    file=expected.name,
+                )
+
+
+def _read(paths: Paths, year: int, commune: Commune, misnamed: _Misnamed) -> RawWorkbook | str:
     """The commune's workbook, or the one clear message saying why it cannot be used."""
     try:
         path = find_workbook(paths.raw_year(year), commune)
         if not path.exists():
-            _misnamed(paths, year, commune, path)
+            misnamed.check(commune, path)
         raw = read_workbook(path)
         check_identity(raw, commune.code)
         return raw
     except PipelineError as exc:
         return str(exc)
-
-
-def _misnamed(paths: Paths, year: int, commune: Commune, expected: Path) -> None:
-    """The commune has no workbook under its names: if a file there looks like its, say so."""
-    registry = communes_of_year(year, paths.raw / EXTRA_REGISTRY_NAME)
-    for unclaimed in unclaimed_files(paths.raw_year(year), registry):
-        if unclaimed.probably is not None and unclaimed.probably.code == commune.code:
-            raise InputError(
-                f"workbook not found in {expected.parent.name}/, but '{unclaimed.path.name}' "
-                f"there looks like this commune's: rename it {unclaimed.meant_name}",
-                file=expected.name,
-            )
 
 
 @dataclass
@@ -116,8 +128,9 @@ def prepare_chunk(paths: Paths, year: int, communes: list[Commune]) -> Prepared:
     """Read the communes' workbooks and clean them in one pass (nothing is written)."""
     problems: dict[str, str] = {}
     readable: list[tuple[RawWorkbook, str]] = []
+    misnamed = _Misnamed(paths, year)
     for commune in communes:
-        raw = _read(paths, year, commune)
+        raw = _read(paths, year, commune, misnamed)
         if isinstance(raw, str):
             problems[commune.code] = raw
         else:
