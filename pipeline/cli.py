@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.config import Paths
 from pipeline.errors import PipelineError
-from pipeline.registry import EXTRA_REGISTRY_NAME, communes_of_year, find_commune, find_district
+from pipeline.registry import (
+    EXTRA_REGISTRY_NAME,
+    Commune,
+    Group,
+    communes_of_year,
+    default_group_key,
+    find_commune,
+    find_district,
+    find_named_group,
+    find_province,
+)
+
+if TYPE_CHECKING:
+    from pipeline.locate import Unclaimed
 
 
 def _paths(args: argparse.Namespace) -> Paths:
@@ -32,68 +48,121 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _selected(args: argparse.Namespace, paths: Paths, year: int):
+@dataclass
+class Selection:
+    """What a command works on in one year: communes with a workbook, those of a selected group
+    without one (shown as missing, never as zeros), the groups to compare, stray files."""
+
+    communes: list[Commune]
+    missing: list[Commune]
+    groups: list[str]
+    unclaimed: list[Unclaimed]
+
+
+def _groups(args: argparse.Namespace, paths: Paths, year: int) -> list[Group]:
     extra = paths.raw / EXTRA_REGISTRY_NAME
+    groups = [find_district(year, name, extra) for name in args.district or ()]
+    groups += [find_province(year, name, extra) for name in args.province or ()]
+    if getattr(args, "group", None):
+        from pipeline.narrative import load_settings
+
+        named = load_settings(_settings_path(args)).get("groups", {})
+        groups += [find_named_group(year, name, named, extra) for name in args.group]
+    return groups
+
+
+def _select(args: argparse.Namespace, paths: Paths, year: int) -> Selection:
+    """By default the communes that have a workbook in data/raw/{year}/; `--district`,
+    `--province` and `--group` select groups, `--commune` single communes (within those groups
+    when given). A name several communes share is taken as the one with a workbook."""
+    from pipeline.locate import claim_workbooks
+
+    extra = paths.raw / EXTRA_REGISTRY_NAME
+    groups = _groups(args, paths, year)
+    scope = list(dict.fromkeys(c for g in groups for c in g.communes)) if groups else None
+    claimed, unclaimed = claim_workbooks(paths.raw_year(year), communes_of_year(year, extra), scope)
     if args.commune:
-        return [find_commune(year, name, extra) for name in args.commune]
-    if args.district:
-        return [c for name in args.district for c in find_district(year, name, extra)]
-    return communes_of_year(year, extra)
+        found = [
+            find_commune(year, name, extra, within=scope, prefer=list(claimed.values()))
+            for name in args.commune
+        ]
+        return Selection(list(dict.fromkeys(found)), [], [], unclaimed)
+    if scope is not None:
+        return Selection(
+            [c for c in scope if c.code in claimed],
+            [c for c in scope if c.code not in claimed],
+            [g.key for g in groups],
+            unclaimed,
+        )
+    communes = sorted(claimed.values(), key=lambda c: c.code)
+    return Selection(communes, [], sorted({default_group_key(c) for c in communes}), unclaimed)
 
 
-def _warn_unclaimed(paths: Paths, year: int) -> None:
-    from pipeline.locate import unclaimed_files
-
-    registry = communes_of_year(year, paths.raw / EXTRA_REGISTRY_NAME)
-    unclaimed = unclaimed_files(paths.raw_year(year), registry)
-    if unclaimed:
+def _warn_unclaimed(selection: Selection, year: int) -> None:
+    if selection.unclaimed:
         print(
             f"cnscd: {year}: not read, named for no commune: "
-            f"{', '.join(map(str, unclaimed))}; name a workbook {{slug}}.xlsx or {{code}}.xlsx",
+            f"{', '.join(map(str, selection.unclaimed))}; name a workbook {{code}}-{{slug}}.xlsx "
+            "(`cnscd communes NAME` gives the code)",
             file=sys.stderr,
         )
 
 
+def _settings_path(args: argparse.Namespace) -> Path | None:
+    given = getattr(args, "settings", None)
+    if not given:
+        return None
+    path = Path(given).resolve()
+    if not path.exists():
+        raise PipelineError(f"{path} does not exist")
+    return path
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.runner import ReportOptions, run_year
+    from pipeline.runner import ReportOptions, run_comparisons, run_year
 
     paths = _paths(args)
     failed = 0
-    selections = {year: _selected(args, paths, year) for year in args.year}  # fail fast on names
+    selections = {year: _select(args, paths, year) for year in args.year}  # fail fast on names
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     unknown = set(formats) - {"html", "pdf"}
     if unknown or "html" not in formats:
         raise PipelineError(f"--formats takes html or html,pdf (got {args.formats})")
     options = ReportOptions(
-        Path(args.settings).resolve() if args.settings else None,
+        _settings_path(args),
         Path(args.templates).resolve() if args.templates else None,
         formats,
         args.engine,
     )
-    for given in (options.settings_file, options.templates_dir):
-        if given is not None and not given.exists():
-            raise PipelineError(f"{given} does not exist")
+    if options.templates_dir is not None and not options.templates_dir.exists():
+        raise PipelineError(f"{options.templates_dir} does not exist")
     finished = []
-    for year, communes in selections.items():
-        _warn_unclaimed(paths, year)
+    for year, selection in selections.items():
+        _warn_unclaimed(selection, year)
+        if not selection.communes and not selection.missing:
+            print(
+                f"{year}: no workbook in {paths.raw_year(year)}: put the communes' workbooks "
+                "there ({code}-{slug}.xlsx), or run `cnscd sample`",
+                file=sys.stderr,
+            )
+            failed += 1
+            continue
         runs = run_year(
             paths,
             year,
-            communes,
+            selection.communes,
             workers=args.workers,
             options=options,
             force=args.force,
             scheduler=args.scheduler,
+            missing=selection.missing,
         )
         failed += sum(r.status == "failed" for r in runs)
-        finished.append((year, runs))
-    if not args.commune:  # a district, or the whole year: compare each district's communes
-        from pipeline.runner import run_comparisons
-
-        for year, runs in finished:
-            groups = sorted({r.commune.district_slug for r in runs})
-            run_comparisons(paths, year, groups, options)
-    for year, runs in finished:
+        finished.append((year, runs, selection))
+    for year, _, selection in finished:
+        if selection.groups:  # the groups selected, or each commune's district (or province)
+            run_comparisons(paths, year, selection.groups, options)
+    for year, runs, _ in finished:
         if len(runs) == 1 and runs[0].status == "ok":
             print(f"report: {paths.outputs_year(year) / runs[0].folder_name / 'report.html'}")
         print(f"index: {paths.outputs_year(year) / 'index.html'}")
@@ -108,8 +177,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     paths = _paths(args)
     blocked = 0
     for year in args.year:
-        communes = _selected(args, paths, year)
-        _warn_unclaimed(paths, year)
+        selection = _select(args, paths, year)
+        communes = selection.communes
+        _warn_unclaimed(selection, year)
+        for commune in selection.missing:
+            print(f"  {commune.name:<24} no workbook in {paths.raw_year(year).name}/")
         summary, problems = check_year(paths, year, communes, workers=args.workers or 1)
         by_code = summary.set_index("commune_code") if not summary.empty else None
         print(f"{year}: {len(communes)} commune(s)")
@@ -162,12 +234,14 @@ def cmd_template(args: argparse.Namespace) -> int:
     villages: list[str] = []
     if args.commune:
         paths = _paths(args)
-        commune = find_commune(args.year, args.commune, paths.raw / EXTRA_REGISTRY_NAME)
+        extra = paths.raw / EXTRA_REGISTRY_NAME
+        scope = [c for g in _groups(args, paths, args.year) for c in g.communes] or None
+        commune = find_commune(args.year, args.commune, extra, within=scope)
         villages = known_villages(paths, args.year, commune)
     output = (
         Path(args.output)
         if args.output
-        else Path(f"{commune.slug if commune else 'mau-bao-cao'}.xlsx")
+        else Path(f"{commune.code}-{commune.slug}.xlsx" if commune else "mau-bao-cao.xlsx")
     )
     if output.exists() and not args.force:
         raise PipelineError(f"{output} exists; pass --force to overwrite it")
@@ -177,24 +251,44 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from pipeline.registry import find_group
     from pipeline.runner import ReportOptions, comparison_folder, run_comparisons, run_year
 
     paths = _paths(args)
+    if not (args.district or args.province or args.group):
+        raise PipelineError("compare needs --district, --province or --group")
     failed = 0
+    options = ReportOptions(_settings_path(args))
     for year in args.year:
-        options = ReportOptions(Path(args.settings).resolve() if args.settings else None)
-        from pipeline.narrative import load_settings
-
-        groups = load_settings(options.settings_file).get("groups")
-        slug, _, communes = find_group(year, args.district, paths.raw / EXTRA_REGISTRY_NAME, groups)
-        run_year(paths, year, communes, workers=args.workers)  # brings the communes up to date
-        results = run_comparisons(paths, year, [slug], options)
+        selection = _select(args, paths, year)
+        _warn_unclaimed(selection, year)
+        # Brings the group's communes up to date; those without a workbook are shown missing.
+        run_year(paths, year, selection.communes, workers=args.workers, missing=selection.missing)
+        results = run_comparisons(paths, year, selection.groups, options)
         failed += sum(r.status == "failed" for r in results.values())
-        print(
-            f"comparison: {paths.outputs_year(year) / comparison_folder(slug) / 'comparison.html'}"
-        )
+        for group in _groups(args, paths, year):
+            folder = paths.outputs_year(year) / comparison_folder(group.slug)
+            print(f"comparison: {folder / 'comparison.html'}")
     return 1 if failed else 0
+
+
+def cmd_communes(args: argparse.Namespace) -> int:
+    from pipeline.registry import search
+
+    paths = _paths(args)
+    found = search(" ".join(args.query), args.year, paths.raw / EXTRA_REGISTRY_NAME)
+    tree = f"the {args.year} tree (31/12/{args.year})" if args.year else "every tree"
+    if not found:
+        print(f"no unit matches '{' '.join(args.query)}' in {tree}", file=sys.stderr)
+        return 1
+    shown = found if args.all else found[: args.limit]
+    for commune in shown:
+        print(
+            f"{commune.code}  {commune.name:<28} {commune.kind.lower():<9} "
+            f"{commune.parent:<48} {commune.validity}"
+        )
+    if len(shown) < len(found):
+        print(f"… {len(found) - len(shown)} more (--all lists them)")
+    return 0
 
 
 def cmd_indicators(args: argparse.Namespace) -> int:
@@ -206,6 +300,18 @@ def cmd_indicators(args: argparse.Namespace) -> int:
             f"{row.code:<42} {row.name_vi} [{row.unit}] ({row.pillar})\n{'':<42} {row.definition}"
         )
     return 0
+
+
+def _group_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--district", action="append", help="a district's code, slug or name (repeatable)"
+    )
+    command.add_argument(
+        "--province", action="append", help="a province's code, slug or name (repeatable)"
+    )
+    command.add_argument(
+        "--group", action="append", help="a named list of communes from [groups] in --settings"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -230,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="clean, compute and report a year")
     run.add_argument("--year", type=int, action="append", required=True)
     run.add_argument("--commune", action="append", help="code, slug or name (repeatable)")
-    run.add_argument("--district", action="append", help="code, slug or name (repeatable)")
+    _group_options(run)
     run.add_argument("--workers", type=int, help="parallel reports (default: the cores)")
     run.add_argument("--settings", help="a district's settings.toml overriding the thresholds")
     run.add_argument("--templates", help="a folder of templates overriding the wording")
@@ -262,30 +368,49 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate workbooks without building reports")
     check.add_argument("--year", type=int, action="append", required=True)
     check.add_argument("--commune", action="append", help="code, slug or name (repeatable)")
-    check.add_argument("--district", action="append", help="code, slug or name (repeatable)")
+    _group_options(check)
     check.add_argument("--workers", type=int, help="parallel reading (default 1)")
     check.set_defaults(func=cmd_check)
 
     template = commands.add_parser("template", help="write the blank workbook to fill")
     template.add_argument("--output", help="file to write (default: {commune}.xlsx)")
     template.add_argument("--commune", help="fill in this commune's identity")
-    template.add_argument("--year", type=int, default=2022, help="registry year for --commune")
+    template.add_argument(
+        "--year",
+        type=int,
+        default=dt.date.today().year,
+        help="the year whose administrative tree --commune is in (default: this year)",
+    )
+    template.add_argument("--district", action="append", help="look for --commune in it")
+    template.add_argument("--province", action="append", help="look for --commune in it")
     template.add_argument("--force", action="store_true", help="overwrite an existing file")
     template.set_defaults(func=cmd_template)
 
     compare = commands.add_parser("compare", help="compare the communes of a district")
     compare.add_argument("--year", type=int, action="append", required=True)
-    compare.add_argument(
-        "--district",
-        required=True,
-        help="district (or, after the July 2025 reform, province): slug, code or name",
-    )
+    compare.add_argument("--district", action="append", help="a district (before 7/2025)")
+    compare.add_argument("--province", action="append", help="a province")
+    compare.add_argument("--group", action="append", help="a named list of [groups] in --settings")
     compare.add_argument("--workers", type=int, help="parallel reports (default: the cores)")
     compare.add_argument(
         "--settings",
         help="settings.toml with [groups]: named lists of communes to compare (name = [codes])",
     )
-    compare.set_defaults(func=cmd_compare)
+    compare.set_defaults(func=cmd_compare, commune=None)
+
+    communes = commands.add_parser(
+        "communes", help="find units of the national registry by name or code"
+    )
+    communes.add_argument(
+        "query",
+        nargs="+",
+        help="a name (any case, with or without marks), a "
+        "code, or a district's or province's name to list its units",
+    )
+    communes.add_argument("--year", type=int, help="only the tree of this year (31 December)")
+    communes.add_argument("--limit", type=int, default=40, help="lines shown (default 40)")
+    communes.add_argument("--all", action="store_true", help="show every match")
+    communes.set_defaults(func=cmd_communes)
 
     indicators = commands.add_parser("indicators", help="print the indicator catalogue")
     indicators.set_defaults(func=cmd_indicators)

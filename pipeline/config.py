@@ -10,7 +10,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 ROOT = PACKAGE_DIR.parent
 TEMPLATES = PACKAGE_DIR / "templates"
 NOTEBOOKS = ROOT / "notebooks"
-REGISTRY_CSV = PACKAGE_DIR / "data" / "communes.csv"
+REGISTRY_CSV = PACKAGE_DIR / "data" / "units.csv"
 
 
 @dataclass(frozen=True)

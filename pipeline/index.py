@@ -106,16 +106,19 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
                 "rejected_share": share,
                 "quality_warning": share is not None and share > REJECTED_WARNING,
                 "links": links,
+                "parent": ", ".join(
+                    p for p in (record.get("district"), record.get("province")) if p
+                ),
             }
         )
-    return sorted(rows, key=lambda r: (r["district"], r["name"]))
+    return sorted(rows, key=lambda r: (r.get("province") or "", r["district"], r["name"]))
 
 
 def write_index(outputs_year: Path, year: int, indicators: pd.DataFrame | None) -> Path:
     rows = index_rows(outputs_year, indicators)
     comparisons = [
         (
-            p.parent.name,
+            (read_status(p.parent) or {}).get("name") or p.parent.name[len(COMPARISON_PREFIX) :],
             [
                 (label, f"{p.parent.name}/{name}")
                 for label, name in (
@@ -138,6 +141,7 @@ def write_index(outputs_year: Path, year: int, indicators: pd.DataFrame | None) 
             rows=rows,
             ok=sum(r["status"] == "ok" for r in rows),
             failed=sum(r["status"] == "failed" for r in rows),
+            missing=sum(r["status"] == "missing" for r in rows),
         )
     )
     path = outputs_year / "index.html"

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, PipelineError
 from pipeline.registry import Commune
 from pipeline.vntext import slugify
 
@@ -37,50 +37,122 @@ def find_workbook(raw_year: Path, commune: Commune) -> Path:
             f"{', '.join(f.name for f in found)}; keep one in {raw_year.name}/",
             file=found[0].name,
         )
-    return found[0] if found else raw_year / f"{commune.slug}.xlsx"
+    return found[0] if found else raw_year / f"{commune.code}-{commune.slug}.xlsx"
 
 
 @dataclass(frozen=True)
 class Unclaimed:
-    """A workbook (or CSV folder) that no commune's name claims, and whose it probably is."""
+    """A workbook (or CSV folder) that no commune claims, why, and whose it probably is."""
 
     path: Path
     probably: Commune | None
+    reason: str = ""
 
     @property
     def meant_name(self) -> str | None:
-        """The name it was probably meant to have: `nam-chinh.xlsx`."""
+        """The name it was probably meant to have: `10627-nam-chinh.xlsx`."""
         if self.probably is None:
             return None
-        return self.probably.slug + (self.path.suffix if self.path.is_file() else "")
+        suffix = self.path.suffix if self.path.is_file() else ""
+        return f"{self.probably.code}-{self.probably.slug}{suffix}"
 
     def __str__(self) -> str:
+        if self.reason:
+            return f"{self.path.name} ({self.reason})"
         return self.path.name + (f" ({self.meant_name}?)" if self.meant_name else "")
 
 
-def unclaimed_files(raw_year: Path, communes: list[Commune]) -> list[Unclaimed]:
-    """Workbooks (and CSV folders) in the year's raw folder that no commune's name claims.
-
-    Names starting with `_`, `.` or `~$` (Excel's lock files) are not workbooks of a commune.
-    """
+def _entries(raw_year: Path) -> list[Path]:
+    """Workbooks and CSV folders of the year's raw folder. Names starting with `_`, `.` or `~$`
+    (Excel's lock files) and files of other kinds (a registry, a note) are not a commune's."""
     if not raw_year.is_dir():
         return []
-    claimed = {name for c in communes for name in workbook_names(c)}
+    return [
+        entry
+        for entry in sorted(raw_year.iterdir())
+        if not entry.name.startswith(("_", ".", "~$"))
+        and (entry.is_dir() or entry.suffix.lower() in WORKBOOK_SUFFIXES)
+    ]
+
+
+def written_code(path: Path) -> str | None:
+    """The commune code a workbook gives itself on its "Thông tin xã" sheet, if it is readable."""
+    from pipeline.ingest import read_workbook
+
+    try:
+        table = read_workbook(path).tables["commune"]
+    except PipelineError:
+        return None
+    if table.empty:
+        return None
+    written = str(table["commune_code"].iloc[0]).strip().removesuffix(".0")
+    return written.zfill(5) if written.isdigit() else None
+
+
+def _guess(stem: str, communes: list[Commune]) -> Commune | None:
     by_key = {c.slug: c for c in communes} | {c.code: c for c in communes}
-    found = []
-    for entry in sorted(raw_year.iterdir()):
+    code = re.search(r"\d{5}", stem)
+    if code and code.group() in by_key:
+        return by_key[code.group()]
+    key = re.sub(r"^(xa|thi-tran|phuong|dac-khu)-", "", slugify(stem))
+    close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.8)
+    return by_key.get(close[0]) if close else None
+
+
+def _described(communes: list[Commune]) -> str:
+    return "; ".join(c.describe() for c in communes[:6]) + (" …" if len(communes) > 6 else "")
+
+
+def claim_workbooks(
+    raw_year: Path, communes: list[Commune], scope: list[Commune] | None = None
+) -> tuple[dict[str, Commune], list[Unclaimed]]:
+    """Which commune of the year's tree each workbook of the folder is, by its name.
+
+    `{code}` and `{code}-{slug}` name one commune. A `{slug}` that several communes of the
+    country share (`an-binh`) is taken within `scope` (the selected district or province) when
+    given, otherwise by the code written in the workbook; failing both it is left unclaimed with
+    the candidates, never guessed. Returns the communes with a workbook, by code, and the rest.
+    """
+    by_code = {c.code: c for c in communes}
+    by_slug: dict[str, list[Commune]] = {}
+    for commune in communes:
+        by_slug.setdefault(commune.slug, []).append(commune)
+    in_scope = {c.code for c in scope} if scope is not None else None
+    claimed: dict[str, Commune] = {}
+    unclaimed: list[Unclaimed] = []
+    for entry in _entries(raw_year):
         stem = entry.name if entry.is_dir() else entry.stem
-        if entry.name.startswith(("_", ".", "~$")) or stem in claimed:
+        named = re.fullmatch(r"(\d{5,8})(?:-(.+))?", stem)
+        if named:
+            commune = by_code.get(named.group(1))
+            if commune is None:
+                unclaimed.append(Unclaimed(entry, None, f"no commune {named.group(1)} this year"))
+            elif named.group(2) and named.group(2) != commune.slug:
+                unclaimed.append(
+                    Unclaimed(entry, commune, f"{commune.code} is {commune.name}, not {stem}")
+                )
+            else:
+                claimed[commune.code] = commune
             continue
-        if entry.is_file() and entry.suffix.lower() not in WORKBOOK_SUFFIXES:
-            continue  # a registry, a note: not a commune's workbook
-        key = slugify(stem)
-        code = re.search(r"\d{5}", stem)
-        guess = by_key.get(code.group()) if code else None
-        if guess is None:
-            close = difflib.get_close_matches(
-                re.sub(r"^(xa|thi-tran|phuong)-", "", key), list(by_key), n=1, cutoff=0.8
-            )
-            guess = by_key.get(close[0]) if close else None
-        found.append(Unclaimed(entry, guess))
-    return found
+        candidates = by_slug.get(stem, [])
+        if len(candidates) > 1 and in_scope is not None:
+            candidates = [c for c in candidates if c.code in in_scope] or candidates
+        if len(candidates) > 1:
+            written = written_code(entry)
+            chosen = [c for c in candidates if c.code == written]
+            if not chosen:
+                unclaimed.append(
+                    Unclaimed(
+                        entry,
+                        None,
+                        f"{len(candidates)} communes are called so: {_described(candidates)}; "
+                        "name it {code}-{slug}",
+                    )
+                )
+                continue
+            candidates = chosen
+        if candidates:
+            claimed[candidates[0].code] = candidates[0]
+        else:
+            unclaimed.append(Unclaimed(entry, _guess(stem, scope or communes)))
+    return claimed, unclaimed

@@ -1,30 +1,66 @@
-"""The registry of communes: national codes, names and the period each entry is valid for.
+"""The national registry of commune-level units: code, name, kind, parents and validity.
 
-Codes were reused across the 2024-2025 reforms, so a commune is its code within the tree of the
-report's year, never the code alone.
+`pipeline/data/units.csv` is built by `scripts/build_registry.py` from open datasets (see the
+README, "Where the registry comes from"). Codes were reused across the 2024-2025 reforms, so a
+unit is its code within a tree, never the code alone. The tree of a report's year is the one in
+force on 31 December of that year: the units that write that year's report.
+
+A user may add units the registry lacks in `data/raw/communes.csv`; a row whose code the registry
+already has for an overlapping period is refused, so that no workbook is ever read twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.config import REGISTRY_CSV
-from pipeline.errors import UnknownCommuneError
+from pipeline.errors import InputError, UnknownCommuneError
 from pipeline.vntext import match_key, slugify
 
-_PREFIXES = ("Thị trấn ", "Xã ", "Phường ", "Huyện ", "Thị xã ", "Thành phố ", "Tỉnh ")
+UNIT_KINDS = ("Thị trấn", "Đặc khu", "Phường", "Xã", "Huyện", "Quận", "Thị xã", "Thành phố", "Tỉnh")
+EXTRA_REGISTRY_NAME = "communes.csv"
+EXTRA_COLUMNS = (
+    "commune_code",
+    "commune_name",
+    "district_code",
+    "district_name",
+    "province_code",
+    "province_name",
+    "valid_from",
+    "valid_to",
+)
+_OPEN_START, _OPEN_END = pd.Timestamp("1900-01-01"), pd.Timestamp("2999-12-31")
+_CODE = re.compile(r"\d{5,8}")  # national commune codes have 5 digits; own units may have more
+
+
+def split_kind(name: str) -> tuple[str, str]:
+    """'Xã Nam Chính' -> ('Xã', 'Nam Chính'); a name without a known kind -> ('', name)."""
+    for kind in UNIT_KINDS:
+        if name.startswith(kind + " "):
+            return kind, name[len(kind) + 1 :]
+    return "", name
 
 
 def short_name(name: str) -> str:
     """'Xã Nam Chính' -> 'Nam Chính'."""
-    for prefix in _PREFIXES:
-        if name.startswith(prefix):
-            return name[len(prefix) :]
-    return name
+    return split_kind(name)[1]
+
+
+def in_sentence(name: str) -> str:
+    """A unit's name inside a sentence: 'Thành phố Hải Dương' -> 'thành phố Hải Dương'."""
+    kind, rest = split_kind(name)
+    return f"{kind.lower()} {rest}" if kind else name
+
+
+def _day(value: pd.Timestamp) -> str:
+    return "" if value in (_OPEN_START, _OPEN_END) else value.strftime("%d/%m/%Y")
 
 
 @dataclass(frozen=True)
@@ -35,6 +71,8 @@ class Commune:
     district_name: str
     province_code: str
     province_name: str
+    valid_from: str = ""  # ISO date, empty when open
+    valid_to: str = ""
 
     @property
     def slug(self) -> str:
@@ -50,113 +88,400 @@ class Commune:
 
     @property
     def kind(self) -> str:
-        """'Xã' or 'Thị trấn' or 'Phường': how the commune names itself in a report."""
-        return self.name[: len(self.name) - len(self.short_name)].strip() or "Xã"
+        """'Xã', 'Phường', 'Thị trấn' or 'Đặc khu': how the commune names itself in a report."""
+        return split_kind(self.name)[0] or "Xã"
+
+    @property
+    def parent(self) -> str:
+        """'Huyện Nam Sách, Tỉnh Hải Dương' (no district after the July 2025 reform)."""
+        return ", ".join(p for p in (self.district_name, self.province_name) if p)
+
+    @property
+    def validity(self) -> str:
+        start = _day(pd.Timestamp(self.valid_from or _OPEN_START))
+        end = _day(pd.Timestamp(self.valid_to or _OPEN_END))
+        if start and end:
+            return f"từ {start} đến {end}"
+        return f"từ {start}" if start else (f"đến {end}" if end else "")
+
+    def describe(self) -> str:
+        """'10627 Xã Nam Chính (Huyện Nam Sách, Tỉnh Hải Dương; đến 30/11/2024)'."""
+        details = "; ".join(p for p in (self.parent, self.validity) if p)
+        return f"{self.code} {self.name}" + (f" ({details})" if details else "")
 
 
-EXTRA_REGISTRY_NAME = "communes.csv"
+@dataclass(frozen=True)
+class Group:
+    """Communes compared together: a district, a province, or a named list from the settings."""
+
+    level: str  # district | province | group
+    code: str  # the unit's code; the list's slug for a named group
+    name: str
+    communes: tuple[Commune, ...]
+
+    @property
+    def key(self) -> str:
+        """What a notebook is given to find the group again: 'district:291'."""
+        return f"{self.level}:{self.code}"
+
+    @property
+    def slug(self) -> str:
+        """Unique within a year: district and province codes differ in length (3 and 2)."""
+        if self.level == "group":
+            return f"nhom-{self.code}"
+        return f"{self.code}-{slugify(short_name(self.name))}"
+
+    @property
+    def word(self) -> str:
+        """The group in mid-sentence: 'huyện', 'thị xã', 'tỉnh', 'thành phố', 'nhóm'."""
+        kind = split_kind(self.name)[0]
+        return kind.lower() if self.level != "group" and kind else "nhóm"
 
 
-def load_registry(extra_csv: Path | None = None) -> pd.DataFrame:
-    """The packaged registry, plus the rows of an extra registry file (synthetic or newer units)."""
-    frames = [pd.read_csv(REGISTRY_CSV, dtype=str, keep_default_na=False)]
-    if extra_csv is not None and extra_csv.exists():
-        frames.append(pd.read_csv(extra_csv, dtype=str, keep_default_na=False))
-    frame = pd.concat(frames, ignore_index=True)
-    frame["valid_from"] = pd.to_datetime(frame["valid_from"].replace("", "1900-01-01"))
-    frame["valid_to"] = pd.to_datetime(frame["valid_to"].replace("", "2999-12-31"))
+def _read_packaged() -> pd.DataFrame:
+    frame = pd.read_csv(REGISTRY_CSV, dtype=str, keep_default_na=False)
+    return frame.drop(columns=["kind", "source", "note"])
+
+
+def _read_extra(path: Path) -> pd.DataFrame:
+    """A user's own units, checked: codes of digits, the columns the README names."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(f"cannot read the file: {exc}", file=path.name) from None
+    missing = [c for c in EXTRA_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing columns: {', '.join(missing)}", file=path.name)
+    for number, code in enumerate(frame["commune_code"], start=2):
+        if not _CODE.fullmatch(code.strip()):
+            raise InputError(
+                f"'{code}' is not a commune code (5 to 8 digits)",
+                file=path.name,
+                row=number,
+                column="commune_code",
+            )
+    frame = frame[list(EXTRA_COLUMNS)].rename(
+        columns={"commune_code": "code", "commune_name": "name"}
+    )
+    return frame.apply(lambda column: column.str.strip())
+
+
+def _folded(names: pd.Series) -> pd.Series:
+    """`match_key` of many clean registry names at once: no marks, no case, single spaces."""
+    ascii_names = (
+        names.str.replace("đ", "d")
+        .str.replace("Đ", "D")
+        .str.normalize("NFD")
+        .str.replace(r"[\u0300-\u036f]", "", regex=True)
+        .str.lower()
+    )
+    return ascii_names.str.replace(r"[^a-z0-9]+", " ", regex=True).str.strip()
+
+
+def _dated(frame: pd.DataFrame) -> pd.DataFrame:
+    """Dates for the validity, and the keys names are matched on."""
+    frame = frame.copy()
+    frame["start"] = pd.to_datetime(frame["valid_from"].replace("", None)).fillna(_OPEN_START)
+    frame["end"] = pd.to_datetime(frame["valid_to"].replace("", None)).fillna(_OPEN_END)
+    frame["key_full"] = _folded(frame["name"])
+    frame["key_short"] = _folded(frame["name"].map(short_name))
     return frame
 
 
-def communes_of_year(year: int, extra_csv: Path | None = None) -> list[Commune]:
-    """Every commune whose registry entry is valid at some time in the year."""
-    frame = load_registry(extra_csv)
-    start, end = pd.Timestamp(dt.date(year, 1, 1)), pd.Timestamp(dt.date(year, 12, 31))
-    valid = frame[(frame["valid_from"] <= end) & (frame["valid_to"] >= start)]
+@lru_cache(maxsize=1)
+def packaged_registry() -> pd.DataFrame:
+    return _dated(_read_packaged())
+
+
+@lru_cache(maxsize=8)
+def _registry(extra_csv: str | None, stamp: float) -> pd.DataFrame:
+    packaged = packaged_registry()
+    if extra_csv is None:
+        return packaged
+    path = Path(extra_csv)
+    extra = _dated(_read_extra(path))
+    overlap = extra.reset_index().merge(packaged, on="code", suffixes=("", "_packaged"))
+    overlap = overlap[
+        (overlap["start"] <= overlap["end_packaged"])
+        & (overlap["start_packaged"] <= overlap["end"])
+    ]
+    if not overlap.empty:
+        row = overlap.iloc[0]
+        known = Commune(
+            row["code"],
+            row["name_packaged"],
+            row["district_code_packaged"],
+            row["district_name_packaged"],
+            row["province_code_packaged"],
+            row["province_name_packaged"],
+            row["valid_from_packaged"],
+            row["valid_to_packaged"],
+        )
+        raise InputError(
+            f"code {row['code']} is already in the national registry as {known.describe()}; "
+            "remove this row (the registry's entry is used), or give the unit a period that "
+            "does not overlap",
+            file=path.name,
+            row=int(row["index"]) + 2,
+            column="commune_code",
+        )
+    twice = extra[extra.duplicated("code", keep=False)]
+    for code, rows in twice.groupby("code"):
+        ordered = rows.sort_values("start")
+        if (ordered["start"].iloc[1:].to_numpy() <= ordered["end"].iloc[:-1].to_numpy()).any():
+            raise InputError(
+                f"code {code} is given twice for overlapping periods",
+                file=path.name,
+                row=int(ordered.index[1]) + 2,
+                column="commune_code",
+            )
+    return pd.concat([packaged, extra], ignore_index=True)
+
+
+def load_registry(extra_csv: Path | None = None) -> pd.DataFrame:
+    """Every entry of the registry (and of the user's own file, when there is one), dated."""
+    if extra_csv is None or not extra_csv.exists():
+        return _registry(None, 0.0)
+    return _registry(str(extra_csv), extra_csv.stat().st_mtime)
+
+
+def tree_date(year: int) -> pd.Timestamp:
+    """The day whose tree a year's reports belong to: the units that write them."""
+    return pd.Timestamp(dt.date(year, 12, 31))
+
+
+def unchanged_between(year: int, earlier: int, extra_csv: Path | None = None) -> set[str]:
+    """Codes that name the same unit (code and name) in both years' trees."""
+    now, before = year_frame(year, extra_csv), year_frame(earlier, extra_csv)
+    return set(now.merge(before, on=["code", "name", "valid_from"])["code"])
+
+
+def _communes(frame: pd.DataFrame) -> list[Commune]:
     return [
         Commune(
-            r.commune_code,
-            r.commune_name,
+            r.code,
+            r.name,
             r.district_code,
             r.district_name,
             r.province_code,
             r.province_name,
+            r.valid_from,
+            r.valid_to,
         )
-        for r in valid.itertuples(index=False)
+        for r in frame.itertuples(index=False)
     ]
 
 
-def find_commune(year: int, wanted: str, extra_csv: Path | None = None) -> Commune:
-    """A commune of the year by slug, code or name as people write it ('Nam Chính', 'nam-chinh')."""
-    key = match_key(str(wanted))  # a code may come as a number (papermill's -p parses it)
-    communes = communes_of_year(year, extra_csv)
-    for commune in communes:
-        if key in {
-            commune.code,
-            match_key(commune.name),
-            match_key(commune.short_name),
-            match_key(commune.slug),
-        }:
-            return commune
-    known = ", ".join(c.slug for c in communes)
-    raise UnknownCommuneError(
-        f"no commune '{wanted}' in the {year} registry. Known communes: {known}"
-    )
+def _at(frame: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    return frame[(frame["start"] <= day) & (frame["end"] >= day)]
 
 
-def find_district(year: int, wanted: str, extra_csv: Path | None = None) -> list[Commune]:
-    """The communes of a district of the year, by slug, code or name."""
+def communes_at(day: pd.Timestamp, extra_csv: Path | None = None) -> list[Commune]:
+    return _communes(_at(load_registry(extra_csv), day))
+
+
+def _stamp(extra_csv: Path | None) -> float:
+    return extra_csv.stat().st_mtime if extra_csv is not None and extra_csv.exists() else 0.0
+
+
+@lru_cache(maxsize=32)
+def _year_frame(year: int, extra_csv: Path | None, stamp: float) -> pd.DataFrame:
+    return _at(load_registry(extra_csv), tree_date(year))
+
+
+def year_frame(year: int, extra_csv: Path | None = None) -> pd.DataFrame:
+    """The entries of the year's tree (in force on 31 December)."""
+    return _year_frame(year, extra_csv, _stamp(extra_csv))
+
+
+@lru_cache(maxsize=32)
+def _communes_of_year(year: int, extra_csv: Path | None, stamp: float) -> tuple[Commune, ...]:
+    return tuple(_communes(_year_frame(year, extra_csv, stamp)))
+
+
+def communes_of_year(year: int, extra_csv: Path | None = None) -> list[Commune]:
+    """The communes of the year's tree (in force on 31 December), in code order."""
+    return list(_communes_of_year(year, extra_csv, _stamp(extra_csv)))
+
+
+def _wanted_key(wanted: object) -> str:
+    """A typed code must be whole ('291' is no commune's); a number (papermill's -p parses
+    `00334` as 334) gets its leading zeros back."""
     key = match_key(str(wanted))
-    communes = [
-        c
-        for c in communes_of_year(year, extra_csv)
-        if key
-        in {
-            c.district_code,
-            match_key(c.district_name),
-            match_key(c.district_slug),
-            match_key(short_name(c.district_name)),
-        }
-    ]
-    if not communes:
-        known = ", ".join(sorted({c.district_slug for c in communes_of_year(year, extra_csv)}))
-        raise UnknownCommuneError(
-            f"no district '{wanted}' in the {year} registry. Known districts: {known}"
-        )
-    return communes
+    return key.zfill(5) if isinstance(wanted, int) else key
 
 
-def find_group(
+def _matching(frame: pd.DataFrame, wanted: object) -> pd.DataFrame:
+    key = _wanted_key(wanted)
+    return frame[(frame["code"] == key) | (frame["key_full"] == key) | (frame["key_short"] == key)]
+
+
+def _candidates(communes: list[Commune]) -> str:
+    shown = "; ".join(c.describe() for c in communes[:12])
+    return shown + (f"; and {len(communes) - 12} more" if len(communes) > 12 else "")
+
+
+def find_commune(
     year: int,
     wanted: str,
     extra_csv: Path | None = None,
-    named: dict[str, list[str]] | None = None,
-) -> tuple[str, str, list[Commune]]:
-    """A comparison group by name: a district of the year's tree, or else a province.
+    within: list[Commune] | None = None,
+    prefer: list[Commune] | None = None,
+) -> Commune:
+    """A commune of the year's tree by code, slug or name as people write them ('Nam Chính').
 
-    Returns (slug, display name, communes). Districts were abolished on 1 July 2025, so for
-    later years a province, or a named list of communes (`[groups]` in the settings), is.
+    A name that several communes share is taken within a district or province (`within`), or
+    as the only one of them in `prefer` (the communes that have a workbook this year); failing
+    both it is refused with the candidates, never guessed.
     """
-    for name, codes in (named or {}).items():  # a named list of communes, from the settings
-        if slugify(name) == slugify(str(wanted)):
-            return slugify(name), name, [find_commune(year, str(c), extra_csv) for c in codes]
-    try:
-        communes = find_district(year, wanted, extra_csv)
-        return communes[0].district_slug, communes[0].district_name, communes
-    except UnknownCommuneError:
-        key = match_key(str(wanted))
-        communes = [
-            c
-            for c in communes_of_year(year, extra_csv)
-            if key
-            in {
-                c.province_code,
-                match_key(c.province_name),
-                match_key(short_name(c.province_name)),
-                slugify(short_name(c.province_name)).replace("-", " "),
-            }
-        ]
-        if not communes:
-            raise
-        name = communes[0].province_name
-        return slugify(short_name(name)), name, communes
+    pool = year_frame(year, extra_csv)
+    if within is not None:
+        pool = pool[pool["code"].isin({c.code for c in within})]
+    found = _communes(_matching(pool, wanted))
+    preferred = {c.code for c in prefer or ()}
+    if len(found) > 1 and len([c for c in found if c.code in preferred]) == 1:
+        found = [c for c in found if c.code in preferred]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise UnknownCommuneError(
+            f"'{wanted}' names {len(found)} communes in the {year} tree: {_candidates(found)}. "
+            "Give the code (cnscd communes finds it), or --district/--province"
+        )
+    registry = load_registry(extra_csv)
+    year_start = pd.Timestamp(dt.date(year, 1, 1))
+    during = registry[(registry["start"] <= tree_date(year)) & (registry["end"] >= year_start)]
+    ended = _communes(_matching(during, wanted))
+    if ended:
+        raise UnknownCommuneError(
+            f"no commune '{wanted}' in the tree of 31/12/{year}: {_candidates(ended)}; a unit "
+            f"that ended during {year} does not write that year's report (its successor does)"
+        )
+    slugs = sorted(set(pool["key_short"].str.replace(" ", "-")))
+    close = difflib.get_close_matches(slugify(str(wanted)), slugs, n=5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    raise UnknownCommuneError(
+        f"no commune '{wanted}' in the {year} registry.{hint} "
+        "`cnscd communes NAME` searches the registry"
+    )
+
+
+def _parents(communes: list[Commune], level: str) -> dict[str, str]:
+    if level == "district":
+        return {c.district_code: c.district_name for c in communes if c.district_code}
+    return {c.province_code: c.province_name for c in communes}
+
+
+def _parent_keys(code: str, name: str) -> set[str]:
+    return {code, match_key(name), match_key(short_name(name)), slugify(short_name(name))}
+
+
+def _find_unit(
+    year: int, wanted: str, level: str, extra_csv: Path | None
+) -> tuple[str, str, list[Commune]]:
+    communes = communes_of_year(year, extra_csv)
+    key = match_key(str(wanted))
+    if level == "province" and key.isdigit() and len(key) == 1:
+        key = key.zfill(2)  # 'Hà Nội is 1'; a district's code must be written whole ('030')
+    units = _parents(communes, level)
+    found = sorted(code for code, name in units.items() if key in _parent_keys(code, name))
+    label = "district" if level == "district" else "province"
+    if len(found) > 1:
+        described = "; ".join(
+            f"{code} {units[code]}"
+            + (
+                f" ({next(c.province_name for c in communes if c.district_code == code)})"
+                if level == "district"
+                else ""
+            )
+            for code in found
+        )
+        raise UnknownCommuneError(
+            f"'{wanted}' names {len(found)} {label}s in the {year} tree: {described}; give the code"
+        )
+    if not found:
+        if level == "district" and not units:
+            raise UnknownCommuneError(
+                f"the {year} tree has no districts (abolished on 01/07/2025): use --province"
+            )
+        other = "province" if level == "district" else "district"
+        other_units = _parents(communes, other)
+        if other_key := next(
+            (c for c, n in other_units.items() if key in _parent_keys(c, n)), None
+        ):
+            hint = f" {other_units[other_key]} ({other_key}) is a {other}: use --{other}"
+        else:
+            close = difflib.get_close_matches(
+                slugify(str(wanted)), sorted({slugify(short_name(n)) for n in units.values()}), n=5
+            )
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise UnknownCommuneError(f"no {label} '{wanted}' in the {year} registry.{hint}")
+    code = found[0]
+    field = "district_code" if level == "district" else "province_code"
+    return code, units[code], [c for c in communes if getattr(c, field) == code]
+
+
+def find_district(year: int, wanted: str, extra_csv: Path | None = None) -> Group:
+    """A district of the year's tree by code, slug or name; a name shared by several districts
+    (Huyện Châu Thành) is refused with the candidates."""
+    code, name, communes = _find_unit(year, wanted, "district", extra_csv)
+    return Group("district", code, name, tuple(communes))
+
+
+def find_province(year: int, wanted: str, extra_csv: Path | None = None) -> Group:
+    """A province of the year's tree by code, slug or name."""
+    code, name, communes = _find_unit(year, wanted, "province", extra_csv)
+    return Group("province", code, name, tuple(communes))
+
+
+def find_named_group(
+    year: int, wanted: str, named: dict[str, list[str]], extra_csv: Path | None = None
+) -> Group:
+    """A named list of communes from the settings' `[groups]` (`"Cụm Nam" = ["10627", …]`)."""
+    for name, codes in (named or {}).items():
+        if slugify(name) in {slugify(str(wanted)), slugify(str(wanted)).removeprefix("nhom-")}:
+            communes = [find_commune(year, str(code), extra_csv) for code in codes]
+            return Group("group", slugify(name), name, tuple(communes))
+    known = ", ".join(sorted(named or {})) or "none"
+    raise UnknownCommuneError(f"no group '{wanted}' in the settings' [groups] (known: {known})")
+
+
+def find_group(
+    year: int, key: str, extra_csv: Path | None = None, named: dict | None = None
+) -> Group:
+    """A group by its key ('district:291', 'province:30', 'group:cum-nam')."""
+    level, _, code = str(key).partition(":")
+    if level == "district":
+        return find_district(year, code, extra_csv)
+    if level == "province":
+        return find_province(year, code, extra_csv)
+    if level == "group":
+        return find_named_group(year, code, named or {}, extra_csv)
+    raise UnknownCommuneError(f"'{key}' is not a group key (district:…, province:…, group:…)")
+
+
+def default_group_key(commune: Commune) -> str:
+    """The group a commune is compared in: its district, or its province where there is none."""
+    if commune.district_code:
+        return f"district:{commune.district_code}"
+    return f"province:{commune.province_code}"
+
+
+def search(query: str, year: int | None = None, extra_csv: Path | None = None) -> list[Commune]:
+    """Units by code, or by a name without diacritics or case, or every unit of a district or
+    province whose name is the query; every tree's entries unless a year is given."""
+    frame = year_frame(year, extra_csv) if year is not None else load_registry(extra_csv)
+    key = match_key(str(query))
+    if key.isdigit():
+        return _communes(
+            frame[
+                (frame["code"] == key.zfill(5))
+                | (frame["district_code"] == key.zfill(3))
+                | (frame["province_code"] == key.zfill(2))
+            ]
+        )
+    for column in ("district_name", "province_name"):
+        names = {n for n in frame[column].unique() if n and key in _parent_keys("", n)}
+        if names:
+            return _communes(frame[frame[column].isin(names)])
+    return _communes(frame[frame["key_full"].str.contains(key, regex=False)])

@@ -55,7 +55,7 @@ def commune_report_html(
     `settings_file` and `templates_dir` are relative to `data_dir` (or absolute).
     """
     paths = Paths.under(data_dir)
-    found = find_commune(year, commune, paths.raw / EXTRA_REGISTRY_NAME)
+    found = find_commune(year, commune, paths.raw / EXTRA_REGISTRY_NAME)  # a code: unique
     tables = store.read_commune(paths.processed_year(year), found.code)
     indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
     settings = narrative.load_settings(Path(data_dir, settings_file) if settings_file else None)
@@ -211,9 +211,8 @@ def district_comparison_html(
     """The comparison of a group's communes (a district, or a province after 2025)."""
     paths = Paths.under(data_dir)
     settings = narrative.load_settings(Path(data_dir, settings_file) if settings_file else None)
-    slug, name, communes = find_group(
-        year, group, paths.raw / EXTRA_REGISTRY_NAME, settings.get("groups")
-    )
+    found = find_group(year, group, paths.raw / EXTRA_REGISTRY_NAME, settings.get("groups"))
+    slug, name, communes = found.slug, found.name, list(found.communes)
     indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
     codes = [c.code for c in communes]
     tables = {

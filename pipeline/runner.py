@@ -10,7 +10,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,12 +29,18 @@ from pipeline.files import remove_temporaries, write_text
 from pipeline.index import COMPARISON_PREFIX, read_status, write_index, write_manifest, write_status
 from pipeline.indicators import compute_indicators, with_previous
 from pipeline.ingest import RawWorkbook, read_workbook
-from pipeline.locate import Unclaimed, find_workbook, unclaimed_files
+from pipeline.locate import Unclaimed, claim_workbooks, find_workbook
 from pipeline.locking import year_lock
 from pipeline.pdf import PdfUnavailable, write_pdf
 from pipeline.progress import Progress
 from pipeline.provenance import code_hash, code_revision, hash_path, report_key, short
-from pipeline.registry import EXTRA_REGISTRY_NAME, Commune, communes_of_year
+from pipeline.registry import (
+    EXTRA_REGISTRY_NAME,
+    Commune,
+    communes_of_year,
+    find_group,
+    unchanged_between,
+)
 from pipeline.report import INDICATORS_FILE
 
 REPORT_NOTEBOOK = NOTEBOOKS / "commune_report.ipynb"
@@ -87,7 +93,7 @@ class _Misnamed:
     @cached_property
     def unclaimed(self) -> list[Unclaimed]:
         registry = communes_of_year(self.year, self.paths.raw / EXTRA_REGISTRY_NAME)
-        return unclaimed_files(self.paths.raw_year(self.year), registry)
+        return claim_workbooks(self.paths.raw_year(self.year), registry)[1]
 
     def check(self, commune: Commune, expected: Path) -> None:
         for unclaimed in self.unclaimed:
@@ -262,11 +268,8 @@ def compute_year(paths: Paths, year: int) -> pd.DataFrame:
     indicators = compute_indicators(tables, year, tables["present"])
     previous_path = paths.processed_year(year - 1) / INDICATORS_FILE
     previous = pd.read_parquet(previous_path) if previous_path.exists() else None
-    extra = paths.raw / EXTRA_REGISTRY_NAME
-    same = {(c.code, c.name) for c in communes_of_year(year, extra)} & {
-        (c.code, c.name) for c in communes_of_year(year - 1, extra)
-    }
-    indicators = with_previous(indicators, previous, {code for code, _ in same})
+    same = unchanged_between(year, year - 1, paths.raw / EXTRA_REGISTRY_NAME)
+    indicators = with_previous(indicators, previous, same)
     store.write_parquet(indicators, paths.processed_year(year) / INDICATORS_FILE)
     export_rejected(tables["rejected"], paths.processed_year(year) / "rejected")
     return indicators
@@ -510,20 +513,23 @@ def comparison_folder(slug: str) -> str:
     return f"{COMPARISON_PREFIX}{slug}"
 
 
+def _group(paths: Paths, year: int, key: str, options: ReportOptions):
+    from pipeline.narrative import load_settings
+
+    named = load_settings(options.settings_file).get("groups")
+    return find_group(year, key, paths.raw / EXTRA_REGISTRY_NAME, named)
+
+
 def execute_comparison(
     paths: Paths, year: int, group: str, options: ReportOptions = ReportOptions()
 ) -> Produced:
     """The comparison of a group's communes: notebook, HTML, PDF (landscape) and Excel."""
     from pipeline.compare import compare
     from pipeline.exports import write_comparison_xlsx
-    from pipeline.registry import find_group
 
-    extra_registry = paths.raw / EXTRA_REGISTRY_NAME
-    from pipeline.narrative import load_settings
-
-    settings = load_settings(options.settings_file)
-    slug, name, communes = find_group(year, group, extra_registry, settings.get("groups"))
-    folder = comparison_folder(slug)
+    found = _group(paths, year, group, options)
+    name, communes = found.name, list(found.communes)
+    folder = comparison_folder(found.slug)
     indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
 
     def workbook(work_dir: Path) -> list[str]:
@@ -539,7 +545,7 @@ def execute_comparison(
         "comparison",
         {
             "year": year,
-            "group": slug,
+            "group": group,
             "data_dir": str(paths.base),
             **options.parameters(paths.base),
         },
@@ -572,6 +578,7 @@ def _record(paths: Paths, year: int, runs: list[CommuneRun], provenance: dict[st
             "code": run.commune.code,
             "name": run.commune.name,
             "district": run.commune.district_name,
+            "province": run.commune.province_name,
             "status": run.status,
             "message": run.message,
             "pdf_note": run.pdf_note,
@@ -583,7 +590,7 @@ def _record(paths: Paths, year: int, runs: list[CommuneRun], provenance: dict[st
                 if (folder / name).exists()
             },
         }
-        if run.status == "failed" and not run.outputs:
+        if run.status in ("failed", "missing") and not run.outputs:
             # Nothing was rebuilt: an older report must not stand beside a failed status.
             for name in (
                 "report.html",
@@ -689,8 +696,12 @@ def run_year(
     options: ReportOptions = ReportOptions(),
     force: bool = False,
     scheduler: str | None = None,
+    missing: Sequence[Commune] = (),
 ) -> list[CommuneRun]:
     """Prepare, compute and report the selected communes; failures are recorded, not raised.
+
+    `missing` are communes of a selected group that have no workbook: recorded as missing (in
+    the index and the comparison), never reported with zeros, and not a failure of the run.
 
     Only what changed is redone: a commune's workbook is cleaned again when its content hash
     changed, and its report is rebuilt when anything it depends on changed (its data, the code,
@@ -699,7 +710,8 @@ def run_year(
     with year_lock(paths.outputs_year(year)):
         for folder in (paths.outputs_year(year), paths.processed_year(year)):
             remove_temporaries(folder)  # what a killed run was writing
-        return _run_year(paths, year, communes, workers, echo, options, force, scheduler)
+        runs = _run_year(paths, year, communes, workers, echo, options, force, scheduler, missing)
+        return runs
 
 
 def _run_year(
@@ -711,6 +723,7 @@ def _run_year(
     options: ReportOptions,
     force: bool,
     scheduler: str | None,
+    missing: Sequence[Commune] = (),
 ) -> list[CommuneRun]:
     started = time.monotonic()
     say = echo or (lambda line: print(line))
@@ -765,16 +778,31 @@ def _run_year(
     for r in final:
         if r.status == "failed" and r.commune.code in problems:
             say(f"{r.commune.name}: failed - {r.message}")
-    _record(paths, year, [r for r in final if r.status != "skipped"], {c.code: p for c, p in todo})
+    absent = [
+        CommuneRun(
+            c,
+            "missing",
+            f"no workbook in {paths.raw_year(year).name}/ (expected {c.code}-{c.slug}.xlsx)",
+        )
+        for c in missing
+    ]
+    _record(
+        paths,
+        year,
+        [r for r in final if r.status != "skipped"] + absent,
+        {c.code: p for c, p in todo},
+    )
     skipped = sum(r.status == "skipped" for r in final)
-    if skipped == len(final):
+    if final and skipped == len(final):
         say(
             f"{year}: nothing changed, all {skipped} commune reports are up to date "
             "(--force rebuilds them)"
         )
     say(
         f"{year}: {sum(r.status == 'ok' for r in final)} built, {skipped} up to date, "
-        f"{sum(r.status == 'failed' for r in final)} failed, {time.monotonic() - started:.1f} s"
+        f"{sum(r.status == 'failed' for r in final)} failed"
+        + (f", {len(absent)} without a workbook" if absent else "")
+        + f", {time.monotonic() - started:.1f} s"
     )
     return final
 
@@ -795,7 +823,8 @@ def _run_comparisons(
     data = hash_path(paths.processed_year(year) / INDICATORS_FILE)
     registry = hash_path(paths.raw / EXTRA_REGISTRY_NAME)
     for group in groups:
-        folder = paths.outputs_year(year) / comparison_folder(group)
+        found = _group(paths, year, group, options)
+        folder = paths.outputs_year(year) / comparison_folder(found.slug)
         key = report_key(
             code,
             data + registry,
@@ -807,7 +836,7 @@ def _run_comparisons(
             },
         )
         if _up_to_date(folder, key):
-            echo(f"comparison {group}: up to date")
+            echo(f"comparison {found.name}: up to date")
             results[group] = Produced("skipped")
             continue
         done = execute_comparison(paths, year, group, options)
@@ -815,13 +844,17 @@ def _run_comparisons(
         write_status(
             folder,
             {
+                "name": found.name,
                 "status": done.status,
                 "message": done.message,
                 "key": key,
                 "outputs": {name: hash_path(folder / name) for name in done.files},
             },
         )
-        echo(f"comparison {group}: {done.status}{' - ' + done.message if done.message else ''}")
+        echo(
+            f"comparison {found.name}: {done.status}"
+            + (f" - {done.message}" if done.message else "")
+        )
     indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
     write_index(paths.outputs_year(year), year, indicators)
     return results

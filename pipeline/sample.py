@@ -22,7 +22,7 @@ from openpyxl import Workbook
 
 from pipeline import contract
 from pipeline.files import write_atomically
-from pipeline.registry import EXTRA_REGISTRY_NAME, Commune, communes_of_year
+from pipeline.registry import EXTRA_REGISTRY_NAME, Commune, find_district
 from pipeline.vntext import TCVN3_TO_UNICODE, strip_diacritics
 
 YEARS = (2022, 2023)
@@ -629,8 +629,12 @@ def _synthetic_communes(count: int) -> list[Commune]:
     return communes
 
 
+SAMPLE_DISTRICT = "291"  # Huyện Nam Sách, Tỉnh Hải Dương (the seed report's district)
+
+
 def workbook_name(commune: Commune) -> str:
-    return f"{commune.slug}.xlsx"
+    """`10627-nam-chinh.xlsx`: a slug alone is shared by communes elsewhere in the country."""
+    return f"{commune.code}-{commune.slug}.xlsx"
 
 
 def generate(
@@ -649,7 +653,8 @@ def generate(
     written: list[Path] = []
     for year in years:
         if communes is None:
-            selected = [c for c in communes_of_year(year) if not only or c.slug in only]
+            district = find_district(year, SAMPLE_DISTRICT).communes
+            selected = [c for c in district if not only or c.slug in only]
         else:
             selected = _synthetic_communes(communes)
             _write_registry(raw_dir / EXTRA_REGISTRY_NAME, selected)
