@@ -18,7 +18,6 @@ import papermill
 
 from pipeline.config import Paths
 from pipeline.pdf import write_pdf
-from pipeline.registry import communes_of_year
 from pipeline.runner import (
     _KERNEL_CONFIG,
     REPORT_NOTEBOOK,
@@ -28,7 +27,7 @@ from pipeline.runner import (
     report_fragment,
     visible_text,
 )
-from pipeline.sample import generate
+from pipeline.sample import generate, sample_communes
 
 
 def bare_run(folder: Path) -> float:
@@ -58,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="cnscd-bench-report-"))
     paths = Paths.under(base)
-    communes = communes_of_year(2022)[: args.communes]
+    communes = sample_communes(2022)[: args.communes]
     generate(paths.raw, years=(2022,), only=tuple(c.slug for c in communes))
     prepare(paths, 2022, communes)
     compute_year(paths, 2022)

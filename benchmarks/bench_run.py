@@ -26,7 +26,7 @@ from pathlib import Path
 from pipeline.config import Paths
 from pipeline.registry import EXTRA_REGISTRY_NAME, communes_of_year
 from pipeline.runner import REPORT_NOTEBOOK, ReportOptions, run_year
-from pipeline.sample import generate
+from pipeline.sample import generate, sample_communes
 
 BIN = Path(sys.executable).parent
 
@@ -34,7 +34,7 @@ BIN = Path(sys.executable).parent
 def timed_run(raw: Path, name: str, **kwargs) -> float:
     paths = Paths.under(Path(tempfile.mkdtemp(prefix=f"cnscd-run-{name}-")))
     shutil.copytree(raw, paths.raw)
-    communes = communes_of_year(2022, paths.raw / EXTRA_REGISTRY_NAME)
+    communes = sample_communes(2022)
     started = time.perf_counter()
     runs = run_year(paths, 2022, communes, echo=lambda *_: None, **kwargs)
     elapsed = time.perf_counter() - started
@@ -46,7 +46,7 @@ def plain_loop(raw: Path) -> float:
     """What an analyst would script by hand: prepare once, then two command lines per commune."""
     paths = Paths.under(Path(tempfile.mkdtemp(prefix="cnscd-run-loop-")))
     shutil.copytree(raw, paths.raw)
-    communes = communes_of_year(2022)
+    communes = sample_communes(2022)
     started = time.perf_counter()
     from pipeline.runner import compute_year, prepare
 
@@ -146,7 +146,7 @@ def main() -> None:
 
     paths = Paths.under(Path(tempfile.mkdtemp(prefix="cnscd-run-rerun-")))
     shutil.copytree(raw, paths.raw)
-    communes = communes_of_year(2022)
+    communes = sample_communes(2022)
     run_year(paths, 2022, communes, workers=2, echo=lambda *_: None)
     started = time.perf_counter()
     run_year(paths, 2022, communes, workers=2, echo=lambda *_: None)

@@ -89,14 +89,28 @@ def written_code(path: Path) -> str | None:
     return written.zfill(5) if written.isdigit() else None
 
 
+def _name_key(stem: str) -> str:
+    return re.sub(r"^(xa|thi-tran|phuong|dac-khu)-", "", slugify(stem))
+
+
+def looks_like(stem: str, commune: Commune) -> bool:
+    """A file name that is probably this commune's: its code, or nearly its name."""
+    code = re.search(r"\d{5,8}", stem)
+    if code:
+        return code.group() == commune.code
+    return difflib.SequenceMatcher(None, _name_key(stem), commune.slug).ratio() >= 0.8
+
+
 def _guess(stem: str, communes: list[Commune]) -> Commune | None:
-    by_key = {c.slug: c for c in communes} | {c.code: c for c in communes}
-    code = re.search(r"\d{5}", stem)
-    if code and code.group() in by_key:
-        return by_key[code.group()]
-    key = re.sub(r"^(xa|thi-tran|phuong|dac-khu)-", "", slugify(stem))
-    close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.8)
-    return by_key.get(close[0]) if close else None
+    """The one commune a stray file's name points to; none where several could be meant."""
+    code = re.search(r"\d{5,8}", stem)
+    if code:
+        return next((c for c in communes if c.code == code.group()), None)
+    by_slug: dict[str, list[Commune]] = {}
+    for commune in communes:
+        by_slug.setdefault(commune.slug, []).append(commune)
+    close = difflib.get_close_matches(_name_key(stem), list(by_slug), n=1, cutoff=0.8)
+    return by_slug[close[0]][0] if close and len(by_slug[close[0]]) == 1 else None
 
 
 def _described(communes: list[Commune]) -> str:

@@ -29,7 +29,7 @@ from pipeline.files import remove_temporaries, write_text
 from pipeline.index import COMPARISON_PREFIX, read_status, write_index, write_manifest, write_status
 from pipeline.indicators import compute_indicators, with_previous
 from pipeline.ingest import RawWorkbook, read_workbook
-from pipeline.locate import Unclaimed, claim_workbooks, find_workbook
+from pipeline.locate import Unclaimed, claim_workbooks, find_workbook, looks_like
 from pipeline.locking import year_lock
 from pipeline.pdf import PdfUnavailable, write_pdf
 from pipeline.progress import Progress
@@ -97,11 +97,13 @@ class _Misnamed:
 
     def check(self, commune: Commune, expected: Path) -> None:
         for unclaimed in self.unclaimed:
-            if unclaimed.probably is not None and unclaimed.probably.code == commune.code:
+            stem = unclaimed.path.name if unclaimed.path.is_dir() else unclaimed.path.stem
+            if looks_like(stem, commune):
+                suffix = unclaimed.path.suffix if unclaimed.path.is_file() else ""
                 raise InputError(
                     f"workbook not found in {expected.parent.name}/, but "
                     f"'{unclaimed.path.name}' there looks like this commune's: rename it "
-                    f"{unclaimed.meant_name}",
+                    f"{commune.code}-{commune.slug}{suffix}",
                     file=expected.name,
                 )
 

@@ -22,7 +22,7 @@ from openpyxl import Workbook
 
 from pipeline import contract
 from pipeline.files import write_atomically
-from pipeline.registry import EXTRA_REGISTRY_NAME, Commune, find_district
+from pipeline.registry import EXTRA_REGISTRY_NAME, Commune, find_commune, find_district
 from pipeline.vntext import TCVN3_TO_UNICODE, strip_diacritics
 
 YEARS = (2022, 2023)
@@ -632,6 +632,16 @@ def _synthetic_communes(count: int) -> list[Commune]:
 SAMPLE_DISTRICT = "291"  # Huyện Nam Sách, Tỉnh Hải Dương (the seed report's district)
 
 
+def sample_communes(year: int) -> list[Commune]:
+    """The sample district's communes in the year's tree."""
+    return list(find_district(year, SAMPLE_DISTRICT).communes)
+
+
+def sample_commune(year: int, wanted: str) -> Commune:
+    """One of them by slug, code or name ('nam-chinh' is also a commune of Thái Bình)."""
+    return find_commune(year, wanted, within=sample_communes(year))
+
+
 def workbook_name(commune: Commune) -> str:
     """`10627-nam-chinh.xlsx`: a slug alone is shared by communes elsewhere in the country."""
     return f"{commune.code}-{commune.slug}.xlsx"
@@ -653,8 +663,7 @@ def generate(
     written: list[Path] = []
     for year in years:
         if communes is None:
-            district = find_district(year, SAMPLE_DISTRICT).communes
-            selected = [c for c in district if not only or c.slug in only]
+            selected = [c for c in sample_communes(year) if not only or c.slug in only]
         else:
             selected = _synthetic_communes(communes)
             _write_registry(raw_dir / EXTRA_REGISTRY_NAME, selected)

@@ -21,9 +21,8 @@ from workbooks import as_csv_folder, by_line
 from pipeline.clean import CleanResult
 from pipeline.config import Paths
 from pipeline.errors import PipelineError
-from pipeline.registry import find_commune
 from pipeline.runner import ReportOptions, prepare_chunk, run_year
-from pipeline.sample import encode_cp1258, encode_tcvn3, generate
+from pipeline.sample import encode_cp1258, encode_tcvn3, generate, sample_commune
 
 CODE, OTHER = "10627", "10645"  # nam-chinh, broken in each case; an-lam, never touched
 ACTIVITIES, MEMBERS = "Nhật ký hoạt động", "Thành viên"
@@ -236,21 +235,22 @@ class Case:
 
 CASES = {
     # Files that cannot be read as a workbook of ours.
-    "truncated zip": Case(_truncate, "nam-chinh.xlsx: cannot be read as a workbook"),
+    "truncated zip": Case(_truncate, "10627-nam-chinh.xlsx: cannot be read as a workbook"),
     "old xls or password bytes in an .xlsx": Case(
         lambda p: p.write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 512),
-        "nam-chinh.xlsx: this is an old-format (.xls) or password-protected",
+        "10627-nam-chinh.xlsx: this is an old-format (.xls) or password-protected",
     ),
     "an .xls file": Case(_as_old_xls, "nam-chinh.xls: this is an old-format (.xls)"),
     "not a workbook at all": Case(
-        lambda p: p.write_text("hello", encoding="utf-8"), "nam-chinh.xlsx: cannot be read"
+        lambda p: p.write_text("hello", encoding="utf-8"), "10627-nam-chinh.xlsx: cannot be read"
     ),
     "a whole zip with a damaged sheet": Case(
-        _corrupt_sheet_xml, "nam-chinh.xlsx: cannot be read as a workbook: it is damaged"
+        _corrupt_sheet_xml, "10627-nam-chinh.xlsx: cannot be read as a workbook: it is damaged"
     ),
-    "an empty file": Case(lambda p: p.write_bytes(b""), "nam-chinh.xlsx: the file is empty"),
+    "an empty file": Case(lambda p: p.write_bytes(b""), "10627-nam-chinh.xlsx: the file is empty"),
     "two workbooks for one commune": Case(
-        _two_workbooks, "2 workbooks for commune 10627 (Xã Nam Chính): nam-chinh.xlsx, nam-"
+        _two_workbooks,
+        "2 workbooks for commune 10627 (Xã Nam Chính): 10627-nam-chinh.xlsx, 10627-nam-chinh.xlsm",
     ),
     "every row empty": Case(
         _edited(_all_empty), "sheet Thông tin xã, row 2: the commune information sheet has no row"
@@ -303,8 +303,8 @@ CASES = {
 def _prepare(source: Path, tmp_path: Path, case: Case):
     paths = Paths.under(tmp_path)
     shutil.copytree(source, paths.raw)
-    case.breaks(paths.raw_year(2022) / "nam-chinh.xlsx")
-    return prepare_chunk(paths, 2022, [find_commune(2022, s) for s in ("nam-chinh", "an-lam")])
+    case.breaks(paths.raw_year(2022) / "10627-nam-chinh.xlsx")
+    return prepare_chunk(paths, 2022, [sample_commune(2022, s) for s in ("nam-chinh", "an-lam")])
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -347,13 +347,13 @@ def test_the_mixed_csv_reads_as_the_workbook_does(source: Path, tmp_path: Path) 
 def test_the_run_goes_on_and_writes_only_where_it_should(source: Path, tmp_path: Path) -> None:
     paths = Paths.under(tmp_path / "home")
     shutil.copytree(source, paths.raw)
-    _edited(_hostile_names)(paths.raw_year(2022) / "an-lam.xlsx")
-    _truncate(paths.raw_year(2022) / "nam-chinh.xlsx")
+    _edited(_hostile_names)(paths.raw_year(2022) / "10645-an-lam.xlsx")
+    _truncate(paths.raw_year(2022) / "10627-nam-chinh.xlsx")
     before = {p for p in tmp_path.rglob("*")}
     runs = run_year(
         paths,
         2022,
-        [find_commune(2022, s) for s in ("nam-chinh", "an-lam")],
+        [sample_commune(2022, s) for s in ("nam-chinh", "an-lam")],
         workers=1,
         echo=lambda *_: None,
         options=ReportOptions(formats=("html",)),
@@ -374,8 +374,8 @@ def test_the_run_goes_on_and_writes_only_where_it_should(source: Path, tmp_path:
 
 
 def test_a_big_sheet_is_read(source: Path, tmp_path: Path) -> None:
-    target = tmp_path / "nam-chinh.xlsx"
-    shutil.copy(source / "2022" / "nam-chinh.xlsx", target)
+    target = tmp_path / "10627-nam-chinh.xlsx"
+    shutil.copy(source / "2022" / "10627-nam-chinh.xlsx", target)
     book = load_workbook(target)
     sheet = book[ACTIVITIES]
     row = [c.value for c in sheet[2]]

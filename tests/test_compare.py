@@ -13,8 +13,9 @@ from pipeline.compare import compare, villages_without_team
 from pipeline.config import Paths
 from pipeline.indicators import values_of
 from pipeline.narrative import number
-from pipeline.registry import Commune, communes_of_year
+from pipeline.registry import Commune
 from pipeline.runner import compute_year, execute_comparison, prepare
+from pipeline.sample import sample_communes
 
 
 def _commune(code: str, name: str) -> Commune:
@@ -70,17 +71,19 @@ def test_villages_without_a_team() -> None:
 def district(sample_district: Paths, tmp_path_factory):
     paths = Paths.under(tmp_path_factory.mktemp("compare"))
     shutil.copytree(sample_district.raw, paths.raw)
-    communes = communes_of_year(2022)
+    communes = sample_communes(2022)
     prepare(paths, 2022, [c for c in communes if c.slug != "nam-trung"], workers=2)
     indicators = compute_year(paths, 2022)
-    done = execute_comparison(paths, 2022, "nam-sach")
+    done = execute_comparison(paths, 2022, "district:291")
     assert done.status == "ok", done.message
     return paths, indicators
 
 
 def test_totals_equal_the_sum_of_the_communes_figures(district) -> None:
     paths, indicators = district
-    html = (paths.outputs_year(2022) / "so-sanh-nam-sach" / "comparison.html").read_text("utf-8")
+    html = (paths.outputs_year(2022) / "so-sanh-291-nam-sach" / "comparison.html").read_text(
+        "utf-8"
+    )
     total_row = re.search(r'<tr class="total">(.*?)</tr>', html, re.S).group(1)
     printed = re.findall(r'<td class="num">([^<]*)</td>', total_row)
     for code in ("members_total", "people_guided", "trainings", "zalo_groups"):
@@ -90,7 +93,9 @@ def test_totals_equal_the_sum_of_the_communes_figures(district) -> None:
 
 def test_a_commune_missing_this_year_is_shown_missing(district) -> None:
     paths, _ = district
-    html = (paths.outputs_year(2022) / "so-sanh-nam-sach" / "comparison.html").read_text("utf-8")
+    html = (paths.outputs_year(2022) / "so-sanh-291-nam-sach" / "comparison.html").read_text(
+        "utf-8"
+    )
     row = re.search(r"<tr class=\"missing\"><td>Xã Nam Trung</td>(.*?)</tr>", html, re.S)
     assert row and "chưa có" in row.group(1) and ">0<" not in row.group(1)
     assert "Chưa có báo cáo năm 2022: Xã Nam Trung" in html
@@ -100,7 +105,7 @@ def test_outputs_pdf_landscape_and_excel(district) -> None:
     from pypdf import PdfReader
 
     paths, _ = district
-    folder = paths.outputs_year(2022) / "so-sanh-nam-sach"
+    folder = paths.outputs_year(2022) / "so-sanh-291-nam-sach"
     box = PdfReader(folder / "comparison.pdf").pages[0].mediabox
     assert float(box.width) > float(box.height)  # landscape for the wide tables
     sheet = load_workbook(folder / "comparison.xlsx")["So sánh"]
@@ -121,16 +126,16 @@ def test_names_from_the_data_are_escaped(tiny_district: Paths, tmp_path) -> None
     hostile = Commune("99001", "Xã <script>alert(1)</script>", "991", "Huyện Thử", "99", "Tỉnh Thử")
     _write_registry(paths.raw / EXTRA_REGISTRY_NAME, [hostile])
     workbook = paths.raw_year(2022) / "99001.xlsx"
-    shutil.copy(paths.raw_year(2022) / "an-lam.xlsx", workbook)
+    shutil.copy(paths.raw_year(2022) / "10645-an-lam.xlsx", workbook)
     book = load(workbook)
     book["Thông tin xã"]["A2"] = "99001"
     book["Thôn"].append(["<script>alert(2)</script>", 10, 40])
     book.save(workbook)
     prepare(paths, 2022, [hostile])
     compute_year(paths, 2022)
-    done = execute_comparison(paths, 2022, "991")
+    done = execute_comparison(paths, 2022, "district:991")
     assert done.status == "ok", done.message
-    html = (paths.outputs_year(2022) / "so-sanh-thu" / "comparison.html").read_text("utf-8")
+    html = (paths.outputs_year(2022) / "so-sanh-991-thu" / "comparison.html").read_text("utf-8")
     assert "<script>alert" not in html
     assert "Xã &lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html  # a village without a team
@@ -142,9 +147,11 @@ def test_a_named_list_of_communes_is_compared_like_a_district(district, tmp_path
     paths, _ = district
     settings = tmp_path / "settings.toml"
     settings.write_text('[groups]\n"Cụm Nam" = ["10627", "10645", "10633"]\n', encoding="utf-8")
-    done = execute_comparison(paths, 2022, "cum-nam", ReportOptions(settings_file=settings))
+    done = execute_comparison(paths, 2022, "group:cum-nam", ReportOptions(settings_file=settings))
     assert done.status == "ok", done.message
-    html = (paths.outputs_year(2022) / "so-sanh-cum-nam" / "comparison.html").read_text("utf-8")
+    html = (paths.outputs_year(2022) / "so-sanh-nhom-cum-nam" / "comparison.html").read_text(
+        "utf-8"
+    )
     assert "Báo cáo tổng hợp 2 trên 3 xã" in html  # Nam Trung has no data this year
     assert "Xã Nam Chính" in html and "Xã An Lâm" in html and "Xã Nam Hưng" not in html
 
@@ -152,5 +159,9 @@ def test_a_named_list_of_communes_is_compared_like_a_district(district, tmp_path
 def test_a_province_is_a_group_too_as_after_the_2025_reform() -> None:
     from pipeline.registry import find_group
 
-    slug, name, communes = find_group(2022, "Hải Dương")
-    assert (slug, name, len(communes)) == ("hai-duong", "Tỉnh Hải Dương", 19)
+    province = find_group(2022, "province:30")
+    assert (province.slug, province.name, len(province.communes)) == (
+        "30-hai-duong",
+        "Tỉnh Hải Dương",
+        235,
+    )

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from pipeline.config import Paths
-from pipeline.registry import find_commune
 from pipeline.runner import run_year
+from pipeline.sample import sample_commune
 
 SEED_SECTIONS = [
     "I. KẾT QUẢ HOẠT ĐỘNG NĂM 2022",
@@ -32,7 +32,7 @@ def district_run(tiny_district: Paths, tmp_path_factory):
 
     paths = Paths.under(tmp_path_factory.mktemp("run"))
     shutil.copytree(tiny_district.raw, paths.raw)
-    communes = [find_commune(2022, slug) for slug in ("nam-chinh", "an-lam")]
+    communes = [sample_commune(2022, slug) for slug in ("nam-chinh", "an-lam")]
     runs = run_year(paths, 2022, communes, workers=2, echo=lambda *_: None)
     return paths, runs
 
@@ -77,7 +77,7 @@ def test_report_hides_code_and_personal_data(district_run) -> None:
     assert "data_dir" not in html
     assert "jp-InputPrompt" not in html or "In&nbsp;[" not in html
     members = pd.read_excel(
-        paths.raw_year(2022) / "nam-chinh.xlsx",
+        paths.raw_year(2022) / "10627-nam-chinh.xlsx",
         sheet_name="Thành viên",
         dtype=str,
         engine="openpyxl",
@@ -119,7 +119,7 @@ def test_same_inputs_give_byte_identical_html(district_run) -> None:
     paths, _ = district_run
     report = paths.outputs_year(2022) / "10627-nam-chinh" / "report.html"
     first = report.read_bytes()
-    run_year(paths, 2022, [find_commune(2022, "nam-chinh")], workers=1, echo=lambda *_: None)
+    run_year(paths, 2022, [sample_commune(2022, "nam-chinh")], workers=1, echo=lambda *_: None)
     assert report.read_bytes() == first
 
 
@@ -128,16 +128,16 @@ def test_a_broken_workbook_fails_alone(tiny_district: Paths, tmp_path) -> None:
 
     paths = Paths.under(tmp_path)
     shutil.copytree(tiny_district.raw, paths.raw)
-    (paths.raw_year(2022) / "an-lam.xlsx").write_bytes(b"not a workbook")
-    communes = [find_commune(2022, slug) for slug in ("nam-chinh", "an-lam")]
+    (paths.raw_year(2022) / "10645-an-lam.xlsx").write_bytes(b"not a workbook")
+    communes = [sample_commune(2022, slug) for slug in ("nam-chinh", "an-lam")]
     runs = {
         r.commune.slug: r for r in run_year(paths, 2022, communes, workers=1, echo=lambda *_: None)
     }
     assert runs["nam-chinh"].status == "ok"
     assert runs["an-lam"].status == "failed"
-    assert "an-lam.xlsx" in runs["an-lam"].message
+    assert "10645-an-lam.xlsx" in runs["an-lam"].message
     index = (paths.outputs_year(2022) / "index.html").read_text(encoding="utf-8")
-    assert "an-lam.xlsx" in index
+    assert "10645-an-lam.xlsx" in index
 
 
 def test_a_district_changes_thresholds_and_wording_without_code(
@@ -163,7 +163,7 @@ def test_a_district_changes_thresholds_and_wording_without_code(
     run_year(
         paths,
         2022,
-        [find_commune(2022, "nam-chinh")],
+        [sample_commune(2022, "nam-chinh")],
         workers=1,
         echo=lambda *_: None,
         options=ReportOptions(settings, templates),
@@ -184,12 +184,12 @@ def test_text_from_the_data_is_shown_not_run(tiny_district: Paths, tmp_path) -> 
 
     paths = Paths.under(tmp_path)
     shutil.copytree(tiny_district.raw, paths.raw)
-    workbook = paths.raw_year(2022) / "nam-chinh.xlsx"
+    workbook = paths.raw_year(2022) / "10627-nam-chinh.xlsx"
     book = load_workbook(workbook)
     book["Văn bản"]["E2"] = '<script>alert("x")</script> & <b>đậm</b>'
     book["Thông tin xã"]["E2"] = "<img src=x onerror=alert(1)>"
     book.save(workbook)
-    run_year(paths, 2022, [find_commune(2022, "nam-chinh")], workers=1, echo=lambda *_: None)
+    run_year(paths, 2022, [sample_commune(2022, "nam-chinh")], workers=1, echo=lambda *_: None)
     html = (paths.outputs_year(2022) / "10627-nam-chinh" / "report.html").read_text("utf-8")
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(" in html and "&lt;/script&gt; &amp; &lt;b&gt;đậm&lt;/b&gt;" in html

@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from pipeline.config import Paths
-from pipeline.registry import find_commune
 from pipeline.runner import ReportOptions, run_year
+from pipeline.sample import sample_commune
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):
@@ -34,8 +34,8 @@ FLAGS = [
 def index(tiny_district: Paths, tmp_path_factory):
     paths = Paths.under(tmp_path_factory.mktemp("index"))
     shutil.copytree(tiny_district.raw, paths.raw)
-    (paths.raw_year(2022) / "nam-trung.xlsx").write_bytes(b"broken")  # one failed commune
-    communes = [find_commune(2022, s) for s in ("nam-chinh", "an-lam", "nam-trung")]
+    (paths.raw_year(2022) / "10633-nam-trung.xlsx").write_bytes(b"broken")  # one failed commune
+    communes = [sample_commune(2022, s) for s in ("nam-chinh", "an-lam", "nam-trung")]
     run_year(
         paths,
         2022,
@@ -84,7 +84,7 @@ def test_index_sorts_filters_and_links(page) -> None:
     page.fill("#filter", "")
     page.select_option("#status-filter", "failed")
     assert _names(page) == ["Xã Nam Trung"]
-    assert "nam-trung.xlsx" in page.locator("tr.failed").inner_text()
+    assert "10633-nam-trung.xlsx" in page.locator("tr.failed").inner_text()
     page.select_option("#status-filter", "")
 
     page.click("tr:has-text('Xã Nam Chính') a:has-text('Báo cáo (HTML)')")

@@ -253,15 +253,15 @@ def district_indicators(sample_district, tmp_path_factory):
     import shutil
 
     from pipeline.config import Paths
-    from pipeline.registry import communes_of_year, find_commune
     from pipeline.runner import compute_year, prepare
+    from pipeline.sample import sample_commune, sample_communes
 
     everything = Paths.under(tmp_path_factory.mktemp("all"))
     alone = Paths.under(tmp_path_factory.mktemp("alone"))
     for paths in (everything, alone):
         shutil.copytree(sample_district.raw, paths.raw)
-    prepare(everything, 2022, communes_of_year(2022), workers=2)
-    prepare(alone, 2022, [find_commune(2022, "nam-chinh")])
+    prepare(everything, 2022, sample_communes(2022), workers=2)
+    prepare(alone, 2022, [sample_commune(2022, "nam-chinh")])
     return compute_year(everything, 2022), compute_year(alone, 2022)
 
 

@@ -45,7 +45,7 @@ def test_csv_folder_in_each_encoding_reads_like_the_workbook(tmp_path: Path, nam
     encode, expected = ENCODINGS[name]
     # Without planted legacy text: a Windows-1258 file cannot hold TCVN3 bytes such as "Þ".
     generate(tmp_path / "raw", years=(2022,), only=("nam-chinh",), rate=0, activity_rows=(40, 50))
-    workbook = tmp_path / "raw" / "2022" / "nam-chinh.xlsx"
+    workbook = tmp_path / "raw" / "2022" / "10627-nam-chinh.xlsx"
     folder = as_csv_folder(workbook, tmp_path / "nam-chinh", encode)
     assert detect_csv_encoding((folder / "Thành viên.csv").read_bytes()) == expected
     _reads_like_the_workbook(folder, workbook)
@@ -70,7 +70,7 @@ def test_a_csv_mixing_utf8_and_windows_1258_lines_reads_each_line_in_its_own() -
 
 def test_mixed_encoding_rows_are_read_right_and_counted(tmp_path: Path) -> None:
     generate(tmp_path / "raw", years=(2022,), only=("nam-chinh",), rate=0, activity_rows=(40, 50))
-    workbook = tmp_path / "raw" / "2022" / "nam-chinh.xlsx"
+    workbook = tmp_path / "raw" / "2022" / "10627-nam-chinh.xlsx"
     folder = as_csv_folder(workbook, tmp_path / "nam-chinh", _EVERY_THIRD_LINE_IN_WINDOWS_1258)
     from_csv = _reads_like_the_workbook(folder, workbook)
     counted = from_csv.fixes[from_csv.fixes["kind"] == "mixed_encoding_row"]
@@ -141,10 +141,10 @@ def test_not_a_workbook_is_one_clear_message(tmp_path: Path) -> None:
 
 
 def test_template_has_lists_frozen_headers_and_reads_back(tmp_path: Path) -> None:
-    from pipeline.registry import find_commune
+    from pipeline.sample import sample_commune
 
     path = write_template(
-        tmp_path / "t.xlsx", find_commune(2022, "nam-chinh"), ["Bịch Đông", "Bịch Tây"]
+        tmp_path / "t.xlsx", sample_commune(2022, "nam-chinh"), ["Bịch Đông", "Bịch Tây"]
     )
     book = load_workbook(path)
     assert book[LISTS_SHEET].sheet_state == "hidden"

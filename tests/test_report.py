@@ -13,8 +13,8 @@ from pipeline.config import Paths
 from pipeline.indicators import values_of
 from pipeline.narrative import count, number
 from pipeline.pdf import PdfUnavailable, missing_glyphs, resolve_font, write_pdf
-from pipeline.registry import find_commune
 from pipeline.runner import execute_report, report_fragment, run_year, visible_text
+from pipeline.sample import sample_commune
 
 MM = 72 / 25.4  # PDF points per millimetre
 
@@ -24,7 +24,7 @@ def nam_chinh(tiny_district: Paths, tmp_path_factory):
     paths = Paths.under(tmp_path_factory.mktemp("report"))
     shutil.copytree(tiny_district.raw, paths.raw)
     [run] = run_year(
-        paths, 2022, [find_commune(2022, "nam-chinh")], workers=1, echo=lambda *_: None
+        paths, 2022, [sample_commune(2022, "nam-chinh")], workers=1, echo=lambda *_: None
     )
     assert run.status == "ok", run.message
     return paths, paths.outputs_year(2022) / "10627-nam-chinh"
@@ -131,7 +131,7 @@ def test_html_only_when_pdf_is_not_asked(nam_chinh) -> None:
 
     paths, folder = nam_chinh
     run = execute_report(
-        paths, 2022, find_commune(2022, "nam-chinh"), ReportOptions(formats=("html",))
+        paths, 2022, sample_commune(2022, "nam-chinh"), ReportOptions(formats=("html",))
     )
     assert run.status == "ok"
     assert (folder / "report.html").exists() and not (folder / "report.pdf").exists()

@@ -9,14 +9,14 @@ import shutil
 from pypdf import PdfReader
 
 from pipeline.config import Paths
-from pipeline.registry import find_commune
 from pipeline.runner import run_year
+from pipeline.sample import sample_commune
 
 
 def test_one_or_two_workers_in_two_folders_give_identical_outputs(
     tiny_district: Paths, tmp_path
 ) -> None:
-    communes = [find_commune(2022, s) for s in ("nam-chinh", "an-lam", "nam-trung")]
+    communes = [sample_commune(2022, s) for s in ("nam-chinh", "an-lam", "nam-trung")]
     runs = {}
     for workers, folder in ((1, "first/place"), (2, "second")):
         paths = Paths.under(tmp_path / folder)

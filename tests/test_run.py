@@ -11,14 +11,14 @@ import pytest
 
 from pipeline.config import TEMPLATES, Paths
 from pipeline.progress import Progress
-from pipeline.registry import find_commune
 from pipeline.runner import ReportOptions, run_year
+from pipeline.sample import sample_commune
 
 SLUGS = ("nam-chinh", "an-lam", "nam-trung")
 
 
 def _communes():
-    return [find_commune(2022, slug) for slug in SLUGS]
+    return [sample_commune(2022, slug) for slug in SLUGS]
 
 
 def _quiet(*_: object) -> None:
@@ -53,7 +53,7 @@ def test_rerun_skips_what_did_not_change(district: Paths) -> None:
 
     from openpyxl import load_workbook
 
-    workbook = district.raw_year(2022) / "an-lam.xlsx"
+    workbook = district.raw_year(2022) / "10645-an-lam.xlsx"
     book = load_workbook(workbook)
     book["Thông tin xã"]["E2"] = "Nguyễn Văn Mới"  # a new signer
     book.save(workbook)
@@ -70,7 +70,7 @@ def test_manifest_and_footer_say_what_produced_each_report(district: Paths) -> N
     run_year(district, 2022, _communes()[:1], workers=1, echo=_quiet)
     manifest = json.loads((district.outputs_year(2022) / "manifest.json").read_text("utf-8"))
     entry = manifest["communes"]["10627-nam-chinh"]
-    workbook = district.raw_year(2022) / "nam-chinh.xlsx"
+    workbook = district.raw_year(2022) / "10627-nam-chinh.xlsx"
     assert (
         entry["source"]
         == hashlib.sha256(hashlib.sha256(workbook.read_bytes()).digest()).hexdigest()
@@ -242,7 +242,7 @@ def test_a_run_killed_midway_leaves_no_broken_file_and_the_next_finishes(distric
     runs = run_year(
         district,
         2022,
-        [find_commune(2022, s) for s in slugs],
+        [sample_commune(2022, s) for s in slugs],
         workers=2,
         echo=_quiet,
         options=ReportOptions(formats=("html",)),

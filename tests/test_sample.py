@@ -12,7 +12,7 @@ def _sheets(path):
 
 
 def test_nam_chinh_2022_carries_the_seed_facts(tiny_district: Paths) -> None:
-    sheets = _sheets(tiny_district.raw_year(2022) / "nam-chinh.xlsx")
+    sheets = _sheets(tiny_district.raw_year(2022) / "10627-nam-chinh.xlsx")
     villages = sheets["Thôn"]["Tên thôn"].tolist()
     assert villages == ["Bịch Đông", "Bịch Tây", "An Thượng", "Hoàng Xá"]
     members = sheets["Thành viên"]
@@ -26,7 +26,7 @@ def test_nam_chinh_2022_carries_the_seed_facts(tiny_district: Paths) -> None:
 
 
 def test_rosters_carry_phone_numbers_and_birth_years(tiny_district: Paths) -> None:
-    members = _sheets(tiny_district.raw_year(2022) / "an-lam.xlsx")["Thành viên"]
+    members = _sheets(tiny_district.raw_year(2022) / "10645-an-lam.xlsx")["Thành viên"]
     assert members["Số điện thoại"].str.fullmatch(r"09\d{8}").all()
     assert members["Năm sinh"].between(1950, 2010).all()
 
@@ -35,8 +35,8 @@ def test_generation_is_deterministic(tmp_path) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
     for folder in (first, second):
         generate(folder, years=(2022,), only=("nam-chinh",), activity_rows=(30, 40))
-    a = _sheets(first / "2022" / "nam-chinh.xlsx")
-    b = _sheets(second / "2022" / "nam-chinh.xlsx")
+    a = _sheets(first / "2022" / "10627-nam-chinh.xlsx")
+    b = _sheets(second / "2022" / "10627-nam-chinh.xlsx")
     for name in a:
         pd.testing.assert_frame_equal(a[name], b[name])
     assert (first / "2022" / "_planted.csv").read_bytes() == (
@@ -63,11 +63,11 @@ def test_same_seed_gives_the_same_bytes(tmp_path) -> None:
     # Equal content must be equal bytes, or every re-run would think the workbooks changed.
     for folder in ("a", "b"):
         generate(tmp_path / folder, years=(2022,), only=("nam-chinh",), activity_rows=(30, 40))
-    first = (tmp_path / "a" / "2022" / "nam-chinh.xlsx").read_bytes()
-    assert first == (tmp_path / "b" / "2022" / "nam-chinh.xlsx").read_bytes()
+    first = (tmp_path / "a" / "2022" / "10627-nam-chinh.xlsx").read_bytes()
+    assert first == (tmp_path / "b" / "2022" / "10627-nam-chinh.xlsx").read_bytes()
     import zipfile
 
-    with zipfile.ZipFile(tmp_path / "a" / "2022" / "nam-chinh.xlsx") as book:
+    with zipfile.ZipFile(tmp_path / "a" / "2022" / "10627-nam-chinh.xlsx") as book:
         assert {info.date_time for info in book.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         core = book.read("docProps/core.xml").decode()
     assert ">2000-01-01T00:00:00Z</dcterms:modified>" in core
