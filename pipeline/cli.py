@@ -37,12 +37,17 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from pipeline.sample import generate
 
     paths = _paths(args)
+    units = None
+    if args.commune:  # made-up data for real communes of the registry, to try the product
+        extra = paths.raw / EXTRA_REGISTRY_NAME
+        units = [find_commune(max(args.year), name, extra) for name in args.commune]
     written = generate(
         paths.raw,
         years=tuple(args.year),
         seed=args.seed,
         communes=args.communes,
         rate=args.mess_rate,
+        units=units,
     )
     print(f"wrote {len(written)} workbooks under {paths.raw}")
     return 0
@@ -328,6 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("--seed", type=int, default=2022)
     sample.add_argument("--communes", type=int, help="make N synthetic communes instead")
+    sample.add_argument(
+        "--commune",
+        action="append",
+        help="made-up workbooks for this commune of the registry instead (code; repeatable)",
+    )
     sample.add_argument(
         "--mess-rate", type=float, default=0.03, help="share of cells made messy, per kind of mess"
     )

@@ -22,7 +22,13 @@ from openpyxl import Workbook
 
 from pipeline import contract
 from pipeline.files import write_atomically
-from pipeline.registry import EXTRA_REGISTRY_NAME, Commune, find_commune, find_district
+from pipeline.registry import (
+    EXTRA_REGISTRY_NAME,
+    Commune,
+    find_commune,
+    find_district,
+    in_sentence,
+)
 from pipeline.vntext import TCVN3_TO_UNICODE, strip_diacritics
 
 YEARS = (2022, 2023)
@@ -264,7 +270,7 @@ def _member_rows(
 
 
 def _training_rows(commune: Commune, year: int, rng: random.Random) -> list[dict[str, object]]:
-    district = commune.district_name.replace("Huyện", "UBND huyện")
+    district = f"UBND {in_sentence(commune.district_name or commune.province_name)}"
     if commune.code == NAM_CHINH and year == 2022:
         return [
             {
@@ -655,14 +661,18 @@ def generate(
     rate: float = MESS_RATE,
     activity_rows: tuple[int, int] = (300, 600),
     only: tuple[str, ...] = (),
+    units: list[Commune] | None = None,
 ) -> list[Path]:
-    """Write the sample district's workbooks (or `communes` synthetic ones) for the years.
+    """Write the sample district's workbooks (or `communes` synthetic ones, or made-up data for
+    the registry's `units`) for the years.
 
     Returns the workbooks written. `only` limits the sample district to some commune slugs.
     """
     written: list[Path] = []
     for year in years:
-        if communes is None:
+        if units is not None:
+            selected = units
+        elif communes is None:
             selected = [c for c in sample_communes(year) if not only or c.slug in only]
         else:
             selected = _synthetic_communes(communes)
