@@ -109,6 +109,35 @@ def test_totals_equal_the_sum_of_the_communes_figures(district) -> None:
         assert number(sum(figures)) in printed, code
 
 
+def test_team_totals_of_the_district_are_the_sum_of_its_communes(district) -> None:
+    from pypdf import PdfReader
+
+    paths, indicators = district
+    folder = paths.outputs_year(2022) / "so-sanh-nam-sach"
+    html = (folder / "comparison.html").read_text("utf-8")
+    codes = indicators["commune_code"].unique()
+    assert len(codes) == 18  # Nam Trung has no workbook this year
+    expected = {
+        code: sum(values_of(indicators, c)[code] for c in codes) for code in TEAM_INDICATORS
+    }
+    assert expected["teams_village"] > 0 and expected["villages_with_team"] > 0
+    printed = _row(html, "comparison-teams", "total")
+    assert printed == [number(expected[code]) for code in TEAM_INDICATORS]
+    assert "Tổng và trung vị của huyện" in html
+    sheet = load_workbook(folder / "comparison.xlsx")["So sánh"]
+    headers = [cell.value for cell in sheet[2]]
+    total = next(r for r in range(3, sheet.max_row + 1) if sheet.cell(r, 2).value == "Tổng")
+    for code in TEAM_INDICATORS:
+        indicator = CATALOGUE_BY_CODE[code]
+        column = headers.index(f"{indicator.name_vi} ({indicator.unit})") + 1
+        assert sheet.cell(total, column).value == expected[code], code
+        assert {sheet.cell(r, column).number_format for r in range(3, total + 1)} == {"#,##0"}
+    text = " ".join(page.extract_text() for page in PdfReader(folder / "comparison.pdf").pages)
+    text = re.sub(r"\s+", " ", text)
+    assert "Tổ CNSCĐ và thôn có tổ" in text
+    assert "Tổng " + " ".join(number(expected[code]) for code in TEAM_INDICATORS) in text
+
+
 def test_a_commune_missing_this_year_is_shown_missing(district) -> None:
     paths, _ = district
     html = (paths.outputs_year(2022) / "so-sanh-nam-sach" / "comparison.html").read_text("utf-8")
@@ -169,6 +198,8 @@ def test_a_named_list_of_communes_is_compared_like_a_district(district, tmp_path
     assert done.status == "ok", done.message
     html = (paths.outputs_year(2022) / "so-sanh-cum-nam" / "comparison.html").read_text("utf-8")
     assert "Báo cáo tổng hợp 2 trên 3 xã" in html  # Nam Trung has no data this year
+    assert "01 xã chưa có báo cáo: Xã Nam Trung" in html
+    assert "Tổng và trung vị của nhóm" in html and "trung vị huyện" not in html
     assert "Xã Nam Chính" in html and "Xã An Lâm" in html and "Xã Nam Hưng" not in html
 
 
