@@ -406,3 +406,43 @@ def test_long_tables_are_paged_in_print_and_sortable_offline() -> None:
     body = re.search(r'id="comparison-figures".*?<tbody>(.*?)</tbody>', html, re.S).group(1)
     assert body.count("<tr") == 40 and 'class="total"' not in body  # totals never sorted
     assert 'data-value="100.0"' in html
+
+
+def test_clicking_a_header_sorts_the_communes_in_a_browser(tmp_path) -> None:
+    """The inline script, in Chromium (as tests/test_index_browser.py drives it)."""
+    import os
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(chromium) and not os.environ.get("CI"):
+        pytest.skip("Chromium is not installed (as root: apt-get install chromium)")
+    communes, indicators = _province(40)
+    communes.append(_commune("9999", "Xã Chưa Có"))  # no data: stays last either way
+    context = comparison_context(2022, "thu", "Tỉnh Thử", communes, indicators, load_settings())
+    page_file = tmp_path / "comparison.html"
+    page_file.write_text(f'<!DOCTYPE html><meta charset="utf-8">{_render(context)}', "utf-8")
+    people = {c.name: k * 37 % 101 for k, c in enumerate(communes[:40])}
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_file.as_uri())
+        table = page.locator("#comparison-figures")
+        header = table.locator("th", has_text="Người dân được hướng dẫn").first
+
+        def names() -> list[str]:
+            return [n.strip() for n in table.locator("tr td:first-child").all_inner_texts()]
+
+        header.click()
+        ascending = sorted(people, key=lambda n: (people[n], list(people).index(n)))
+        assert names() == [*ascending, "Xã Chưa Có", "Tổng", "Trung vị"]  # 9 before 100
+        header.click()
+        descending = sorted(people, key=lambda n: (-people[n], list(people).index(n)))
+        assert names()[:3] == descending[:3] and names()[-3:] == ["Xã Chưa Có", "Tổng", "Trung vị"]
+        table.locator("th").first.click()
+        assert names()[:2] == ["Xã Chưa Có", "Xã Số 000"]  # Vietnamese order of names
+        browser.close()
+    assert errors == []
