@@ -61,6 +61,9 @@ class Comparison:
     ends: dict[str, tuple[list[tuple[str, float]], list[tuple[str, float]]]] = field(
         default_factory=dict
     )
+    # Communes with data that have a value of each figure: a total of fewer than all of them
+    # says so, since a missing value is not a zero.
+    counted: dict[str, int] = field(default_factory=dict)
 
 
 def _columns() -> list[str]:
@@ -171,6 +174,7 @@ def compare(indicators: pd.DataFrame, communes: list[Commune]) -> Comparison:
         code: (float(present[code].median()) if present[code].notna().any() else None)
         for code in shown
     }
+    counted = {code: int(present[code].notna().sum()) for code in shown}
     ends = {
         code: _ends(present[code], present["name"], ascending=code in LOWER_IS_BETTER)
         for code in columns
@@ -203,6 +207,7 @@ def compare(indicators: pd.DataFrame, communes: list[Commune]) -> Comparison:
         missing=list(table.loc[table["status"] == "missing", "name"]),
         previous=previous,
         ends=ends,
+        counted=counted,
     )
 
 

@@ -200,6 +200,7 @@ def comparison_context(
         "included": [r for r in rows if r["status"] == "ok"],
         "missing": result.missing,
         "totals": result.totals,
+        "counted": result.counted,
         "medians": result.medians,
         "heat": heat,
         "outliers": result.outliers,

@@ -257,6 +257,21 @@ def test_team_counts_have_a_total_row_in_the_html() -> None:
         assert printed == number(sum(figures)), code
 
 
+def test_a_total_over_part_of_the_group_says_so() -> None:
+    figures = {c: dict(f) for c, f in TEAM_FIGURES.items()}
+    del figures["3"]["villages_with_team"]  # commune 3 has data, but not this figure
+    context = comparison_context(
+        2022, "thu", "Tỉnh Thử", TEAM_GROUP, _indicators(figures), load_settings()
+    )
+    table = re.search(r'id="comparison-teams".*?</table>', _render(context), re.S).group(0)
+    total = re.search(r'<tr class="total">(.*?)</tr>', table, re.S).group(1)
+    column = TEAM_INDICATORS.index("villages_with_team")
+    cells = re.findall(r'<td class="num">(.*?)</td>', total)
+    partial = number(figures["1"]["villages_with_team"] + figures["2"]["villages_with_team"])
+    assert cells[column] == f'{partial}<br><small class="partial">2/3 đơn vị</small>'
+    assert "small" not in cells[column - 1]  # the other totals are of every commune with data
+
+
 def test_excel_counts_are_integers_with_a_total_row(tmp_path) -> None:
     path = tmp_path / "comparison.xlsx"
     write_comparison_xlsx(compare(_team_indicators(), TEAM_GROUP), path, "Tỉnh Thử 2022")
