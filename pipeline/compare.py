@@ -6,7 +6,8 @@ A commune of the group with no data this year is shown as missing, never as zero
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -26,25 +27,89 @@ KEY_INDICATORS: tuple[tuple[str, str | None], ...] = (
     ("online_dossiers", "online_dossiers_per_1000"),
     ("rows_rejected_share", None),
 )
+# The teams and whom they reach: counts with a group total, shown but not ranked or scored.
+TEAM_INDICATORS: tuple[str, ...] = (
+    "teams_commune",
+    "members_commune",
+    "teams_village",
+    "members_village",
+    "villages_with_team",
+    "villages_without_team",
+)
 # Figures where less is better (ranked ascending).
 LOWER_IS_BETTER = {"rows_rejected_share"}
 OUTLIER_Z = 1.5
 POOR_DATA_SHARE = 5.0
+TOP_BOTTOM = 3  # communes named at each end of a ranking in the summary
+# Kinds of commune-level units, in the order documents list them ("xã, phường, thị trấn").
+UNIT_KINDS = ("xã", "phường", "thị trấn", "đặc khu")
+# How a district or province names itself, longest first ("Thành phố" before a bare word).
 
 
 @dataclass(frozen=True)
 class Comparison:
-    table: pd.DataFrame  # one row per commune of the group: name, status, figures, ranks
+    table: pd.DataFrame  # one row per commune of the group: name, kind, status, figures, ranks
     totals: dict[str, float | None]  # group total of each additive figure
     medians: dict[str, float | None]
     scores: pd.DataFrame  # commune × indicator standardised scores (z), missing where no data
     outliers: list[dict]  # commune, indicator, value, median, direction
     missing: list[str]  # communes of the group with no data this year
     previous: pd.DataFrame  # commune × indicator change from last year, where it exists
+    # Best and worst communes of each ranked figure: code -> (best first, worst first), each a
+    # list of (name, value).
+    ends: dict[str, tuple[list[tuple[str, float]], list[tuple[str, float]]]] = field(
+        default_factory=dict
+    )
+    # Communes with data that have a value of each figure: a total of fewer than all of them
+    # says so, since a missing value is not a zero.
+    counted: dict[str, int] = field(default_factory=dict)
 
 
 def _columns() -> list[str]:
     return [code for pair in KEY_INDICATORS for code in pair if code]
+
+
+def ranked_columns() -> list[str]:
+    """The key figures, ranked and scored: each raw figure then its per-capita form."""
+    return _columns()
+
+
+def all_columns() -> list[str]:
+    """Every figure of the comparison table: the key figures, then the team counts."""
+    return _columns() + list(TEAM_INDICATORS)
+
+
+def unit_words(kinds: Iterable[str]) -> str:
+    """The kinds of units a group holds, as a sentence names them: 'xã, phường', 'phường'.
+
+    In the order xã, phường, thị trấn, đặc khu; a kind outside that list comes after, so it
+    is named rather than lost.
+    """
+    held = {kind.strip().lower() for kind in kinds if kind and kind.strip()}
+    known = [kind for kind in UNIT_KINDS if kind in held]
+    return ", ".join(known + sorted(held - set(known))) or "xã"
+
+
+def count_word(kinds: Iterable[str]) -> str:
+    """The noun after a count of units: their kind when all share one ('01 xã'), else 'đơn vị'."""
+    held = {kind.strip().lower() for kind in kinds if kind and kind.strip()}
+    return held.pop() if len(held) == 1 else "đơn vị"
+
+
+def _ends(
+    values: pd.Series, names: pd.Series, ascending: bool, size: int = TOP_BOTTOM
+) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """The best and the worst `size` communes, the worst first in the second list (fewer when
+    the group is small: never one commune at both ends); ties follow the group's order."""
+    known = values.dropna()
+    size = min(size, len(known) // 2)
+    if size == 0:
+        return [], []
+    order = known.sort_values(ascending=ascending, kind="stable")
+    return (
+        [(names[c], float(v)) for c, v in order.iloc[:size].items()],
+        [(names[c], float(v)) for c, v in order.iloc[::-1].iloc[:size].items()],
+    )
 
 
 def is_additive(code: str) -> bool:
@@ -54,12 +119,24 @@ def is_additive(code: str) -> bool:
 
 
 def compare(indicators: pd.DataFrame, communes: list[Commune]) -> Comparison:
-    """The comparison of a group's communes for one year."""
+    """The comparison of a group's communes for one year.
+
+    A commune listed twice (a named list may repeat a code) is one row, counted once.
+    """
+    first: dict[str, Commune] = {}
+    for commune in communes:
+        first.setdefault(commune.code, commune)
+    communes = list(first.values())
     columns = _columns()
+    shown = all_columns()
     wide = indicators.pivot(index="commune_code", columns="indicator", values="value")
-    wide = wide.reindex(columns=columns)
+    wide = wide.reindex(columns=shown)
     base = pd.DataFrame(
-        {"commune_code": [c.code for c in communes], "name": [c.name for c in communes]}
+        {
+            "commune_code": [c.code for c in communes],
+            "name": [c.name for c in communes],
+            "kind": [c.kind for c in communes],
+        }
     ).set_index("commune_code")
     has_data = base.index.isin(wide.index)
     table = base.join(wide, how="left")
@@ -80,10 +157,15 @@ def compare(indicators: pd.DataFrame, communes: list[Commune]) -> Comparison:
             if is_additive(code) and present[code].notna().any()
             else None
         )
-        for code in columns
+        for code in shown
     }
     medians = {
         code: (float(present[code].median()) if present[code].notna().any() else None)
+        for code in shown
+    }
+    counted = {code: int(present[code].notna().sum()) for code in shown}
+    ends = {
+        code: _ends(present[code], present["name"], ascending=code in LOWER_IS_BETTER)
         for code in columns
     }
     spread = present[columns].std(ddof=0).replace(0, np.nan)
@@ -113,6 +195,8 @@ def compare(indicators: pd.DataFrame, communes: list[Commune]) -> Comparison:
         outliers=outliers,
         missing=list(table.loc[table["status"] == "missing", "name"]),
         previous=previous,
+        ends=ends,
+        counted=counted,
     )
 
 

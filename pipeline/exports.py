@@ -66,11 +66,27 @@ def export_rejected(rejected: pd.DataFrame, stem: Path) -> None:
     write_xlsx(readable, stem.with_suffix(".xlsx"), "Dòng bị loại")
 
 
+COUNT_FORMAT, RATE_FORMAT, RANK_FORMAT = "#,##0", "#,##0.0", "0"
+
+
+def _figure(value: object) -> float | int | None:
+    """A figure for a cell: none when missing, a whole count as an integer."""
+    if value is None or pd.isna(value):
+        return None
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
 def write_comparison_xlsx(comparison, path: Path, title: str) -> None:
-    """The comparison table as a workbook: Vietnamese headers, number formats, frozen headers."""
+    """The comparison table as a workbook: Vietnamese headers, number formats, frozen headers.
+
+    Counts are integers (`#,##0`), shares and rates keep one decimal (`#,##0.0`); a ranked figure
+    is followed by its rank. Below the communes, the group's total (counts only) and median.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from pipeline.compare import is_additive, unit_words
     from pipeline.indicators import CATALOGUE_BY_CODE
 
     table = comparison.table
@@ -78,14 +94,21 @@ def write_comparison_xlsx(comparison, path: Path, title: str) -> None:
     book = Workbook()
     sheet = book.active
     sheet.title = "So sánh"
-    headers = ["Mã xã", "Xã, thị trấn", "Trạng thái"]
+    words = unit_words(table["kind"])
+    headers = ["Mã xã", words[:1].upper() + words[1:], "Trạng thái"]
+    formats: list[str] = []  # one per figure column, from column D on
     for code in codes:
         indicator = CATALOGUE_BY_CODE[code]
-        headers += [f"{indicator.name_vi} ({indicator.unit})", f"Hạng: {indicator.name_vi}"]
+        headers.append(f"{indicator.name_vi} ({indicator.unit})")
+        formats.append(COUNT_FORMAT if is_additive(code) else RATE_FORMAT)
+        if f"rank_{code}" in table.columns:
+            headers.append(f"Hạng: {indicator.name_vi}")
+            formats.append(RANK_FORMAT)
     sheet.append([safe_cell(title)])
     sheet.append(headers)
     for cell in sheet[2]:
         cell.font = Font(bold=True)
+    ranked = {code: f"rank_{code}" in table.columns for code in codes}
     for row in table.itertuples(index=False):
         record = row._asdict()
         values = [
@@ -94,15 +117,27 @@ def write_comparison_xlsx(comparison, path: Path, title: str) -> None:
             "có số liệu" if record["status"] == "ok" else "chưa có báo cáo",
         ]
         for code in codes:
-            value, rank = record[code], record[f"rank_{code}"]
-            values += [
-                None if pd.isna(value) else float(value),
-                None if pd.isna(rank) else int(rank),
-            ]
+            values.append(_figure(record[code]))
+            if ranked[code]:
+                values.append(_figure(record[f"rank_{code}"]))
         sheet.append([safe_cell(v) for v in values])
-    for column_cells in sheet.iter_cols(min_row=3, min_col=4):
+    for label, figures in (("Tổng", comparison.totals), ("Trung vị", comparison.medians)):
+        values = [None, label, None]
+        for code in codes:
+            values.append(_figure(figures.get(code)))
+            if ranked[code]:
+                values.append(None)
+        sheet.append(values)
+        for cell in sheet[sheet.max_row]:
+            cell.font = Font(bold=True)
+    for column_cells, number_format in zip(
+        sheet.iter_cols(min_row=3, min_col=4), formats, strict=True
+    ):
         for cell in column_cells:
-            cell.number_format = "#,##0.0" if (cell.column - 4) % 2 == 0 else "0"
+            cell.number_format = number_format
+    for cell in sheet[sheet.max_row][3:]:  # a median of counts may fall between two
+        if cell.number_format == COUNT_FORMAT and isinstance(cell.value, float):
+            cell.number_format = RATE_FORMAT
     sheet.freeze_panes = "C3"
     sheet.column_dimensions["B"].width = 22
     write_atomically(path, book.save)

@@ -119,6 +119,15 @@ def _aged_leaders(i: Inputs, level: str | None) -> tuple[pd.Series, pd.Series]:
     return _count(m, aged), _count(m, leaders)
 
 
+def _villages_with_team(i: Inputs) -> pd.Series:
+    """Villages of the commune's list named by at least one village-level team member."""
+    members = i["members"]
+    named = members.loc[members["team_level"] == "Thôn", ["commune_code", "village"]]
+    listed = i["villages"][["commune_code", "village"]].drop_duplicates()
+    covered = listed.merge(named.drop_duplicates(), on=["commune_code", "village"])
+    return _count(covered)
+
+
 def _trained_share(i: Inputs) -> pd.Series:
     largest = i["trainings"].groupby("commune_code")["participants"].max().astype("float64")
     return _share(largest, i.members).clip(upper=100)
@@ -248,6 +257,16 @@ CATALOGUE: list[Indicator] = [
         ),
         is_count=False,
         missing_text="chưa có danh sách thôn",
+    ),
+    Indicator(
+        "villages_with_team",
+        "Thôn có Tổ CNSCĐ",
+        "Villages with a team",
+        "thôn",
+        ORGANISATION,
+        "Số thôn trong danh sách thôn có ít nhất một thành viên tổ cấp thôn.",
+        ("members", "villages"),
+        _villages_with_team,
     ),
     Indicator(
         "villages_without_team",

@@ -96,16 +96,45 @@ def comparison_context(
     indicators: pd.DataFrame,
     settings: dict,
     uncovered: pd.DataFrame | None = None,
+    *,
+    group_word: str = "huyện",
 ) -> dict:
-    """Everything the comparison template needs, from the indicator table alone."""
-    from pipeline.compare import KEY_INDICATORS, LOWER_IS_BETTER, compare, gaps
+    """Everything the comparison template needs, from the indicator table alone.
+
+    `group_word` names the group in mid-sentence ("so với trung vị huyện"): "huyện", "thị xã",
+    "thành phố", "quận", "tỉnh", or "nhóm" for a named list of communes.
+    """
+    from pipeline.compare import (
+        LOWER_IS_BETTER,
+        TEAM_INDICATORS,
+        all_columns,
+        compare,
+        count_word,
+        gaps,
+        ranked_columns,
+        unit_words,
+    )
 
     result = compare(indicators, communes)
     if uncovered is None:
         uncovered = pd.DataFrame(columns=["commune_code", "village"])
     found_gaps = gaps(result, uncovered)
-    columns = [code for pair in KEY_INDICATORS for code in pair if code]
+    columns = ranked_columns()
+    shown = all_columns()
     rows = [{k: _none(v) for k, v in row.items()} for row in result.table.to_dict("records")]
+    kinds = [c.kind for c in communes]
+    missing_codes = set(result.table.loc[result.table["status"] == "missing", "commune_code"])
+    words = unit_words(kinds)
+    summary = [
+        {
+            "code": code,
+            "total": result.totals[code],
+            "median": result.medians[code],
+            "best": result.ends.get(code, ([], []))[0],
+            "worst": result.ends.get(code, ([], []))[1],
+        }
+        for code in list(TEAM_INDICATORS) + columns  # the teams first: what the group has
+    ]
     targets = []
     for code, (value, label) in settings.get("targets", {}).items():
         if code in columns:
@@ -156,13 +185,21 @@ def comparison_context(
         "year": year,
         "group": group,
         "group_name": group_name,
+        "group_word": group_word,
+        "unit_words": words,  # "xã, phường": the kinds of units the group holds
+        "unit_header": words[:1].upper() + words[1:],
+        "unit_count_word": count_word(kinds),  # "xã", or "đơn vị" when the kinds are mixed
+        "missing_count_word": count_word(c.kind for c in communes if c.code in missing_codes),
         "columns": columns,
-        "names": {c: CATALOGUE_BY_CODE[c].name_vi for c in columns},
-        "units": {c: CATALOGUE_BY_CODE[c].unit for c in columns},
+        "team_columns": list(TEAM_INDICATORS),
+        "names": {c: CATALOGUE_BY_CODE[c].name_vi for c in shown},
+        "units": {c: CATALOGUE_BY_CODE[c].unit for c in shown},
+        "summary": summary,
         "rows": rows,
         "included": [r for r in rows if r["status"] == "ok"],
         "missing": result.missing,
         "totals": result.totals,
+        "counted": result.counted,
         "medians": result.medians,
         "heat": heat,
         "outliers": result.outliers,
@@ -176,8 +213,24 @@ def comparison_context(
     }
 
 
+CHART_ALL_UP_TO = 30  # communes drawn in a ranked chart; above, only both ends
+CHART_ENDS = 10
+
+
+def chart_pairs(
+    pairs: list[tuple[str, float]], limit: int = CHART_ALL_UP_TO, ends: int = CHART_ENDS
+) -> tuple[list[tuple[str, float]], bool]:
+    """The (name, value) bars of a ranked chart: all of them, or for a large group (a province)
+    the `ends` highest and lowest; and whether some were left out."""
+    if len(pairs) <= limit:
+        return pairs, False
+    ordered = sorted(pairs, key=lambda pair: pair[1])
+    return ordered[:ends] + ordered[-ends:], True
+
+
 def comparison_charts(context: dict) -> list[str]:
-    """Ranked bars for the figures a district officer would print, with national targets."""
+    """Ranked bars for the figures a district officer would print, with national targets; for
+    a large group, the highest and lowest communes only (the table has them all)."""
     svgs = []
     for code in (
         "people_guided_per_1000",
@@ -185,14 +238,21 @@ def comparison_charts(context: dict) -> list[str]:
         "smartphone_share",
         "village_team_coverage",
     ):
-        pairs = [(r["name"], r[code]) for r in context["included"] if r[code] is not None]
-        if len(pairs) >= 2:
+        every = [(r["name"], r[code]) for r in context["included"] if r[code] is not None]
+        if len(every) >= 2:
+            pairs, cut = chart_pairs(every)
+            title = context["names"][code]
+            if cut:
+                title += (
+                    f" ({CHART_ENDS} {context['unit_count_word']} cao nhất và {CHART_ENDS} "
+                    f"thấp nhất trên {number(len(every))})"
+                )
             target = context["target_values"].get(code)
             svgs.append(
                 charts.bar_chart(
                     [n for n, _ in pairs],
                     [v for _, v in pairs],
-                    context["names"][code],
+                    title,
                     context["units"][code],
                     target=(target[0], "chỉ tiêu quốc gia") if target else None,
                 )
@@ -222,7 +282,9 @@ def district_comparison_html(
         for sheet in ("villages", "members")
     }
     uncovered = villages_without_team(tables["villages"], tables["members"])
-    context = comparison_context(year, slug, name, communes, indicators, settings, uncovered)
+    context = comparison_context(
+        year, slug, name, communes, indicators, settings, uncovered, group_word=found.word
+    )
     context["footer"] = footer
     overrides = [Path(data_dir, templates_dir)] if templates_dir else None
     env = narrative.environment(overrides)

@@ -9,17 +9,37 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.compare import compare, villages_without_team
+from pipeline.compare import (
+    TEAM_INDICATORS,
+    compare,
+    count_word,
+    unit_words,
+    villages_without_team,
+)
 from pipeline.config import Paths
-from pipeline.indicators import values_of
-from pipeline.narrative import number
+from pipeline.exports import write_comparison_xlsx
+from pipeline.indicators import CATALOGUE_BY_CODE, Inputs, values_of
+from pipeline.narrative import environment, load_settings, number
 from pipeline.registry import Commune
+from pipeline.report import chart_pairs, comparison_charts, comparison_context
 from pipeline.runner import compute_year, execute_comparison, prepare
 from pipeline.sample import sample_communes
 
 
 def _commune(code: str, name: str) -> Commune:
     return Commune(code, name, "1", "Huyện Thử", "9", "Tỉnh Thử")
+
+
+def _render(context: dict) -> str:
+    template = environment().get_template("district_comparison.html.j2")
+    return template.render(**context, footer="", ranked_charts=comparison_charts(context))
+
+
+def _row(html: str, table_id: str, row_class: str) -> list[str]:
+    """The figures of one summary row (total, median) of a table of the comparison."""
+    table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', html, re.S).group(0)
+    row = re.search(rf'<tr class="{row_class}">(.*?)</tr>', table, re.S).group(1)
+    return re.findall(r'<td class="num">([^<]*)</td>', row)
 
 
 def _indicators(values: dict[str, dict[str, float]]) -> pd.DataFrame:
@@ -91,6 +111,35 @@ def test_totals_equal_the_sum_of_the_communes_figures(district) -> None:
         assert number(sum(figures)) in printed, code
 
 
+def test_team_totals_of_the_district_are_the_sum_of_its_communes(district) -> None:
+    from pypdf import PdfReader
+
+    paths, indicators = district
+    folder = paths.outputs_year(2022) / "so-sanh-291-nam-sach"
+    html = (folder / "comparison.html").read_text("utf-8")
+    codes = indicators["commune_code"].unique()
+    assert len(codes) == 18  # Nam Trung has no workbook this year
+    expected = {
+        code: sum(values_of(indicators, c)[code] for c in codes) for code in TEAM_INDICATORS
+    }
+    assert expected["teams_village"] > 0 and expected["villages_with_team"] > 0
+    printed = _row(html, "comparison-teams", "total")
+    assert printed == [number(expected[code]) for code in TEAM_INDICATORS]
+    assert "Tổng và trung vị của huyện" in html
+    sheet = load_workbook(folder / "comparison.xlsx")["So sánh"]
+    headers = [cell.value for cell in sheet[2]]
+    total = next(r for r in range(3, sheet.max_row + 1) if sheet.cell(r, 2).value == "Tổng")
+    for code in TEAM_INDICATORS:
+        indicator = CATALOGUE_BY_CODE[code]
+        column = headers.index(f"{indicator.name_vi} ({indicator.unit})") + 1
+        assert sheet.cell(total, column).value == expected[code], code
+        assert {sheet.cell(r, column).number_format for r in range(3, total + 1)} == {"#,##0"}
+    text = " ".join(page.extract_text() for page in PdfReader(folder / "comparison.pdf").pages)
+    text = re.sub(r"\s+", " ", text)
+    assert "Tổ CNSCĐ và thôn có tổ" in text
+    assert "Tổng " + " ".join(number(expected[code]) for code in TEAM_INDICATORS) in text
+
+
 def test_a_commune_missing_this_year_is_shown_missing(district) -> None:
     paths, _ = district
     html = (paths.outputs_year(2022) / "so-sanh-291-nam-sach" / "comparison.html").read_text(
@@ -110,9 +159,11 @@ def test_outputs_pdf_landscape_and_excel(district) -> None:
     assert float(box.width) > float(box.height)  # landscape for the wide tables
     sheet = load_workbook(folder / "comparison.xlsx")["So sánh"]
     assert sheet.freeze_panes == "C3"
-    assert sheet.cell(3, 4).number_format == "#,##0.0"
+    assert sheet.cell(3, 4).number_format == "#,##0"  # members: a count
+    assert sheet.cell(3, 6).number_format == "#,##0.0"  # members per 1,000 inhabitants: a rate
     names = [sheet.cell(r, 2).value for r in range(3, sheet.max_row + 1)]
-    assert len(names) == 19 and "Xã Nam Trung" in names
+    assert len(names) == 19 + 2 and "Xã Nam Trung" in names
+    assert names[-2:] == ["Tổng", "Trung vị"]
 
 
 def test_names_from_the_data_are_escaped(tiny_district: Paths, tmp_path) -> None:
@@ -153,6 +204,8 @@ def test_a_named_list_of_communes_is_compared_like_a_district(district, tmp_path
         "utf-8"
     )
     assert "Báo cáo tổng hợp 2 trên 3 xã" in html  # Nam Trung has no data this year
+    assert "01 xã chưa có báo cáo: Xã Nam Trung" in html
+    assert "Tổng và trung vị của nhóm" in html and "trung vị huyện" not in html
     assert "Xã Nam Chính" in html and "Xã An Lâm" in html and "Xã Nam Hưng" not in html
 
 
@@ -165,3 +218,260 @@ def test_a_province_is_a_group_too_as_after_the_2025_reform() -> None:
         "Tỉnh Hải Dương",
         235,
     )
+
+
+# -- team counts: totals that neither miss nor repeat a commune ---------------------------------
+
+# Each commune's figures are a distinct power of two, so a sum that missed a commune or counted
+# one twice could not come out right by chance.
+TEAM_GROUP = [
+    _commune("1", "Xã Một"),
+    _commune("2", "Phường Hai"),
+    _commune("1", "Xã Một"),  # a named list may repeat a code: counted once
+    _commune("3", "Thị trấn Ba"),
+    _commune("4", "Phường Bốn"),  # no data this year
+]
+TEAM_FIGURES = {
+    "1": {code: 2.0**k for k, code in enumerate(TEAM_INDICATORS)},
+    "2": {code: 2.0 ** (k + 8) for k, code in enumerate(TEAM_INDICATORS)},
+    "3": {code: 2.0 ** (k + 16) for k, code in enumerate(TEAM_INDICATORS)},
+    "9": {code: 7.0 for code in TEAM_INDICATORS},  # a commune outside the group
+}
+for _figures, _members in zip(TEAM_FIGURES.values(), (12.0, 30.0, 7.5, 1.0), strict=True):
+    _figures.update({"members_total": _members, "smartphone_share": _members * 2})
+
+
+def _team_indicators() -> pd.DataFrame:
+    return _indicators(TEAM_FIGURES)
+
+
+def test_team_totals_are_the_sum_of_each_commune_of_the_group_once() -> None:
+    result = compare(_team_indicators(), TEAM_GROUP)
+    assert result.table["commune_code"].tolist() == ["1", "2", "3", "4"]
+    for code in TEAM_INDICATORS:
+        expected = sum(values_of(_team_indicators(), c)[code] for c in ("1", "2", "3"))
+        assert result.totals[code] == expected, code
+    assert result.medians["teams_commune"] == TEAM_FIGURES["2"]["teams_commune"]
+
+
+def test_team_counts_have_a_total_row_in_the_html() -> None:
+    context = comparison_context(
+        2022, "thu", "Tỉnh Thử", TEAM_GROUP, _team_indicators(), load_settings()
+    )
+    html = _render(context)
+    header = re.search(r'id="comparison-teams".*?<thead>(.*?)</thead>', html, re.S).group(1)
+    assert [CATALOGUE_BY_CODE[c].name_vi in header for c in TEAM_INDICATORS] == [True] * 6
+    totals = _row(html, "comparison-teams", "total")
+    for code, printed in zip(TEAM_INDICATORS, totals, strict=True):
+        figures = [values_of(_team_indicators(), c)[code] for c in ("1", "2", "3")]
+        assert printed == number(sum(figures)), code
+
+
+def test_a_total_over_part_of_the_group_says_so() -> None:
+    figures = {c: dict(f) for c, f in TEAM_FIGURES.items()}
+    del figures["3"]["villages_with_team"]  # commune 3 has data, but not this figure
+    context = comparison_context(
+        2022, "thu", "Tỉnh Thử", TEAM_GROUP, _indicators(figures), load_settings()
+    )
+    table = re.search(r'id="comparison-teams".*?</table>', _render(context), re.S).group(0)
+    total = re.search(r'<tr class="total">(.*?)</tr>', table, re.S).group(1)
+    column = TEAM_INDICATORS.index("villages_with_team")
+    cells = re.findall(r'<td class="num">(.*?)</td>', total)
+    partial = number(figures["1"]["villages_with_team"] + figures["2"]["villages_with_team"])
+    assert cells[column] == f'{partial}<br><small class="partial">2/3 đơn vị</small>'
+    assert "small" not in cells[column - 1]  # the other totals are of every commune with data
+
+
+def test_excel_counts_are_integers_with_a_total_row(tmp_path) -> None:
+    path = tmp_path / "comparison.xlsx"
+    write_comparison_xlsx(compare(_team_indicators(), TEAM_GROUP), path, "Tỉnh Thử 2022")
+    sheet = load_workbook(path)["So sánh"]
+    headers = [cell.value for cell in sheet[2]]
+    assert headers[1] == "Xã, phường, thị trấn"
+    rows = {sheet.cell(r, 2).value: r for r in range(3, sheet.max_row + 1)}
+    assert list(rows) == ["Xã Một", "Phường Hai", "Thị trấn Ba", "Phường Bốn", "Tổng", "Trung vị"]
+    for code in TEAM_INDICATORS:
+        indicator = CATALOGUE_BY_CODE[code]
+        column = headers.index(f"{indicator.name_vi} ({indicator.unit})") + 1
+        for name in ("Xã Một", "Phường Hai", "Thị trấn Ba", "Tổng"):
+            cell = sheet.cell(rows[name], column)
+            assert cell.number_format == "#,##0" and isinstance(cell.value, int), (code, name)
+        total = sum(TEAM_FIGURES[c][code] for c in ("1", "2", "3"))
+        assert sheet.cell(rows["Tổng"], column).value == total
+        assert sheet.cell(rows["Phường Bốn"], column).value is None  # missing, not zero
+    share = headers.index(f"{CATALOGUE_BY_CODE['smartphone_share'].name_vi} (%)") + 1
+    assert sheet.cell(rows["Xã Một"], share).number_format == "#,##0.0"
+    assert sheet.cell(rows["Tổng"], share).value is None  # shares are not summed
+    members = headers.index(f"{CATALOGUE_BY_CODE['members_total'].name_vi} (người)") + 1
+    assert sheet.cell(rows["Trung vị"], members).value == 12  # of 12, 30 and 7.5
+
+
+def test_villages_with_a_team_are_those_of_the_list_a_member_names() -> None:
+    villages = pd.DataFrame({"commune_code": ["1", "1", "1", "2"], "village": list("ABCD")})
+    members = pd.DataFrame(
+        {
+            "commune_code": ["1", "1", "1", "1", "2"],
+            "team_level": ["Thôn", "Thôn", "Thôn", "Xã", "Xã"],
+            "village": ["A", "A", "Z", "B", None],  # Z is not on the list; B's member is Xã
+        }
+    )
+    computed = CATALOGUE_BY_CODE["villages_with_team"].compute(
+        Inputs({"villages": villages, "members": members}, 2022)
+    )
+    assert computed.to_dict() == {"1": 1.0}  # commune 2 gets 0 from the indicator pass
+
+
+# -- words for the group and its units -----------------------------------------------------------
+
+
+def test_unit_words_follow_the_kinds_a_group_holds() -> None:
+    assert unit_words(["Xã", "Thị trấn", "Xã"]) == "xã, thị trấn"
+    assert unit_words(["Phường", "Xã"]) == "xã, phường"
+    assert unit_words(["Phường"]) == "phường"
+    assert unit_words(["Đặc khu", "Thị trấn", "Phường", "Xã"]) == "xã, phường, thị trấn, đặc khu"
+    assert count_word(["Phường", "Phường"]) == "phường"
+    assert count_word(["Phường", "Xã"]) == "đơn vị"
+
+
+def test_the_group_word_names_districts_provinces_and_lists() -> None:
+    from pipeline.registry import Group
+
+    def word(level: str, name: str) -> str:
+        return Group(level, "x", name, ()).word
+
+    assert word("district", "Huyện Nam Sách") == "huyện"
+    assert word("district", "Thị xã Kinh Môn") == "thị xã"
+    assert word("district", "Thành phố Chí Linh") == "thành phố"
+    assert word("district", "Quận Ba Đình") == "quận"
+    assert word("province", "Tỉnh Hải Dương") == "tỉnh"
+    assert word("province", "Thành phố Hà Nội") == "thành phố"
+    assert word("group", "Huyện mới") == "nhóm"
+
+
+def test_the_text_names_the_group_and_its_units() -> None:
+    outlying = {c.code: {"people_guided": 10.0} for c in TEAM_GROUP[:4]}
+    outlying["3"] = {"people_guided": 1000.0}
+    context = comparison_context(
+        2022,
+        "thu",
+        "Tỉnh Thử",
+        TEAM_GROUP,
+        _indicators(outlying),
+        load_settings(),
+        group_word="tỉnh",
+    )
+    html = _render(context)
+    assert "so với trung vị tỉnh" in html and "huyện" not in html
+    assert "các xã, phường, thị trấn<br>Tỉnh Thử" in html
+    assert "01 phường chưa có báo cáo: Phường Bốn" in html
+    assert "<th>Xã, phường, thị trấn</th>" in html and "Xã, thị trấn" not in html
+    wards = [_commune("1", "Phường Một"), _commune("2", "Phường Hai")]
+    html = _render(
+        comparison_context(
+            2022, "q", "Quận Thử", wards, _indicators({"9": {"people_guided": 1}}), {}
+        )
+    )
+    assert "các phường<br>" in html and "02 phường chưa có báo cáo" in html
+
+
+# -- scale: summary first, tables paged in print and sortable on screen -------------------------
+
+
+def _province(size: int) -> tuple[list[Commune], pd.DataFrame]:
+    communes = [_commune(str(1000 + k), f"Xã Số {k:03d}") for k in range(size)]
+    figures = {
+        c.code: {"people_guided": float((k * 37) % 101), "members_total": float(k % 9 + 1)}
+        for k, c in enumerate(communes)
+    }
+    return communes, _indicators(figures)
+
+
+def test_the_summary_comes_first_with_the_ends_of_each_ranking() -> None:
+    communes, indicators = _province(40)
+    context = comparison_context(
+        2022, "thu", "Tỉnh Thử", communes, indicators, load_settings(), group_word="tỉnh"
+    )
+    html = _render(context)
+    assert html.index("Tóm tắt") < html.index('id="comparison-figures"')
+    summary = re.search(r'<table class="summary-table">.*?</table>', html, re.S).group(0)
+    people = re.search(r"<tr><td>Người dân được hướng dẫn .*?</tr>", summary).group(0)
+    values = {c.name: k * 37 % 101 for k, c in enumerate(communes)}
+    best = sorted(values, key=lambda n: -values[n])[:3]
+    worst = sorted(values, key=lambda n: values[n])[:3]
+    assert all(f"{n} ({values[n]})" in people for n in best + worst)
+    assert f'<td class="num">{number(sum(values.values()))}</td>' in people
+
+
+def test_small_groups_never_name_a_commune_at_both_ends() -> None:
+    result = compare(
+        _indicators({"1": {"people_guided": 5}, "2": {"people_guided": 9}}),
+        [
+            _commune("1", "Xã Một"),
+            _commune("2", "Xã Hai"),
+            _commune("3", "Xã Ba"),
+        ],
+    )
+    assert result.ends["people_guided"] == ([("Xã Hai", 9.0)], [("Xã Một", 5.0)])
+    assert result.ends["trainings"] == ([], [])
+
+
+def test_ranked_charts_of_a_large_group_show_both_ends() -> None:
+    pairs = [(f"Xã {k}", float(k)) for k in range(50)]
+    shown, cut = chart_pairs(pairs)
+    assert cut and [v for _, v in shown] == list(range(10)) + list(range(40, 50))
+    assert chart_pairs(pairs[:30]) == (pairs[:30], False)
+
+
+def test_long_tables_are_paged_in_print_and_sortable_offline() -> None:
+    communes, indicators = _province(40)
+    context = comparison_context(2022, "thu", "Tỉnh Thử", communes, indicators, load_settings())
+    html = _render(context)
+    assert html == _render(context)  # no random ids: the same inputs, the same bytes
+    print_css = html[html.index("@media print") :]
+    assert re.search(r"thead[^{]*\{ display: table-header-group; \}", print_css)
+    assert re.search(r"tr[^{]*\{ break-inside: avoid; \}", print_css)
+    assert "<script>" in html and "<script src" not in html
+    assert "http://" not in html and "https://" not in html
+    body = re.search(r'id="comparison-figures".*?<tbody>(.*?)</tbody>', html, re.S).group(1)
+    assert body.count("<tr") == 40 and 'class="total"' not in body  # totals never sorted
+    assert 'data-value="100.0"' in html
+
+
+def test_clicking_a_header_sorts_the_communes_in_a_browser(tmp_path) -> None:
+    """The inline script, in Chromium (as tests/test_index_browser.py drives it)."""
+    import os
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(chromium) and not os.environ.get("CI"):
+        pytest.skip("Chromium is not installed (as root: apt-get install chromium)")
+    communes, indicators = _province(40)
+    communes.append(_commune("9999", "Xã Chưa Có"))  # no data: stays last either way
+    context = comparison_context(2022, "thu", "Tỉnh Thử", communes, indicators, load_settings())
+    page_file = tmp_path / "comparison.html"
+    page_file.write_text(f'<!DOCTYPE html><meta charset="utf-8">{_render(context)}', "utf-8")
+    people = {c.name: k * 37 % 101 for k, c in enumerate(communes[:40])}
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_file.as_uri())
+        table = page.locator("#comparison-figures")
+        header = table.locator("th", has_text="Người dân được hướng dẫn").first
+
+        def names() -> list[str]:
+            return [n.strip() for n in table.locator("tr td:first-child").all_inner_texts()]
+
+        header.click()
+        ascending = sorted(people, key=lambda n: (people[n], list(people).index(n)))
+        assert names() == [*ascending, "Xã Chưa Có", "Tổng", "Trung vị"]  # 9 before 100
+        header.click()
+        descending = sorted(people, key=lambda n: (-people[n], list(people).index(n)))
+        assert names()[:3] == descending[:3] and names()[-3:] == ["Xã Chưa Có", "Tổng", "Trung vị"]
+        table.locator("th").first.click()
+        assert names()[:2] == ["Xã Chưa Có", "Xã Số 000"]  # Vietnamese order of names
+        browser.close()
+    assert errors == []
