@@ -185,8 +185,6 @@ def cmd_check(args: argparse.Namespace) -> int:
         selection = _select(args, paths, year)
         communes = selection.communes
         _warn_unclaimed(selection, year)
-        for commune in selection.missing:
-            print(f"  {commune.name:<24} no workbook in {paths.raw_year(year).name}/")
         summary, problems = check_year(paths, year, communes, workers=args.workers or 1)
         by_code = summary.set_index("commune_code") if not summary.empty else None
         print(f"{year}: {len(communes)} commune(s)")
@@ -210,6 +208,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             unread = by_code.loc[commune.code, "unread_columns"] if known else ""
             if commune.code not in problems and unread:
                 print(f"  {'':<24} columns not read (no such column in the contract): {unread}")
+        for commune in selection.missing:
+            print(f"  {commune.name:<24} {'-':>6} {'-':>6} {'-':>6} {'-':>8}  no workbook")
         blocked += len(problems)
     return 1 if blocked else 0
 
@@ -433,6 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.year = [2022, 2023]
     try:
         return args.func(args)
+    except BrokenPipeError:  # `cnscd communes … | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except PipelineError as exc:
         print(f"cnscd: error: {exc}", file=sys.stderr)
         return 2

@@ -26,7 +26,7 @@ from pipeline import contract
 from pipeline.config import PACKAGE_DIR, TEMPLATES
 from pipeline.errors import ReportError
 from pipeline.indicators import CATALOGUE, service_code
-from pipeline.registry import Commune
+from pipeline.registry import Commune, in_sentence
 
 DEFAULT_SETTINGS = PACKAGE_DIR / "settings.toml"
 LOCALE = "vi_VN"
@@ -124,7 +124,7 @@ def environment(extra_template_dirs: list[Path] | None = None) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(number=number, count=count, date_vi=date_vi)
+    env.filters.update(number=number, count=count, date_vi=date_vi, in_sentence=in_sentence)
     return env
 
 

@@ -15,7 +15,7 @@ from pipeline.compare import villages_without_team
 from pipeline.config import Paths
 from pipeline.indicators import CATALOGUE_BY_CODE, values_of
 from pipeline.narrative import number
-from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group
+from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group, in_sentence
 
 INDICATORS_FILE = "indicators.parquet"
 
@@ -185,6 +185,7 @@ def comparison_context(
         "year": year,
         "group": group,
         "group_name": group_name,
+        "group_in_sentence": in_sentence(group_name),  # "của quận Ba Đình"
         "group_word": group_word,
         "unit_words": words,  # "xã, phường": the kinds of units the group holds
         "unit_header": words[:1].upper() + words[1:],
