@@ -362,7 +362,7 @@ def test_the_text_names_the_group_and_its_units() -> None:
     )
     html = _render(context)
     assert "so với trung vị tỉnh" in html and "huyện" not in html
-    assert "các xã, phường, thị trấn<br>Tỉnh Thử" in html
+    assert "các xã, phường, thị trấn<br>trên địa bàn tỉnh Thử năm" in html
     assert "01 phường chưa có báo cáo: Phường Bốn" in html
     assert "<th>Xã, phường, thị trấn</th>" in html and "Xã, thị trấn" not in html
     wards = [_commune("1", "Phường Một"), _commune("2", "Phường Hai")]
