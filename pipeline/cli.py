@@ -277,7 +277,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_communes(args: argparse.Namespace) -> int:
-    from pipeline.registry import search
+    from pipeline.registry import predecessors, search, successors
 
     paths = _paths(args)
     found = search(" ".join(args.query), args.year, paths.raw / EXTRA_REGISTRY_NAME)
@@ -291,6 +291,11 @@ def cmd_communes(args: argparse.Namespace) -> int:
             f"{commune.code}  {commune.name:<28} {commune.kind.lower():<9} "
             f"{commune.parent:<48} {commune.validity}"
         )
+        if args.lineage:
+            for change in predecessors(commune):
+                print(f"       ← từ {change.describe()}")
+            for change in successors(commune):
+                print(f"       → thành {change.describe()}")
     if len(shown) < len(found):
         print(f"… {len(found) - len(shown)} more (--all lists them)")
     return 0
@@ -420,6 +425,11 @@ def build_parser() -> argparse.ArgumentParser:
     communes.add_argument("--year", type=int, help="only the tree of this year (31 December)")
     communes.add_argument("--limit", type=int, default=40, help="lines shown (default 40)")
     communes.add_argument("--all", action="store_true", help="show every match")
+    communes.add_argument(
+        "--lineage",
+        action="store_true",
+        help="also what each unit was made of and what it became in the reforms",
+    )
     communes.set_defaults(func=cmd_communes)
 
     indicators = commands.add_parser("indicators", help="print the indicator catalogue")

@@ -467,6 +467,76 @@ def default_group_key(commune: Commune) -> str:
     return f"province:{commune.province_code}"
 
 
+LINEAGE_CSV = REGISTRY_CSV.with_name("lineage.csv")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One link of a unit's lineage: `unit` became (or came from) `other` on `date`."""
+
+    other: Commune
+    date: str  # ISO date the successor began
+    split: bool  # the predecessor was divided between several successors
+    main: bool | None  # for a split: the successor the dataset names as main (None: not named)
+
+    def describe(self) -> str:
+        day = pd.Timestamp(self.date).strftime("%d/%m/%Y")
+        part = ""
+        if self.split:
+            part = ", chia tách" + (" (phần chính)" if self.main else "")
+        return f"{self.other.code} {self.other.name} ({self.other.parent}; {day}{part})"
+
+
+@lru_cache(maxsize=1)
+def lineage() -> pd.DataFrame:
+    """Predecessor -> successor links across the 2024-2025 reforms (scripts/build_registry.py)."""
+    return pd.read_csv(LINEAGE_CSV, dtype=str, keep_default_na=False)
+
+
+def _entry(code: str, valid_from: str | None = None, valid_to: str | None = None) -> Commune:
+    frame = packaged_registry()
+    rows = frame[frame["code"] == code]
+    if valid_from is not None:
+        rows = rows[rows["valid_from"] == valid_from]
+    if valid_to is not None:
+        rows = rows[rows["valid_to"] == valid_to]
+    return _communes(rows)[0]
+
+
+def successors(commune: Commune) -> list[Change]:
+    """What the unit became, where it ended in a reform."""
+    links = lineage()
+    rows = links[
+        (links["from_code"] == commune.code) & (links["from_valid_to"] == commune.valid_to)
+    ]
+    return [
+        Change(
+            _entry(r.to_code, valid_from=r.to_valid_from),
+            r.date,
+            r.split == "1",
+            {"1": True, "0": False}.get(r.main),
+        )
+        for r in rows.itertuples(index=False)
+    ]
+
+
+def predecessors(commune: Commune) -> list[Change]:
+    """What the unit was made of, where it began in a reform."""
+    links = lineage()
+    rows = links[
+        (links["to_code"] == commune.code) & (links["to_valid_from"] == commune.valid_from)
+    ]
+    return [
+        Change(
+            _entry(r.from_code, valid_to=r.from_valid_to),
+            r.date,
+            r.split == "1",
+            {"1": True, "0": False}.get(r.main),
+        )
+        for r in rows.itertuples(index=False)
+    ]
+
+
 def search(query: str, year: int | None = None, extra_csv: Path | None = None) -> list[Commune]:
     """Units by code, or by a name without diacritics or case, or every unit of a district or
     province whose name is the query; every tree's entries unless a year is given."""

@@ -14,7 +14,9 @@ from pipeline.registry import (
     find_named_group,
     find_province,
     load_registry,
+    predecessors,
     search,
+    successors,
     unchanged_between,
 )
 
@@ -195,3 +197,41 @@ def test_an_own_unit_code_must_be_digits(tmp_path, code: str) -> None:
     path = _own(tmp_path, f"{code},Xã X,9001,Huyện X,99,Tỉnh X,,")
     with pytest.raises(InputError, match=r"row 2, column commune_code.*not a commune code"):
         communes_of_year(2022, path)
+
+
+def test_lineage_follows_the_seed_commune_through_both_reforms() -> None:
+    nam_chinh = find_commune(2022, "10627")
+    [merged] = successors(nam_chinh)
+    assert (merged.other.code, merged.other.name, merged.date) == (
+        "10633",
+        "Xã Trần Phú",
+        "2024-12-01",
+    )
+    assert {c.other.name for c in predecessors(merged.other)} == {"Xã Nam Chính", "Xã Nam Trung"}
+    [reformed] = successors(merged.other)
+    assert (reformed.other.parent, reformed.date) == ("Thành phố Hải Phòng", "2025-07-01")
+    assert {c.other.name for c in predecessors(reformed.other)} == {
+        "Xã Trần Phú",
+        "Xã Hiệp Cát",
+        "Xã Quốc Tuấn",
+    }
+
+
+def test_a_split_predecessor_is_marked_with_its_main_successor() -> None:
+    cong_hoa = find_commune(2024, "10639")
+    changes = successors(cong_hoa)
+    assert len(changes) == 3 and all(c.split for c in changes)
+    assert [c.other.name for c in changes if c.main] == ["Xã An Phú"]
+
+
+def test_every_link_of_the_lineage_joins_two_entries_of_the_registry() -> None:
+    from pipeline.registry import lineage, packaged_registry
+
+    links, units = lineage(), packaged_registry()
+    ends = set(zip(units["code"], units["valid_to"], strict=True))
+    starts = set(zip(units["code"], units["valid_from"], strict=True))
+    assert set(zip(links["from_code"], links["from_valid_to"], strict=True)) <= ends
+    assert set(zip(links["to_code"], links["to_valid_from"], strict=True)) <= starts
+    after_reform = links[links["date"] == "2025-07-01"]
+    # Every unit just before 1 July 2025 has a successor in the two-level tree.
+    assert after_reform["from_code"].nunique() == 10_035
