@@ -19,6 +19,7 @@ import pandera.pandas as pa
 from pipeline import contract
 from pipeline.errors import InputError
 from pipeline.ingest import DECODED, FORMULAS, ROW, RawWorkbook
+from pipeline.numbers import DECIMAL_COMMA, INVALID, THOUSANDS, read_number
 from pipeline.schemas import CHECK_REASONS, schema_for
 from pipeline.vntext import match_key, repair_with_kind
 
@@ -42,6 +43,10 @@ REASONS = {
     "date_outside_year": "Ngày nằm ngoài năm báo cáo",
     "missing_value": "Thiếu giá trị bắt buộc",
     "invalid_number": "Số không đọc được",
+    "not_whole_number": "Số đếm không phải số nguyên",
+    "ambiguous_number": "Số đọc được hai cách (dấu chấm, dấu phẩy): ghi lại rõ ràng",
+    "excel_error": "Ô báo lỗi của Excel (#REF!, #DIV/0!…)",
+    "out_of_range": "Giá trị ngoài khoảng hợp lý",
     "impossible_count": "Số lượng âm hoặc quá lớn",
     "unknown_value": "Giá trị không có trong danh mục",
     "invalid_month": "Tháng không đọc được",
@@ -143,7 +148,7 @@ def parse_month(value: object) -> int | None:
         return None
     match = _MONTH.match(str(value))
     if match:
-        return int(match.group(1))
+        return int(match.group(1)) if 1 <= int(match.group(1)) <= 12 else None
     text = _text(value).strip()
     return int(text) if text.isdigit() and 1 <= int(text) <= 12 else None
 
@@ -287,22 +292,32 @@ def _clean_date(
 def _clean_number(
     table: pd.DataFrame, column: contract.Column, log: _Log, reject: pd.Series
 ) -> pd.Series:
+    """Numbers as people write them (`pipeline.numbers`): another reading than the plain one is
+    logged as a fix; a value that cannot stand (unreadable, not whole, two readings, an Excel
+    error, outside the column's range) refuses a required cell's row and blanks an optional
+    cell, with its reason either way. Never rounded."""
     raw = table[column.key]
-    as_number = _by_value(
-        raw,
-        lambda v: (
-            pd.to_numeric(v.replace(",", ".").strip(), errors="coerce") if isinstance(v, str) else v
-        ),
-    )
-    numbers = pd.to_numeric(as_number, errors="coerce").astype("float64")
+    numbers, hows = _by_value(raw, lambda v: read_number(v, column.kind == "int"), outputs=2)
+    numbers = pd.to_numeric(numbers, errors="coerce").astype("float64")
+    hows = hows.fillna("")
+    refused = _present(raw) & numbers.isna()
+    reasons = hows.where(refused, "")
+    if column.valid_range is not None:
+        low, high = column.valid_range
+        outside = numbers.notna() & ~numbers.between(low, high)
+        reasons = reasons.mask(outside, "out_of_range")
+        refused = refused | outside
+        numbers = numbers.mask(outside)
     numbers = numbers.where(numbers.abs() < 1e15)  # beyond any count, and beyond int64
-    unreadable = _present(raw) & numbers.isna()
+    reread = ~refused & hows.isin([THOUSANDS, DECIMAL_COMMA])
+    log.fix(table, reread, column.header, hows, raw, numbers)
     if column.required:
-        _drop(log, table, reject, unreadable, column.header, raw, "invalid_number")
+        _drop(log, table, reject, refused, column.header, raw, reasons)
     else:
-        log.fix(table, unreadable, column.header, "invalid_value_blanked", raw, numbers)
+        blanked = reasons.map(lambda r: "invalid_value_blanked" if r == INVALID else f"{r}_blanked")
+        log.fix(table, refused, column.header, blanked, raw, numbers)
     if column.kind == "int":
-        return numbers.round().astype("Int64")
+        return numbers.astype("Int64")
     return numbers.astype("float64")
 
 

@@ -17,6 +17,9 @@ class Column:
     required: bool = True
     synonyms: tuple[str, ...] = ()
     personal: bool = False  # read where the sheet has it, never kept: no report needs it
+    # The values a number may take; outside, a required cell's row is refused, an optional cell
+    # blanked, each with its reason. Counts' upper limits are in schemas.COUNT_LIMITS.
+    valid_range: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ MEMBERS = Sheet(
         Column("village", "Thôn", required=False),
         Column("name", "Họ và tên", synonyms=("Họ tên", "Tên thành viên")),
         Column("role", "Chức danh trong tổ", synonyms=("Chức danh", "Vai trò", "Nhiệm vụ")),
-        Column("birth_year", "Năm sinh", "int", required=False),
+        # A member born before 1920 or after 2015 (under 11 in 2026) is a typing error.
+        Column("birth_year", "Năm sinh", "int", required=False, valid_range=(1920, 2015)),
         Column("organisation", "Đơn vị công tác", required=False, synonyms=("Đơn vị", "Tổ chức")),
         Column(
             "phone",

@@ -198,8 +198,40 @@ def _read_grids(path: Path) -> dict[str, Grid]:
         name: _cells(workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
         for name in workbook.sheet_names
     }
+    _restore_error_cells(path, cells)
     formulas = _formulas_without_value(path, cells)
     return {name: Grid(grid, {}, formulas.get(name, {})) for name, grid in cells.items()}
+
+
+_ERROR_CELL = re.compile(rb'<c [^>]*t="e"')
+
+
+def _restore_error_cells(path: Path, cells: dict[str, list[list[object]]]) -> None:
+    """Excel error cells (#REF!, #DIV/0!) read as empty: put their error text back, in place,
+    so that cleaning refuses them with their own reason rather than as missing. Looked for only
+    in files that have some."""
+    with zipfile.ZipFile(path) as archive:
+        if not any(
+            _ERROR_CELL.search(archive.read(name))
+            for name in archive.namelist()
+            if name.startswith("xl/worksheets/") and name.endswith(".xml")
+        ):
+            return
+    from openpyxl import load_workbook  # slow to import, and needed only here
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # only the reason's wording depends on it: the cells still read empty
+        return
+    try:
+        for name, grid in cells.items():
+            for r, row in enumerate(book[name].iter_rows()):
+                for c, cell in enumerate(row):
+                    error = getattr(cell, "data_type", None) == "e"
+                    if error and r < len(grid) and c < len(grid[r]):
+                        grid[r][c] = str(cell.value)
+    finally:
+        book.close()
 
 
 # A formula cell that Excel saved has its value after it (`<f>A1+1</f><v>3</v></c>`); one

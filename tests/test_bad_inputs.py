@@ -8,6 +8,7 @@ sheet, row and column where there is one), or a check that the repair was made a
 
 from __future__ import annotations
 
+import re
 import shutil
 import zipfile
 from collections.abc import Callable
@@ -97,7 +98,10 @@ def _formula_with_its_value(target: Path) -> None:
         for item in source.infolist():
             data = source.read(item)
             if item.filename.startswith("xl/worksheets/"):
-                data = data.replace(b"<f>5+7</f><v />", b"<f>5+7</f><v>12</v>")
+                # `<v />` or `<v></v>`: openpyxl writes either, as lxml is installed or not
+                data = re.sub(
+                    rb"<f>5\+7</f><v\s*/>|<f>5\+7</f><v></v>", b"<f>5+7</f><v>12</v>", data
+                )
             out.writestr(item, data)
     saved.replace(target)
 
