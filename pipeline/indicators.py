@@ -677,21 +677,33 @@ def compute_indicators(
 
 
 def with_previous(
-    current: pd.DataFrame, previous: pd.DataFrame | None, same_commune: set[str]
+    current: pd.DataFrame,
+    previous: pd.DataFrame | None,
+    same_commune: set[str],
+    pooled: pd.DataFrame | None = None,
+    notes: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Add the previous year's value and the change, for communes that are the same territory.
 
     `same_commune` holds the codes that name the same commune in both years' trees: a code
-    reused for other territory after a reform is not compared.
+    reused for other territory after a reform is not compared with its own past. A commune
+    formed by a merger is compared with `pooled`: the indicators of its predecessors' rows of
+    the previous year taken together (counts summed, shares and rates recomputed from the summed
+    parts, never averaged); `notes` says so, per commune, in words.
     """
     out = current.copy()
+    keys = pd.MultiIndex.from_frame(out[["commune_code", "indicator"]])
     out["previous_value"] = np.nan
     if previous is not None:
         before = previous.set_index(["commune_code", "indicator"])["value"]
-        keys = pd.MultiIndex.from_frame(out[["commune_code", "indicator"]])
         values = before.reindex(keys).to_numpy()
         out["previous_value"] = np.where(out["commune_code"].isin(same_commune), values, np.nan)
+    if pooled is not None and not pooled.empty:
+        merged = pooled.set_index(["commune_code", "indicator"])["value"].reindex(keys).to_numpy()
+        is_merged = out["commune_code"].isin(set(pooled["commune_code"]))
+        out["previous_value"] = np.where(is_merged, merged, out["previous_value"])
     out["change"] = out["value"] - out["previous_value"]
+    out["previous_note"] = out["commune_code"].map(notes or {}).fillna("")
     return out
 
 

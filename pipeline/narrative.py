@@ -150,6 +150,7 @@ def report_context(
     trainings = tables["trainings"]
     annex = [
         {
+            "code": i.code,
             "name": i.name_vi,
             "unit": i.unit,
             "pillar": i.pillar,
@@ -172,6 +173,8 @@ def report_context(
         "findings": find_limitations(values, settings),
         "pillars_next_year": pillar_order(values),
         "annex": annex,
+        "previous": {},  # last year's values, where the indicator table has them
+        "previous_note": "",
         "pillar_names": PILLARS,
         "quality": tables["quality"].to_dict("records"),
         "rejected_reasons": list(tables["rejected"]["reason"].value_counts().sort_index().items()),
@@ -180,6 +183,19 @@ def report_context(
             for service in contract.SERVICES
             if values.get(service_code(service))
         ],
+    }
+
+
+def previous_year(indicators: pd.DataFrame) -> dict:
+    """One commune's previous-year values for the annex, and what they are (its own, or the
+    sum of the communes it was formed from), from its rows of the indicator table."""
+    if "previous_value" not in indicators:
+        return {"previous": {}, "previous_note": ""}
+    known = indicators.dropna(subset=["previous_value"])
+    notes = indicators.get("previous_note", pd.Series(dtype=object))
+    return {
+        "previous": dict(zip(known["indicator"], known["previous_value"], strict=True)),
+        "previous_note": next((n for n in notes if n), ""),
     }
 
 

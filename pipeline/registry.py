@@ -537,6 +537,37 @@ def predecessors(commune: Commune) -> list[Change]:
     ]
 
 
+def changes_during(commune: Commune, year: int) -> list[Change]:
+    """The predecessors whose months of `year` before the change are the commune's: those of a
+    unit that began during the year (Trần Phú, from 01/12/2024, takes in Nam Chính's January to
+    November)."""
+    start = pd.Timestamp(dt.date(year, 1, 1))
+    return [c for c in predecessors(commune) if start < pd.Timestamp(c.date) <= tree_date(year)]
+
+
+def previous_units(commune: Commune, year: int) -> tuple[list[Commune], bool]:
+    """The units of the previous year's tree whose territory the commune is now, and whether
+    the sum of theirs is approximate (a predecessor was divided between several successors).
+
+    A unit unchanged since then is itself; a merged unit is its predecessors, followed back
+    through every change until the previous year's tree.
+    """
+    before = tree_date(year - 1)
+    found: list[Commune] = []
+    approximate = False
+    pending = [commune]
+    while pending:
+        unit = pending.pop()
+        start = pd.Timestamp(unit.valid_from) if unit.valid_from else _OPEN_START
+        if start <= before:
+            found.append(unit)
+            continue
+        changes = predecessors(unit)
+        approximate = approximate or any(c.split for c in changes)
+        pending.extend(c.other for c in changes)
+    return sorted(found, key=lambda c: c.code), approximate
+
+
 def search(query: str, year: int | None = None, extra_csv: Path | None = None) -> list[Commune]:
     """Units by code, or by a name without diacritics or case, or every unit of a district or
     province whose name is the query; every tree's entries unless a year is given."""

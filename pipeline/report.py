@@ -63,6 +63,7 @@ def commune_report_html(
     mine = indicators[indicators["commune_code"] == found.code]
     reasons = dict(zip(mine["indicator"], mine["missing_reason"], strict=True))
     context = narrative.report_context(found, year, tables, values, settings, reasons)
+    context.update(narrative.previous_year(mine))
     context["footer"] = footer
     # A district's templates folder; a subfolder named by a commune's code overrides it further.
     overrides = None
@@ -181,7 +182,18 @@ def comparison_context(
         if change_columns
         else []
     )
+    notes = (
+        indicators.loc[indicators["previous_note"] != "", ["commune_code", "previous_note"]]
+        .drop_duplicates("commune_code")
+        .set_index("commune_code")["previous_note"]
+        if "previous_note" in indicators
+        else pd.Series(dtype=object)
+    )
+    previous_notes = [
+        (r["name"], notes[r["commune_code"]]) for r in rows if r["commune_code"] in notes
+    ]
     return {
+        "previous_notes": previous_notes,  # communes formed since last year: compared with what
         "year": year,
         "group": group,
         "group_name": group_name,
