@@ -47,6 +47,7 @@ REASONS = {
     "ambiguous_number": "Số đọc được hai cách (dấu chấm, dấu phẩy): ghi lại rõ ràng",
     "excel_error": "Ô báo lỗi của Excel (#REF!, #DIV/0!…)",
     "out_of_range": "Giá trị ngoài khoảng hợp lý",
+    "after_change": "Sau ngày sắp xếp: thuộc sổ của đơn vị mới",
     "impossible_count": "Số lượng âm hoặc quá lớn",
     "unknown_value": "Giá trị không có trong danh mục",
     "invalid_month": "Tháng không đọc được",
@@ -540,10 +541,35 @@ def _read_notes(sheet: contract.Sheet, table: pd.DataFrame, log: _Log, reject: p
             )
 
 
+def _after_change(sheet: contract.Sheet, table: pd.DataFrame, cutoffs: dict[str, pd.Timestamp]):
+    """Rows of a predecessor's workbook dated on or after the day it was merged: those months
+    are the successor's own, in its own workbook."""
+    cutoff = table[FILE].map(cutoffs)
+    if sheet.key == "results":
+        month = pd.to_numeric(table["month"], errors="coerce")
+        return cutoff.notna() & (month >= cutoff.map(lambda d: d.month if pd.notna(d) else 13))
+    dated = next((c.key for c in sheet.columns if c.kind == "date"), None)
+    if dated is None or sheet.key not in DATED_SHEETS:
+        return pd.Series(False, index=table.index)
+    return cutoff.notna() & (pd.to_datetime(table[dated]) >= cutoff)
+
+
+# The sheets a predecessor's workbook gives its successor: what happened before the change.
+# Its team, villages and Zalo groups are the successor's own at the end of the year.
+DATED_SHEETS = ("trainings", "activities", "results", "decisions")
+
+
 def clean_sheet(
-    sheet: contract.Sheet, raw: pd.DataFrame, year: int, villages: pd.DataFrame, log: _Log
+    sheet: contract.Sheet,
+    raw: pd.DataFrame,
+    year: int,
+    villages: pd.DataFrame,
+    log: _Log,
+    cutoffs: dict[str, pd.Timestamp] | None = None,
 ) -> pd.DataFrame:
-    """One sheet of many communes: drop blank rows, type and repair, validate, de-duplicate."""
+    """One sheet of many communes: drop blank rows, type and repair, validate, de-duplicate.
+
+    `cutoffs` maps a predecessor's workbook (file name) to the day its successor began."""
     table = raw.copy()
     reject = pd.Series(False, index=table.index)
     _read_notes(sheet, table, log, reject)
@@ -563,12 +589,17 @@ def clean_sheet(
             bad = _present(table[column.key]) & months.isna()
             _drop(log, table, reject, bad, column.header, table[column.key], "invalid_month")
             table[column.key] = months.astype("Int64")
+    if cutoffs:
+        late = _after_change(sheet, table, cutoffs)
+        _drop(log, table, reject, late, "", "", "after_change")
     _canonicalise(sheet, table, villages, log)
     _validate(sheet, table, year, log, reject)
     duplicated = _near_duplicates(sheet, table[~reject]).reindex(table.index, fill_value=False)
     _drop(log, table, reject, duplicated, "", "", "duplicate_row")
     kept = list(
-        dict.fromkeys(["commune_code", ROW, *(c.key for c in sheet.columns if not c.personal)])
+        dict.fromkeys(
+            ["commune_code", FILE, ROW, *(c.key for c in sheet.columns if not c.personal)]
+        )
     )
     return table.loc[~reject, kept].reset_index(drop=True)
 
@@ -616,8 +647,10 @@ def stack(workbooks: list[tuple[RawWorkbook, str]]) -> dict[str, pd.DataFrame]:
     return stacked
 
 
-def clean_tables(stacked: dict[str, pd.DataFrame], year: int) -> CleanResult:
-    """Every sheet of every commune given, cleaned in one pass."""
+def clean_tables(
+    stacked: dict[str, pd.DataFrame], year: int, cutoffs: dict[str, pd.Timestamp] | None = None
+) -> CleanResult:
+    """Every sheet of every commune given, cleaned in one pass (`cutoffs`: see clean_sheet)."""
     log = _Log()
     tables: dict[str, pd.DataFrame] = {}
     for key in ["commune", "villages"] + [
@@ -625,7 +658,7 @@ def clean_tables(stacked: dict[str, pd.DataFrame], year: int) -> CleanResult:
     ]:
         sheet = contract.SHEETS_BY_KEY[key]
         villages = tables.get("villages", pd.DataFrame(columns=["commune_code", "village"]))
-        tables[key] = clean_sheet(sheet, stacked[key], year, villages, log)
+        tables[key] = clean_sheet(sheet, stacked[key], year, villages, log, cutoffs)
     fixes, rejected = log.frames()
     return CleanResult(tables, fixes, rejected)
 

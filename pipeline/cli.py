@@ -19,6 +19,7 @@ from pipeline.registry import (
     Group,
     communes_of_year,
     default_group_key,
+    ended_during,
     find_commune,
     find_district,
     find_named_group,
@@ -85,7 +86,9 @@ def _select(args: argparse.Namespace, paths: Paths, year: int) -> Selection:
     extra = paths.raw / EXTRA_REGISTRY_NAME
     groups = _groups(args, paths, year)
     scope = list(dict.fromkeys(c for g in groups for c in g.communes)) if groups else None
-    claimed, unclaimed = claim_workbooks(paths.raw_year(year), communes_of_year(year, extra), scope)
+    claimed, unclaimed = claim_workbooks(
+        paths.raw_year(year), communes_of_year(year, extra), scope, ended_during(year, extra)
+    )
     if args.commune:
         found = [
             find_commune(year, name, extra, within=scope, prefer=list(claimed.values()))
@@ -440,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "year", None) is None and args.command == "sample":
-        args.year = [2022, 2023]
+        args.year = [2022, 2023, 2024, 2025]
     try:
         return args.func(args)
     except BrokenPipeError:  # `cnscd communes … | head`: the reader has all it wanted

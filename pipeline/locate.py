@@ -118,15 +118,21 @@ def _described(communes: list[Commune]) -> str:
 
 
 def claim_workbooks(
-    raw_year: Path, communes: list[Commune], scope: list[Commune] | None = None
+    raw_year: Path,
+    communes: list[Commune],
+    scope: list[Commune] | None = None,
+    ended: list[Commune] = (),
 ) -> tuple[dict[str, Commune], list[Unclaimed]]:
     """Which commune of the year's tree each workbook of the folder is, by its name.
 
     `{code}` and `{code}-{slug}` name one commune. A `{slug}` that several communes of the
     country share (`an-binh`) is taken within `scope` (the selected district or province) when
     given, otherwise by the code written in the workbook; failing both it is left unclaimed with
-    the candidates, never guessed. Returns the communes with a workbook, by code, and the rest.
+    the candidates, never guessed. A `{code}-{slug}` of a unit that `ended` during the year is
+    its successor's to read (`pipeline.predecessors`), neither claimed nor stray.
+    Returns the communes with a workbook, by code, and the rest.
     """
+    earlier = {(c.code, c.slug) for c in ended}
     by_code = {c.code: c for c in communes}
     by_slug: dict[str, list[Commune]] = {}
     for commune in communes:
@@ -137,6 +143,10 @@ def claim_workbooks(
     for entry in _entries(raw_year):
         stem = entry.name if entry.is_dir() else entry.stem
         named = re.fullmatch(r"(\d{5,8})(?:-(.+))?", stem)
+        here = by_code.get(named.group(1)) if named else None
+        earlier_only = here is None or (named is not None and named.group(2) != here.slug)
+        if named and (named.group(1), named.group(2)) in earlier and earlier_only:
+            continue  # a predecessor's workbook (not also a name of this year's commune)
         if named:
             commune = by_code.get(named.group(1))
             if commune is None:

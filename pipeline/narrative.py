@@ -26,7 +26,7 @@ from pipeline import contract
 from pipeline.config import PACKAGE_DIR, TEMPLATES
 from pipeline.errors import ReportError
 from pipeline.indicators import CATALOGUE, service_code
-from pipeline.registry import Commune, in_sentence
+from pipeline.registry import Commune, changes_during, in_sentence
 
 DEFAULT_SETTINGS = PACKAGE_DIR / "settings.toml"
 LOCALE = "vi_VN"
@@ -183,6 +183,21 @@ def report_context(
             for service in contract.SERVICES
             if values.get(service_code(service))
         ],
+    }
+
+
+def formed_from(commune: Commune, year: int, origins: list[dict]) -> dict | None:
+    """How a commune formed during the year came to be, and whose workbooks its report took in:
+    None for a commune that did not change."""
+    changes = changes_during(commune, year)
+    if not changes:
+        return None
+    read = [o["source_name"] for o in origins if o["status"] == "read"]
+    return {
+        "date": date_vi(pd.Timestamp(changes[0].date)),
+        "names": ", ".join(dict.fromkeys(c.other.name for c in changes)),
+        "read": ", ".join(read),
+        "refused": [o for o in origins if o["status"] == "split_unattributed"],
     }
 
 

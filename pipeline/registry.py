@@ -537,6 +537,14 @@ def predecessors(commune: Commune) -> list[Change]:
     ]
 
 
+def ended_during(year: int, extra_csv: Path | None = None) -> list[Commune]:
+    """Units that ended during the year (before 31 December): their months of the year are
+    their successors'."""
+    frame = load_registry(extra_csv)
+    start = pd.Timestamp(dt.date(year, 1, 1))
+    return _communes(frame[(frame["end"] >= start) & (frame["end"] < tree_date(year))])
+
+
 def changes_during(commune: Commune, year: int) -> list[Change]:
     """The predecessors whose months of `year` before the change are the commune's: those of a
     unit that began during the year (Trần Phú, from 01/12/2024, takes in Nam Chính's January to

@@ -15,6 +15,7 @@ from pipeline.compare import villages_without_team
 from pipeline.config import Paths
 from pipeline.indicators import CATALOGUE_BY_CODE, values_of
 from pipeline.narrative import number
+from pipeline.predecessors import read_origins
 from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group, in_sentence
 
 INDICATORS_FILE = "indicators.parquet"
@@ -64,6 +65,9 @@ def commune_report_html(
     reasons = dict(zip(mine["indicator"], mine["missing_reason"], strict=True))
     context = narrative.report_context(found, year, tables, values, settings, reasons)
     context.update(narrative.previous_year(mine))
+    context["formed"] = narrative.formed_from(
+        found, year, read_origins(paths.processed_year(year), found.code)
+    )
     context["footer"] = footer
     # A district's templates folder; a subfolder named by a commune's code overrides it further.
     overrides = None

@@ -32,12 +32,27 @@ from pipeline.ingest import RawWorkbook, read_workbook
 from pipeline.locate import Unclaimed, claim_workbooks, find_workbook, looks_like
 from pipeline.locking import year_lock
 from pipeline.pdf import PdfUnavailable, write_pdf
+from pipeline.predecessors import (
+    ORIGIN_COLUMNS,
+    find_predecessor_workbook,
+    predecessors_of,
+    store_origins,
+)
 from pipeline.progress import Progress
-from pipeline.provenance import code_hash, code_revision, hash_path, report_key, short
+from pipeline.provenance import (
+    code_hash,
+    code_revision,
+    hash_bytes,
+    hash_path,
+    report_key,
+    short,
+)
 from pipeline.registry import (
     EXTRA_REGISTRY_NAME,
     Commune,
+    changes_during,
     communes_of_year,
+    ended_during,
     find_group,
     previous_units,
     unchanged_between,
@@ -76,12 +91,23 @@ def output_folder(commune: Commune) -> str:
     return f"{commune.code}-{commune.slug}"
 
 
-def _source_hash(raw_year: Path, commune: Commune) -> str:
-    """The workbook's hash; empty (always read again) where it is missing or ambiguous."""
+def _source_hash(
+    raw_year: Path, commune: Commune, year: int, attribution: dict[str, str] | None = None
+) -> str:
+    """The hash of the workbook and of its predecessors' (and of who a divided predecessor's rows
+    go to); empty (always read again) where the workbook is missing or ambiguous."""
     try:
-        return hash_path(find_workbook(raw_year, commune))
+        own = hash_path(find_workbook(raw_year, commune))
     except InputError:
         return ""
+    if not own:
+        return ""
+    parts = [own]
+    for change in changes_during(commune, year):
+        found = find_predecessor_workbook(raw_year, change.other, commune)
+        given = (attribution or {}).get(change.other.code, "")
+        parts.append(f"{change.other.code}:{hash_path(found) if found else ''}:{given}")
+    return own if len(parts) == 1 else hash_bytes(*(p.encode() for p in parts))
 
 
 class _Misnamed:
@@ -94,7 +120,8 @@ class _Misnamed:
     @cached_property
     def unclaimed(self) -> list[Unclaimed]:
         registry = communes_of_year(self.year, self.paths.raw / EXTRA_REGISTRY_NAME)
-        return claim_workbooks(self.paths.raw_year(self.year), registry)[1]
+        ended = ended_during(self.year, self.paths.raw / EXTRA_REGISTRY_NAME)
+        return claim_workbooks(self.paths.raw_year(self.year), registry, ended=ended)[1]
 
     def check(self, commune: Commune, expected: Path) -> None:
         for unclaimed in self.unclaimed:
@@ -131,19 +158,34 @@ class Prepared:
     quality: pd.DataFrame
     present: pd.DataFrame
     codes: set[str]  # communes with clean data
+    origins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ORIGIN_COLUMNS))
 
 
-def prepare_chunk(paths: Paths, year: int, communes: list[Commune]) -> Prepared:
-    """Read the communes' workbooks and clean them in one pass (nothing is written)."""
+def prepare_chunk(
+    paths: Paths, year: int, communes: list[Commune], attribution: dict[str, str] | None = None
+) -> Prepared:
+    """Read the communes' workbooks (and, for a commune formed during the year, its
+    predecessors') and clean them in one pass (nothing is written)."""
     problems: dict[str, str] = {}
+    own: dict[str, RawWorkbook] = {}
     readable: list[tuple[RawWorkbook, str]] = []
+    cutoffs: dict[str, pd.Timestamp] = {}
+    origins: list[dict[str, str]] = []
     misnamed = _Misnamed(paths, year)
     for commune in communes:
         raw = _read(paths, year, commune, misnamed)
         if isinstance(raw, str):
             problems[commune.code] = raw
-        else:
-            readable.append((raw, commune.code))
+            continue
+        try:
+            earlier = predecessors_of(paths.raw_year(year), commune, year, attribution or {})
+        except PipelineError as exc:
+            problems[commune.code] = f"a predecessor's workbook: {exc}"
+            continue
+        own[commune.code] = raw
+        readable += [(raw, commune.code)] + [(w, commune.code) for w in earlier.workbooks]
+        cutoffs.update(earlier.cutoffs)
+        origins += earlier.origins
     present = pd.DataFrame(
         [
             (code, key, ", ".join(raw.unread_columns.get(key, ())))
@@ -151,14 +193,17 @@ def prepare_chunk(paths: Paths, year: int, communes: list[Commune]) -> Prepared:
             for key in raw.tables
         ],
         columns=["commune_code", "sheet", "unread_columns"],
-    )
+    ).drop_duplicates(["commune_code", "sheet"])
+    origin_frame = pd.DataFrame(origins, columns=ORIGIN_COLUMNS)
     if not readable:
-        return Prepared(problems, None, pd.DataFrame(), present, set())
+        return Prepared(problems, None, pd.DataFrame(), present, set(), origin_frame)
     stacked = stack(readable)
-    result = clean_tables(stacked, year)
-    codes = {code for _, code in readable}
-    problems.update(blocking_problems(result, codes, {c: r for r, c in readable}))
-    return Prepared(problems, result, quality_summary(stacked, result), present, codes)
+    result = clean_tables(stacked, year, cutoffs)
+    codes = set(own)
+    problems.update(blocking_problems(result, codes, own))
+    return Prepared(
+        problems, result, quality_summary(stacked, result), present, codes, origin_frame
+    )
 
 
 def _merge(parts: list[Prepared]) -> Prepared:
@@ -179,32 +224,46 @@ def _merge(parts: list[Prepared]) -> Prepared:
         pd.concat([p.quality for p in parts], ignore_index=True),
         pd.concat([p.present for p in parts], ignore_index=True),
         set().union(*(p.codes for p in parts)),
+        pd.concat([p.origins for p in parts], ignore_index=True),
     )
 
 
 def prepare_communes(
-    paths: Paths, year: int, communes: list[Commune], workers: int = 1
+    paths: Paths,
+    year: int,
+    communes: list[Commune],
+    workers: int = 1,
+    attribution: dict[str, str] | None = None,
 ) -> Prepared:
     """Read and clean, in chunks over a process pool when there are many communes.
 
     Cleaning is per commune (villages, duplicates), so chunks give the same rows as one pass.
     """
     if workers <= 1 or len(communes) < 8:
-        return prepare_chunk(paths, year, communes)
+        return prepare_chunk(paths, year, communes, attribution)
     size = -(-len(communes) // (2 * workers))
     chunks = [communes[i : i + size] for i in range(0, len(communes), size)]
+    n = len(chunks)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        parts = list(pool.map(prepare_chunk, [paths] * len(chunks), [year] * len(chunks), chunks))
+        parts = list(pool.map(prepare_chunk, [paths] * n, [year] * n, chunks, [attribution] * n))
     return _merge(parts)
 
 
-def prepare(paths: Paths, year: int, communes: list[Commune], workers: int = 1) -> dict[str, str]:
+def prepare(
+    paths: Paths,
+    year: int,
+    communes: list[Commune],
+    workers: int = 1,
+    attribution: dict[str, str] | None = None,
+) -> dict[str, str]:
     """Read and clean the communes' workbooks into data/processed/{year}/.
 
-    Returns the communes that cannot be reported, by code, with the reason.
+    Returns the communes that cannot be reported, by code, with the reason. `attribution` says
+    which successor a divided predecessor's rows belong to (`[predecessors]` of the settings).
     """
-    prepared = prepare_communes(paths, year, communes, workers)
+    prepared = prepare_communes(paths, year, communes, workers, attribution)
     processed_year = paths.processed_year(year)
+    store_origins(processed_year, prepared.origins, {c.code for c in communes})
     if prepared.result is not None:
         store.write_year(
             processed_year, prepared.result, prepared.quality, prepared.present, prepared.codes
@@ -780,12 +839,18 @@ def _run_year(
     say = echo or (lambda line: print(line))
     workers = max(1, workers or os.cpu_count() or 1)
     processed_year = paths.processed_year(year)
-    sources = {c.code: _source_hash(paths.raw_year(year), c) for c in communes}
+    from pipeline.narrative import load_settings
+
+    attribution = {
+        str(k): str(v)
+        for k, v in load_settings(options.settings_file).get("predecessors", {}).items()
+    }
+    sources = {c.code: _source_hash(paths.raw_year(year), c, year, attribution) for c in communes}
     stored = _stored_sources(processed_year)
     stale = [
         c for c in communes if force or not sources[c.code] or stored.get(c.code) != sources[c.code]
     ]
-    problems = prepare(paths, year, stale, workers) if stale else {}
+    problems = prepare(paths, year, stale, workers, attribution) if stale else {}
     if stale:
         _store_sources(
             processed_year,

@@ -25,13 +25,18 @@ from pipeline.files import write_atomically
 from pipeline.registry import (
     EXTRA_REGISTRY_NAME,
     Commune,
+    changes_during,
     find_commune,
     find_district,
     in_sentence,
+    predecessors,
 )
 from pipeline.vntext import TCVN3_TO_UNICODE, strip_diacritics
 
 YEARS = (2022, 2023)
+# Years after the reforms: the seed's commune followed through them (see `reform_workbooks`).
+REFORM_YEARS = (2024, 2025)
+TRAN_PHU = "10633"  # Nam Chính and Nam Trung from 01/12/2024; with Hiệp Cát, Quốc Tuấn from 7/2025
 PLANTED_FILE = "_planted.csv"
 PLANTED_COLUMNS = (
     "commune_code",
@@ -412,12 +417,26 @@ def _decision_rows(commune: Commune, year: int, rng: random.Random) -> list[dict
     ]
 
 
+def villages_of(commune: Commune, seed: int) -> list[tuple[str, int]]:
+    """The commune's villages and their population, the same every year for one seed."""
+    return _villages(commune, random.Random(f"{seed}-{commune.code}"))
+
+
 def commune_sheets(
-    commune: Commune, year: int, seed: int, activity_rows: tuple[int, int] = (300, 600)
+    commune: Commune,
+    year: int,
+    seed: int,
+    activity_rows: tuple[int, int] = (300, 600),
+    villages: list[tuple[str, int]] | None = None,
+    period: tuple[dt.date, dt.date] | None = None,
 ) -> dict[str, SheetRows]:
-    """The clean content of one commune's workbook, before any mess is planted."""
+    """The clean content of one commune's workbook, before any mess is planted.
+
+    `villages` replaces the commune's own (a merged commune holds its predecessors'); `period`
+    keeps the dated rows of those days only (a predecessor's months before a merger)."""
     rng = random.Random(f"{seed}-{commune.code}")  # villages and people persist across years
-    villages = _villages(commune, rng)
+    own = _villages(commune, rng)
+    villages = villages or own
     year_rng = random.Random(f"{seed}-{commune.code}-{year}")
     members = _member_rows(commune, year, villages, year_rng)
     signer = "Trần Văn Xuyến" if commune.code == NAM_CHINH else _person(rng)[0]
@@ -444,7 +463,7 @@ def commune_sheets(
         }
         for name, population in villages
     ]
-    return {
+    sheets = {
         "commune": SheetRows(contract.COMMUNE, info),
         "villages": SheetRows(contract.VILLAGES, village_rows),
         "members": SheetRows(contract.MEMBERS, members),
@@ -457,6 +476,14 @@ def commune_sheets(
         "zalo": SheetRows(contract.ZALO, _zalo_rows(commune, villages, year, year_rng)),
         "decisions": SheetRows(contract.DECISIONS, _decision_rows(commune, year, year_rng)),
     }
+    if period is not None:
+        first, last = period
+        for key in ("trainings", "activities", "decisions"):
+            sheets[key].rows = [r for r in sheets[key].rows if first <= r["date"] <= last]
+        sheets["results"].rows = [
+            r for r in sheets["results"].rows if first.month <= int(r["month"][:2]) <= last.month
+        ]
+    return sheets
 
 
 def _typo(name: str, rng: random.Random) -> str:
@@ -648,6 +675,49 @@ def sample_commune(year: int, wanted: str) -> Commune:
     return find_commune(year, wanted, within=sample_communes(year))
 
 
+Spec = tuple[Commune, list[tuple[str, int]] | None, tuple[dt.date, dt.date] | None]
+
+
+def territory_villages(commune: Commune, seed: int) -> list[tuple[str, int]]:
+    """The villages of a commune formed by mergers: its predecessors', followed back."""
+    earlier = predecessors(commune)
+    if not earlier:
+        return villages_of(commune, seed)
+    found: dict[str, int] = {}
+    for change in earlier:
+        for name, population in territory_villages(change.other, seed):
+            found.setdefault(name, population)
+    return list(found.items())
+
+
+def reform_workbooks(year: int, seed: int) -> list[Spec]:
+    """The workbooks of a year after the seed's commune changed: Trần Phú, formed on 01/12/2024
+    from Nam Chính and Nam Trung, and again on 01/07/2025 with Hiệp Cát and Quốc Tuấn. Each
+    successor's workbook lists its whole territory's villages; each predecessor's holds its
+    months before the change (one that kept the successor's code and name writes them in the
+    successor's own workbook)."""
+    successor = find_commune(year, TRAN_PHU)
+    changes = changes_during(successor, year)
+    kept_its_name = any(
+        (c.other.code, c.other.slug) == (successor.code, successor.slug) for c in changes
+    )
+    own_period = None
+    if changes and not kept_its_name:  # a new commune: its own book starts with it
+        own_period = (pd.Timestamp(changes[0].date).date(), dt.date(year, 12, 31))
+    specs: list[Spec] = [(successor, territory_villages(successor, seed), own_period)]
+    for change in changes:
+        unit = change.other
+        if (unit.code, unit.slug) != (successor.code, successor.slug):
+            last = pd.Timestamp(change.date).date() - dt.timedelta(days=1)
+            specs.append((unit, territory_villages(unit, seed), (dt.date(year, 1, 1), last)))
+    if year == REFORM_YEARS[0]:  # next year's predecessors need this year's reports
+        nxt = find_commune(REFORM_YEARS[1], TRAN_PHU)
+        for change in changes_during(nxt, REFORM_YEARS[1]):
+            if change.other.code != successor.code:
+                specs.append((change.other, territory_villages(change.other, seed), None))
+    return specs
+
+
 def workbook_name(commune: Commune) -> str:
     """`10627-nam-chinh.xlsx`: a slug alone is shared by communes elsewhere in the country."""
     return f"{commune.code}-{commune.slug}.xlsx"
@@ -670,16 +740,19 @@ def generate(
     """
     written: list[Path] = []
     for year in years:
+        specs: list[Spec]
         if units is not None:
-            selected = units
+            specs = [(c, None, None) for c in units]
+        elif communes is None and year in REFORM_YEARS:
+            specs = reform_workbooks(year, seed)
         elif communes is None:
-            selected = [c for c in sample_communes(year) if not only or c.slug in only]
+            specs = [(c, None, None) for c in sample_communes(year) if not only or c.slug in only]
         else:
-            selected = _synthetic_communes(communes)
-            _write_registry(raw_dir / EXTRA_REGISTRY_NAME, selected)
+            specs = [(c, None, None) for c in _synthetic_communes(communes)]
+            _write_registry(raw_dir / EXTRA_REGISTRY_NAME, [c for c, _, _ in specs])
         planted_rows: list[dict[str, object]] = []
-        for commune in selected:
-            sheets = commune_sheets(commune, year, seed, activity_rows)
+        for commune, villages, period in specs:
+            sheets = commune_sheets(commune, year, seed, activity_rows, villages, period)
             planted = plant_mess(
                 sheets, year, random.Random(f"{seed}-{commune.code}-{year}-m"), rate
             )
