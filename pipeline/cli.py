@@ -130,9 +130,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     failed = 0
     selections = {year: _select(args, paths, year) for year in args.year}  # fail fast on names
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    unknown = set(formats) - {"html", "pdf"}
+    unknown = set(formats) - {"html", "pdf", "docx"}
     if unknown or "html" not in formats:
-        raise PipelineError(f"--formats takes html or html,pdf (got {args.formats})")
+        raise PipelineError(
+            f"--formats takes html, and pdf or docx or both: html,pdf,docx (got {args.formats})"
+        )
     options = ReportOptions(
         _settings_path(args),
         Path(args.templates).resolve() if args.templates else None,
@@ -353,7 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--formats",
         default="html,pdf",
-        help="report formats, comma-separated: html, pdf (default both)",
+        help="report formats, comma-separated: html, pdf, docx (Word, to edit before signing); "
+        "default html,pdf",
     )
     run.add_argument(
         "--engine",
