@@ -1,4 +1,4 @@
-"""The command line: `cnscd sample`, `cnscd run`, `cnscd indicators`."""
+"""The command line: `cnscd sample`, `cnscd collect`, `cnscd run`, `cnscd indicators` …"""
 
 from __future__ import annotations
 
@@ -257,6 +257,41 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_collect(args: argparse.Namespace) -> int:
+    from pipeline.collect import collect, table
+
+    paths = _paths(args)
+    inbox = Path(args.inbox)
+    communes = communes_of_year(args.year, paths.raw / EXTRA_REGISTRY_NAME)
+    keep = tuple(Path(k) for k in args.keep or ())
+    done = collect(inbox, paths.raw_year(args.year), args.year, communes, keep)
+    shown = table(done.outcomes, inbox.resolve())
+    if shown.empty:
+        print(f"no file under {inbox}")
+        return 0
+    columns = ["outcome", "file", "commune", "data_year", "activity_rows", "first_date"]
+    columns += ["last_date", "modified", "filed_as"]
+    widths = {c: max(len(c), *(len(str(v)) for v in shown[c])) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
+    for row in shown.itertuples(index=False):
+        print("  ".join(str(getattr(row, c)).ljust(widths[c]) for c in columns).rstrip())
+        if row.note:
+            print(f"    {row.note}")
+    counts = shown["outcome"].value_counts()
+    print(
+        f"{args.year}: "
+        + ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
+        + f"; table: {done.report}"
+    )
+    if done.needs_user:
+        print(
+            f"cnscd: {len(done.needs_user)} file(s) need you (see the notes); nothing was "
+            "overwritten",
+            file=sys.stderr,
+        )
+    return 1 if done.needs_user else 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from pipeline.runner import ReportOptions, comparison_folder, run_comparisons, run_year
 
@@ -398,6 +433,19 @@ def build_parser() -> argparse.ArgumentParser:
     template.add_argument("--province", action="append", help="look for --commune in it")
     template.add_argument("--force", action="store_true", help="overwrite an existing file")
     template.set_defaults(func=cmd_template)
+
+    collect = commands.add_parser(
+        "collect",
+        help="file the workbooks of an inbox folder into data/raw/{year}/ by what they hold",
+    )
+    collect.add_argument("inbox", help="folder of workbooks as they came (any names, subfolders)")
+    collect.add_argument("--year", type=int, required=True, help="the year of the reports")
+    collect.add_argument(
+        "--keep",
+        action="append",
+        help="of two files for one commune, file this one (repeatable)",
+    )
+    collect.set_defaults(func=cmd_collect)
 
     compare = commands.add_parser("compare", help="compare the communes of a district")
     compare.add_argument("--year", type=int, action="append", required=True)
