@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# System packages (font, Pango, Chromium): installed as root, otherwise reported (and the font
-# fetched into .venv). Fast when everything is there.
+# System packages (font, Pango, Chromium, LibreOffice Writer): installed as root, otherwise
+# reported (and the font fetched into .venv). Fast when everything is there.
 setup: $(STAMP)
 	@scripts/system-deps.sh $(VENV)
 

@@ -1,4 +1,5 @@
-"""Charts as inline SVG: vector in HTML and PDF, byte-identical for the same data."""
+"""Charts as inline SVG (vector in HTML and PDF) and as PNG at print resolution (Word), drawn
+from the same figure and byte-identical for the same data."""
 
 from __future__ import annotations
 
@@ -17,11 +18,28 @@ _STYLE = {
 }
 
 
+PNG_DPI = 200  # print resolution for the Word report
+
+
+def _png(figure: Figure) -> bytes:
+    """The figure as PNG, with no software or date stamp, so the same data gives the same bytes."""
+    buffer = io.BytesIO()
+    figure.savefig(
+        buffer, format="png", dpi=PNG_DPI, bbox_inches="tight", metadata={"Software": None}
+    )
+    return buffer.getvalue()
+
+
 def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]  # drop the XML prolog and doctype: it is inlined in HTML
+
+
+def _figure_tag(svg: str, name: str) -> str:
+    named = f' data-chart="{name}"' if name else ""  # the Word report finds its PNG by it
+    return f'<figure class="chart"{named}>{svg}</figure>'
 
 
 def bar_chart(
@@ -30,43 +48,77 @@ def bar_chart(
     title: str,
     unit: str,
     target: tuple[float, str] | None = None,
+    name: str = "",
 ) -> str:
     """Horizontal bars, largest on top, each labelled with its value; a target as a line."""
     with matplotlib.rc_context(_STYLE):
-        pairs = sorted(zip(values, labels, strict=True))
-        figure = Figure(figsize=(6.2, 0.38 * len(pairs) + 0.9))
-        axes = figure.subplots()
-        bars = axes.barh(
-            [label for _, label in pairs], [value for value, _ in pairs], color="#1f4e79"
+        return _figure_tag(_svg(_bar_figure(labels, values, title, unit, target)), name)
+
+
+def bar_png(
+    labels: list[str],
+    values: list[float],
+    title: str,
+    unit: str,
+    target: tuple[float, str] | None = None,
+) -> bytes:
+    """The same horizontal bars as `bar_chart`, as PNG."""
+    with matplotlib.rc_context(_STYLE):
+        return _png(_bar_figure(labels, values, title, unit, target))
+
+
+def _bar_figure(
+    labels: list[str],
+    values: list[float],
+    title: str,
+    unit: str,
+    target: tuple[float, str] | None = None,
+) -> Figure:
+    """Called within the chart style (rc_context): it is read when drawing."""
+    pairs = sorted(zip(values, labels, strict=True))
+    figure = Figure(figsize=(6.2, 0.38 * len(pairs) + 0.9))
+    axes = figure.subplots()
+    bars = axes.barh([label for _, label in pairs], [value for value, _ in pairs], color="#1f4e79")
+    axes.bar_label(bars, labels=[number(value) for value, _ in pairs], padding=3)
+    axes.set_title(title, loc="left", fontweight="bold")
+    axes.set_xlabel(unit)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.margins(x=0.12)
+    if target is not None:
+        axes.axvline(target[0], color="#b22222", linestyle="--", linewidth=1)
+        axes.annotate(
+            target[1],
+            (target[0], 1.0),
+            xycoords=("data", "axes fraction"),
+            color="#b22222",
+            fontsize=7,
+            ha="left",
+            va="bottom",
         )
-        axes.bar_label(bars, labels=[number(value) for value, _ in pairs], padding=3)
-        axes.set_title(title, loc="left", fontweight="bold")
-        axes.set_xlabel(unit)
-        axes.spines[["top", "right"]].set_visible(False)
-        axes.margins(x=0.12)
-        if target is not None:
-            axes.axvline(target[0], color="#b22222", linestyle="--", linewidth=1)
-            axes.annotate(
-                target[1],
-                (target[0], 1.0),
-                xycoords=("data", "axes fraction"),
-                color="#b22222",
-                fontsize=7,
-                ha="left",
-                va="bottom",
-            )
-        return f'<figure class="chart">{_svg(figure)}</figure>'
+    return figure
 
 
-def column_chart(labels: list[str], values: list[float], title: str, unit: str) -> str:
+def column_chart(
+    labels: list[str], values: list[float], title: str, unit: str, name: str = ""
+) -> str:
     """Vertical bars in the given order (months), each labelled with its value."""
     with matplotlib.rc_context(_STYLE):
-        figure = Figure(figsize=(6.2, 2.6))
-        axes = figure.subplots()
-        bars = axes.bar(labels, values, color="#1f4e79")
-        axes.bar_label(bars, labels=[number(v) for v in values], padding=2, fontsize=7)
-        axes.set_title(title, loc="left", fontweight="bold")
-        axes.set_ylabel(unit)
-        axes.spines[["top", "right"]].set_visible(False)
-        axes.margins(y=0.15)
-        return f'<figure class="chart">{_svg(figure)}</figure>'
+        return _figure_tag(_svg(_column_figure(labels, values, title, unit)), name)
+
+
+def column_png(labels: list[str], values: list[float], title: str, unit: str) -> bytes:
+    """The same vertical bars as `column_chart`, as PNG."""
+    with matplotlib.rc_context(_STYLE):
+        return _png(_column_figure(labels, values, title, unit))
+
+
+def _column_figure(labels: list[str], values: list[float], title: str, unit: str) -> Figure:
+    figure = Figure(figsize=(6.2, 2.6))
+    axes = figure.subplots()
+    bars = axes.bar(labels, values, color="#1f4e79")
+    axes.bar_label(bars, labels=[number(v) for v in values], padding=2, fontsize=7)
+    axes.set_title(title, loc="left", fontweight="bold")
+    axes.set_ylabel(unit)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.margins(y=0.15)
+    return figure

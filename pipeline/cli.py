@@ -1,4 +1,4 @@
-"""The command line: `cnscd sample`, `cnscd run`, `cnscd indicators`."""
+"""The command line: `cnscd sample`, `cnscd collect`, `cnscd run`, `cnscd indicators` …"""
 
 from __future__ import annotations
 
@@ -133,9 +133,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     failed = 0
     selections = {year: _select(args, paths, year) for year in args.year}  # fail fast on names
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    unknown = set(formats) - {"html", "pdf"}
+    unknown = set(formats) - {"html", "pdf", "docx"}
     if unknown or "html" not in formats:
-        raise PipelineError(f"--formats takes html or html,pdf (got {args.formats})")
+        raise PipelineError(
+            f"--formats takes html, and pdf or docx or both: html,pdf,docx (got {args.formats})"
+        )
     options = ReportOptions(
         _settings_path(args),
         Path(args.templates).resolve() if args.templates else None,
@@ -258,6 +260,41 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_collect(args: argparse.Namespace) -> int:
+    from pipeline.collect import collect, table
+
+    paths = _paths(args)
+    inbox = Path(args.inbox)
+    communes = communes_of_year(args.year, paths.raw / EXTRA_REGISTRY_NAME)
+    keep = tuple(Path(k) for k in args.keep or ())
+    done = collect(inbox, paths.raw_year(args.year), args.year, communes, keep)
+    shown = table(done.outcomes, inbox.resolve())
+    if shown.empty:
+        print(f"no file under {inbox}")
+        return 0
+    columns = ["outcome", "file", "commune", "data_year", "activity_rows", "first_date"]
+    columns += ["last_date", "modified", "filed_as"]
+    widths = {c: max(len(c), *(len(str(v)) for v in shown[c])) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
+    for row in shown.itertuples(index=False):
+        print("  ".join(str(getattr(row, c)).ljust(widths[c]) for c in columns).rstrip())
+        if row.note:
+            print(f"    {row.note}")
+    counts = shown["outcome"].value_counts()
+    print(
+        f"{args.year}: "
+        + ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
+        + f"; table: {done.report}"
+    )
+    if done.needs_user:
+        print(
+            f"cnscd: {len(done.needs_user)} file(s) need you (see the notes); nothing was "
+            "overwritten",
+            file=sys.stderr,
+        )
+    return 1 if done.needs_user else 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from pipeline.runner import ReportOptions, comparison_folder, run_comparisons, run_year
 
@@ -361,7 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--formats",
         default="html,pdf",
-        help="report formats, comma-separated: html, pdf (default both)",
+        help="report formats, comma-separated: html, pdf, docx (Word, to edit before signing); "
+        "default html,pdf",
     )
     run.add_argument(
         "--engine",
@@ -403,6 +441,19 @@ def build_parser() -> argparse.ArgumentParser:
     template.add_argument("--province", action="append", help="look for --commune in it")
     template.add_argument("--force", action="store_true", help="overwrite an existing file")
     template.set_defaults(func=cmd_template)
+
+    collect = commands.add_parser(
+        "collect",
+        help="file the workbooks of an inbox folder into data/raw/{year}/ by what they hold",
+    )
+    collect.add_argument("inbox", help="folder of workbooks as they came (any names, subfolders)")
+    collect.add_argument("--year", type=int, required=True, help="the year of the reports")
+    collect.add_argument(
+        "--keep",
+        action="append",
+        help="of two files for one commune, file this one (repeatable)",
+    )
+    collect.set_defaults(func=cmd_collect)
 
     compare = commands.add_parser("compare", help="compare the communes of a district")
     compare.add_argument("--year", type=int, action="append", required=True)

@@ -85,6 +85,7 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
             for label, name in (
                 ("Báo cáo (HTML)", "report.html"),
                 ("Báo cáo (PDF)", "report.pdf"),
+                ("Báo cáo (Word)", "report.docx"),
                 ("Notebook", "notebook.html"),
                 ("ipynb", "notebook.ipynb"),
                 ("Dòng bị loại", "rejected.csv"),

@@ -21,26 +21,49 @@ from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group, in_
 INDICATORS_FILE = "indicators.parquet"
 
 
-def service_chart(context: dict) -> str:
+def service_chart(context: dict) -> tuple | None:
+    """The people guided by service: (labels, values, title, unit), or None under two services."""
     if len(context["services"]) < 2:
-        return ""
+        return None
     labels = [name for name, _ in context["services"]]
     values = [float(people) for _, people in context["services"]]
-    return charts.bar_chart(
-        labels, values, "Người dân được hướng dẫn theo dịch vụ, nền tảng", "lượt người"
-    )
+    return labels, values, "Người dân được hướng dẫn theo dịch vụ, nền tảng", "lượt người"
 
 
-def month_chart(values: dict[str, float | None]) -> str:
+def month_chart(values: dict[str, float | None]) -> tuple | None:
+    """The people guided by month: (labels, values, title, unit), or None under two months."""
     people = [values.get(f"people_month_{m:02d}") for m in range(1, 13)]
     if sum(1 for p in people if p) < 2:
-        return ""
-    return charts.column_chart(
+        return None
+    return (
         [f"T{m}" for m in range(1, 13)],
         [p or 0.0 for p in people],
         "Người dân được hướng dẫn theo tháng",
         "lượt người",
     )
+
+
+def _context(
+    year: int,
+    commune: str,
+    data_dir: str | Path,
+    settings_file: str | Path | None,
+) -> tuple[dict, dict[str, float | None]]:
+    """The report's context (narrative) and the commune's indicator values."""
+    paths = Paths.under(data_dir)
+    found = find_commune(year, commune, paths.raw / EXTRA_REGISTRY_NAME)  # a code: unique
+    tables = store.read_commune(paths.processed_year(year), found.code)
+    indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
+    settings = narrative.load_settings(Path(data_dir, settings_file) if settings_file else None)
+    values = values_of(indicators, found.code)
+    mine = indicators[indicators["commune_code"] == found.code]
+    reasons = dict(zip(mine["indicator"], mine["missing_reason"], strict=True))
+    context = narrative.report_context(found, year, tables, values, settings, reasons)
+    context.update(narrative.previous_year(mine))
+    context["formed"] = narrative.formed_from(
+        found, year, read_origins(paths.processed_year(year), found.code)
+    )
+    return context, values
 
 
 def commune_report_html(
@@ -55,26 +78,37 @@ def commune_report_html(
 
     `settings_file` and `templates_dir` are relative to `data_dir` (or absolute).
     """
-    paths = Paths.under(data_dir)
-    found = find_commune(year, commune, paths.raw / EXTRA_REGISTRY_NAME)  # a code: unique
-    tables = store.read_commune(paths.processed_year(year), found.code)
-    indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
-    settings = narrative.load_settings(Path(data_dir, settings_file) if settings_file else None)
-    values = values_of(indicators, found.code)
-    mine = indicators[indicators["commune_code"] == found.code]
-    reasons = dict(zip(mine["indicator"], mine["missing_reason"], strict=True))
-    context = narrative.report_context(found, year, tables, values, settings, reasons)
-    context.update(narrative.previous_year(mine))
-    context["formed"] = narrative.formed_from(
-        found, year, read_origins(paths.processed_year(year), found.code)
-    )
+    context, values = _context(year, commune, data_dir, settings_file)
     context["footer"] = footer
     # A district's templates folder; a subfolder named by a commune's code overrides it further.
     overrides = None
     if templates_dir:
-        overrides = [Path(data_dir, templates_dir, found.code), Path(data_dir, templates_dir)]
-    chart_svgs = {"services": service_chart(context), "months": month_chart(values)}
+        code = context["commune"].code
+        overrides = [Path(data_dir, templates_dir, code), Path(data_dir, templates_dir)]
+    services, months = service_chart(context), month_chart(values)
+    chart_svgs = {
+        "services": charts.bar_chart(*services, name="services") if services else "",
+        "months": charts.column_chart(*months, name="months") if months else "",
+    }
     return narrative.render_report(context, chart_svgs, overrides)
+
+
+def commune_chart_images(
+    year: int,
+    commune: str,
+    data_dir: str | Path,
+    settings_file: str | Path | None = None,
+) -> dict[str, bytes]:
+    """The report's charts as PNG at print resolution, by the name the HTML gives each figure
+    (`data-chart`): the same data as its SVG charts, for the Word report."""
+    context, values = _context(year, commune, data_dir, settings_file)
+    services, months = service_chart(context), month_chart(values)
+    images = {}
+    if services:
+        images["services"] = charts.bar_png(*services)
+    if months:
+        images["months"] = charts.column_png(*months)
+    return images
 
 
 def _heat_colour(z: float | None, lower_is_better: bool) -> str:

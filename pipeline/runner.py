@@ -533,11 +533,13 @@ def execute_document(
     options: ReportOptions,
     extra: Callable[[Path], list[str]] | None = None,
     landscape: bool = False,
+    word: Callable[[str, Path], None] | None = None,
 ) -> Produced:
     """Execute a notebook with papermill, render it to HTML (and PDF), move the files in whole.
 
     Works in its own folder, so parallel runs never share a file; `extra(work_dir)` may write
-    more files (the comparison's workbook) and returns their names.
+    more files (the comparison's workbook) and returns their names; `word(fragment, path)`
+    writes the Word document when the formats ask for it (the commune report).
     """
     import papermill
 
@@ -577,12 +579,19 @@ def execute_document(
                     done.pdf_note = str(exc)
                 except PipelineError as exc:
                     done.status, done.message = "failed", str(exc)
+            if fragment and word is not None and "docx" in options.formats:
+                try:
+                    word(fragment, work_dir / f"{stem}.docx")
+                    done.files.append(f"{stem}.docx")
+                except PipelineError as exc:
+                    done.status, done.message = "failed", str(exc)
             if extra is not None and done.status == "pending":
                 done.files += extra(work_dir)
             for name in done.files:
                 (work_dir / name).replace(out_dir / name)
-            if f"{stem}.pdf" not in done.files:
-                (out_dir / f"{stem}.pdf").unlink(missing_ok=True)  # no old PDF beside new HTML
+            for suffix in (".pdf", ".docx"):  # no old PDF or Word file beside a new HTML
+                if f"{stem}{suffix}" not in done.files:
+                    (out_dir / f"{stem}{suffix}").unlink(missing_ok=True)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     if done.status == "pending":
@@ -597,8 +606,18 @@ def execute_report(
     options: ReportOptions = ReportOptions(),
     provenance: dict | None = None,
 ) -> CommuneRun:
-    """Execute the report notebook for one commune with papermill; render HTML and PDF."""
+    """Execute the report notebook for one commune with papermill; render HTML, PDF and Word."""
     run = CommuneRun(commune)
+    title = f"Báo cáo Tổ CNSCĐ {commune.name} năm {year}"
+
+    def word(fragment: str, path: Path) -> None:
+        from pipeline.report import commune_chart_images
+        from pipeline.word import write_docx
+
+        settings = options.parameters(paths.base)["settings_file"] or None
+        images = commune_chart_images(year, commune.code, paths.base, settings)
+        write_docx(fragment, images, path, title)
+
     done = execute_document(
         paths.outputs_year(year) / run.folder_name,
         paths.outputs_year(year) / ".work" / run.folder_name,
@@ -611,8 +630,9 @@ def execute_report(
             **options.parameters(paths.base),
             "footer": short(provenance) if provenance else "",
         },
-        f"Báo cáo Tổ CNSCĐ {commune.name} năm {year}",
+        title,
         options,
+        word=word,
     )
     run.status, run.message, run.pdf_note = done.status, done.message, done.pdf_note
     run.outputs = {name: f"{run.folder_name}/{name}" for name in done.files}
@@ -705,6 +725,7 @@ def _record(paths: Paths, year: int, runs: list[CommuneRun], provenance: dict[st
             for name in (
                 "report.html",
                 "report.pdf",
+                "report.docx",
                 "notebook.ipynb",
                 "notebook.html",
                 "rejected.csv",
