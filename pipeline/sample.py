@@ -476,7 +476,8 @@ def _decision_rows(commune: Commune, year: int, rng: random.Random) -> list[dict
                 "doc_kind": "Quyết định",
                 "date": date,
                 "issuer": _commune_body(commune),
-                "subject": "Thành lập Tổ chỉ đạo, tổ công nghệ số cộng đồng thôn",
+                "subject": "Thành lập Tổ chỉ đạo, tổ công nghệ số cộng đồng "
+                + ("tổ dân phố" if commune.code == TOWN else "thôn"),
             },
         ]
     return [
