@@ -156,7 +156,9 @@ def parse_month(value: object) -> int | None:
 
 def place_key(name: str) -> str:
     """'Thôn Một', 'thon 1', 'THÔN 1' -> '1'; 'Thôn Bịch Đông' -> 'bich dong'."""
-    key = _PLACE_PREFIX.sub("", match_key(name))
+    key, before = match_key(name), None
+    while key != before:  # 'thôn Tổ dân phố số 1' (a prefix typed before the name's own) -> 'so 1'
+        key, before = _PLACE_PREFIX.sub("", key), key
     return _NUMBER_WORDS.get(key, key)
 
 
@@ -439,7 +441,9 @@ def _canonicalise(
             apply(key, _canonical(table[key], choices, cutoff), "vocabulary")
     if sheet.key == "results":
         apply(
-            "indicator", _canonical(table["indicator"], list(contract.RESULT_KINDS)), "vocabulary"
+            "indicator",
+            _canonical(table["indicator"], list(contract.ALL_RESULT_KINDS)),
+            "vocabulary",
         )
     if "pillar" in columns and "service" in columns:
         from_service = table["service"].map(contract.SERVICES)

@@ -25,6 +25,11 @@ KEY_INDICATORS: tuple[tuple[str, str | None], ...] = (
     ("smartphone_share", None),
     ("cashless_accounts", "cashless_accounts_per_1000"),
     ("online_dossiers", "online_dossiers_per_1000"),
+    # The national 2023 targets' shares (settings [targets]): missing where not reported.
+    ("vneid_share", None),
+    ("payment_account_share", None),
+    ("fibre_share", None),
+    ("online_dossier_share", None),
     ("rows_rejected_share", None),
 )
 # The teams and whom they reach: counts with a group total, shown but not ranked or scored.
@@ -36,6 +41,8 @@ TEAM_INDICATORS: tuple[str, ...] = (
     "villages_with_team",
     "villages_without_team",
 )
+# The months the activity log covers: not ranked, read to flag a partial year.
+PERIOD_INDICATORS: tuple[str, ...] = ("log_first_month", "log_last_month", "log_months")
 # Figures where less is better (ranked ascending).
 LOWER_IS_BETTER = {"rows_rejected_share"}
 OUTLIER_Z = 1.5
@@ -76,7 +83,7 @@ def ranked_columns() -> list[str]:
 
 def all_columns() -> list[str]:
     """Every figure of the comparison table: the key figures, then the team counts."""
-    return _columns() + list(TEAM_INDICATORS)
+    return _columns() + list(TEAM_INDICATORS) + list(PERIOD_INDICATORS)
 
 
 def unit_words(kinds: Iterable[str]) -> str:
@@ -118,8 +125,11 @@ def is_additive(code: str) -> bool:
     return "%" not in unit and "/" not in unit
 
 
-def compare(indicators: pd.DataFrame, communes: list[Commune]) -> Comparison:
-    """The comparison of a group's communes for one year.
+def compare(
+    indicators: pd.DataFrame, communes: list[Commune], outlier_z: float = OUTLIER_Z
+) -> Comparison:
+    """The comparison of a group's communes for one year; a figure `outlier_z` standard
+    deviations or more from the median is an outlier (settings: [comparison] outlier_z).
 
     A commune listed twice (a named list may repeat a code) is one row, counted once.
     """
@@ -173,7 +183,7 @@ def compare(indicators: pd.DataFrame, communes: list[Commune]) -> Comparison:
     outliers = []
     for code in columns:
         for commune_code, z in scores[code].dropna().items():
-            if abs(z) >= OUTLIER_Z:
+            if abs(z) >= outlier_z:
                 outliers.append(
                     {
                         "commune": table.at[commune_code, "name"],

@@ -47,6 +47,16 @@ COMMUNE = Sheet(
         Column("report_number", "Số báo cáo", "int", required=False),
         Column("report_date", "Ngày báo cáo", "date", required=False),
         Column("area_km2", "Diện tích (km²)", "float", required=False, synonyms=("Diện tích",)),
+        # Denominators of the national targets, for a commune that knows them only as totals
+        # (the Thôn sheet's, where given, come first).
+        *(
+            Column(key, header, "int", required=False, synonyms=synonyms)
+            for key, header, synonyms in (
+                ("households", "Số hộ", ("Tổng số hộ",)),
+                ("adults", "Số người trưởng thành", ("Số người từ 18 tuổi", "Dân số từ 18 tuổi")),
+                ("people_15", "Số người từ 15 tuổi", ("Dân số từ 15 tuổi",)),
+            )
+        ),
     ),
     synonyms=("Thông tin chung", "Xã"),
 )
@@ -58,6 +68,22 @@ VILLAGES = Sheet(
         Column("village", "Tên thôn", synonyms=("Thôn", "Thôn/khu dân cư", "Khu dân cư")),
         Column("households", "Số hộ", "int", required=False),
         Column("population", "Số dân", "int", required=False, synonyms=("Số nhân khẩu", "Dân số")),
+        # The unit's kind: thôn, bản, ấp, tổ dân phố, khu phố… (else read from the name's prefix,
+        # else the commune's kind decides: see pipeline/units.py).
+        Column(
+            "village_kind",
+            "Loại",
+            required=False,
+            synonyms=("Loại thôn", "Loại đơn vị", "Thôn/Tổ dân phố", "Thôn/TDP"),
+        ),
+        Column(
+            "adults",
+            "Số người trưởng thành",
+            "int",
+            required=False,
+            synonyms=("Số người từ 18 tuổi", "Dân số từ 18 tuổi"),
+        ),
+        Column("people_15", "Số người từ 15 tuổi", "int", required=False),
     ),
     synonyms=("Danh sách thôn",),
 )
@@ -203,11 +229,22 @@ CHANNELS = ("Trực tiếp", "Nhóm Zalo", "Họp thôn", "Điện thoại")
 TEAM_LEVELS = ("Xã", "Thôn")
 ROLES = ("Tổ trưởng", "Tổ phó", "Thành viên")
 TRAINING_MODES = ("Trực tuyến", "Trực tiếp")
+# Results the teams helped achieve in a month (summed over the year)…
 RESULT_KINDS: dict[str, str] = {
     "Thuê bao Internet cáp quang đăng ký mới": "new_internet",
     "Thuê bao nâng cấp 4G": "upgrades_4g",
     "Tài khoản thanh toán không dùng tiền mặt mở mới": "cashless_accounts",
     "Hồ sơ dịch vụ công trực tuyến": "online_dossiers",
+    "Tài khoản định danh điện tử mức 2 được kích hoạt": "vneid_activated",
+    "Hồ sơ thủ tục hành chính tiếp nhận": "all_dossiers",
 }
+# …and levels reached at the end of a month (the year's figure is the last month's, summed over
+# the villages): the numerators of the national targets' shares.
+STOCK_RESULT_KINDS: dict[str, str] = {
+    "Người trưởng thành có tài khoản định danh điện tử mức 2": "adults_with_vneid",
+    "Người từ 15 tuổi có tài khoản thanh toán": "people_15_with_account",
+    "Hộ gia đình có Internet cáp quang": "fibre_households",
+}
+ALL_RESULT_KINDS: dict[str, str] = {**RESULT_KINDS, **STOCK_RESULT_KINDS}
 YES = ("có", "co", "x", "1", "yes", "y", "true", "đúng", "rồi")
 NO = ("không", "khong", "ko", "k", "0", "no", "n", "false", "chưa", "-")

@@ -54,7 +54,19 @@ class Inputs:
 
     @cached_property
     def households(self) -> pd.Series:
-        return _sum(self["villages"], "households").dropna()
+        return self.denominator("households")
+
+    def denominator(self, column: str) -> pd.Series:
+        """A count of people or households: the villages' sum, else the commune sheet's total."""
+        villages = self["villages"]
+        summed = (
+            _sum(villages, column).dropna() if column in villages else pd.Series(dtype="float64")
+        )
+        commune = self.tables.get("commune")
+        if commune is None or column not in commune:
+            return summed
+        total = _sum(commune, column).dropna()
+        return summed.combine_first(total).astype("float64")
 
     @cached_property
     def members(self) -> pd.Series:
@@ -87,6 +99,9 @@ class Indicator:
     # A count is zero for a commune with no row; a ratio or a total of blank cells is missing.
     is_count: bool = True
     missing_text: str = "thiếu số liệu"
+    # A share or rate states what it divides: the codes of its numerator and denominator.
+    numerator: str = ""
+    denominator: str = ""
 
 
 def _count(table: pd.DataFrame, mask: pd.Series | None = None) -> pd.Series:
@@ -109,14 +124,31 @@ def _members_at(level: str) -> Callable[[Inputs], pd.Series]:
     return lambda i: i.picked("members", "team_level", level)
 
 
+def leaders(members: pd.DataFrame, level: str | None = None) -> pd.Series:
+    """Rows of team leaders (of one level, or all)."""
+    found = members["role"].eq("Tổ trưởng").fillna(False).astype(bool)
+    if level:
+        found &= members["team_level"].eq(level).fillna(False).astype(bool)
+    return found
+
+
+def aged_leaders(members: pd.DataFrame, year: int, level: str | None = None) -> pd.Series:
+    """Rows of team leaders aged 60 or more in the report year (the report names their villages)."""
+    age = year - members["birth_year"].astype("Float64")
+    return leaders(members, level) & age.ge(60).fillna(False).astype(bool)
+
+
+def without_smartphone(members: pd.DataFrame, level: str | None = None) -> pd.Series:
+    """Rows of members who wrote 'Không' for a smartphone (of one level, or all)."""
+    found = members["smartphone"].eq(False).fillna(False).astype(bool)
+    if level:
+        found &= members["team_level"].eq(level).fillna(False).astype(bool)
+    return found
+
+
 def _aged_leaders(i: Inputs, level: str | None) -> tuple[pd.Series, pd.Series]:
     m = i["members"]
-    leaders = m["role"].eq("Tổ trưởng").fillna(False).astype(bool)
-    if level:
-        leaders &= m["team_level"].eq(level).fillna(False).astype(bool)
-    age = i.year - m["birth_year"].astype("Float64")
-    aged = leaders & age.ge(60).fillna(False).astype(bool)
-    return _count(m, aged), _count(m, leaders)
+    return _count(m, aged_leaders(m, i.year, level)), _count(m, leaders(m, level))
 
 
 def _villages_with_team(i: Inputs) -> pd.Series:
@@ -147,6 +179,44 @@ def _people(column: str, value: object) -> Callable[[Inputs], pd.Series]:
 
 def _result(kind: str) -> Callable[[Inputs], pd.Series]:
     return lambda i: i.picked("results", "indicator", kind, "value")
+
+
+def _latest(kind: str) -> Callable[[Inputs], pd.Series]:
+    """A level reported month by month: each village's (or the commune-wide row's) latest
+    month, summed; communes without a row of the kind have no value (not zero)."""
+
+    def compute(i: Inputs) -> pd.Series:
+        rows = i["results"][i["results"]["indicator"] == kind]
+        if rows.empty:
+            return pd.Series(dtype="float64")
+        rows = rows.assign(_place=rows["village"].fillna(""))
+        last = rows.groupby(["commune_code", "_place"])["month"].transform("max")
+        return _sum(rows[rows["month"] == last], "value")
+
+    return compute
+
+
+def _ratio(numerator: str, denominator: str) -> Callable[[Inputs], pd.Series]:
+    """Numerator over denominator, × 100, where both are known and the denominator is not zero
+    (an absent numerator is missing, not zero: the commune did not report it)."""
+
+    def compute(i: Inputs) -> pd.Series:
+        top = CATALOGUE_BY_CODE[numerator].compute(i).dropna()
+        bottom = CATALOGUE_BY_CODE[denominator].compute(i).dropna()
+        bottom = bottom[bottom > 0]
+        common = top.index.intersection(bottom.index)
+        return top[common] / bottom[common] * 100
+
+    return compute
+
+
+def _has_kind(kind: str) -> Callable[[Inputs], pd.Series]:
+    """A monthly count, only for communes that wrote at least one row of it."""
+
+    def compute(i: Inputs) -> pd.Series:
+        return _sum(i["results"], "value", i["results"]["indicator"] == kind)
+
+    return compute
 
 
 def _per_1000(compute: Callable[[Inputs], pd.Series], base: str) -> Callable[[Inputs], pd.Series]:
@@ -222,6 +292,20 @@ CATALOGUE: list[Indicator] = [
             .groupby("commune_code")["village"]
             .nunique()
             .astype("float64")
+        ),
+    ),
+    Indicator(
+        "teams_total",
+        "Tổng số Tổ CNSCĐ",
+        "Teams",
+        "tổ",
+        ORGANISATION,
+        "Số tổ cấp xã cộng số tổ cấp thôn.",
+        ("members",),
+        lambda i: (
+            (_members_at("Xã")(i) > 0)
+            .astype("float64")
+            .add(CATALOGUE_BY_CODE["teams_village"].compute(i), fill_value=0)
         ),
     ),
     Indicator(
@@ -366,6 +450,22 @@ CATALOGUE: list[Indicator] = [
             i["members"], i["members"]["smartphone"].eq(False).fillna(False).astype(bool)
         ),
     ),
+    *(
+        Indicator(
+            f"members_without_smartphone_{suffix}",
+            f"Thành viên tổ cấp {word} chưa có điện thoại thông minh",
+            f"{word_en}-level members without a smartphone",
+            "người",
+            ORGANISATION,
+            f"Số thành viên tổ cấp {word} ghi 'Không' ở cột điện thoại thông minh.",
+            ("members",),
+            lambda i, level=level: _count(i["members"], without_smartphone(i["members"], level)),
+        )
+        for suffix, level, word, word_en in (
+            ("commune", "Xã", "xã", "Commune"),
+            ("village", "Thôn", "thôn", "Village"),
+        )
+    ),
     Indicator(
         "leaders_aged_60_share",
         "Tỷ lệ tổ trưởng từ 60 tuổi",
@@ -419,6 +519,45 @@ CATALOGUE: list[Indicator] = [
         "Tổng số người được hướng dẫn trong nhật ký hoạt động.",
         ("activities",),
         lambda i: i.people,
+    ),
+    Indicator(
+        "log_first_month",
+        "Tháng đầu tiên có hoạt động trong nhật ký",
+        "First month of the activity log",
+        "tháng",
+        ORGANISATION,
+        "Tháng sớm nhất của các dòng nhật ký hoạt động được giữ lại.",
+        ("activities",),
+        lambda i: i["activities"].groupby("commune_code")["_month"].min().astype("float64"),
+        is_count=False,
+        missing_text="nhật ký không có dòng nào",
+    ),
+    Indicator(
+        "log_last_month",
+        "Tháng cuối cùng có hoạt động trong nhật ký",
+        "Last month of the activity log",
+        "tháng",
+        ORGANISATION,
+        "Tháng muộn nhất của các dòng nhật ký hoạt động được giữ lại.",
+        ("activities",),
+        lambda i: i["activities"].groupby("commune_code")["_month"].max().astype("float64"),
+        is_count=False,
+        missing_text="nhật ký không có dòng nào",
+    ),
+    Indicator(
+        "log_months",
+        "Số tháng nhật ký bao quát",
+        "Months the activity log covers",
+        "tháng",
+        ORGANISATION,
+        "Số tháng từ tháng đầu tiên đến tháng cuối cùng có hoạt động (12: cả năm); số liệu "
+        "theo tháng và các tỷ lệ theo năm chỉ tính trong các tháng này.",
+        ("activities",),
+        lambda i: (
+            i["activities"].groupby("commune_code")["_month"].agg(lambda m: m.max() - m.min() + 1)
+        ).astype("float64"),
+        is_count=False,
+        missing_text="nhật ký không có dòng nào",
     ),
     Indicator(
         "people_guided_per_member",
@@ -520,6 +659,8 @@ _RESULT_PILLARS = {
     "online_dossiers": "Chính quyền số",
 }
 for _kind, _code_name in contract.RESULT_KINDS.items():
+    if _code_name not in _RESULT_PILLARS:
+        continue
     _base = "households" if _code_name == "new_internet" else "population"
     CATALOGUE += [
         Indicator(
@@ -546,6 +687,132 @@ for _kind, _code_name in contract.RESULT_KINDS.items():
             missing_text="thiếu dữ liệu số hộ" if _base == "households" else NO_POPULATION,
         ),
     ]
+_KIND_OF = {code: kind for kind, code in contract.ALL_RESULT_KINDS.items()}
+CATALOGUE += [
+    # -- the national frame: Đề án 06 and the 2023 targets -----------------------------------
+    Indicator(
+        "vneid_activated",
+        _KIND_OF["vneid_activated"],
+        "VNeID level-2 accounts activated",
+        "tài khoản",
+        "Chính quyền số",
+        f"Tổng giá trị '{_KIND_OF['vneid_activated']}' trong bảng kết quả.",
+        ("results",),
+        _result(_KIND_OF["vneid_activated"]),
+    ),
+    Indicator(
+        "all_dossiers",
+        _KIND_OF["all_dossiers"],
+        "Administrative dossiers received",
+        "hồ sơ",
+        "Chính quyền số",
+        f"Tổng giá trị '{_KIND_OF['all_dossiers']}' trong bảng kết quả (mẫu số của tỷ lệ hồ sơ "
+        "trực tuyến); không có giá trị khi không có dòng nào.",
+        ("results",),
+        _has_kind(_KIND_OF["all_dossiers"]),
+        is_count=False,
+        missing_text="chưa ghi tổng số hồ sơ",
+    ),
+    *(
+        Indicator(
+            code,
+            name,
+            name_en,
+            unit,
+            ORGANISATION,
+            f"Tổng '{header}' của các thôn; khi thôn không ghi, lấy ở trang 'Thông tin xã'.",
+            ("villages",),
+            lambda i, code=code: i.denominator(code),
+            is_count=False,
+            missing_text=f"thiếu '{header}'",
+        )
+        for code, name, name_en, unit, header in (
+            ("adults", "Số người trưởng thành", "Adults", "người", "Số người trưởng thành"),
+            ("people_15", "Số người từ 15 tuổi", "People aged 15+", "người", "Số người từ 15 tuổi"),
+        )
+    ),
+    *(
+        Indicator(
+            code,
+            _KIND_OF[code],
+            name_en,
+            unit,
+            pillar,
+            f"Giá trị '{_KIND_OF[code]}' của tháng cuối cùng có số liệu, cộng các thôn.",
+            ("results",),
+            _latest(_KIND_OF[code]),
+            is_count=False,
+            missing_text="chưa ghi chỉ tiêu này",
+        )
+        for code, name_en, unit, pillar in (
+            ("adults_with_vneid", "Adults with a level-2 e-ID", "người", "Chính quyền số"),
+            ("people_15_with_account", "People 15+ with a payment account", "người", "Kinh tế số"),
+            ("fibre_households", "Households with fibre", "hộ", "Xã hội số"),
+        )
+    ),
+]
+CATALOGUE_NAMES = {i.code: i.name_vi for i in CATALOGUE}
+CATALOGUE += [
+    *(
+        Indicator(
+            code,
+            name,
+            name_en,
+            "%",
+            pillar,
+            f"{CATALOGUE_NAMES[numerator]} chia cho "
+            f"{CATALOGUE_NAMES[denominator].lower()}, nhân 100.",
+            inputs,
+            _ratio(numerator, denominator),
+            is_count=False,
+            missing_text=missing,
+            numerator=numerator,
+            denominator=denominator,
+        )
+        for code, name, name_en, pillar, numerator, denominator, inputs, missing in (
+            (
+                "vneid_share",
+                "Tỷ lệ người trưởng thành có tài khoản định danh điện tử mức 2",
+                "Adults with a level-2 e-ID account",
+                "Chính quyền số",
+                "adults_with_vneid",
+                "adults",
+                ("results", "villages"),
+                "thiếu số tài khoản hoặc số người trưởng thành",
+            ),
+            (
+                "payment_account_share",
+                "Tỷ lệ người từ 15 tuổi có tài khoản thanh toán",
+                "People 15+ with a payment account",
+                "Kinh tế số",
+                "people_15_with_account",
+                "people_15",
+                ("results", "villages"),
+                "thiếu số tài khoản hoặc số người từ 15 tuổi",
+            ),
+            (
+                "fibre_share",
+                "Tỷ lệ hộ gia đình có Internet cáp quang",
+                "Households with fibre",
+                "Xã hội số",
+                "fibre_households",
+                "households",
+                ("results", "villages"),
+                "thiếu số hộ có cáp quang hoặc số hộ",
+            ),
+            (
+                "online_dossier_share",
+                "Tỷ lệ hồ sơ dịch vụ công trực tuyến",
+                "Online share of administrative dossiers",
+                "Chính quyền số",
+                "online_dossiers",
+                "all_dossiers",
+                ("results",),
+                "chưa ghi tổng số hồ sơ",
+            ),
+        )
+    ),
+]
 CATALOGUE += [
     # -- communication ------------------------------------------------------------------------
     Indicator(
@@ -718,6 +985,8 @@ def catalogue_frame() -> pd.DataFrame:
                 "unit": i.unit,
                 "pillar": i.pillar,
                 "definition": i.definition,
+                "numerator": i.numerator,
+                "denominator": i.denominator,
             }
             for i in CATALOGUE
         ]

@@ -7,6 +7,7 @@ Limitation rules take their thresholds from `settings.toml`, which a district ca
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,15 @@ from jinja2 import (
 from pipeline import contract
 from pipeline.config import PACKAGE_DIR, TEMPLATES
 from pipeline.errors import ReportError
-from pipeline.indicators import CATALOGUE, service_code
-from pipeline.registry import Commune, changes_during, in_sentence
+from pipeline.indicators import (
+    CATALOGUE,
+    CATALOGUE_BY_CODE,
+    aged_leaders,
+    service_code,
+    without_smartphone,
+)
+from pipeline.registry import UNIT_KINDS, Commune, changes_during, in_sentence
+from pipeline.units import in_words, places, unit_words
 
 DEFAULT_SETTINGS = PACKAGE_DIR / "settings.toml"
 LOCALE = "vi_VN"
@@ -46,11 +54,55 @@ def count(value: float | int | None) -> str:
     return f"{int(value):02d}" if 0 <= value < 10 else number(value)
 
 
+def month_vi(month: int | float) -> str:
+    """A month as Nghị định 30/2020 writes it: 01 and 02 with a leading zero, then 3 to 12."""
+    return f"{int(month):02d}" if int(month) < 3 else str(int(month))
+
+
+def day_vi(day: int | float) -> str:
+    """A day as Nghị định 30/2020 writes it: below 10 with a leading zero."""
+    return f"{int(day):02d}"
+
+
 def date_vi(value: dt.date | pd.Timestamp | None) -> str:
-    """25/4/2022, as documents cite dates."""
+    """05/3/2022, 25/01/2022: dates as Nghị định 30/2020 writes them (days below 10 and
+    months 1 and 2 with a leading zero)."""
     if value is None or pd.isna(value):
         return ""
-    return f"{value.day}/{value.month}/{value.year}"
+    return f"{day_vi(value.day)}/{month_vi(value.month)}/{value.year}"
+
+
+def with_unit(value: float | int | None, unit: str) -> str:
+    """A figure and its unit: '96,3%' (no space before %), '12 lượt người'."""
+    return f"{number(value)}{unit}" if unit == "%" else f"{number(value)} {unit}"
+
+
+_ADMIN_WORDS = tuple(kind for kind in UNIT_KINDS)
+_MID_SENTENCE_KIND = re.compile(
+    rf"(?<=\S )({'|'.join(map(re.escape, _ADMIN_WORDS))})(?= [A-ZĐÂĂÊÔƠƯÁÀẢÃẠ0-9])"
+)
+
+
+def names_in_sentence(text: str) -> str:
+    """Unit kinds inside a name, as a sentence writes them: 'Phòng Văn hóa và Thông tin Thành
+    phố Hải Dương' -> '… thành phố Hải Dương'. The first word is left alone, and so is a kind
+    not followed by a proper name ('Tỉnh ủy')."""
+    return _MID_SENTENCE_KIND.sub(lambda m: m.group(1).lower(), text)
+
+
+def lower_first(text: str) -> str:
+    """A name set inside a sentence: its first letter in lower case ('Nhóm Zalo' -> 'nhóm Zalo'),
+    unless the first word is an acronym or a product written so ('VNeID', 'CNSCĐ', 'Zalo')."""
+    if not text:
+        return text
+    first = text.split(" ", 1)[0]
+    if first in KEEP_CASE or any(ch.isupper() for ch in first[1:]):
+        return text
+    return text[:1].lower() + text[1:]
+
+
+# Words that keep their capital letter anywhere in a sentence.
+KEEP_CASE = frozenset({"Zalo", "VNeID", "Internet", "Facebook", "YouTube", "TikTok", "Viettel"})
 
 
 def load_settings(override: Path | None = None) -> dict:
@@ -71,6 +123,8 @@ class Rule:
     indicator: str  # the figure the sentence states
     setting: str  # the threshold's key in [limitations]
     above: bool  # raised when the value is >= the threshold (else when <=)
+    # A threshold per year, compared with a figure over the months the log covers: prorated.
+    per_year: bool = False
 
 
 RULES: tuple[Rule, ...] = (
@@ -80,7 +134,13 @@ RULES: tuple[Rule, ...] = (
         "no_smartphone", "members_without_smartphone", "min_members_without_smartphone", above=True
     ),
     Rule("villages_without_team", "villages_without_team", "min_villages_without_team", above=True),
-    Rule("low_reach", "people_guided_per_1000", "min_people_guided_per_1000", above=False),
+    Rule(
+        "low_reach",
+        "people_guided_per_1000",
+        "min_people_guided_per_1000",
+        above=False,
+        per_year=True,
+    ),
     Rule("weak_chinh_quyen_so", "share_people_chinh_quyen_so", "min_pillar_share", above=False),
     Rule("weak_kinh_te_so", "share_people_kinh_te_so", "min_pillar_share", above=False),
     Rule("weak_xa_hoi_so", "share_people_xa_hoi_so", "min_pillar_share", above=False),
@@ -97,6 +157,8 @@ def find_limitations(values: dict[str, float | None], settings: dict) -> dict[st
         if value is None:
             continue
         threshold = limits[rule.setting]
+        if rule.per_year and values.get("log_months"):
+            threshold = threshold * values["log_months"] / 12
         if (value >= threshold) if rule.above else (value <= threshold):
             found[rule.code] = rule.indicator
     return found
@@ -113,6 +175,48 @@ def pillar_order(values: dict[str, float | None]) -> list[str]:
     ]
 
 
+def gap_word(value: float, median: float, unit: str, settings: dict) -> str:
+    """'cao hơn' / 'thấp hơn', with 'nhiều' only when the gap is large by the declared rule
+    ([comparison] in settings): for a share, in percentage points; for counts and rates, as a
+    share of the median."""
+    rule = settings.get("comparison") or load_settings()["comparison"]
+    gap = abs(value - median)
+    if unit == "%":
+        much = gap >= rule["much_points"]
+    else:
+        much = gap >= abs(median) * rule["much_percent"] / 100 if median else gap > 0
+    return ("cao hơn" if value > median else "thấp hơn") + (" nhiều" if much else "")
+
+
+def national_targets(settings: dict) -> dict[str, dict]:
+    """The national targets of the settings, by indicator code, each with its sentence words:
+    value, year, above (a floor: "trên 30%"), text, reference (a target of another population,
+    shown beside the teams' figure for reference only) and label."""
+    out = {}
+    for code, target in settings.get("targets", {}).items():
+        target = dict(target)
+        target.setdefault("above", True)
+        target.setdefault("reference", False)
+        target["label"] = (
+            f"Chỉ tiêu quốc gia năm {target['year']}: {'trên ' if target['above'] else ''}"
+            f"{number(target['value'])}% {target['text']}"
+            + (" (tham chiếu)" if target["reference"] else "")
+        )
+        out[code] = target
+    return out
+
+
+def meets(value: float, target: dict) -> bool:
+    """A figure reaches a target: above a floor ("trên 30%"), or at least the value."""
+    return value > target["value"] if target["above"] else value >= target["value"]
+
+
+def _villages_where(members: pd.DataFrame, rows: pd.Series, order: list[str]) -> list[str]:
+    """The villages of the rows, in the order of the commune's village list."""
+    named = set(members.loc[rows, "village"].dropna())
+    return [v for v in order if v in named] + sorted(named - set(order))
+
+
 def environment(extra_template_dirs: list[Path] | None = None) -> Environment:
     """Templates from override folders first (district, commune), then the packaged ones."""
     search = [str(p) for p in (extra_template_dirs or []) if p.exists()] + [str(TEMPLATES)]
@@ -124,7 +228,18 @@ def environment(extra_template_dirs: list[Path] | None = None) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(number=number, count=count, date_vi=date_vi, in_sentence=in_sentence)
+    env.filters.update(
+        number=number,
+        count=count,
+        date_vi=date_vi,
+        month_vi=month_vi,
+        day_vi=day_vi,
+        in_sentence=in_sentence,
+        names_in_sentence=names_in_sentence,
+        lower_first=lower_first,
+        with_unit=with_unit,
+        places=places,
+    )
     return env
 
 
@@ -142,6 +257,30 @@ def report_context(
     """
     reasons = reasons or {}
     info = tables["commune"].iloc[0]
+    villages = tables["villages"]
+    words = unit_words(
+        commune.kind,
+        villages["village"],
+        villages.get("village_kind", ()),
+    )
+    order = list(villages["village"])
+    members = tables["members"]
+    from pipeline.compare import villages_without_team
+
+    uncovered = set(villages_without_team(villages, members)["village"])
+    targets = national_targets(settings)
+    measured = [
+        {
+            **targets[code],
+            "code": code,
+            "numerator": CATALOGUE_BY_CODE[code].numerator,
+            "denominator": CATALOGUE_BY_CODE[code].denominator,
+            "unit": CATALOGUE_BY_CODE[CATALOGUE_BY_CODE[code].denominator].unit,
+            "met": meets(values[code], targets[code]),
+        }
+        for code in targets
+        if not targets[code]["reference"] and values.get(code) is not None
+    ]
     decisions = tables["decisions"].sort_values(["date", "number"]).to_dict("records")
     report_date = info["report_date"] if pd.notna(info["report_date"]) else None
     number_text = (
@@ -151,17 +290,28 @@ def report_context(
     annex = [
         {
             "code": i.code,
-            "name": i.name_vi,
-            "unit": i.unit,
+            "name": in_words(i.name_vi, words),
+            "unit": in_words(i.unit, words),
             "pillar": i.pillar,
             "value": values.get(i.code),
-            "reason": reasons.get(i.code, ""),
+            "reason": in_words(reasons.get(i.code, ""), words),
         }
         for i in CATALOGUE
     ]
     return {
         "year": year,
         "commune": commune,
+        "words": words,
+        # The villages a finding lies in, in the order of the commune's list.
+        "aged_leader_villages": _villages_where(
+            members, aged_leaders(members, year, "Thôn"), order
+        ),
+        "no_smartphone_villages": _villages_where(
+            members, without_smartphone(members, "Thôn"), order
+        ),
+        "villages_without_team": [v for v in order if v in uncovered],
+        "partial_year": bool(values.get("log_months") and values["log_months"] < 12),
+        "targets": measured,
         "commune_upper": f"{commune.kind} {commune.short_name}".upper(),
         "signer": info["signer"],
         "signer_title": (info["signer_title"] if pd.notna(info["signer_title"]) else "Chủ tịch"),

@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import charts, narrative, store
+from pipeline import charts, narrative, store, units
 from pipeline.compare import villages_without_team
 from pipeline.config import Paths
 from pipeline.indicators import CATALOGUE_BY_CODE, values_of
 from pipeline.narrative import number
 from pipeline.predecessors import read_origins
 from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group, in_sentence
+from pipeline.units import UnitWords
 
 INDICATORS_FILE = "indicators.parquet"
 
@@ -31,12 +32,17 @@ def service_chart(context: dict) -> tuple | None:
 
 
 def month_chart(values: dict[str, float | None]) -> tuple | None:
-    """The people guided by month: (labels, values, title, unit), or None under two months."""
-    people = [values.get(f"people_month_{m:02d}") for m in range(1, 13)]
+    """The people guided by month, over the months the log covers only (a log that stops in
+    April is not drawn with zeros for May to December): (labels, values, title, unit), or None
+    under two months."""
+    first = int(values.get("log_first_month") or 1)
+    last = int(values.get("log_last_month") or 12)
+    months = range(first, last + 1)
+    people = [values.get(f"people_month_{m:02d}") for m in months]
     if sum(1 for p in people if p) < 2:
         return None
     return (
-        [f"T{m}" for m in range(1, 13)],
+        [f"T{m}" for m in months],
         [p or 0.0 for p in people],
         "Người dân được hướng dẫn theo tháng",
         "lượt người",
@@ -137,11 +143,14 @@ def comparison_context(
     uncovered: pd.DataFrame | None = None,
     *,
     group_word: str = "huyện",
+    village_words: dict[str, UnitWords] | None = None,
 ) -> dict:
     """Everything the comparison template needs, from the indicator table alone.
 
     `group_word` names the group in mid-sentence ("so với trung vị huyện"): "huyện", "thị xã",
-    "thành phố", "quận", "tỉnh", or "nhóm" for a named list of communes.
+    "thành phố", "quận", "tỉnh", or "nhóm" for a named list of communes. `village_words` gives
+    each commune's unit words by code (from its Thôn sheet: `units.unit_words`); without it,
+    each commune's kind decides.
     """
     from pipeline.compare import (
         LOWER_IS_BETTER,
@@ -154,7 +163,7 @@ def comparison_context(
         unit_words,
     )
 
-    result = compare(indicators, communes)
+    result = compare(indicators, communes, settings.get("comparison", {}).get("outlier_z", 1.5))
     if uncovered is None:
         uncovered = pd.DataFrame(columns=["commune_code", "village"])
     found_gaps = gaps(result, uncovered)
@@ -164,6 +173,13 @@ def comparison_context(
     kinds = [c.kind for c in communes]
     missing_codes = set(result.table.loc[result.table["status"] == "missing", "commune_code"])
     words = unit_words(kinds)
+    village_words = village_words or {}
+    own = {c.code: village_words.get(c.code) or units.unit_words(c.kind) for c in communes}
+    village_kinds = {k for w in own.values() for k in w.villages}
+    group_words = units.UnitWords(
+        words, tuple(k for k in units.VILLAGE_KINDS if k in village_kinds) or ("thôn",)
+    )
+    names_by_code = {c.name: own[c.code] for c in communes}
     summary = [
         {
             "code": code,
@@ -174,15 +190,25 @@ def comparison_context(
         }
         for code in list(TEAM_INDICATORS) + columns  # the teams first: what the group has
     ]
+    national = narrative.national_targets(settings)
     targets = []
-    for code, (value, label) in settings.get("targets", {}).items():
-        if code in columns:
-            reached = [
-                r["name"]
-                for r in rows
-                if r["status"] == "ok" and r[code] is not None and r[code] >= value
-            ]
-            targets.append((label, reached))
+    for code, target in national.items():
+        measured = [r for r in rows if r["status"] == "ok" and r[code] is not None]
+        if code in columns and measured and not target["reference"]:
+            reached = [r["name"] for r in measured if narrative.meets(r[code], target)]
+            targets.append((target["label"], reached, len(measured)))
+    for outlier in result.outliers:
+        outlier["word"] = narrative.gap_word(
+            outlier["value"],
+            outlier["median"],
+            CATALOGUE_BY_CODE[outlier["indicator"]].unit,
+            settings,
+        )
+    partial = [
+        (r["name"], r["log_first_month"], r["log_last_month"])
+        for r in rows
+        if r["status"] == "ok" and r.get("log_months") is not None and r["log_months"] < 12
+    ]
     heat = [
         {
             "name": row["name"],
@@ -243,8 +269,9 @@ def comparison_context(
         "missing_count_word": count_word(c.kind for c in communes if c.code in missing_codes),
         "columns": columns,
         "team_columns": list(TEAM_INDICATORS),
-        "names": {c: CATALOGUE_BY_CODE[c].name_vi for c in shown},
-        "units": {c: CATALOGUE_BY_CODE[c].unit for c in shown},
+        "names": {c: units.in_words(CATALOGUE_BY_CODE[c].name_vi, group_words) for c in shown},
+        "units": {c: units.in_words(CATALOGUE_BY_CODE[c].unit, group_words) for c in shown},
+        "words_of": names_by_code,  # each commune's unit words, by its name
         "summary": summary,
         "rows": rows,
         "included": [r for r in rows if r["status"] == "ok"],
@@ -257,10 +284,19 @@ def comparison_context(
         "gaps": found_gaps,
         "no_population": found_gaps["no_population"],
         "targets": targets,
+        "partial_year": partial,
         "changes": changes,
         "change_columns": change_columns,
         "result": result,
-        "target_values": {code: tuple(v) for code, v in settings.get("targets", {}).items()},
+        "target_values": {
+            code: (
+                t["value"],
+                t["label"],
+                "chỉ tiêu quốc gia" + (" (tham chiếu)" if t["reference"] else ""),
+            )
+            for code, t in national.items()
+            if code in columns
+        },
     }
 
 
@@ -288,6 +324,10 @@ def comparison_charts(context: dict) -> list[str]:
         "members_per_1000",
         "smartphone_share",
         "village_team_coverage",
+        "vneid_share",
+        "payment_account_share",
+        "fibre_share",
+        "online_dossier_share",
     ):
         every = [(r["name"], r[code]) for r in context["included"] if r[code] is not None]
         if len(every) >= 2:
@@ -305,7 +345,7 @@ def comparison_charts(context: dict) -> list[str]:
                     [v for _, v in pairs],
                     title,
                     context["units"][code],
-                    target=(target[0], "chỉ tiêu quốc gia") if target else None,
+                    target=(target[0], target[2]) if target else None,
                 )
             )
     return svgs
@@ -333,8 +373,23 @@ def district_comparison_html(
         for sheet in ("villages", "members")
     }
     uncovered = villages_without_team(tables["villages"], tables["members"])
+    villages = tables["villages"]
+    words = {
+        c.code: units.unit_words(c.kind, rows["village"], rows.get("village_kind", ()))
+        for c in communes
+        for rows in [villages[villages["commune_code"] == c.code]]
+        if not rows.empty
+    }
     context = comparison_context(
-        year, slug, name, communes, indicators, settings, uncovered, group_word=found.word
+        year,
+        slug,
+        name,
+        communes,
+        indicators,
+        settings,
+        uncovered,
+        group_word=found.word,
+        village_words=words,
     )
     context["footer"] = footer
     overrides = [Path(data_dir, templates_dir)] if templates_dir else None

@@ -51,6 +51,12 @@ PLANTED_COLUMNS = (
 )
 MESS_RATE = 0.03
 NAM_CHINH = "10627"
+# Communes of the sample district that show the cases a report must read right for:
+TOWN = "10606"  # Thị trấn Nam Sách: its units are tổ dân phố, named "Tổ dân phố số 1"…
+TOWN_UNITS = 8
+NO_COMMUNE_TEAM = "10609"  # Nam Hưng: village teams only, no commune-level team
+ONE_TEAM = "10612"  # Nam Tân: the commune-level team alone, no village team
+LOG_TO_APRIL = ("10615", 2023)  # Hợp Tiến 2023: the log stops at the end of April
 NAM_CHINH_VILLAGES = (
     ("Bịch Đông", 1200),
     ("Bịch Tây", 1010),
@@ -216,6 +222,8 @@ def _phone(rng: random.Random) -> str:
 def _villages(commune: Commune, rng: random.Random) -> list[tuple[str, int]]:
     if commune.code == NAM_CHINH:
         return list(NAM_CHINH_VILLAGES)
+    if commune.code == TOWN:
+        return [(f"Tổ dân phố số {n}", rng.randint(450, 1400)) for n in range(1, TOWN_UNITS + 1)]
     names = rng.sample(VILLAGE_NAMES, rng.randint(3, 8))
     return [(name, rng.randint(450, 2400)) for name in names]
 
@@ -231,6 +239,10 @@ def _member_rows(
         village_sizes = [rng.randint(3, 7) for _ in villages]
         if len(villages) > 3 and rng.random() < 0.3:
             village_sizes[-1] = 0  # a village without a team, as happens
+    if commune.code == NO_COMMUNE_TEAM:
+        commune_size = 0
+    if commune.code == ONE_TEAM:
+        village_sizes = [0] * len(villages)
     rows: list[dict[str, object]] = []
     teams = [("Xã", "", commune_size)] + [
         ("Thôn", name, size) for (name, _), size in zip(villages, village_sizes, strict=True)
@@ -300,18 +312,26 @@ def _training_rows(commune: Commune, year: int, rng: random.Random) -> list[dict
     return sorted(rows, key=lambda r: r["date"])
 
 
+def _last_month(commune: Commune, year: int) -> int:
+    """The last month the commune's log covers (12, or 4 for the commune that stops in April)."""
+    return 4 if (commune.code, year) == LOG_TO_APRIL else 12
+
+
 def _activity_rows(
     year: int,
     villages: list[tuple[str, int]],
     members: list[dict[str, object]],
     rng: random.Random,
     count: int,
+    last_month: int = 12,
 ) -> list[dict[str, object]]:
     services = list(contract.SERVICES)
     village_names = [v for v, _ in villages]
+    days = (dt.date(year, last_month % 12 + 1, 1) - dt.date(year, 1, 1)).days
+    days = 365 if last_month == 12 else days
     rows = []
     for _ in range(count):
-        day = dt.date(year, 1, 1) + dt.timedelta(days=rng.randrange(365))
+        day = dt.date(year, 1, 1) + dt.timedelta(days=rng.randrange(days))
         service = rng.choices(services, SERVICE_WEIGHTS)[0]
         member = rng.choice(members)
         village = member["village"] or rng.choice(village_names)
@@ -333,13 +353,16 @@ def _activity_rows(
     return rows
 
 
+_FIRST_RESULT_KINDS = tuple(contract.RESULT_KINDS)[:4]  # the kinds of the first contract
+
+
 def _result_rows(
-    year: int, villages: list[tuple[str, int]], rng: random.Random
+    year: int, villages: list[tuple[str, int]], rng: random.Random, last_month: int = 12
 ) -> list[dict[str, object]]:
     rows = []
-    for month in range(1, 13):
+    for month in range(1, last_month + 1):
         for village, _ in villages:
-            for indicator in contract.RESULT_KINDS:
+            for indicator in _FIRST_RESULT_KINDS:
                 if rng.random() < 0.35:
                     rows.append(
                         {
@@ -349,6 +372,55 @@ def _result_rows(
                             "value": rng.randint(1, 12),
                         }
                     )
+    return rows
+
+
+def _frame_rows(
+    year: int, villages: list[tuple[str, int]], rng: random.Random, last_month: int = 12
+) -> list[dict[str, object]]:
+    """The national frame's results: e-ID accounts activated and all dossiers each month, and
+    the levels reached (adults with a level-2 e-ID, people 15+ with a payment account,
+    households with fibre) each quarter and at the last month of the log."""
+    rows: list[dict[str, object]] = []
+    months = [m for m in (3, 6, 9, 12) if m < last_month] + [last_month]
+    start = {"vneid": rng.uniform(0.1, 0.3), "account": rng.uniform(0.55, 0.7)}
+    start["fibre"] = rng.uniform(0.65, 0.8)
+    for month in range(1, last_month + 1):
+        rows.append(
+            {
+                "month": f"{month:02d}/{year}",
+                "village": "",
+                "indicator": "Hồ sơ thủ tục hành chính tiếp nhận",
+                "value": rng.randint(30, 80),
+            }
+        )
+        for village, _ in villages:
+            if rng.random() < 0.5:
+                rows.append(
+                    {
+                        "month": f"{month:02d}/{year}",
+                        "village": village,
+                        "indicator": "Tài khoản định danh điện tử mức 2 được kích hoạt",
+                        "value": rng.randint(1, 40),
+                    }
+                )
+    for month in months:
+        for village, population in villages:
+            growth = month / 12
+            for kind, share, base in (
+                ("Người trưởng thành có tài khoản định danh điện tử mức 2", "vneid", 0.72),
+                ("Người từ 15 tuổi có tài khoản thanh toán", "account", 0.78),
+                ("Hộ gia đình có Internet cáp quang", "fibre", 0.23),
+            ):
+                level = min(0.97, start[share] + growth * rng.uniform(0.1, 0.4))
+                rows.append(
+                    {
+                        "month": f"{month:02d}/{year}",
+                        "village": village,
+                        "indicator": kind,
+                        "value": int(population * base * level),
+                    }
+                )
     return rows
 
 
@@ -364,10 +436,16 @@ def _zalo_rows(
             "created": dt.date(2022, 5, 3),
         }
     ]
+    if commune.code == NO_COMMUNE_TEAM:
+        rows = []
+    if commune.code == ONE_TEAM:
+        return rows
     for village, population in villages:
         rows.append(
             {
-                "group_name": f"CNSCĐ thôn {village}",
+                "group_name": f"CNSCĐ {village}"
+                if commune.code == TOWN
+                else f"CNSCĐ thôn {village}",
                 "team_level": "Thôn",
                 "village": village,
                 "group_members": rng.randint(population // 20, population // 5),
@@ -403,7 +481,8 @@ def _decision_rows(commune: Commune, year: int, rng: random.Random) -> list[dict
                 "doc_kind": "Quyết định",
                 "date": date,
                 "issuer": _commune_body(commune),
-                "subject": "Thành lập Tổ chỉ đạo, tổ công nghệ số cộng đồng thôn",
+                "subject": "Thành lập Tổ chỉ đạo, tổ công nghệ số cộng đồng "
+                + ("tổ dân phố" if commune.code == TOWN else "thôn"),
             },
         ]
     return [
@@ -463,6 +542,15 @@ def commune_sheets(
         }
         for name, population in villages
     ]
+    # The national frame's denominators and results: drawn apart, so that the rest of the
+    # workbook (and Nam Chính's seed facts) stays as it was.
+    frame_rng = random.Random(f"{seed}-{commune.code}-{year}-frame")
+    for row in village_rows:
+        population = int(row["population"])  # type: ignore[call-overload]
+        row["village_kind"] = "Tổ dân phố" if commune.code == TOWN else ""
+        row["adults"] = int(population * frame_rng.uniform(0.68, 0.76))
+        row["people_15"] = int(population * frame_rng.uniform(0.75, 0.8))
+    last_month = _last_month(commune, year)
     sheets = {
         "commune": SheetRows(contract.COMMUNE, info),
         "villages": SheetRows(contract.VILLAGES, village_rows),
@@ -470,9 +558,15 @@ def commune_sheets(
         "trainings": SheetRows(contract.TRAININGS, _training_rows(commune, year, year_rng)),
         "activities": SheetRows(
             contract.ACTIVITIES,
-            _activity_rows(year, villages, members, year_rng, year_rng.randint(*activity_rows)),
+            _activity_rows(
+                year, villages, members, year_rng, year_rng.randint(*activity_rows), last_month
+            ),
         ),
-        "results": SheetRows(contract.RESULTS, _result_rows(year, villages, year_rng)),
+        "results": SheetRows(
+            contract.RESULTS,
+            _result_rows(year, villages, year_rng, last_month)
+            + _frame_rows(year, villages, frame_rng, last_month),
+        ),
         "zalo": SheetRows(contract.ZALO, _zalo_rows(commune, villages, year, year_rng)),
         "decisions": SheetRows(contract.DECISIONS, _decision_rows(commune, year, year_rng)),
     }

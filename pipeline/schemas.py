@@ -20,6 +20,8 @@ COUNT_LIMITS = {
     "group_members": 50_000,
     "households": 100_000,
     "population": 500_000,
+    "adults": 500_000,
+    "people_15": 500_000,
     "report_number": 9_999,
 }
 # The reason a failed check gives, by the check's name.
@@ -38,7 +40,7 @@ def _vocabulary(sheet_key: str) -> dict[str, tuple[str, ...]]:
         "mode": contract.TRAINING_MODES,
     }
     if sheet_key == "results":
-        vocabularies["indicator"] = tuple(contract.RESULT_KINDS)
+        vocabularies["indicator"] = tuple(contract.ALL_RESULT_KINDS)
     return vocabularies
 
 

@@ -16,6 +16,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from pipeline import contract
 from pipeline.registry import Commune
+from pipeline.units import VILLAGE_KINDS
 
 LISTS_SHEET = "Danh mục"
 GUIDE_SHEET = "Hướng dẫn"
@@ -34,7 +35,14 @@ EXAMPLES: dict[str, dict[str, object]] = {
         "report_date": dt.date(2023, 3, 5),
         "area_km2": 4.28,
     },
-    "villages": {"village": "Bịch Đông", "households": 300, "population": 1200},
+    "villages": {
+        "village": "Bịch Đông",
+        "households": 300,
+        "population": 1200,
+        "village_kind": "Thôn",
+        "adults": 880,
+        "people_15": 960,
+    },
     "members": {
         "team_level": "Thôn",
         "village": "Bịch Đông",
@@ -97,7 +105,8 @@ def _lists(villages: list[str]) -> dict[str, tuple[str, ...]]:
         "pillar": contract.PILLARS,
         "service": tuple(contract.SERVICES),
         "channel": contract.CHANNELS,
-        "indicator": tuple(contract.RESULT_KINDS),
+        "indicator": tuple(contract.ALL_RESULT_KINDS),
+        "village_kind": tuple(kind[:1].upper() + kind[1:] for kind in VILLAGE_KINDS),
     }
     if villages:
         lists["village"] = tuple(villages)
@@ -132,7 +141,7 @@ def write_template(
                 14, len(column.header) + 4
             )
             letter = get_column_letter(column_index)
-            if column.key in ranges and sheet.key != "villages":
+            if column.key in ranges and (sheet.key, column.key) != ("villages", "village"):
                 validation = DataValidation(
                     type="list",
                     formula1=f"={ranges[column.key]}",

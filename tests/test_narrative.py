@@ -34,9 +34,13 @@ def test_small_counts_as_the_seed_writes_them(value, expected) -> None:
     assert count(value) == expected
 
 
-def test_dates_as_documents_cite_them() -> None:
+def test_dates_follow_decree_30() -> None:
+    # Nghị định 30/2020: days below 10 and months 1 and 2 with a leading zero.
     assert date_vi(dt.date(2022, 4, 25)) == "25/4/2022"
-    assert date_vi(dt.date(2022, 3, 5)) == "5/3/2022"
+    assert date_vi(dt.date(2022, 3, 5)) == "05/3/2022"
+    assert date_vi(dt.date(2023, 1, 9)) == "09/01/2023"
+    assert date_vi(dt.date(2023, 2, 28)) == "28/02/2023"
+    assert date_vi(dt.date(2023, 12, 10)) == "10/12/2023"
 
 
 def test_limitations_follow_the_thresholds() -> None:

@@ -1,0 +1,446 @@
+"""The catalogue of the report's sentences, each rendered at zero, one, several and a missing input.
+
+Every case renders the real template (`narrative.report_context` + `render_report`) from small
+tables and indicator values, and checks the sentence, not only the figure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+import pytest
+
+from pipeline.indicators import CATALOGUE
+from pipeline.narrative import load_settings, render_report, report_context
+from pipeline.registry import Commune
+from pipeline.runner import visible_text
+
+NAM_CHINH = Commune("10627", "Xã Nam Chính", "291", "Huyện Nam Sách", "30", "Tỉnh Hải Dương")
+TOWN = Commune("10606", "Thị trấn Nam Sách", "291", "Huyện Nam Sách", "30", "Tỉnh Hải Dương")
+VILLAGES = ["Bịch Đông", "Bịch Tây", "An Thượng", "Hoàng Xá"]
+
+
+def _member(level, village="", role="Thành viên", born=1990, smartphone=True):
+    return {
+        "commune_code": "x",
+        "team_level": level,
+        "village": village or None,
+        "name": "A",
+        "role": role,
+        "birth_year": born,
+        "smartphone": smartphone,
+    }
+
+
+def _tables(
+    villages=VILLAGES, kinds=None, members=None, decisions=None, issuer="UBND xã Nam Chính"
+) -> dict[str, pd.DataFrame]:
+    members = members if members is not None else [_member("Xã")]
+    return {
+        "commune": pd.DataFrame(
+            [
+                {
+                    "signer": "Trần Văn Xuyến",
+                    "signer_title": "Chủ tịch",
+                    "report_number": 5,
+                    "report_date": pd.Timestamp(2024, 2, 5),
+                }
+            ]
+        ),
+        "villages": pd.DataFrame(
+            {
+                "commune_code": "x",
+                "village": villages,
+                "village_kind": kinds or [None] * len(villages),
+            }
+        ),
+        "members": pd.DataFrame(members),
+        "decisions": pd.DataFrame(
+            decisions,
+            columns=["number", "doc_kind", "date", "issuer", "subject"],
+        )
+        if decisions is not None
+        else pd.DataFrame(
+            [
+                {
+                    "number": "40/QĐ-UBND",
+                    "doc_kind": "Quyết định",
+                    "date": pd.Timestamp(2023, 1, 5),
+                    "issuer": issuer,
+                    "subject": "Kiện toàn Tổ",
+                }
+            ]
+        ),
+        "trainings": pd.DataFrame({"organiser": pd.Series([], dtype=object)}),
+        "quality": pd.DataFrame(
+            columns=["sheet", "rows_read", "rows_kept", "rows_fixed", "rows_rejected"]
+        ),
+        "rejected": pd.DataFrame({"reason": pd.Series([], dtype=object)}),
+    }
+
+
+BASE = {
+    **{i.code: None for i in CATALOGUE},  # the report is given every code; absent is missing
+    "teams_commune": 1.0,
+    "members_commune": 12.0,
+    "teams_village": 4.0,
+    "members_village": 19.0,
+    "teams_total": 5.0,
+    "villages": 4.0,
+    "trainings": 2.0,
+    "trainings_online": 1.0,
+    "trainings_in_person": 1.0,
+    "sessions": 40.0,
+    "people_guided": 900.0,
+    "people_guided_per_1000": 600.0,
+    "log_first_month": 1.0,
+    "log_last_month": 12.0,
+    "log_months": 12.0,
+    "members_without_smartphone": 0.0,
+    "members_without_smartphone_commune": 0.0,
+    "members_without_smartphone_village": 0.0,
+    "village_leaders_aged_60": 0.0,
+    "villages_without_team": 0.0,
+    "share_people_chinh_quyen_so": 30.0,
+    "share_people_kinh_te_so": 30.0,
+    "share_people_xa_hoi_so": 40.0,
+    "rows_rejected_share": 1.0,
+}
+
+
+def _render(values: dict, commune: Commune = NAM_CHINH, **tables) -> str:
+    context = report_context(
+        commune, 2023, _tables(**tables), {**BASE, **values}, load_settings()
+    ) | {"footer": ""}
+    text = visible_text(render_report(context, {"services": "", "months": ""}))
+    text = re.sub(r"\s+", " ", text)
+    return text[text.index("I. KẾT QUẢ") : text.index("IV. PHƯƠNG HƯỚNG")]
+
+
+ONE_SMARTPHONELESS = [_member("Xã"), _member("Thôn", "Bịch Tây", smartphone=False)]
+MANY_SMARTPHONELESS = [
+    _member("Xã", smartphone=False),
+    _member("Xã", smartphone=False),
+    _member("Thôn", "Bịch Tây", smartphone=False),
+    _member("Thôn", "Hoàng Xá", smartphone=False),
+]
+TEAMS_IN_TWO = [_member("Xã"), _member("Thôn", "Bịch Đông"), _member("Thôn", "Bịch Tây")]
+
+# (case, indicator values, tables, sentences expected, text that must not appear)
+CASES = [
+    # -- 1. Thông tin chung: the teams -----------------------------------------------------------
+    (
+        "teams: many",
+        {},
+        {},
+        [
+            "Xã Nam Chính hiện có 01 Tổ công nghệ số cộng đồng (CNSCĐ) cấp xã với 12 thành viên, "
+            "04 Tổ CNSCĐ cấp thôn với 19 thành viên trên tổng số 04 thôn."
+        ],
+        [],
+    ),
+    (
+        "teams: no commune-level team",
+        {"teams_commune": 0.0, "members_commune": 0.0, "teams_total": 4.0},
+        {},
+        [
+            "Xã Nam Chính chưa thành lập Tổ công nghệ số cộng đồng (CNSCĐ) cấp xã; hiện có 04 Tổ "
+            "CNSCĐ cấp thôn với 19 thành viên trên tổng số 04 thôn."
+        ],
+        ["00 Tổ", "00 thành viên"],
+    ),
+    (
+        "teams: one team, no village team",
+        {"teams_village": 0.0, "members_village": 0.0, "teams_total": 1.0},
+        {},
+        [
+            "hiện có 01 Tổ công nghệ số cộng đồng (CNSCĐ) cấp xã với 12 thành viên; chưa thành "
+            "lập Tổ CNSCĐ cấp thôn.",
+            "Tổ CNSCĐ đã thực hiện 40 lượt hướng dẫn",
+        ],
+        ["Các Tổ CNSCĐ", "00 Tổ", "các Tổ CNSCĐ"],
+    ),
+    (
+        "teams: missing",
+        {k: None for k in ("teams_commune", "members_commune", "teams_village", "teams_total")},
+        {},
+        ["Xã Nam Chính chưa có số liệu về Tổ công nghệ số cộng đồng (CNSCĐ)."],
+        ["None", "–"],
+    ),
+    # -- trainings -------------------------------------------------------------------------------
+    (
+        "trainings: zero",
+        {"trainings": 0.0, "trainings_online": 0.0, "trainings_in_person": 0.0},
+        {},
+        [
+            "Trong năm, các thành viên Tổ CNSCĐ chưa được tham dự lớp tập huấn nào.",
+            "Các thành viên Tổ CNSCĐ chưa được tham dự lớp tập huấn nào nên công tác truyền thông",
+        ],
+        ["00 lớp", "00 lần"],
+    ),
+    (
+        "trainings: one, online",
+        {"trainings": 1.0, "trainings_online": 1.0, "trainings_in_person": 0.0},
+        {},
+        [
+            "được tham dự 01 lớp tập huấn theo hình thức trực tuyến.",
+            "Do mới được tham dự lớp tập huấn 01 lần bằng hình thức trực tuyến",
+            "Tiếp tục hỗ trợ tập huấn bằng hình thức trực tiếp",
+        ],
+        [],
+    ),
+    (
+        "trainings: several",
+        {"trainings": 3.0, "trainings_online": 1.0, "trainings_in_person": 2.0},
+        {},
+        ["03 lớp tập huấn (01 lớp trực tuyến, 02 lớp trực tiếp)"],
+        ["Do mới được tham dự"],
+    ),
+    (
+        "trainings: missing sheet",
+        {"trainings": None, "trainings_online": None, "trainings_in_person": None},
+        {},
+        [],
+        ["tập huấn"],
+    ),
+    # -- the log and its period ------------------------------------------------------------------
+    (
+        "period: January to April",
+        {"log_first_month": 1.0, "log_last_month": 4.0, "log_months": 4.0},
+        {},
+        [
+            "Nhật ký hoạt động có số liệu từ tháng 01 đến tháng 4 năm 2023, chưa đủ cả năm",
+            "tương đương 600 lượt trên 1.000 dân trong 04 tháng có số liệu.",
+        ],
+        [],
+    ),
+    ("period: the whole year", {}, {}, [], ["chưa đủ cả năm", "tháng có số liệu"]),
+    (
+        "period: missing log",
+        {"log_first_month": None, "log_last_month": None, "log_months": None, "sessions": None},
+        {},
+        [],
+        ["chưa đủ cả năm", "lượt hướng dẫn"],
+    ),
+    (
+        "log: empty",
+        {"sessions": 0.0, "people_guided": 0.0, "people_guided_per_1000": 0.0},
+        {},
+        ["Nhật ký hoạt động năm 2023 chưa ghi lượt hướng dẫn nào."],
+        ["0 lượt hướng dẫn"],
+    ),
+    # -- Zalo ------------------------------------------------------------------------------------
+    ("zalo: none", {"zalo_groups": 0.0}, {}, [], ["nhóm Zalo đã", "nhóm zalo"]),
+    (
+        "zalo: one",
+        {"zalo_groups": 1.0, "zalo_groups_commune": 1.0, "zalo_groups_village": 0.0},
+        {},
+        ["tuyên truyền, nhóm Zalo đã được thành lập: 01 nhóm Zalo của Tổ CNSCĐ xã."],
+        ["các nhóm Zalo đã"],
+    ),
+    (
+        "zalo: several",
+        {"zalo_groups": 5.0, "zalo_groups_commune": 1.0, "zalo_groups_village": 4.0},
+        {},
+        [
+            "các nhóm Zalo đã được thành lập: 01 nhóm Zalo của Tổ CNSCĐ xã, 04 nhóm Zalo của Tổ "
+            "CNSCĐ thôn."
+        ],
+        [],
+    ),
+    # -- results and the national targets -------------------------------------------------------
+    (
+        "results: one kind",
+        {"cashless_accounts": 5.0, "online_dossiers": 0.0},
+        {},
+        ["đã có: 5 tài khoản thanh toán không dùng tiền mặt được mở mới."],
+        ["mới;"],
+    ),
+    (
+        "results: several kinds",
+        {"new_internet": 12.0, "vneid_activated": 300.0, "online_dossiers": 7.0},
+        {},
+        [
+            "đã có: 12 thuê bao Internet cáp quang được người dân đăng ký mới; 300 tài khoản "
+            "định danh điện tử mức 2 (VNeID) được kích hoạt; 7 hồ sơ dịch vụ công trực tuyến."
+        ],
+        [],
+    ),
+    (
+        "target: e-ID accounts measured",
+        {"vneid_share": 62.5, "adults_with_vneid": 1250.0, "adults": 2000.0},
+        {},
+        [
+            "Trên địa bàn có 62,5% người trưởng thành có tài khoản định danh điện tử mức 2 "
+            "(1.250/2.000 người), chỉ tiêu quốc gia năm 2023 là trên 30%: đã đạt."
+        ],
+        [" %"],
+    ),
+    (
+        "target: online dossiers below",
+        {"online_dossier_share": 40.0, "online_dossiers": 40.0, "all_dossiers": 100.0},
+        {},
+        [
+            "40% hồ sơ thủ tục hành chính được nộp trực tuyến (40/100 hồ sơ), chỉ tiêu quốc gia "
+            "năm 2023 là 50%: chưa đạt."
+        ],
+        [],
+    ),
+    ("target: not measured", {"vneid_share": None}, {}, [], ["chỉ tiêu quốc gia"]),
+    # -- findings and the proposals that follow --------------------------------------------------
+    (
+        "smartphones: one, in a village team",
+        {"members_without_smartphone": 1.0, "members_without_smartphone_village": 1.0},
+        {"members": ONE_SMARTPHONELESS},
+        [
+            "01 thành viên Tổ CNSCĐ cấp thôn ở thôn Bịch Tây không có điện thoại thông minh",
+            "cước phí 3G/4G cho thành viên Tổ CNSCĐ cấp thôn ở thôn Bịch Tây chưa có",
+        ],
+        ["cấp xã không có", "các thành viên Tổ CNSCĐ cấp thôn"],
+    ),
+    (
+        "smartphones: several, in the commune team only",
+        {"members_without_smartphone": 2.0, "members_without_smartphone_commune": 2.0},
+        {"members": [_member("Xã", smartphone=False), _member("Xã", smartphone=False)]},
+        [
+            "02 thành viên Tổ CNSCĐ cấp xã không có điện thoại thông minh",
+            "cước phí 3G/4G cho các thành viên Tổ CNSCĐ cấp xã chưa có điện thoại thông minh.",
+        ],
+        ["cấp thôn chưa có", "Tổ CNSCĐ thôn"],
+    ),
+    (
+        "smartphones: several, at both levels",
+        {
+            "members_without_smartphone": 4.0,
+            "members_without_smartphone_commune": 2.0,
+            "members_without_smartphone_village": 2.0,
+        },
+        {"members": MANY_SMARTPHONELESS},
+        [
+            "04 thành viên của các Tổ CNSCĐ (02 thành viên tổ cấp xã, 02 thành viên tổ cấp thôn "
+            "ở các thôn Bịch Tây, Hoàng Xá) không có điện thoại thông minh",
+            "cho các thành viên Tổ CNSCĐ cấp xã và Tổ CNSCĐ cấp thôn ở các thôn Bịch Tây, "
+            "Hoàng Xá chưa có",
+        ],
+        [],
+    ),
+    ("smartphones: none", {}, {}, [], ["điện thoại thông minh"]),
+    (
+        "villages without a team: two",
+        {"villages_without_team": 2.0, "teams_village": 2.0, "teams_total": 3.0},
+        {"members": TEAMS_IN_TWO},
+        [
+            "02 thôn chưa có Tổ CNSCĐ hoạt động: An Thượng, Hoàng Xá.",
+            "Kiện toàn, thành lập Tổ CNSCĐ tại các thôn An Thượng, Hoàng Xá.",
+        ],
+        [],
+    ),
+    (
+        "village leaders aged 60: one",
+        {"village_leaders_aged_60": 1.0},
+        {"members": [_member("Xã"), _member("Thôn", "Hoàng Xá", role="Tổ trưởng", born=1958)]},
+        ["01 tổ trưởng của Tổ CNSCĐ cấp thôn từ 60 tuổi trở lên (thôn Hoàng Xá)"],
+        [],
+    ),
+    (
+        "low reach prorated to the months covered",
+        {"people_guided_per_1000": 200.0, "log_months": 4.0, "log_last_month": 4.0},
+        {},
+        [],  # 200 in four months is above 500 × 4/12
+        ["mới đạt"],
+    ),
+    (
+        "low reach over the year",
+        {"people_guided_per_1000": 200.0},
+        {},
+        [
+            "mới đạt 200 lượt trên 1.000 dân;",
+            "hướng dẫn trực tiếp tại nhà văn hóa thôn",
+        ],
+        [],
+    ),
+    (
+        "weak pillar and poor data, as shares",
+        {"share_people_kinh_te_so": 8.4, "rows_rejected_share": 6.5},
+        {},
+        ["chỉ chiếm 8,4% số lượt", "các Tổ CNSCĐ còn chưa chặt chẽ: 6,5% số dòng"],
+        [" %"],
+    ),
+    # -- names mid-sentence and dates ------------------------------------------------------------
+    (
+        "an issuer's unit kind in sentence case, dates per Nghị định 30",
+        {},
+        {"issuer": "Phòng Văn hóa và Thông tin Thành phố Hải Dương"},
+        ["Quyết định số 40/QĐ-UBND ngày 05/01/2023 của Phòng Văn hóa và Thông tin thành phố Hải"],
+        ["Thông tin Thành phố"],
+    ),
+    (
+        "no decision",
+        {"decisions": 0.0},
+        {"decisions": []},
+        ["Trong năm chưa ghi nhận văn bản chỉ đạo"],
+        ["Thực hiện"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("values", "tables", "expected", "absent"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_each_sentence_reads_right(values, tables, expected, absent) -> None:
+    text = _render(values, **tables)
+    for sentence in expected:
+        assert sentence in text, sentence
+    for wrong in absent:
+        assert wrong not in text, wrong
+
+
+def test_a_town_of_to_dan_pho_is_named_so_everywhere() -> None:
+    units = [f"Tổ dân phố số {n}" for n in range(1, 12)]
+    values = {
+        "villages": 11.0,
+        "teams_village": 10.0,
+        "teams_total": 11.0,
+        "villages_without_team": 1.0,
+        "people_guided_per_1000": 100.0,
+        "zalo_groups": 11.0,
+        "zalo_groups_commune": 1.0,
+        "zalo_groups_village": 10.0,
+    }
+    members = [_member("Xã")] + [_member("Thôn", u) for u in units[:10]]
+    text = _render(values, commune=TOWN, villages=units, members=members)
+    for sentence in (
+        "Thị trấn Nam Sách hiện có 01 Tổ công nghệ số cộng đồng (CNSCĐ) cấp thị trấn với 12 "
+        "thành viên, 10 Tổ CNSCĐ cấp tổ dân phố với 19 thành viên trên tổng số 11 tổ dân phố.",
+        "01 nhóm Zalo của Tổ CNSCĐ thị trấn, 10 nhóm Zalo của Tổ CNSCĐ tổ dân phố",
+        "01 tổ dân phố chưa có Tổ CNSCĐ hoạt động: Tổ dân phố số 11.",
+        "Kiện toàn, thành lập Tổ CNSCĐ tại Tổ dân phố số 11.",
+        "hướng dẫn trực tiếp tại nhà văn hóa tổ dân phố",
+    ):
+        assert sentence in text, sentence
+    assert not re.search(r"\bthôn\b", text.lower()) and "cấp xã" not in text
+
+
+def test_the_annex_names_the_units_in_the_communes_words() -> None:
+    context = report_context(
+        TOWN,
+        2023,
+        _tables(villages=["Khu 1", "Khu 2"], kinds=["Khu dân cư", "Khu dân cư"]),
+        BASE,
+        load_settings(),
+    )
+    names = [row["name"] for row in context["annex"]]
+    assert "Tổ CNSCĐ cấp thị trấn" in names and "Số khu dân cư" in names
+    assert "Khu dân cư có Tổ CNSCĐ" in names
+    assert not [n for n in names if "cấp xã" in n or re.search(r"\bthôn\b", n.lower())]
+
+
+def test_report_dates_follow_decree_30() -> None:
+    context = report_context(NAM_CHINH, 2023, _tables(), BASE, load_settings()) | {"footer": ""}
+    html = render_report(context, {"services": "", "months": ""})
+    assert "Nam Chính, ngày 05 tháng 02 năm 2024" in html
+    assert dt.date(2024, 2, 5) == context["report_date"].date()

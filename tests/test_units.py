@@ -1,0 +1,58 @@
+"""Unit words, names mid-sentence, number formats and the comparison's declared words."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.narrative import gap_word, load_settings, lower_first, names_in_sentence, with_unit
+from pipeline.units import in_words, places, unit_words
+
+
+@pytest.mark.parametrize(
+    ("kind", "names", "declared", "expected"),
+    [
+        ("Xã", ["Bịch Đông", "Hoàng Xá"], [], "thôn"),
+        ("Thị trấn", ["Khu 1"], ["Tổ dân phố"], "tổ dân phố"),
+        ("Phường", ["A", "B"], [], "tổ dân phố"),
+        ("Xã", ["Bản Mòng", "Bản Pá"], [], "bản"),
+        ("Xã", ["Tổ dân phố số 1", "Thôn Đông"], [], "thôn, tổ dân phố"),
+        ("Xã", ["Tô Hiệu"], [], "thôn"),  # a name, not a 'tổ'
+        ("Xã", ["A"], ["TDP"], "tổ dân phố"),
+    ],
+)
+def test_village_words_come_from_the_data(kind, names, declared, expected) -> None:
+    assert unit_words(kind, names, declared).village == expected
+
+
+def test_catalogue_texts_in_the_communes_words() -> None:
+    town = unit_words("Thị trấn", ["Tổ dân phố số 1"])
+    assert in_words("Tổ CNSCĐ cấp xã", town) == "Tổ CNSCĐ cấp thị trấn"
+    assert (
+        in_words("Tổ trưởng tổ thôn từ 60 tuổi", town) == "Tổ trưởng tổ cấp tổ dân phố từ 60 tuổi"
+    )
+    assert in_words("thiếu bảng 'Thôn'", town) == "thiếu bảng 'Thôn'"
+    village = unit_words("Xã", ["Bịch Đông"])
+    assert places(["Bịch Đông"], village) == "thôn Bịch Đông"
+    assert places(["Bịch Đông", "Hoàng Xá"], village) == "các thôn Bịch Đông, Hoàng Xá"
+    assert places(["Tổ dân phố số 2"], town) == "Tổ dân phố số 2"
+
+
+def test_names_and_numbers_as_a_sentence_writes_them() -> None:
+    assert (
+        names_in_sentence("Phòng Văn hóa và Thông tin Thành phố Hải Dương")
+        == "Phòng Văn hóa và Thông tin thành phố Hải Dương"
+    )
+    assert names_in_sentence("Ban Thường vụ Tỉnh ủy") == "Ban Thường vụ Tỉnh ủy"
+    assert names_in_sentence("Huyện Nam Sách") == "Huyện Nam Sách"
+    assert lower_first("Nhóm Zalo") == "nhóm Zalo" and lower_first("VNeID mức 2") == "VNeID mức 2"
+    assert with_unit(96.3, "%") == "96,3%" and with_unit(12, "lượt") == "12 lượt"
+
+
+def test_comparison_words_follow_the_declared_rule() -> None:
+    settings = load_settings()
+    assert gap_word(96.3, 98.6, "%", settings) == "thấp hơn"  # 2.3 points
+    assert gap_word(40.0, 98.6, "%", settings) == "thấp hơn nhiều"
+    assert gap_word(18, 39, "người", settings) == "thấp hơn nhiều"  # over half the median
+    assert gap_word(45, 39, "người", settings) == "cao hơn"
+    settings["comparison"]["much_points"] = 2
+    assert gap_word(96.3, 98.6, "%", settings) == "thấp hơn nhiều"
