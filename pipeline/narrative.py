@@ -314,6 +314,7 @@ def report_context(
         "targets": measured,
         "commune_upper": f"{commune.kind} {commune.short_name}".upper(),
         "signer": info["signer"],
+        "recipients": recipients(commune, settings),
         "signer_title": (info["signer_title"] if pd.notna(info["signer_title"]) else "Chủ tịch"),
         "report_number": number_text,
         "report_date": report_date,
@@ -334,6 +335,21 @@ def report_context(
             if values.get(service_code(service))
         ],
     }
+
+
+def recipients(commune: Commune, settings: dict) -> list[str]:
+    """Who receives the report: the province's own list if the settings give one, else the
+    district's office where the tree has districts, the province's department where not."""
+    table = settings.get("recipients", {})
+    own = table.get("province", {}).get(commune.province_code)
+    if own is not None:
+        return [str(r) for r in own]
+    names = {
+        "district": in_sentence(commune.district_name),
+        "province": in_sentence(commune.province_name),
+    }
+    lines = table.get("with_districts" if commune.district_name else "without_districts", [])
+    return [str(line).format(**names) for line in lines]
 
 
 def formed_from(commune: Commune, year: int, origins: list[dict]) -> dict | None:

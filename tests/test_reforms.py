@@ -1,0 +1,183 @@
+"""Across the reforms: the seed's commune Nam Chính became Xã Trần Phú of Nam Sách on 01/12/2024,
+and Xã Trần Phú of Hải Phòng on 01/07/2025. Its reports read its predecessors' months once,
+compare with the sum of what it was made of, and are sent where the tree of the year says."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.clean import clean_workbook
+from pipeline.config import Paths
+from pipeline.ingest import read_workbook
+from pipeline.registry import find_commune
+from pipeline.runner import ReportOptions, run_year, visible_text
+from pipeline.sample import commune_sheets, generate, territory_villages, write_workbook
+
+FAST = ReportOptions(formats=("html",), engine="inprocess")
+
+
+def _run(paths: Paths, year: int, codes: list[str], options: ReportOptions = FAST) -> list:
+    communes = [find_commune(year, code) for code in codes]
+    runs = run_year(paths, year, communes, workers=1, echo=lambda *_: None, options=options)
+    assert all(r.status == "ok" for r in runs), [r.message for r in runs]
+    return runs
+
+
+@pytest.fixture(scope="module")
+def reforms(tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    """Nam Chính and Nam Trung in 2023; the sample's years after the reforms, 2024 and 2025."""
+    paths = Paths.under(tmp_path_factory.mktemp("reforms"))
+    generate(paths.raw, years=(2023,), only=("nam-chinh", "nam-trung"), activity_rows=(60, 90))
+    generate(paths.raw, years=(2024, 2025), activity_rows=(60, 90))
+    _run(paths, 2023, ["10627", "10633"])
+    _run(paths, 2024, ["10633", "10618", "10621"])
+    _run(paths, 2025, ["10633"])
+    return paths
+
+
+def _indicators(paths: Paths, year: int) -> pd.DataFrame:
+    return pd.read_parquet(paths.processed_year(year) / "indicators.parquet")
+
+
+def _value(frame: pd.DataFrame, code: str, indicator: str, column: str = "value") -> float:
+    row = frame[(frame["commune_code"] == code) & (frame["indicator"] == indicator)]
+    return float(row[column].iloc[0])
+
+
+def test_the_sample_follows_the_seed_commune(reforms: Paths) -> None:
+    assert sorted(p.name for p in reforms.raw_year(2024).glob("*.xlsx")) == [
+        "10618-hiep-cat.xlsx",
+        "10621-quoc-tuan.xlsx",
+        "10627-nam-chinh.xlsx",  # Jan-Nov: the predecessors of Trần Phú
+        "10633-nam-trung.xlsx",
+        "10633-tran-phu.xlsx",  # from 01/12/2024
+    ]
+    assert sorted(p.name for p in reforms.raw_year(2025).glob("*.xlsx")) == [
+        "10618-hiep-cat.xlsx",  # Jan-Jun
+        "10621-quoc-tuan.xlsx",
+        "10633-tran-phu.xlsx",  # the whole year: it kept Trần Phú's code and name
+    ]
+
+
+@pytest.mark.parametrize("year", [2024, 2025])
+def test_the_successor_counts_its_predecessors_months_once(reforms: Paths, year: int) -> None:
+    successor = find_commune(year, "10633")
+    origins = pd.read_parquet(reforms.processed_year(year) / "origins.parquet")
+    read = origins[(origins["commune_code"] == "10633") & (origins["status"] == "read")]
+    # Each workbook cleaned on its own, its rows of its period only, added up: the same people
+    # as the successor's one table (no row counted twice, none lost).
+    expected = 0.0
+    files = {
+        f"{successor.code}-{successor.slug}.xlsx": None,
+        **dict(zip(read["file"], read["change_date"], strict=True)),
+    }
+    for name, change in files.items():
+        code = name.split("-")[0]
+        result = clean_workbook(read_workbook(reforms.raw_year(year) / name), code, year)
+        activities = result.tables["activities"]
+        if change is not None:
+            activities = activities[activities["date"] < pd.Timestamp(change)]
+        expected += activities["people"].sum()
+    indicators = _indicators(reforms, year)
+    assert _value(indicators, "10633", "people_guided") == expected
+    kept = pd.read_parquet(reforms.processed_year(year) / "activities.parquet")
+    mine = kept[kept["commune_code"] == "10633"]
+    assert set(mine["_file"]) == set(files)
+    for name, change in files.items():
+        if change is not None:  # nothing of a predecessor's after the change
+            assert (mine.loc[mine["_file"] == name, "date"] < pd.Timestamp(change)).all()
+    rejected = pd.read_parquet(reforms.processed_year(year) / "rejected.parquet")
+    late = rejected[
+        (rejected["commune_code"] == "10633") & (rejected["reason_code"] == "after_change")
+    ]
+    assert set(late["file"]) <= set(read["file"])
+
+
+def test_the_report_says_whose_workbooks_it_includes(reforms: Paths) -> None:
+    report = (reforms.outputs_year(2024) / "10633-tran-phu" / "report.html").read_text("utf-8")
+    text = " ".join(visible_text(report).split())
+    assert (
+        "Xã Trần Phú được thành lập từ ngày 01/12/2024 trên cơ sở Xã Nam Chính, Xã Nam Trung. "
+        "Số liệu năm 2024 gồm cả sổ theo dõi của Xã Nam Chính, Xã Nam Trung trước ngày sắp xếp."
+    ) in text
+
+
+def test_last_year_is_the_sum_of_the_predecessors_reports(reforms: Paths) -> None:
+    before, now = _indicators(reforms, 2024), _indicators(reforms, 2025)
+    parts = ["10618", "10621", "10633"]  # Hiệp Cát, Quốc Tuấn and Trần Phú of Nam Sách
+    for counted in ("members_total", "people_guided", "population"):
+        assert _value(now, "10633", counted, "previous_value") == sum(
+            _value(before, code, counted) for code in parts
+        )
+    # A rate from the summed parts, never the mean of the rates.
+    people = sum(_value(before, code, "people_guided") for code in parts)
+    population = sum(_value(before, code, "population") for code in parts)
+    rate = _value(now, "10633", "people_guided_per_1000", "previous_value")
+    assert rate == pytest.approx(people / population * 1000)
+    mean = sum(_value(before, c, "people_guided_per_1000") for c in parts) / 3
+    assert rate != pytest.approx(mean)
+    note = now.loc[now["commune_code"] == "10633", "previous_note"].iloc[0]
+    assert note == "tổng của các xã trước sắp xếp: Xã Hiệp Cát, Xã Quốc Tuấn, Xã Trần Phú"
+    report = (reforms.outputs_year(2025) / "10633-tran-phu" / "report.html").read_text("utf-8")
+    assert "Cột năm 2024 là tổng của các xã trước sắp xếp: Xã Hiệp Cát" in visible_text(report)
+
+
+def test_a_report_after_july_2025_goes_to_the_province_not_a_district(reforms: Paths) -> None:
+    text = visible_text(
+        (reforms.outputs_year(2025) / "10633-tran-phu" / "report.html").read_text("utf-8")
+    )
+    assert "Sở Khoa học và Công nghệ thành phố Hải Phòng" in text
+    assert "Phòng Văn hóa và Thông tin" not in text and "huyện" not in text.lower()
+    before = visible_text(
+        (reforms.outputs_year(2024) / "10633-tran-phu" / "report.html").read_text("utf-8")
+    )
+    assert "Phòng Văn hóa và Thông tin huyện Nam Sách" in before
+
+
+def test_a_divided_predecessor_is_read_only_where_the_settings_say(
+    reforms: Paths, tmp_path: Path
+) -> None:
+    # Cộng Hòa was divided between An Phú (the main part), Nam An Phụ and Lai Khê.
+    paths = Paths.under(tmp_path)
+    year = 2025
+    an_phu, cong_hoa = find_commune(year, "10645"), find_commune(2024, "10639")
+    raw = paths.raw_year(year)
+    raw.mkdir(parents=True)
+    villages = territory_villages(an_phu, 2022)
+    write_workbook(
+        commune_sheets(an_phu, year, 2022, (40, 60), villages), raw / "10645-an-phu.xlsx"
+    )
+    first_half = (pd.Timestamp("2025-01-01").date(), pd.Timestamp("2025-06-30").date())
+    write_workbook(
+        commune_sheets(cong_hoa, year, 2022, (40, 60), None, first_half),
+        raw / "10639-cong-hoa.xlsx",
+    )
+    _run(paths, year, ["10645"])
+    origins = pd.read_parquet(paths.processed_year(year) / "origins.parquet").set_index(
+        "source_code"
+    )
+    assert origins.loc["10639", "status"] == "split_unattributed"
+    assert "10705 Xã Nam An Phụ" in origins.loc["10639", "candidates"]
+    text = " ".join(
+        visible_text(
+            (paths.outputs_year(year) / "10645-an-phu" / "report.html").read_text("utf-8")
+        ).split()
+    )
+    assert (
+        "Chưa tính số liệu của Xã Cộng Hòa (10639-cong-hoa.xlsx): đơn vị này được chia cho" in text
+    )
+    alone = _value(_indicators(paths, year), "10645", "people_guided")
+
+    settings = tmp_path / "settings.toml"
+    settings.write_text('[predecessors]\n"10639" = "10645"\n', encoding="utf-8")
+    _run(paths, year, ["10645"], ReportOptions(settings, formats=("html",), engine="inprocess"))
+    origins = pd.read_parquet(paths.processed_year(year) / "origins.parquet").set_index(
+        "source_code"
+    )
+    assert origins.loc["10639", "status"] == "read"
+    assert _value(_indicators(paths, year), "10645", "people_guided") > alone
+    shutil.rmtree(paths.base / "outputs")
