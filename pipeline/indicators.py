@@ -970,7 +970,8 @@ def with_previous(
         is_merged = out["commune_code"].isin(set(pooled["commune_code"]))
         out["previous_value"] = np.where(is_merged, merged, out["previous_value"])
     out["change"] = out["value"] - out["previous_value"]
-    out["previous_note"] = out["commune_code"].map(notes or {}).fillna("")
+    notes = notes or {}
+    out["previous_note"] = [notes.get(code, "") for code in out["commune_code"]]
     return out
 
 
