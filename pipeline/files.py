@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,3 +37,21 @@ def remove_temporaries(folder: Path) -> int:
 
 def write_text(path: Path, text: str) -> None:
     write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def fixed_zip(data: bytes, edit: Callable[[str, bytes], bytes] | None = None) -> bytes:
+    """The same zip package (a workbook, a Word file) with every entry dated 1980-01-01, as the
+    writing libraries stamp the time of writing, so that equal content is equal bytes. `edit`
+    may rewrite an entry's content (a document date inside it)."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            content = source.read(info.filename)
+            target.writestr(fixed, edit(info.filename, content) if edit else content)
+    return out.getvalue()

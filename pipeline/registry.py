@@ -503,38 +503,33 @@ def _entry(code: str, valid_from: str | None = None, valid_to: str | None = None
     return _communes(rows)[0]
 
 
-def successors(commune: Commune) -> list[Change]:
-    """What the unit became, where it ended in a reform."""
+def _changes(commune: Commune, this: str, other: str) -> list[Change]:
+    """The commune's links on one side of the lineage ('from' or 'to'), each with the entry at
+    the other end (a predecessor's by where it ended, a successor's by where it began)."""
     links = lineage()
-    rows = links[
-        (links["from_code"] == commune.code) & (links["from_valid_to"] == commune.valid_to)
-    ]
+    this_day = "from_valid_to" if this == "from" else "to_valid_from"
+    own_day = commune.valid_to if this == "from" else commune.valid_from
+    rows = links[(links[f"{this}_code"] == commune.code) & (links[this_day] == own_day)]
+    other_day = "valid_to" if other == "from" else "valid_from"
     return [
         Change(
-            _entry(r.to_code, valid_from=r.to_valid_from),
-            r.date,
-            r.split == "1",
-            {"1": True, "0": False}.get(r.main),
+            _entry(row[f"{other}_code"], **{other_day: row[f"{other}_{other_day}"]}),
+            row["date"],
+            row["split"] == "1",
+            {"1": True, "0": False}.get(row["main"]),
         )
-        for r in rows.itertuples(index=False)
+        for row in rows.to_dict("records")
     ]
+
+
+def successors(commune: Commune) -> list[Change]:
+    """What the unit became, where it ended in a reform."""
+    return _changes(commune, "from", "to")
 
 
 def predecessors(commune: Commune) -> list[Change]:
     """What the unit was made of, where it began in a reform."""
-    links = lineage()
-    rows = links[
-        (links["to_code"] == commune.code) & (links["to_valid_from"] == commune.valid_from)
-    ]
-    return [
-        Change(
-            _entry(r.from_code, valid_to=r.from_valid_to),
-            r.date,
-            r.split == "1",
-            {"1": True, "0": False}.get(r.main),
-        )
-        for r in rows.itertuples(index=False)
-    ]
+    return _changes(commune, "to", "from")
 
 
 def ended_during(year: int, extra_csv: Path | None = None) -> list[Commune]:

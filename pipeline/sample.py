@@ -13,7 +13,6 @@ import io
 import random
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +20,9 @@ import pandas as pd
 from openpyxl import Workbook
 
 from pipeline import contract
-from pipeline.files import write_atomically
+from pipeline.files import fixed_zip, write_atomically
 from pipeline.registry import (
+    EXTRA_COLUMNS,
     EXTRA_REGISTRY_NAME,
     Commune,
     changes_during,
@@ -718,24 +718,14 @@ def write_workbook(sheets: dict[str, SheetRows], path: Path) -> None:
 
 
 def _fixed_zip_times(data: bytes) -> bytes:
-    """The same workbook with every entry dated 1980-01-01, so that equal content is equal bytes
-    (openpyxl stamps entries with the time of writing)."""
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = info.external_attr
-            content = source.read(info.filename)
-            if info.filename == "docProps/core.xml":  # openpyxl dates it at saving
-                content = re.sub(
-                    rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", content
-                )
-            target.writestr(fixed, content)
-    return out.getvalue()
+    """The same workbook with fixed entry times and document date (openpyxl stamps both)."""
+
+    def undated(name: str, content: bytes) -> bytes:
+        if name != "docProps/core.xml":
+            return content
+        return re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", content)
+
+    return fixed_zip(data, undated)
 
 
 def _synthetic_communes(count: int) -> list[Commune]:
@@ -875,34 +865,14 @@ def generate(
 
 
 def _write_registry(path: Path, communes: list[Commune]) -> None:
+    """A user's own units file (`data/raw/communes.csv`), as the README describes it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(
-            [
-                "commune_code",
-                "commune_name",
-                "district_code",
-                "district_name",
-                "province_code",
-                "province_name",
-                "valid_from",
-                "valid_to",
-            ]
-        )
+        writer.writerow(EXTRA_COLUMNS)
         for c in communes:
-            writer.writerow(
-                [
-                    c.code,
-                    c.name,
-                    c.district_code,
-                    c.district_name,
-                    c.province_code,
-                    c.province_name,
-                    "",
-                    "",
-                ]
-            )
+            row = (c.code, c.name, c.district_code, c.district_name, c.province_code)
+            writer.writerow((*row, c.province_name, c.valid_from, c.valid_to))
 
 
 # How each planted kind shows in the cleaner's logs: a fix of that kind, or a rejection.

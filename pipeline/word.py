@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt, RGBColor
 
 from pipeline.errors import PipelineError
-from pipeline.files import write_atomically
+from pipeline.files import fixed_zip, write_atomically
 
 FONT = "Times New Roman"
 BODY_PT = 14
@@ -476,22 +475,6 @@ def _blocks(document, parent, images: dict[str, bytes], page_break: bool = False
 # --- the file ----------------------------------------------------------------------------------
 
 
-def _fixed_zip(data: bytes) -> bytes:
-    """The same package with every entry dated 1980-01-01 (python-docx stamps the time of
-    writing), in a fixed order, so that the same document is the same bytes."""
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = info.external_attr
-            target.writestr(fixed, source.read(info.filename))
-    return out.getvalue()
-
-
 def _article(fragment: str):
     root = lxml.html.fromstring(fragment)
     found = root.xpath("//article[contains(concat(' ', @class, ' '), ' cnscd-report ')]")
@@ -519,7 +502,7 @@ def report_docx(fragment: str, images: dict[str, bytes], title: str) -> bytes:
     properties.revision = 1
     buffer = io.BytesIO()
     document.save(buffer)
-    return _fixed_zip(buffer.getvalue())
+    return fixed_zip(buffer.getvalue())
 
 
 def write_docx(fragment: str, images: dict[str, bytes], path: Path, title: str) -> None:
