@@ -317,19 +317,38 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_communes(args: argparse.Namespace) -> int:
-    from pipeline.registry import predecessors, search, successors
+    from pipeline.registry import parents_named, predecessors, search, successors
 
     paths = _paths(args)
-    found = search(" ".join(args.query), args.year, paths.raw / EXTRA_REGISTRY_NAME)
+    extra = paths.raw / EXTRA_REGISTRY_NAME
+    if all(word.isdigit() for word in args.query):  # several codes: each one
+        found = [c for code in args.query for c in search(code, args.year, extra)]
+    else:
+        found = search(" ".join(args.query), args.year, extra)
+        named = parents_named(" ".join(args.query), args.year, extra)
+        if len(named) > 1:
+            print(
+                f"'{' '.join(args.query)}' names {', '.join(named)}: the units of the first are "
+                "listed; give the full name for another",
+                file=sys.stderr,
+            )
     tree = f"the {args.year} tree (31/12/{args.year})" if args.year else "every tree"
     if not found:
         print(f"no unit matches '{' '.join(args.query)}' in {tree}", file=sys.stderr)
         return 1
     shown = found if args.all else found[: args.limit]
     for commune in shown:
+        parents = ", ".join(  # with their codes, as --district and --province take them
+            f"{name} ({code})"
+            for name, code in (
+                (commune.district_name, commune.district_code),
+                (commune.province_name, commune.province_code),
+            )
+            if name
+        )
         print(
             f"{commune.code}  {commune.name:<28} {commune.kind.lower():<9} "
-            f"{commune.parent:<48} {commune.validity}"
+            f"{parents:<56} {commune.validity}"
         )
         if args.lineage:
             for change in predecessors(commune):

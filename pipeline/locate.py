@@ -109,8 +109,10 @@ def _guess(stem: str, communes: list[Commune]) -> Commune | None:
     by_slug: dict[str, list[Commune]] = {}
     for commune in communes:
         by_slug.setdefault(commune.slug, []).append(commune)
-    close = difflib.get_close_matches(_name_key(stem), list(by_slug), n=1, cutoff=0.8)
-    return by_slug[close[0]][0] if close and len(by_slug[close[0]]) == 1 else None
+    close = difflib.get_close_matches(_name_key(stem), list(by_slug), n=3, cutoff=0.8)
+    if len(close) != 1 or len(by_slug[close[0]]) != 1:
+        return None  # 'an-binh-1' is as near An Bình (sixteen communes) as An Bình B
+    return by_slug[close[0]][0]
 
 
 def _described(communes: list[Commune]) -> str:
@@ -177,6 +179,8 @@ def claim_workbooks(
             candidates = chosen
         if candidates:
             claimed[candidates[0].code] = candidates[0]
-        else:
-            unclaimed.append(Unclaimed(entry, _guess(stem, scope or communes)))
+            continue
+        written = written_code(entry) if entry.suffix.lower() != ".xls" else None
+        guess = by_code.get(written or "") or _guess(stem, scope or communes)
+        unclaimed.append(Unclaimed(entry, guess))
     return claimed, unclaimed

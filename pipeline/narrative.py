@@ -361,8 +361,8 @@ def formed_from(commune: Commune, year: int, origins: list[dict]) -> dict | None
     read = [o["source_name"] for o in origins if o["status"] == "read"]
     return {
         "date": date_vi(pd.Timestamp(changes[0].date)),
-        "names": ", ".join(dict.fromkeys(c.other.name for c in changes)),
-        "read": ", ".join(read),
+        "names": ", ".join(dict.fromkeys(in_sentence(c.other.name) for c in changes)),
+        "read": ", ".join(in_sentence(name) for name in read),
         "refused": [o for o in origins if o["status"] == "split_unattributed"],
     }
 

@@ -588,4 +588,20 @@ def search(query: str, year: int | None = None, extra_csv: Path | None = None) -
         names = {n for n in frame[column].unique() if n and key in _parent_keys("", n)}
         if names:
             return _communes(frame[frame[column].isin(names)])
-    return _communes(frame[frame["key_full"].str.contains(key, regex=False)])
+    found = frame[frame["key_full"].str.contains(key, regex=False)]
+    exact = (found["key_short"] == key) | (found["key_full"] == key)
+    return _communes(pd.concat([found[exact], found[~exact]]))  # the very name first
+
+
+def parents_named(query: str, year: int | None = None, extra_csv: Path | None = None) -> list[str]:
+    """The districts and provinces a name means ('Lai Châu': a city and a province)."""
+    frame = year_frame(year, extra_csv) if year is not None else load_registry(extra_csv)
+    key = match_key(str(query))
+    return sorted(
+        {
+            name
+            for column in ("district_name", "province_name")
+            for name in frame[column].unique()
+            if name and key in _parent_keys("", name)
+        }
+    )

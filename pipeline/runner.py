@@ -126,7 +126,8 @@ class _Misnamed:
     def check(self, commune: Commune, expected: Path) -> None:
         for unclaimed in self.unclaimed:
             stem = unclaimed.path.name if unclaimed.path.is_dir() else unclaimed.path.stem
-            if looks_like(stem, commune):
+            known = unclaimed.probably  # by the code the file writes, where it does
+            if (known.code == commune.code) if known is not None else looks_like(stem, commune):
                 suffix = unclaimed.path.suffix if unclaimed.path.is_file() else ""
                 raise InputError(
                     f"workbook not found in {expected.parent.name}/, but "

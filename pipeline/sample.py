@@ -304,7 +304,7 @@ def _training_rows(commune: Commune, year: int, rng: random.Random) -> list[dict
             {
                 "date": dt.date(year, rng.randint(3, 11), rng.randint(1, 28)),
                 "mode": rng.choice(contract.TRAINING_MODES),
-                "organiser": rng.choice((district, "UBND xã", "Sở Thông tin và Truyền thông")),
+                "organiser": rng.choice((district, _commune_body(commune), _department(year))),
                 "participants": rng.randint(10, 45),
                 "topic": "Kỹ năng số cơ bản cho thành viên Tổ CNSCĐ",
             }
@@ -460,6 +460,18 @@ def _commune_body(commune: Commune) -> str:
     return f"UBND {commune.kind.lower()} {commune.short_name}"
 
 
+def _department(year: int) -> str:
+    """The province's department for digital transformation: Thông tin và Truyền thông until
+    it merged into Khoa học và Công nghệ on 01/03/2025."""
+    return "Sở Khoa học và Công nghệ" if year >= 2025 else "Sở Thông tin và Truyền thông"
+
+
+def _kept_in_life(commune: Commune, day: dt.date) -> dt.date:
+    """A day of the commune's life: a commune formed during the year acts from its first day."""
+    start = pd.Timestamp(commune.valid_from).date() if commune.valid_from else day
+    return max(day, start)
+
+
 def _decision_rows(commune: Commune, year: int, rng: random.Random) -> list[dict[str, object]]:
     if year == 2022:
         number, date = (
@@ -468,6 +480,10 @@ def _decision_rows(commune: Commune, year: int, rng: random.Random) -> list[dict
             else (rng.randint(20, 90), dt.date(2022, 4, rng.randint(1, 28)))
         )
         number_p, date_p, issuer_p, subject_p = PROVINCE_DECISION
+        if commune.province_code != "30":  # the seed's decision is Hải Dương's
+            province = in_sentence(commune.province_name)
+            issuer_p = f"UBND {province}"
+            subject_p = f"Về việc thành lập Tổ chỉ đạo triển khai công nghệ số cộng đồng {province}"
         return [
             {
                 "number": number_p,
@@ -489,7 +505,7 @@ def _decision_rows(commune: Commune, year: int, rng: random.Random) -> list[dict
         {
             "number": f"{rng.randint(10, 80)}/QĐ-UBND",
             "doc_kind": "Quyết định",
-            "date": dt.date(year, rng.randint(2, 6), rng.randint(1, 28)),
+            "date": _kept_in_life(commune, dt.date(year, rng.randint(2, 6), rng.randint(1, 28))),
             "issuer": _commune_body(commune),
             "subject": "Kiện toàn Tổ công nghệ số cộng đồng",
         }

@@ -121,7 +121,7 @@ def test_communes_finds_units_without_marks_and_lists_a_province(tmp_path: Path)
     assert done.returncode == 0
     lines = done.stdout.splitlines()
     assert len(lines) == 3 and lines[0].startswith("10627  Xã Nam Chính")
-    assert "Huyện Nam Sách, Tỉnh Hải Dương" in lines[0] and "đến 30/11/2024" in lines[0]
+    assert "Huyện Nam Sách (291), Tỉnh Hải Dương (30)" in lines[0] and "đến 30/11/2024" in lines[0]
     done = cnscd(tmp_path, "communes", "10633")  # every tree: one code, three territories
     assert [line.split("  ")[1].strip() for line in done.stdout.splitlines()][:3] == [
         "Xã Nam Trung",
