@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.compare import unit_words
 from pipeline.files import write_text
 from pipeline.indicators import values_of
 from pipeline.narrative import environment
 from pipeline.provenance import package_versions
+from pipeline.registry import split_kind
 
 STATUS_FILE = "status.json"
 COMPARISON_PREFIX = "so-sanh-"
@@ -143,6 +145,10 @@ def write_index(outputs_year: Path, year: int, indicators: pd.DataFrame | None) 
             ok=sum(r["status"] == "ok" for r in rows),
             failed=sum(r["status"] == "failed" for r in rows),
             missing=sum(r["status"] == "missing" for r in rows),
+            unit_words=unit_words(split_kind(r["name"])[0] for r in rows) or "xã",
+            parent_header="Huyện, tỉnh"
+            if any(r.get("district") for r in rows)
+            else "Tỉnh, thành phố",
         )
     )
     path = outputs_year / "index.html"

@@ -269,6 +269,7 @@ def comparison_context(
         "missing_count_word": count_word(c.kind for c in communes if c.code in missing_codes),
         "columns": columns,
         "team_columns": list(TEAM_INDICATORS),
+        "village_words": group_words.village,  # "thôn", "tổ dân phố, khu phố"
         "names": {c: units.in_words(CATALOGUE_BY_CODE[c].name_vi, group_words) for c in shown},
         "units": {c: units.in_words(CATALOGUE_BY_CODE[c].unit, group_words) for c in shown},
         "words_of": names_by_code,  # each commune's unit words, by its name

@@ -136,7 +136,7 @@ def test_team_totals_of_the_district_are_the_sum_of_its_communes(district) -> No
         assert {sheet.cell(r, column).number_format for r in range(3, total + 1)} == {"#,##0"}
     text = " ".join(page.extract_text() for page in PdfReader(folder / "comparison.pdf").pages)
     text = re.sub(r"\s+", " ", text)
-    assert "Tổ CNSCĐ và thôn có tổ" in text
+    assert "Tổ CNSCĐ và thôn, tổ dân phố có tổ" in text
     assert "Tổng " + " ".join(number(expected[code]) for code in TEAM_INDICATORS) in text
 
 
