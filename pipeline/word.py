@@ -359,6 +359,8 @@ def _block_table(document, table_element, widths_cm: tuple[float, ...]) -> None:
     _no_borders(table)
     _fixed_widths(table, list(widths_cm), CELL_MARGIN_CM)
     for row, tr in zip(table.rows, rows, strict=True):
+        # A signature never stands on a page without its title: the row is not split.
+        row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
         for index, (cell, td) in enumerate(zip(row.cells, tr.xpath("./td"), strict=True)):
             _block_cell(cell, td, widths_cm[index])
 
