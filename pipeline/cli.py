@@ -266,7 +266,13 @@ def cmd_collect(args: argparse.Namespace) -> int:
     paths = _paths(args)
     inbox = Path(args.inbox)
     communes = communes_of_year(args.year, paths.raw / EXTRA_REGISTRY_NAME)
-    keep = tuple(Path(k) for k in args.keep or ())
+    chosen = []
+    for given in args.keep or ():  # as the table shows it (within the inbox), or any path
+        path = Path(given) if Path(given).exists() else inbox / given
+        if not path.exists():
+            raise PipelineError(f"--keep: no file '{given}' in {inbox} (nor as a path)")
+        chosen.append(path)
+    keep = tuple(chosen)
     done = collect(inbox, paths.raw_year(args.year), args.year, communes, keep)
     shown = table(done.outcomes, inbox.resolve())
     if shown.empty:
