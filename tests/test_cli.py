@@ -131,10 +131,12 @@ def test_a_workbook_named_for_no_commune_is_pointed_out(tiny_district: Paths, tm
     (raw / "ghi chu.txt").write_text("notes", encoding="utf-8")
     done = cnscd("--data-dir", str(tmp_path), "check", "--year", "2022", "--commune", "10627")
     assert done.returncode == 1  # 10627-nam-chinh.xlsx itself is still missing
-    # Three communes of the country are called Nam Chính: the year's line guesses none of them.
-    assert "2022: not read, named for no commune: Xã Nam Chính (1).xlsx;" in done.stderr, (
-        done.stderr
-    )
+    # Three communes of the country are called Nam Chính: the hint is the one whose code the
+    # file writes on its "Thông tin xã" sheet, never a guess from the name.
+    assert (
+        "2022: not read, named for no commune: Xã Nam Chính (1).xlsx (10627-nam-chinh.xlsx?)"
+        in done.stderr
+    ), done.stderr
     assert "~$" not in done.stderr and "ghi chu" not in done.stderr
     # The commune's own line says which file looks like its workbook.
     assert (
