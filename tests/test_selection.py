@@ -141,3 +141,14 @@ def test_template_for_any_commune_of_the_registry(tmp_path: Path) -> None:
     info = load_workbook(out)["Thông tin xã"]
     row = [cell.value for cell in info[2]]
     assert "00004" in row and "Phường Trúc Bạch" in row and "Quận Ba Đình" in row
+
+
+def test_a_stray_workbook_is_hinted_by_the_code_it_writes(tmp_path: Path) -> None:
+    # Sixteen communes are called An Bình, and Phường An Bình B's slug is nearest the name.
+    paths = Paths.under(tmp_path)
+    generate(paths.raw, years=(2023,), units=[find_commune(2023, "29587")], activity_rows=(20, 30))
+    raw = paths.raw_year(2023)
+    (raw / "29587-an-binh.xlsx").rename(raw / "Xã An Bình (1).xlsx")
+    done = cnscd(paths.base, "check", "--year", "2023")
+    assert "Xã An Bình (1).xlsx (29587-an-binh.xlsx?)" in done.stderr, done.stderr
+    assert "29986" not in done.stderr
