@@ -84,11 +84,24 @@ def code_revision() -> str:
         return f"v{__version__}"
 
 
+def package_hash() -> str:
+    """The package's own files (sources, templates, data, settings), never its bytecode: a
+    `.pyc` a worker writes is no change."""
+    files = sorted(
+        p
+        for p in PACKAGE_DIR.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    )
+    return hash_bytes(
+        *(p.relative_to(PACKAGE_DIR).as_posix().encode() + b"\0" + p.read_bytes() for p in files)
+    )
+
+
 def code_hash(extra: list[Path | None]) -> str:
     """The report code's hash: package sources, templates, settings, notebooks, versions,
     and a district's own settings and templates."""
     parts = [
-        hash_path(PACKAGE_DIR).encode(),
+        package_hash().encode(),
         hash_path(NOTEBOOKS).encode(),
         json.dumps(package_versions(), sort_keys=True).encode(),
     ]

@@ -44,6 +44,7 @@ from pipeline.provenance import (
     code_revision,
     hash_bytes,
     hash_path,
+    package_hash,
     report_key,
     short,
 )
@@ -94,8 +95,9 @@ def output_folder(commune: Commune) -> str:
 def _source_hash(
     raw_year: Path, commune: Commune, year: int, attribution: dict[str, str] | None = None
 ) -> str:
-    """The hash of the workbook and of its predecessors' (and of who a divided predecessor's rows
-    go to); empty (always read again) where the workbook is missing or ambiguous."""
+    """The hash of the workbook, and of its predecessors' (and of who a divided predecessor's
+    rows go to) where it has some; empty (always read again) where the workbook is missing or
+    ambiguous."""
     try:
         own = hash_path(find_workbook(raw_year, commune))
     except InputError:
@@ -868,15 +870,19 @@ def _run_year(
         for k, v in load_settings(options.settings_file).get("predecessors", {}).items()
     }
     sources = {c.code: _source_hash(paths.raw_year(year), c, year, attribution) for c in communes}
+    # A workbook is cleaned again when it changed or the package that cleans it did: tables an
+    # older cleaner wrote are never reported from.
+    package = package_hash()
+    cleaned = {code: f"{source}:{package}" if source else "" for code, source in sources.items()}
     stored = _stored_sources(processed_year)
     stale = [
-        c for c in communes if force or not sources[c.code] or stored.get(c.code) != sources[c.code]
+        c for c in communes if force or not cleaned[c.code] or stored.get(c.code) != cleaned[c.code]
     ]
     problems = prepare(paths, year, stale, workers, attribution) if stale else {}
     if stale:
         _store_sources(
             processed_year,
-            {c.code: sources[c.code] for c in stale if c.code not in problems},
+            {c.code: cleaned[c.code] for c in stale if c.code not in problems},
             set(problems),
         )
         if (processed_year / "commune.parquet").exists():  # some commune of the year has data
