@@ -101,8 +101,8 @@ def test_the_report_says_whose_workbooks_it_includes(reforms: Paths) -> None:
     report = (reforms.outputs_year(2024) / "10633-tran-phu" / "report.html").read_text("utf-8")
     text = " ".join(visible_text(report).split())
     assert (
-        "Xã Trần Phú được thành lập từ ngày 01/12/2024 trên cơ sở Xã Nam Chính, Xã Nam Trung. "
-        "Số liệu năm 2024 gồm cả sổ theo dõi của Xã Nam Chính, Xã Nam Trung trước ngày sắp xếp."
+        "Xã Trần Phú được thành lập từ ngày 01/12/2024 trên cơ sở xã Nam Chính, xã Nam Trung. "
+        "Số liệu năm 2024 gồm cả sổ theo dõi của xã Nam Chính, xã Nam Trung trước ngày sắp xếp."
     ) in text
 
 
