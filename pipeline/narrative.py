@@ -326,6 +326,7 @@ def report_context(
         "annex": annex,
         "previous": {},  # last year's values, where the indicator table has them
         "previous_note": "",
+        "formed": None,  # a commune formed during the year: how (`formed_from`)
         "pillar_names": PILLARS,
         "quality": tables["quality"].to_dict("records"),
         "rejected_reasons": list(tables["rejected"]["reason"].value_counts().sort_index().items()),
