@@ -55,6 +55,7 @@ from pipeline.registry import (
     communes_of_year,
     ended_during,
     find_group,
+    in_sentence,
     previous_units,
     unchanged_between,
 )
@@ -365,11 +366,14 @@ def previous_of_successors(
             continue
         lacking = [u.name for u in units if u.code not in with_data]
         if lacking:
-            notes[code] = f"chưa có số liệu năm {year - 1} của {', '.join(lacking)}"
+            notes[code] = (
+                f"chưa có số liệu năm {year - 1} của {', '.join(map(in_sentence, lacking))}"
+            )
             continue
         groups[code] = [u.code for u in units]
-        notes[code] = f"tổng của các xã trước sắp xếp: {', '.join(u.name for u in units)}" + (
-            " (ước tính: có xã bị chia tách cho nhiều xã)" if approximate else ""
+        notes[code] = (
+            f"tổng của các xã trước sắp xếp: {', '.join(in_sentence(u.name) for u in units)}"
+            + (" (ước tính: có xã bị chia tách cho nhiều xã)" if approximate else "")
         )
     if not groups:
         return None, notes

@@ -121,9 +121,9 @@ def test_last_year_is_the_sum_of_the_predecessors_reports(reforms: Paths) -> Non
     mean = sum(_value(before, c, "people_guided_per_1000") for c in parts) / 3
     assert rate != pytest.approx(mean)
     note = now.loc[now["commune_code"] == "10633", "previous_note"].iloc[0]
-    assert note == "tổng của các xã trước sắp xếp: Xã Hiệp Cát, Xã Quốc Tuấn, Xã Trần Phú"
+    assert note == "tổng của các xã trước sắp xếp: xã Hiệp Cát, xã Quốc Tuấn, xã Trần Phú"
     report = (reforms.outputs_year(2025) / "10633-tran-phu" / "report.html").read_text("utf-8")
-    assert "Cột năm 2024 là tổng của các xã trước sắp xếp: Xã Hiệp Cát" in visible_text(report)
+    assert "Cột năm 2024 là tổng của các xã trước sắp xếp: xã Hiệp Cát" in visible_text(report)
 
 
 def test_a_report_after_july_2025_goes_to_the_province_not_a_district(reforms: Paths) -> None:
