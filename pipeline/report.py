@@ -13,6 +13,7 @@ import pandas as pd
 from pipeline import charts, narrative, store, units
 from pipeline.compare import villages_without_team
 from pipeline.config import Paths
+from pipeline.index import read_status
 from pipeline.indicators import CATALOGUE_BY_CODE, values_of
 from pipeline.narrative import number
 from pipeline.predecessors import read_origins
@@ -277,6 +278,7 @@ def comparison_context(
         "rows": rows,
         "included": [r for r in rows if r["status"] == "ok"],
         "missing": result.missing,
+        "unreadable": [],  # of those, whose workbook came but could not be read (from the run)
         "totals": result.totals,
         "counted": result.counted,
         "medians": result.medians,
@@ -392,6 +394,13 @@ def district_comparison_html(
         group_word=found.word,
         village_words=words,
     )
+    # A commune whose workbook came but could not be read is not one that sent nothing.
+    statuses = {
+        c.name: read_status(paths.outputs_year(year) / f"{c.code}-{c.slug}") for c in communes
+    }
+    context["unreadable"] = [
+        name for name in context["missing"] if (statuses.get(name) or {}).get("status") == "failed"
+    ]
     context["footer"] = footer
     overrides = [Path(data_dir, templates_dir)] if templates_dir else None
     env = narrative.environment(overrides)

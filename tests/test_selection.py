@@ -152,3 +152,17 @@ def test_a_stray_workbook_is_hinted_by_the_code_it_writes(tmp_path: Path) -> Non
     done = cnscd(paths.base, "check", "--year", "2023")
     assert "Xã An Bình (1).xlsx (29587-an-binh.xlsx?)" in done.stderr, done.stderr
     assert "29986" not in done.stderr
+
+
+def test_a_workbook_that_could_not_be_read_is_not_one_never_sent(district_copy: Paths) -> None:
+    (district_copy.raw_year(2022) / "10645-an-lam.xlsx").write_bytes(b"not a workbook")
+    done = cnscd(
+        district_copy.base, "run", "--year", "2022", "--district", "291", "--formats", "html",
+        "--engine", "inprocess",
+    )  # fmt: skip
+    assert done.returncode == 1  # An Lâm failed; the others are built
+    html = (
+        district_copy.outputs_year(2022) / "so-sanh-291-nam-sach" / "comparison.html"
+    ).read_text(encoding="utf-8")
+    text = " ".join(html.split())
+    assert "(trong đó xã An Lâm đã gửi sổ nhưng sổ chưa đọc được: xem trang tổng hợp)" in text
