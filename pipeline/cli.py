@@ -251,7 +251,7 @@ def cmd_template(args: argparse.Namespace) -> int:
     output = (
         Path(args.output)
         if args.output
-        else Path(f"{commune.code}-{commune.slug}.xlsx" if commune else "mau-bao-cao.xlsx")
+        else Path(f"{commune.stem}.xlsx" if commune else "mau-bao-cao.xlsx")
     )
     if output.exists() and not args.force:
         raise PipelineError(f"{output} exists; pass --force to overwrite it")

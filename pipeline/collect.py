@@ -181,7 +181,7 @@ def _target(raw_year: Path, commune: Commune, source: Path) -> Path:
     suffix = ".xlsm" if source.suffix.lower() == ".xlsm" else ".xlsx"
     if source.is_dir():
         suffix = ""
-    return raw_year / f"{commune.code}-{commune.slug}{suffix}"
+    return raw_year / f"{commune.stem}{suffix}"
 
 
 def plan(

@@ -16,7 +16,7 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")  # .xls is found only to be named
 
 def workbook_names(commune: Commune) -> tuple[str, str, str]:
     """The names a commune's workbook may have, without suffix: slug, code, code-slug."""
-    return commune.slug, commune.code, f"{commune.code}-{commune.slug}"
+    return commune.slug, commune.code, commune.stem
 
 
 def find_workbook(raw_year: Path, commune: Commune) -> Path:
@@ -37,7 +37,7 @@ def find_workbook(raw_year: Path, commune: Commune) -> Path:
             f"{', '.join(f.name for f in found)}; keep one in {raw_year.name}/",
             file=found[0].name,
         )
-    return found[0] if found else raw_year / f"{commune.code}-{commune.slug}.xlsx"
+    return found[0] if found else raw_year / f"{commune.stem}.xlsx"
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Unclaimed:
         if self.probably is None:
             return None
         suffix = self.path.suffix if self.path.is_file() else ""
-        return f"{self.probably.code}-{self.probably.slug}{suffix}"
+        return f"{self.probably.stem}{suffix}"
 
     def __str__(self) -> str:
         if self.reason:

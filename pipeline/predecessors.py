@@ -34,7 +34,7 @@ ORIGIN_COLUMNS = [
 @dataclass(frozen=True)
 class Predecessors:
     """What a successor takes from its predecessors: their dated sheets, the day each ended
-    (by file name), one row per predecessor for the record, and a problem that blocks it."""
+    (by file name), and one row per predecessor for the record."""
 
     workbooks: list[RawWorkbook]
     cutoffs: dict[str, pd.Timestamp]
@@ -47,7 +47,7 @@ def find_predecessor_workbook(
     """`{code}-{slug}` or `{slug}` of the predecessor, unless that is also the successor's own
     name (a unit that kept its code and name writes its earlier months in its own workbook)."""
     own = set(workbook_names(successor))
-    for name in (f"{predecessor.code}-{predecessor.slug}", predecessor.slug):
+    for name in (predecessor.stem, predecessor.slug):
         if name in own:
             continue
         for candidate in (*(raw_year / f"{name}{s}" for s in WORKBOOK_SUFFIXES), raw_year / name):

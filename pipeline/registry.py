@@ -79,6 +79,12 @@ class Commune:
         return slugify(short_name(self.name))
 
     @property
+    def stem(self) -> str:
+        """`10627-nam-chinh`: how its workbook and its output folder are named (a slug alone is
+        shared by communes elsewhere in the country)."""
+        return f"{self.code}-{self.slug}"
+
+    @property
     def district_slug(self) -> str:
         return slugify(short_name(self.district_name))
 

@@ -395,9 +395,7 @@ def district_comparison_html(
         village_words=words,
     )
     # A commune whose workbook came but could not be read is not one that sent nothing.
-    statuses = {
-        c.name: read_status(paths.outputs_year(year) / f"{c.code}-{c.slug}") for c in communes
-    }
+    statuses = {c.name: read_status(paths.outputs_year(year) / c.stem) for c in communes}
     context["unreadable"] = [
         name for name in context["missing"] if (statuses.get(name) or {}).get("status") == "failed"
     ]

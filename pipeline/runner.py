@@ -90,7 +90,7 @@ class CommuneRun:
 
 def output_folder(commune: Commune) -> str:
     """`10627-nam-chinh`: from the code and slug, never from a raw name."""
-    return f"{commune.code}-{commune.slug}"
+    return commune.stem
 
 
 def _source_hash(
@@ -135,7 +135,7 @@ class _Misnamed:
                 raise InputError(
                     f"workbook not found in {expected.parent.name}/, but "
                     f"'{unclaimed.path.name}' there looks like this commune's: rename it "
-                    f"{commune.code}-{commune.slug}{suffix}",
+                    f"{commune.stem}{suffix}",
                     file=expected.name,
                 )
 
@@ -930,7 +930,7 @@ def _run_year(
         CommuneRun(
             c,
             "missing",
-            f"no workbook in {paths.raw_year(year).name}/ (expected {c.code}-{c.slug}.xlsx)",
+            f"no workbook in {paths.raw_year(year).name}/ (expected {c.stem}.xlsx)",
         )
         for c in missing
     ]

@@ -798,16 +798,14 @@ def reform_workbooks(year: int, seed: int) -> list[Spec]:
     successor's own workbook)."""
     successor = find_commune(year, TRAN_PHU)
     changes = changes_during(successor, year)
-    kept_its_name = any(
-        (c.other.code, c.other.slug) == (successor.code, successor.slug) for c in changes
-    )
+    kept_its_name = any(c.other.stem == successor.stem for c in changes)
     own_period = None
     if changes and not kept_its_name:  # a new commune: its own book starts with it
         own_period = (pd.Timestamp(changes[0].date).date(), dt.date(year, 12, 31))
     specs: list[Spec] = [(successor, territory_villages(successor, seed), own_period)]
     for change in changes:
         unit = change.other
-        if (unit.code, unit.slug) != (successor.code, successor.slug):
+        if unit.stem != successor.stem:
             last = pd.Timestamp(change.date).date() - dt.timedelta(days=1)
             specs.append((unit, territory_villages(unit, seed), (dt.date(year, 1, 1), last)))
     if year == REFORM_YEARS[0]:  # next year's predecessors need this year's reports
@@ -820,7 +818,7 @@ def reform_workbooks(year: int, seed: int) -> list[Spec]:
 
 def workbook_name(commune: Commune) -> str:
     """`10627-nam-chinh.xlsx`: a slug alone is shared by communes elsewhere in the country."""
-    return f"{commune.code}-{commune.slug}.xlsx"
+    return f"{commune.stem}.xlsx"
 
 
 def generate(
