@@ -18,8 +18,8 @@ from pathlib import Path
 from pipeline.config import Paths
 from pipeline.ingest import read_workbook
 from pipeline.locate import find_workbook
+from pipeline.preparing import prepare_communes
 from pipeline.registry import EXTRA_REGISTRY_NAME, communes_of_year
-from pipeline.runner import prepare_communes
 from pipeline.sample import generate
 
 

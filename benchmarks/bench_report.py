@@ -16,17 +16,12 @@ from pathlib import Path
 import nbformat
 import papermill
 
+from pipeline.computing import compute_year
 from pipeline.config import Paths
+from pipeline.documents import REPORT_NOTEBOOK
 from pipeline.pdf import write_pdf
-from pipeline.runner import (
-    _KERNEL_CONFIG,
-    REPORT_NOTEBOOK,
-    compute_year,
-    prepare,
-    render_html,
-    report_fragment,
-    visible_text,
-)
+from pipeline.preparing import prepare
+from pipeline.rendering import _KERNEL_CONFIG, render_html, report_fragment, visible_text
 from pipeline.sample import generate, sample_communes
 
 

@@ -24,8 +24,10 @@ import time
 from pathlib import Path
 
 from pipeline.config import Paths
+from pipeline.documents import REPORT_NOTEBOOK
+from pipeline.options import ReportOptions
 from pipeline.registry import EXTRA_REGISTRY_NAME, communes_of_year
-from pipeline.runner import REPORT_NOTEBOOK, ReportOptions, run_year
+from pipeline.runner import run_year
 from pipeline.sample import generate, sample_communes
 
 BIN = Path(sys.executable).parent
@@ -48,7 +50,8 @@ def plain_loop(raw: Path) -> float:
     shutil.copytree(raw, paths.raw)
     communes = sample_communes(2022)
     started = time.perf_counter()
-    from pipeline.runner import compute_year, prepare
+    from pipeline.computing import compute_year
+    from pipeline.preparing import prepare
 
     prepare(paths, 2022, communes)
     compute_year(paths, 2022)

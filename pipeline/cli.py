@@ -127,7 +127,8 @@ def _settings_path(args: argparse.Namespace) -> Path | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.runner import ReportOptions, run_comparisons, run_year
+    from pipeline.options import ReportOptions
+    from pipeline.runner import run_comparisons, run_year
 
     paths = _paths(args)
     failed = 0
@@ -182,7 +183,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from pipeline.runner import check_year
+    from pipeline.preparing import check_year
 
     paths = _paths(args)
     blocked = 0
@@ -302,7 +303,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from pipeline.runner import ReportOptions, comparison_folder, run_comparisons, run_year
+    from pipeline.documents import comparison_folder
+    from pipeline.options import ReportOptions
+    from pipeline.runner import run_comparisons, run_year
 
     paths = _paths(args)
     if not (args.district or args.province or args.group):

@@ -22,7 +22,9 @@ from workbooks import as_csv_folder, by_line
 from pipeline.clean import CleanResult
 from pipeline.config import Paths
 from pipeline.errors import PipelineError
-from pipeline.runner import ReportOptions, prepare_chunk, run_year
+from pipeline.options import ReportOptions
+from pipeline.preparing import prepare_chunk
+from pipeline.runner import run_year
 from pipeline.sample import encode_cp1258, encode_tcvn3, generate, sample_commune
 
 CODE, OTHER = "10627", "10645"  # nam-chinh, broken in each case; an-lam, never touched

@@ -16,13 +16,15 @@ from pipeline.compare import (
     unit_words,
     villages_without_team,
 )
+from pipeline.computing import compute_year
 from pipeline.config import Paths
+from pipeline.documents import execute_comparison
 from pipeline.exports import write_comparison_xlsx
 from pipeline.indicators import CATALOGUE_BY_CODE, Inputs, values_of
 from pipeline.narrative import environment, load_settings, number
+from pipeline.preparing import prepare
 from pipeline.registry import Commune
 from pipeline.report import chart_pairs, comparison_charts, comparison_context
-from pipeline.runner import compute_year, execute_comparison, prepare
 from pipeline.sample import sample_communes
 
 
@@ -193,7 +195,7 @@ def test_names_from_the_data_are_escaped(tiny_district: Paths, tmp_path) -> None
 
 
 def test_a_named_list_of_communes_is_compared_like_a_district(district, tmp_path) -> None:
-    from pipeline.runner import ReportOptions
+    from pipeline.options import ReportOptions
 
     paths, _ = district
     settings = tmp_path / "settings.toml"

@@ -146,7 +146,7 @@ def test_a_district_changes_thresholds_and_wording_without_code(
     import shutil
 
     from pipeline.config import TEMPLATES
-    from pipeline.runner import ReportOptions
+    from pipeline.options import ReportOptions
 
     paths = Paths.under(tmp_path / "data-home")
     shutil.copytree(tiny_district.raw, paths.raw)

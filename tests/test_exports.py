@@ -10,7 +10,8 @@ from openpyxl import load_workbook
 
 from pipeline.config import Paths
 from pipeline.exports import safe_cell
-from pipeline.runner import ReportOptions, run_comparisons, run_year
+from pipeline.options import ReportOptions
+from pipeline.runner import run_comparisons, run_year
 from pipeline.sample import sample_commune
 
 _RUNS_AS_FORMULA = ("=", "+", "-", "@", "\t", "\r")

@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from pipeline.config import Paths
-from pipeline.runner import ReportOptions, run_year
+from pipeline.options import ReportOptions
+from pipeline.runner import run_year
 from pipeline.sample import sample_commune
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -252,8 +252,9 @@ def test_catalogue_is_complete_and_unique() -> None:
 def district_indicators(sample_district, tmp_path_factory):
     import shutil
 
+    from pipeline.computing import compute_year
     from pipeline.config import Paths
-    from pipeline.runner import compute_year, prepare
+    from pipeline.preparing import prepare
     from pipeline.sample import sample_commune, sample_communes
 
     everything = Paths.under(tmp_path_factory.mktemp("all"))

@@ -7,8 +7,11 @@ import shutil
 import pandas as pd
 from pypdf import PdfReader
 
+from pipeline.computing import compute_year
 from pipeline.config import Paths
-from pipeline.runner import ReportOptions, compute_year, prepare, run_comparisons, run_year
+from pipeline.options import ReportOptions
+from pipeline.preparing import prepare
+from pipeline.runner import run_comparisons, run_year
 from pipeline.sample import sample_commune
 
 

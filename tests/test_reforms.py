@@ -13,8 +13,10 @@ import pytest
 from pipeline.clean import clean_workbook
 from pipeline.config import Paths
 from pipeline.ingest import read_workbook
+from pipeline.options import ReportOptions
 from pipeline.registry import find_commune
-from pipeline.runner import ReportOptions, run_year, visible_text
+from pipeline.rendering import visible_text
+from pipeline.runner import run_year
 from pipeline.sample import commune_sheets, generate, territory_villages, write_workbook
 
 FAST = ReportOptions(formats=("html",), engine="inprocess")

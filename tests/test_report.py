@@ -10,10 +10,12 @@ import pytest
 from pypdf import PdfReader
 
 from pipeline.config import Paths
+from pipeline.documents import execute_report
 from pipeline.indicators import values_of
 from pipeline.narrative import count, number
 from pipeline.pdf import PdfUnavailable, missing_glyphs, resolve_font, write_pdf
-from pipeline.runner import execute_report, report_fragment, run_year, visible_text
+from pipeline.rendering import report_fragment, visible_text
+from pipeline.runner import run_year
 from pipeline.sample import sample_commune
 
 MM = 72 / 25.4  # PDF points per millimetre
@@ -129,7 +131,7 @@ def test_no_suitable_font_is_said_plainly() -> None:
 
 
 def test_html_only_when_pdf_is_not_asked(nam_chinh) -> None:
-    from pipeline.runner import ReportOptions
+    from pipeline.options import ReportOptions
 
     paths, folder = nam_chinh
     run = execute_report(

@@ -10,8 +10,9 @@ import shutil
 import pytest
 
 from pipeline.config import TEMPLATES, Paths
+from pipeline.options import ReportOptions
 from pipeline.progress import Progress
-from pipeline.runner import ReportOptions, run_year
+from pipeline.runner import run_year
 from pipeline.sample import sample_commune
 
 SLUGS = ("nam-chinh", "an-lam", "nam-trung")

@@ -7,9 +7,11 @@ import re
 
 import pytest
 
+from pipeline.computing import compute_year
 from pipeline.config import Paths
+from pipeline.preparing import prepare
+from pipeline.rendering import visible_text
 from pipeline.report import commune_report_html, district_comparison_html
-from pipeline.runner import compute_year, prepare, visible_text
 from pipeline.sample import YEARS, generate, sample_communes
 
 

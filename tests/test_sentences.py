@@ -15,7 +15,7 @@ import pytest
 from pipeline.indicators import CATALOGUE
 from pipeline.narrative import load_settings, render_report, report_context
 from pipeline.registry import Commune
-from pipeline.runner import visible_text
+from pipeline.rendering import visible_text
 
 NAM_CHINH = Commune("10627", "Xã Nam Chính", "291", "Huyện Nam Sách", "30", "Tỉnh Hải Dương")
 TOWN = Commune("10606", "Thị trấn Nam Sách", "291", "Huyện Nam Sách", "30", "Tỉnh Hải Dương")

@@ -17,8 +17,10 @@ from pypdf import PdfReader
 
 from pipeline.cli import main
 from pipeline.config import Paths
+from pipeline.options import ReportOptions
+from pipeline.rendering import report_fragment, visible_text
 from pipeline.report import commune_chart_images
-from pipeline.runner import ReportOptions, report_fragment, run_year, visible_text
+from pipeline.runner import run_year
 from pipeline.sample import sample_commune
 from pipeline.word import FIXED_TIME, DocxError, docx_text, report_docx
 

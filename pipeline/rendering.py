@@ -1,0 +1,225 @@
+"""Execute a notebook with papermill and render it: report HTML, reviewers' notebook HTML, PDF
+and Word, moved into place whole. The only module that drives papermill and nbconvert."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html import unescape
+from pathlib import Path
+
+from traitlets.config import Config
+
+from pipeline.config import NOTEBOOKS, TEMPLATES
+from pipeline.errors import PipelineError
+from pipeline.files import write_text
+from pipeline.options import ReportOptions
+from pipeline.pdf import PdfUnavailable, write_pdf
+
+# Kernels talk over local sockets in the run's own folder rather than open TCP ports. Their own
+# log stays quiet: jupyter_client interrupts every kernel before shutting it down, which ipykernel
+# logs as an ERROR ("KeyboardInterrupt caught in kernel") that is none; a notebook's errors reach
+# papermill, not this log.
+_KERNEL_CONFIG = Config(
+    {
+        "KernelManager": {"transport": "ipc"},
+        "NotebookClient": {"extra_arguments": ["--IPKernelApp.log_level=CRITICAL"]},
+    }
+)
+
+
+def _scrub(notebook_path: Path) -> None:
+    """Drop timestamps and machine paths that papermill records, so outputs are reproducible."""
+    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    meta = notebook.get("metadata", {}).get("papermill", {})
+    for key in ("input_path", "output_path", "start_time", "end_time", "duration"):
+        meta.pop(key, None)
+    for index, cell in enumerate(notebook["cells"]):
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = f"injected-parameters-{index}"  # papermill draws a random id
+        cell.get("metadata", {}).pop("papermill", None)
+        cell.get("metadata", {}).pop("execution", None)
+    notebook_path.write_text(
+        json.dumps(notebook, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+
+
+def render_html(notebook_path: Path, html_path: Path, title: str, code: bool = False) -> None:
+    """The executed notebook as a document: no code, no prompts; or, with `code`, as a reviewer
+    reads a notebook: each cell's code above what it displayed."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="report",  # pipeline/templates/nbconvert/report: lab, with no remote scripts
+        extra_template_basedirs=[str(TEMPLATES / "nbconvert")],
+        exclude_input=not code,
+        exclude_input_prompt=not code,
+        exclude_output_prompt=not code,
+    )
+    notebook = nbformat.read(notebook_path, as_version=4)
+    notebook.metadata["title"] = title
+    body, _ = exporter.from_notebook_node(notebook)
+    write_text(html_path, body)
+
+
+def report_fragment(notebook_path: Path) -> str | None:
+    """The report as the executed notebook displayed it (the last HTML output)."""
+    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    for cell in reversed(notebook["cells"]):
+        for output in reversed(cell.get("outputs", [])):
+            html = output.get("data", {}).get("text/html")
+            if html:
+                return "".join(html) if isinstance(html, list) else html
+    return None
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees of an HTML fragment: no tags, styles or drawings."""
+    html = re.sub(r"<(style|script|svg)\b.*?</\1>", " ", html, flags=re.S)
+    return unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+KERNEL_START_ATTEMPTS = 3
+
+
+def _execute_notebook(
+    output: Path,
+    work_dir: Path,
+    parameters: dict,
+    engine: str = "kernel",
+    notebook: Path = NOTEBOOKS / "commune_report.ipynb",
+) -> None:
+    """papermill, with a real kernel or in process; a kernel that fails to start under load is
+    started again."""
+    import papermill
+    from nbclient.exceptions import DeadKernelError
+
+    from pipeline.engine import ENGINE_NAME  # also makes injected parameters readable
+
+    def execute() -> None:
+        if engine == "inprocess":
+            chosen = {"engine_name": ENGINE_NAME}
+        else:
+            chosen = {"config": _KERNEL_CONFIG}
+        papermill.execute_notebook(
+            str(notebook),
+            str(output),
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(work_dir),
+            log_output=False,
+            parameters=parameters,
+            **chosen,
+        )
+
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        try:
+            execute()
+            return
+        except (DeadKernelError, TimeoutError, RuntimeError) as exc:
+            if (
+                engine == "inprocess"
+                or isinstance(exc, papermill.PapermillExecutionError)
+                or (
+                    output.exists()
+                    and any(
+                        c.get("outputs") for c in json.loads(output.read_text("utf-8"))["cells"]
+                    )
+                )
+            ):
+                raise  # the notebook itself failed: not a kernel start
+            if attempt == KERNEL_START_ATTEMPTS:
+                raise
+            time.sleep(attempt)
+
+
+@dataclass
+class Produced:
+    """What one notebook run left: status, message, files (name -> path), why there is no PDF."""
+
+    status: str = "pending"
+    message: str = ""
+    files: list[str] = field(default_factory=list)
+    pdf_note: str = ""
+
+
+def execute_document(
+    out_dir: Path,
+    work_dir: Path,
+    notebook: Path,
+    stem: str,
+    parameters: dict,
+    title: str,
+    options: ReportOptions,
+    extra: Callable[[Path], list[str]] | None = None,
+    landscape: bool = False,
+    word: Callable[[str, Path], None] | None = None,
+) -> Produced:
+    """Execute a notebook with papermill, render it to HTML (and PDF), move the files in whole.
+
+    Works in its own folder, so parallel runs never share a file; `extra(work_dir)` may write
+    more files (the comparison's workbook) and returns their names; `word(fragment, path)`
+    writes the Word document when the formats ask for it (the commune report).
+    """
+    import papermill
+
+    done = Produced()
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = work_dir / "notebook.ipynb"
+    try:
+        _execute_notebook(
+            executed,
+            work_dir,
+            {**parameters, "data_dir": os.path.relpath(parameters["data_dir"], work_dir)},
+            options.engine,
+            notebook,
+        )
+    except papermill.PapermillExecutionError as exc:
+        done.status, done.message = "failed", f"{exc.ename}: {exc.evalue}"
+    try:
+        if executed.exists():
+            _scrub(executed)
+            render_html(executed, work_dir / f"{stem}.html", title)
+            render_html(executed, work_dir / "notebook.html", f"{title} (notebook)", code=True)
+            done.files = ["notebook.ipynb", "notebook.html", f"{stem}.html"]
+            fragment = report_fragment(executed) if done.status == "pending" else None
+            if fragment and "pdf" in options.formats:
+                try:
+                    write_pdf(
+                        fragment,
+                        visible_text(fragment),
+                        work_dir / f"{stem}.pdf",
+                        title,
+                        landscape=landscape,
+                    )
+                    done.files.append(f"{stem}.pdf")
+                except PdfUnavailable as exc:
+                    done.pdf_note = str(exc)
+                except PipelineError as exc:
+                    done.status, done.message = "failed", str(exc)
+            if fragment and word is not None and "docx" in options.formats:
+                try:
+                    word(fragment, work_dir / f"{stem}.docx")
+                    done.files.append(f"{stem}.docx")
+                except PipelineError as exc:
+                    done.status, done.message = "failed", str(exc)
+            if extra is not None and done.status == "pending":
+                done.files += extra(work_dir)
+            for name in done.files:
+                (work_dir / name).replace(out_dir / name)
+            for suffix in (".pdf", ".docx"):  # no old PDF or Word file beside a new HTML
+                if f"{stem}{suffix}" not in done.files:
+                    (out_dir / f"{stem}{suffix}").unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    if done.status == "pending":
+        done.status = "ok"
+    return done
