@@ -1,10 +1,13 @@
-"""What a run remembers: the hash of each commune's sources, each output folder's status and
-key, the year's manifest and index."""
+"""What a run remembers: the inputs each stage last ran from (prepared.json,
+indicators.inputs.json, each output folder's status.json), the year's manifest and index."""
 
 from __future__ import annotations
 
+import json
+from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline import store
@@ -12,6 +15,7 @@ from pipeline.config import Paths
 from pipeline.documents import CommuneRun
 from pipeline.errors import InputError
 from pipeline.exports import write_csv
+from pipeline.files import write_text
 from pipeline.index import read_status, write_index, write_manifest, write_status
 from pipeline.locate import find_workbook
 from pipeline.predecessors import (
@@ -25,7 +29,7 @@ from pipeline.registry import (
     Commune,
     changes_during,
 )
-from pipeline.report import INDICATORS_FILE
+from pipeline.store import INDICATORS_FILE
 
 
 def source_hash(
@@ -108,29 +112,60 @@ def record_year(
     return write_index(outputs_year, year, indicators)
 
 
-SOURCES_FILE = "sources.parquet"
+PREPARED_FILE = "prepared.json"  # what each commune's clean rows were made from
+INDICATOR_INPUTS_FILE = "indicators.inputs.json"  # what indicators.parquet was computed from
 
 
-def stored_sources(processed_year: Path) -> dict[str, str]:
-    path = processed_year / SOURCES_FILE
-    if not path.exists():
+def read_record(path: Path) -> dict:
+    """A stage's record (JSON), or an empty one where there is none or a kill left it unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return {}
-    frame = pd.read_parquet(path)
-    return dict(zip(frame["commune_code"], frame["source"], strict=True))
 
 
-def store_sources(processed_year: Path, fresh: dict[str, str], dropped: set[str]) -> None:
-    sources = {k: v for k, v in stored_sources(processed_year).items() if k not in dropped}
-    sources.update(fresh)
-    frame = pd.DataFrame(sorted(sources.items()), columns=["commune_code", "source"])
-    store.write_parquet(frame, processed_year / SOURCES_FILE)
+def write_record(path: Path, record: dict) -> None:
+    write_text(path, json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
 
 
-def up_to_date(folder: Path, key: str) -> bool:
+def commune_digests(frame: pd.DataFrame, order: tuple[str, ...] = ()) -> dict[str, str]:
+    """One digest per commune of its rows of a table (in the table's order, or sorted by
+    `order` within the commune): a report is rebuilt when its own rows or figures changed, not
+    when another commune's did."""
+    if frame.empty:
+        return {}
+    ordered = frame.sort_values(["commune_code", *order], kind="stable")
+    rows = pd.util.hash_pandas_object(ordered, index=False).to_numpy()
+    codes = ordered["commune_code"].to_numpy()
+    changes = (np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist()
+    starts = [0, *changes, len(codes)]
+    return {
+        str(codes[start]): hash_bytes(rows[start:end].tobytes()) for start, end in pairwise(starts)
+    }
+
+
+def clean_digests(processed_year: Path, codes: set[str]) -> dict[str, str]:
+    """The digest of each commune's clean rows, logs included, over every table of the year."""
+    parts: dict[str, list[bytes]] = {code: [] for code in codes}
+    for name in (*store.TABLES, store.ORIGINS_FILE.removesuffix(".parquet")):
+        path = processed_year / f"{name}.parquet"
+        if not path.exists():
+            continue
+        frame = pd.read_parquet(path, filters=[("commune_code", "in", sorted(codes))])
+        found = commune_digests(frame)
+        for code in codes:
+            parts[code].append(f"{name}:{found.get(code, '')}".encode())
+    return {code: hash_bytes(*chunks) for code, chunks in parts.items()}
+
+
+def stored_inputs(folder: Path) -> tuple[dict | None, str]:
+    """A report's or a comparison's last inputs, and why it must be built again ("" when its
+    outputs are whole and ok)."""
     status = read_status(folder)
-    return (
-        status is not None
-        and status.get("status") == "ok"
-        and status.get("key") == key
-        and all((folder / name).exists() for name in status.get("outputs", {}))
-    )
+    if status is None:
+        return None, "not built yet"
+    if status.get("status") != "ok":
+        return status.get("inputs"), f"last run {status.get('status')}"
+    if not all((folder / name).exists() for name in status.get("outputs", {})):
+        return status.get("inputs"), "an output file is missing"
+    return status.get("inputs"), ""

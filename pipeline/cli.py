@@ -172,7 +172,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         finished.append((year, runs, selection))
     for year, _, selection in finished:
         if selection.groups:  # the groups selected, or each commune's district (or province)
-            run_comparisons(paths, year, selection.groups, options)
+            run_comparisons(paths, year, selection.groups, options, force=args.force)
     for year, runs, _ in finished:
         if len(runs) == 1 and runs[0].status == "ok":
             print(f"report: {paths.outputs_year(year) / runs[0].folder_name / 'report.html'}")
@@ -531,6 +531,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipelineError as exc:
         print(f"cnscd: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C: what finished is recorded (runner.Interrupted)
+        print(f"\ncnscd: {exc or 'interrupted'}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pipeline.registry import (
     previous_units,
     unchanged_between,
 )
-from pipeline.report import INDICATORS_FILE
+from pipeline.store import INDICATORS_FILE
 
 
 def compute_year(paths: Paths, year: int) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from pipeline.registry import (
     find_group,
 )
 from pipeline.rendering import Produced, execute_document
-from pipeline.report import INDICATORS_FILE
+from pipeline.store import INDICATORS_FILE
 
 REPORT_NOTEBOOK = NOTEBOOKS / "commune_report.ipynb"
 COMPARISON_NOTEBOOK = NOTEBOOKS / "district_comparison.ipynb"
@@ -55,12 +55,11 @@ def execute_report(
     run = CommuneRun(commune)
     title = f"Báo cáo Tổ CNSCĐ {commune.name} năm {year}"
 
-    def word(fragment: str, path: Path) -> None:
+    def word(fragment: str, path: Path, settings_file: str) -> None:
         from pipeline.report import commune_chart_images
         from pipeline.word import write_docx
 
-        settings = options.parameters(paths.base)["settings_file"] or None
-        images = commune_chart_images(year, commune.code, paths.base, settings)
+        images = commune_chart_images(year, commune.code, paths.base, settings_file or None)
         write_docx(fragment, images, path, title)
 
     done = execute_document(
@@ -72,7 +71,6 @@ def execute_report(
             "year": year,
             "commune": commune.code,
             "data_dir": str(paths.base),
-            **options.parameters(paths.base),
             "footer": short(provenance) if provenance else "",
         },
         title,
@@ -89,9 +87,7 @@ def comparison_folder(slug: str) -> str:
 
 
 def group_of(paths: Paths, year: int, key: str, options: ReportOptions):
-    from pipeline.narrative import load_settings
-
-    named = load_settings(options.settings_file).get("groups")
+    named = options.settings().get("groups")
     return find_group(year, key, paths.raw / EXTRA_REGISTRY_NAME, named)
 
 
@@ -122,7 +118,6 @@ def execute_comparison(
             "year": year,
             "group": group,
             "data_dir": str(paths.base),
-            **options.parameters(paths.base),
         },
         f"So sánh Tổ CNSCĐ {name} năm {year}",
         options,

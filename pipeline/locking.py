@@ -14,6 +14,13 @@ from pathlib import Path
 
 from pipeline.errors import PipelineError
 
+_HELD: set[int] = set()  # descriptors of the locks this process holds
+
+
+def held_descriptors() -> tuple[int, ...]:
+    """The lock descriptors a forked worker must close (it shares them with the run)."""
+    return tuple(sorted(_HELD))
+
 
 class RunLocked(PipelineError):
     """Another run holds the year's outputs."""
@@ -37,7 +44,9 @@ def year_lock(outputs_year: Path) -> Iterator[None]:
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
+        _HELD.add(handle.fileno())
         try:
             yield
         finally:
+            _HELD.discard(handle.fileno())
             fcntl.flock(handle, fcntl.LOCK_UN)

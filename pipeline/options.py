@@ -1,10 +1,26 @@
-"""How reports are made: a district's settings and templates, the formats, the engine."""
+"""How reports are made: a district's settings and templates, the formats, the engine.
+
+The caller reads a district's settings file and templates folder once, when the options are
+made; the work carries their content, and each worker writes it into its own working folder. A
+cluster worker never needs the caller's files, and a file edited during a run changes nothing.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from pipeline.errors import InputError
+from pipeline.provenance import hash_bytes
+
+
+def _read_templates(folder: Path) -> tuple[tuple[str, bytes], ...]:
+    return tuple(
+        (path.relative_to(folder).as_posix(), path.read_bytes())
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    )
 
 
 @dataclass(frozen=True)
@@ -17,13 +33,48 @@ class ReportOptions:
     # "kernel": papermill's standard engine, a new kernel per commune; "inprocess": the
     # notebook runs in the worker itself (pipeline/engine.py), with no kernel start.
     engine: str = "kernel"
+    settings_text: bytes = field(default=b"", repr=False)
+    templates: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
 
-    def parameters(self, base: Path) -> dict[str, str]:
-        # Relative to the data folder, so no machine path is written into the notebook.
+    def __post_init__(self) -> None:
+        if self.settings_file is not None and not self.settings_text:
+            if not self.settings_file.is_file():
+                raise InputError(f"settings file {self.settings_file} does not exist")
+            object.__setattr__(self, "settings_text", self.settings_file.read_bytes())
+        if self.templates_dir is not None and not self.templates:
+            if not self.templates_dir.is_dir():
+                raise InputError(f"templates folder {self.templates_dir} does not exist")
+            object.__setattr__(self, "templates", _read_templates(self.templates_dir))
+
+    def digests(self) -> dict[str, str]:
+        """The content of the district's settings and templates, as stage inputs."""
         return {
-            name: os.path.relpath(path.resolve(), base) if path else ""
-            for name, path in (
-                ("settings_file", self.settings_file),
-                ("templates_dir", self.templates_dir),
-            )
+            "settings": hash_bytes(self.settings_text) if self.settings_file else "",
+            "templates": hash_bytes(*(n.encode() + b"\0" + c for n, c in self.templates))
+            if self.templates_dir
+            else "",
         }
+
+    def settings(self) -> dict:
+        """The settings in force: the package's, with the district's over them."""
+        from pipeline.narrative import load_settings
+
+        return load_settings(self.settings_file)
+
+    def materialise(self, folder: Path, base: Path) -> dict[str, str]:
+        """Write the settings and templates into a worker's `folder`; the notebook parameters
+        that name them, relative to the data folder `base` (no machine path in a notebook)."""
+        named = {"settings_file": "", "templates_dir": ""}
+        if self.settings_file is not None:
+            path = folder / self.settings_file.name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(self.settings_text)
+            named["settings_file"] = os.path.relpath(path, base)
+        if self.templates_dir is not None:
+            root = folder / self.templates_dir.name
+            root.mkdir(parents=True, exist_ok=True)
+            for name, content in self.templates:
+                (root / name).parent.mkdir(parents=True, exist_ok=True)
+                (root / name).write_bytes(content)
+            named["templates_dir"] = os.path.relpath(root, base)
+        return named

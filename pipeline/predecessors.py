@@ -13,22 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import store
 from pipeline.clean import DATED_SHEETS, check_identity
 from pipeline.ingest import RawWorkbook, read_workbook
 from pipeline.locate import WORKBOOK_SUFFIXES, workbook_names
 from pipeline.registry import Commune, changes_during, successors
-
-ORIGINS_FILE = "origins.parquet"
-ORIGIN_COLUMNS = [
-    "commune_code",
-    "source_code",
-    "source_name",
-    "file",
-    "change_date",
-    "status",  # read | no_workbook | split_unattributed
-    "candidates",
-]
 
 
 @dataclass(frozen=True)
@@ -107,21 +95,3 @@ def predecessors_of(
             origin = {**origin, "file": path.name, "status": "read"}
         origins.append(origin)
     return Predecessors(workbooks, cutoffs, origins)
-
-
-def store_origins(processed_year: Path, origins: pd.DataFrame, prepared: set[str]) -> None:
-    """Which predecessors' workbooks each commune read, replacing the prepared communes' rows."""
-    path = processed_year / ORIGINS_FILE
-    kept = pd.read_parquet(path) if path.exists() else origins.iloc[:0]
-    frame = pd.concat([kept[~kept["commune_code"].isin(prepared)], origins], ignore_index=True)
-    if path.exists() or not frame.empty:
-        store.write_parquet(frame.sort_values(["commune_code", "source_code"]), path)
-
-
-def read_origins(processed_year: Path, commune_code: str) -> list[dict]:
-    """The predecessors whose workbooks a commune's report took in (or could not)."""
-    path = processed_year / ORIGINS_FILE
-    if not path.exists():
-        return []
-    frame = pd.read_parquet(path)
-    return frame[frame["commune_code"] == commune_code].to_dict("records")

@@ -16,17 +16,14 @@ from pipeline.config import Paths
 from pipeline.errors import InputError, PipelineError
 from pipeline.ingest import RawWorkbook, read_workbook
 from pipeline.locate import Unclaimed, claim_workbooks, find_workbook, looks_like
-from pipeline.predecessors import (
-    ORIGIN_COLUMNS,
-    predecessors_of,
-    store_origins,
-)
+from pipeline.predecessors import predecessors_of
 from pipeline.registry import (
     EXTRA_REGISTRY_NAME,
     Commune,
     communes_of_year,
     ended_during,
 )
+from pipeline.store import ORIGIN_COLUMNS, store_origins
 
 
 class _Misnamed:
@@ -230,15 +227,36 @@ def check_year(
 def blocking_problems(
     result: CleanResult, codes: set[str], workbooks: dict[str, RawWorkbook]
 ) -> dict[str, str]:
-    """Communes whose clean data cannot carry a report: no team member left, for one."""
-    with_members = set(result.tables["members"]["commune_code"])
-    return {
-        code: str(
-            InputError(
-                "no valid team member row: the report needs the team roster",
-                file=workbooks[code].path.name,
-                sheet=workbooks[code].sheet_names["members"],
+    """Communes whose clean data cannot carry a report: no "Thông tin xã" row left (the report's
+    header, signer and population), or no team member."""
+    problems: dict[str, str] = {}
+    for key, need in (
+        ("commune", "the report needs the commune's row (its header, signer and population)"),
+        ("members", "the report needs the team roster"),
+    ):
+        kept = set(result.tables[key]["commune_code"])
+        name = contract.SHEETS_BY_KEY[key].name
+        rejected = result.rejected[result.rejected["sheet"] == name]
+        for code in sorted(codes - kept - problems.keys()):
+            workbook = workbooks[code]
+            why = rejected[rejected["commune_code"] == code].head(1)
+            if why.empty:
+                problems[code] = str(
+                    InputError(
+                        f"no valid row: {need}",
+                        file=workbook.path.name,
+                        sheet=workbook.sheet_names.get(key, name),
+                    )
+                )
+                continue
+            row = why.iloc[0]
+            problems[code] = str(
+                InputError(
+                    f"{row['reason']} ({row['value']!s}): {need}; correct this cell and run again",
+                    file=str(row["file"]) or workbook.path.name,
+                    sheet=str(row["sheet"]),
+                    row=int(row["excel_row"]),
+                    column=str(row["column"]) or None,
+                )
             )
-        )
-        for code in sorted(codes - with_members)
-    }
+    return problems

@@ -6,14 +6,13 @@ Hashes are of contents, never of file times, so a re-run decides what to redo fr
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from pipeline import __version__
-from pipeline.config import NOTEBOOKS, PACKAGE_DIR, ROOT
+from pipeline.config import PACKAGE_DIR, ROOT
 
 PACKAGES = (
     "cnscd",
@@ -94,27 +93,6 @@ def package_hash() -> str:
     )
     return hash_bytes(
         *(p.relative_to(PACKAGE_DIR).as_posix().encode() + b"\0" + p.read_bytes() for p in files)
-    )
-
-
-def code_hash(extra: list[Path | None]) -> str:
-    """The report code's hash: package sources, templates, settings, notebooks, versions,
-    and a district's own settings and templates."""
-    parts = [
-        package_hash().encode(),
-        hash_path(NOTEBOOKS).encode(),
-        json.dumps(package_versions(), sort_keys=True).encode(),
-    ]
-    parts += [hash_path(p).encode() for p in extra]
-    return hash_bytes(*parts)
-
-
-def report_key(code: str, source: str, parameters: dict) -> str:
-    """What a commune's report depends on, in one hash."""
-    return hash_bytes(
-        code.encode(),
-        source.encode(),
-        json.dumps(parameters, sort_keys=True, ensure_ascii=False).encode(),
     )
 
 

@@ -122,16 +122,10 @@ def _execute_notebook(
         try:
             execute()
             return
-        except (DeadKernelError, TimeoutError, RuntimeError) as exc:
-            if (
-                engine == "inprocess"
-                or isinstance(exc, papermill.PapermillExecutionError)
-                or (
-                    output.exists()
-                    and any(
-                        c.get("outputs") for c in json.loads(output.read_text("utf-8"))["cells"]
-                    )
-                )
+        except (DeadKernelError, TimeoutError, RuntimeError):
+            if engine == "inprocess" or (
+                output.exists()
+                and any(c.get("outputs") for c in json.loads(output.read_text("utf-8"))["cells"])
             ):
                 raise  # the notebook itself failed: not a kernel start
             if attempt == KERNEL_START_ATTEMPTS:
@@ -159,13 +153,14 @@ def execute_document(
     options: ReportOptions,
     extra: Callable[[Path], list[str]] | None = None,
     landscape: bool = False,
-    word: Callable[[str, Path], None] | None = None,
+    word: Callable[[str, Path, str], None] | None = None,
 ) -> Produced:
     """Execute a notebook with papermill, render it to HTML (and PDF), move the files in whole.
 
     Works in its own folder, so parallel runs never share a file; `extra(work_dir)` may write
-    more files (the comparison's workbook) and returns their names; `word(fragment, path)`
-    writes the Word document when the formats ask for it (the commune report).
+    more files (the comparison's workbook) and returns their names;
+    `word(fragment, path, settings_file)` writes the Word document when the formats ask for it
+    (the commune report).
     """
     import papermill
 
@@ -174,16 +169,25 @@ def execute_document(
     work_dir.mkdir(parents=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = work_dir / "notebook.ipynb"
+    named = options.materialise(work_dir / "options", Path(parameters["data_dir"]))
+    first = {k: v for k, v in parameters.items() if k != "footer"}
     try:
         _execute_notebook(
             executed,
             work_dir,
-            {**parameters, "data_dir": os.path.relpath(parameters["data_dir"], work_dir)},
+            {
+                **first,
+                "data_dir": os.path.relpath(parameters["data_dir"], work_dir),
+                **named,
+                **({"footer": parameters["footer"]} if "footer" in parameters else {}),
+            },
             options.engine,
             notebook,
         )
     except papermill.PapermillExecutionError as exc:
         done.status, done.message = "failed", f"{exc.ename}: {exc.evalue}"
+    except Exception as exc:  # a kernel that died on the last attempt: keep what it executed
+        done.status, done.message = "failed", f"{type(exc).__name__}: {exc}"
     try:
         if executed.exists():
             _scrub(executed)
@@ -207,7 +211,7 @@ def execute_document(
                     done.status, done.message = "failed", str(exc)
             if fragment and word is not None and "docx" in options.formats:
                 try:
-                    word(fragment, work_dir / f"{stem}.docx")
+                    word(fragment, work_dir / f"{stem}.docx", named["settings_file"])
                     done.files.append(f"{stem}.docx")
                 except PipelineError as exc:
                     done.status, done.message = "failed", str(exc)

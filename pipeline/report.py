@@ -16,11 +16,8 @@ from pipeline.config import Paths
 from pipeline.index import read_status
 from pipeline.indicators import CATALOGUE_BY_CODE, values_of
 from pipeline.narrative import number
-from pipeline.predecessors import read_origins
 from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group, in_sentence
 from pipeline.units import UnitWords
-
-INDICATORS_FILE = "indicators.parquet"
 
 
 def service_chart(context: dict) -> tuple | None:
@@ -60,7 +57,7 @@ def _context(
     paths = Paths.under(data_dir)
     found = find_commune(year, commune, paths.raw / EXTRA_REGISTRY_NAME)  # a code: unique
     tables = store.read_commune(paths.processed_year(year), found.code)
-    indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
+    indicators = pd.read_parquet(paths.processed_year(year) / store.INDICATORS_FILE)
     settings = narrative.load_settings(Path(data_dir, settings_file) if settings_file else None)
     values = values_of(indicators, found.code)
     mine = indicators[indicators["commune_code"] == found.code]
@@ -68,7 +65,7 @@ def _context(
     context = narrative.report_context(found, year, tables, values, settings, reasons)
     context.update(narrative.previous_year(mine))
     context["formed"] = narrative.formed_from(
-        found, year, read_origins(paths.processed_year(year), found.code)
+        found, year, store.read_origins(paths.processed_year(year), found.code)
     )
     return context, values
 
@@ -367,7 +364,7 @@ def district_comparison_html(
     settings = narrative.load_settings(Path(data_dir, settings_file) if settings_file else None)
     found = find_group(year, group, paths.raw / EXTRA_REGISTRY_NAME, settings.get("groups"))
     slug, name, communes = found.slug, found.name, list(found.communes)
-    indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
+    indicators = pd.read_parquet(paths.processed_year(year) / store.INDICATORS_FILE)
     codes = [c.code for c in communes]
     tables = {
         sheet: pd.read_parquet(

@@ -9,11 +9,23 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from pipeline.bookkeeping import record_year, source_hash, store_sources, stored_sources, up_to_date
+from pipeline import stages, store
+from pipeline.bookkeeping import (
+    INDICATOR_INPUTS_FILE,
+    PREPARED_FILE,
+    clean_digests,
+    commune_digests,
+    read_record,
+    record_year,
+    source_hash,
+    stored_inputs,
+    write_record,
+)
 from pipeline.computing import compute_year
 from pipeline.config import Paths
 from pipeline.documents import (
@@ -24,25 +36,19 @@ from pipeline.documents import (
     output_folder,
 )
 from pipeline.files import remove_temporaries
-from pipeline.index import write_index, write_status
+from pipeline.index import read_status, write_index, write_status
 from pipeline.locking import year_lock
 from pipeline.options import ReportOptions
 from pipeline.preparing import prepare
 from pipeline.progress import Progress
-from pipeline.provenance import (
-    code_hash,
-    code_revision,
-    hash_path,
-    package_hash,
-    report_key,
-)
+from pipeline.provenance import code_revision, hash_bytes, hash_path
 from pipeline.registry import (
     EXTRA_REGISTRY_NAME,
     Commune,
 )
 from pipeline.rendering import Produced
-from pipeline.report import INDICATORS_FILE
-from pipeline.scheduling import execute_all
+from pipeline.scheduling import Interrupted, execute_all
+from pipeline.store import INDICATORS_FILE
 
 
 def run_year(
@@ -61,15 +67,109 @@ def run_year(
     `missing` are communes of a selected group that have no workbook: recorded as missing (in
     the index and the comparison), never reported with zeros, and not a failure of the run.
 
-    Only what changed is redone: a commune's workbook is cleaned again when its content hash
-    changed, and its report is rebuilt when anything it depends on changed (its data, the code,
-    templates and settings, package versions, parameters). `force` redoes everything.
+    Only what changed is redone (`pipeline/stages.py`): a commune is cleaned again when its
+    workbook or the cleaning code changed, the indicators when the clean tables did, a report
+    when its own data or figures, its code, the district's settings or templates, package
+    versions or parameters did; the run says why. `force` redoes everything. A run interrupted
+    (Ctrl-C) records the communes it finished, writes the index and raises `Interrupted`.
     """
     with year_lock(paths.outputs_year(year)):
         for folder in (paths.outputs_year(year), paths.processed_year(year)):
             remove_temporaries(folder)  # what a killed run was writing
         runs = _run_year(paths, year, communes, workers, echo, options, force, scheduler, missing)
         return runs
+
+
+def _why_summary(reasons: dict[str, str]) -> str:
+    """ "3 (clean.py changed), 1 (the workbook changed)": how many, and why."""
+    counts = Counter(reasons.values())
+    return ", ".join(f"{n} ({reason})" for reason, n in counts.most_common())
+
+
+def _prepare_stage(
+    paths: Paths,
+    year: int,
+    communes: list[Commune],
+    workers: int,
+    settings: dict,
+    extra_registry: str,
+    force: bool,
+    say: Callable[[str], object],
+) -> tuple[dict[str, str], dict[str, dict], dict[str, str]]:
+    """Clean the communes whose inputs changed. Returns the problems that block a report, every
+    commune's prepare inputs (their record entry) and the workbook hashes (the reports' source)."""
+    processed_year = paths.processed_year(year)
+    attribution = {str(k): str(v) for k, v in settings.get("predecessors", {}).items()}
+    code = stages.code_inputs(stages.PREPARE)
+    code_key = stages.key_of(code)
+    sources = {c.code: source_hash(paths.raw_year(year), c, year, attribution) for c in communes}
+    wanted = {
+        c.code: {
+            "workbook": sources[c.code],
+            "own units": extra_registry,
+            "settings [limits]": stages.digest(settings.get("limits", {})),
+            "code": code_key,
+        }
+        for c in communes
+    }
+    record = read_record(processed_year / PREPARED_FILE)
+    done: dict[str, dict] = record.get("communes", {})
+    reasons: dict[str, str] = {}
+    for commune in communes:
+        entry = done.get(commune.code, {}).get("inputs")
+        if force:
+            reasons[commune.code] = "--force"
+        elif not sources[commune.code]:
+            reasons[commune.code] = "no workbook to compare"
+        elif entry != wanted[commune.code]:
+            if entry and entry.get("code") != code_key and record.get("code"):
+                reasons[commune.code] = stages.why(record["code"], code)
+            else:
+                reasons[commune.code] = stages.why(entry, wanted[commune.code])
+    if not reasons:
+        return {}, done, sources
+    say(f"{year}: cleaning {_why_summary(reasons)}")
+    # Committed in two steps: the communes being cleaned leave the record first, so a run killed
+    # while their tables are written never finds them up to date.
+    for code_ in reasons:
+        done.pop(code_, None)
+    write_record(
+        processed_year / PREPARED_FILE, {"code": record.get("code", code), "communes": done}
+    )
+    stale = [c for c in communes if c.code in reasons]
+    problems = prepare(paths, year, stale, workers, attribution)
+    cleaned = {c.code for c in stale} - problems.keys()
+    rows = clean_digests(processed_year, cleaned) if cleaned else {}
+    done.update({code_: {"inputs": wanted[code_], "rows": rows[code_]} for code_ in cleaned})
+    write_record(processed_year / PREPARED_FILE, {"code": code, "communes": done})
+    return problems, done, sources
+
+
+def _indicators_stage(
+    paths: Paths, year: int, extra_registry: str, force: bool, say: Callable[[str], object]
+) -> None:
+    """Compute the year's indicators when the clean tables, last year's or the code changed."""
+    processed_year = paths.processed_year(year)
+    if not (processed_year / "commune.parquet").exists():  # no commune of the year has data
+        return
+    before = paths.processed_year(year - 1)
+    inputs = {
+        **stages.code_inputs(stages.INDICATORS),
+        "clean tables": hash_bytes(
+            *(hash_path(processed_year / f"{n}.parquet").encode() for n in store.TABLES)
+        ),
+        "last year's clean rows": hash_path(before / PREPARED_FILE),
+        "last year's indicators": hash_path(before / INDICATORS_FILE),
+        "own units": extra_registry,
+    }
+    path = processed_year / INDICATOR_INPUTS_FILE
+    stored = read_record(path)
+    if not force and stored == inputs and (processed_year / INDICATORS_FILE).exists():
+        return
+    say(f"{year}: computing indicators ({'--force' if force else stages.why(stored, inputs)})")
+    path.unlink(missing_ok=True)  # until the new indicators are written whole
+    compute_year(paths, year)
+    write_record(path, inputs)
 
 
 def _run_year(
@@ -86,60 +186,65 @@ def _run_year(
     started = time.monotonic()
     say = echo or (lambda line: print(line))
     workers = max(1, workers or os.cpu_count() or 1)
-    processed_year = paths.processed_year(year)
-    from pipeline.narrative import load_settings
-
-    attribution = {
-        str(k): str(v)
-        for k, v in load_settings(options.settings_file).get("predecessors", {}).items()
+    settings = options.settings()
+    extra_registry = hash_path(paths.raw / EXTRA_REGISTRY_NAME)
+    problems, prepared, sources = _prepare_stage(
+        paths, year, communes, workers, settings, extra_registry, force, say
+    )
+    _indicators_stage(paths, year, extra_registry, force, say)
+    indicators_path = paths.processed_year(year) / INDICATORS_FILE
+    figures = (
+        commune_digests(pd.read_parquet(indicators_path), ("indicator",))
+        if indicators_path.exists()
+        else {}
+    )
+    shared = {
+        **stages.code_inputs(stages.REPORT),
+        **options.digests(),
+        "own units": extra_registry,
     }
-    sources = {c.code: source_hash(paths.raw_year(year), c, year, attribution) for c in communes}
-    # A workbook is cleaned again when it changed or the package that cleans it did: tables an
-    # older cleaner wrote are never reported from.
-    package = package_hash()
-    cleaned = {code: f"{source}:{package}" if source else "" for code, source in sources.items()}
-    stored = stored_sources(processed_year)
-    stale = [
-        c for c in communes if force or not cleaned[c.code] or stored.get(c.code) != cleaned[c.code]
-    ]
-    problems = prepare(paths, year, stale, workers, attribution) if stale else {}
-    if stale:
-        store_sources(
-            processed_year,
-            {c.code: cleaned[c.code] for c in stale if c.code not in problems},
-            set(problems),
-        )
-        if (processed_year / "commune.parquet").exists():  # some commune of the year has data
-            compute_year(paths, year)
-    code = code_hash([options.settings_file, options.templates_dir])
+    code = stages.key_of(shared)
     revision = code_revision()
     runs: dict[str, CommuneRun] = {}
     todo: list[tuple[Commune, dict]] = []
+    reasons: dict[str, str] = {}
     for commune in communes:
         if commune.code in problems:
             runs[commune.code] = CommuneRun(commune, "failed", problems[commune.code])
             continue
-        parameters = {
-            "year": year,
-            "commune": commune.code,
-            **options.parameters(paths.base),
-            "formats": list(options.formats),
+        parameters = {"year": year, "commune": commune.code, "formats": list(options.formats)}
+        inputs = {
+            **shared,
+            "clean rows": prepared.get(commune.code, {}).get("rows", ""),
+            "indicators": figures.get(commune.code, ""),
+            "parameters": stages.digest(parameters),
         }
-        key = report_key(code, sources[commune.code], parameters)
+        key = stages.key_of(inputs)
         provenance = {
             "key": key,
             "source": sources[commune.code],
             "code_hash": code,
             "revision": revision,
             "parameters": parameters,
+            "inputs": inputs,
         }
-        if not force and up_to_date(paths.outputs_year(year) / output_folder(commune), key):
+        stored, broken = stored_inputs(paths.outputs_year(year) / output_folder(commune))
+        reason = "--force" if force else broken or stages.why(stored, inputs)
+        if not reason:
             runs[commune.code] = CommuneRun(commune, "skipped")
         else:
+            reasons[commune.code] = reason
             todo.append((commune, provenance))
+    if todo:
+        say(f"{year}: reports to build: {_why_summary(reasons)}")
     progress = Progress(len(todo), echo=echo if echo is not print else None)
-    runs.update(execute_all(paths, year, todo, options, workers, scheduler, progress))
-    final = [runs[c.code] for c in communes]
+    interrupted = False
+    try:
+        runs.update(execute_all(paths, year, todo, options, workers, scheduler, progress))
+    except Interrupted as stop:
+        interrupted = True
+        runs.update(stop.finished)
+    final = [runs.get(c.code) or CommuneRun(c, "interrupted") for c in communes]
     shutil.rmtree(paths.outputs_year(year) / ".work", ignore_errors=True)
     for note in sorted({r.pdf_note for r in final if r.pdf_note}):
         say(f"warning: no PDF was made on this machine: {note}")
@@ -157,9 +262,16 @@ def _run_year(
     record_year(
         paths,
         year,
-        [r for r in final if r.status != "skipped"] + absent,
+        [r for r in final if r.status not in ("skipped", "interrupted")] + absent,
         {c.code: p for c, p in todo},
     )
+    if interrupted:
+        finished = sum(r.status in ("ok", "failed") for r in final)
+        raise Interrupted(
+            {},
+            f"{year}: interrupted; {finished} commune(s) finished and recorded, "
+            f"{sum(r.status == 'interrupted' for r in final)} not built",
+        )
     skipped = sum(r.status == "skipped" for r in final)
     if final and skipped == len(final):
         say(
@@ -181,29 +293,42 @@ def _run_comparisons(
     groups: list[str],
     options: ReportOptions = ReportOptions(),
     echo: Callable[[str], object] = print,
+    force: bool = False,
 ) -> dict[str, Produced]:
     """Each group's comparison, then the index again so that it links them."""
     results = {}
-    if not (paths.processed_year(year) / INDICATORS_FILE).exists():
+    indicators_path = paths.processed_year(year) / INDICATORS_FILE
+    if not indicators_path.exists():
         echo(f"{year}: no commune has data yet, so no comparison")
         return results
-    code = code_hash([options.settings_file, options.templates_dir])
-    data = hash_path(paths.processed_year(year) / INDICATORS_FILE)
-    registry = hash_path(paths.raw / EXTRA_REGISTRY_NAME)
+    indicators = pd.read_parquet(indicators_path)
+    figures = commune_digests(indicators, ("indicator",))
+    shared = {
+        **stages.code_inputs(stages.COMPARISON),
+        **options.digests(),
+        "own units": hash_path(paths.raw / EXTRA_REGISTRY_NAME),
+    }
     for group in groups:
         found = group_of(paths, year, group, options)
         folder = paths.outputs_year(year) / comparison_folder(found.slug)
-        key = report_key(
-            code,
-            data + registry,
-            {
-                "group": group,
-                "year": year,
-                **options.parameters(paths.base),
-                "formats": list(options.formats),
-            },
-        )
-        if up_to_date(folder, key):
+        members = sorted(c.code for c in found.communes)
+        statuses = {
+            c.code: {
+                k: (read_status(paths.outputs_year(year) / output_folder(c)) or {}).get(k)
+                for k in ("status", "message")
+            }
+            for c in found.communes
+        }
+        parameters = {"group": group, "year": year, "formats": list(options.formats)}
+        inputs = {
+            **shared,
+            "indicators": stages.digest({code: figures.get(code, "") for code in members}),
+            "statuses": stages.digest(statuses),
+            "parameters": stages.digest(parameters),
+        }
+        stored, broken = stored_inputs(folder)
+        reason = "--force" if force else broken or stages.why(stored, inputs)
+        if not reason:
             echo(f"comparison {found.name}: up to date")
             results[group] = Produced("skipped")
             continue
@@ -215,15 +340,15 @@ def _run_comparisons(
                 "name": found.name,
                 "status": done.status,
                 "message": done.message,
-                "key": key,
+                "key": stages.key_of(inputs),
+                "inputs": inputs,
                 "outputs": {name: hash_path(folder / name) for name in done.files},
             },
         )
         echo(
-            f"comparison {found.name}: {done.status}"
+            f"comparison {found.name}: {done.status} ({reason})"
             + (f" - {done.message}" if done.message else "")
         )
-    indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
     write_index(paths.outputs_year(year), year, indicators)
     return results
 
@@ -234,7 +359,11 @@ def run_comparisons(
     groups: list[str],
     options: ReportOptions = ReportOptions(),
     echo: Callable[[str], object] = print,
+    force: bool = False,
 ) -> dict[str, Produced]:
-    """Each group's comparison, then the index again so that it links them (one run at a time)."""
+    """Each group's comparison, then the index again so that it links them (one run at a time).
+
+    A comparison is built again when its communes' figures or statuses, the code, the settings
+    or templates or its parameters changed; `force` builds it in any case."""
     with year_lock(paths.outputs_year(year)):
-        return _run_comparisons(paths, year, groups, options, echo)
+        return _run_comparisons(paths, year, groups, options, echo, force)

@@ -3,15 +3,22 @@ crash in one commune is recorded as its failure, never stops the others."""
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 
 from pipeline.config import Paths
 from pipeline.documents import CommuneRun, execute_report
 from pipeline.options import ReportOptions
 from pipeline.progress import Progress
-from pipeline.registry import (
-    Commune,
-)
+from pipeline.registry import Commune
+from pipeline.workers import process_pool, stop_now
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: the reports finished before it, to be recorded."""
+
+    def __init__(self, finished: dict[str, CommuneRun], message: str = "interrupted") -> None:
+        super().__init__(message)
+        self.finished = finished
 
 
 def execute_all(
@@ -37,16 +44,20 @@ def execute_all(
     if scheduler:
         from pipeline.cluster import run_on_dask
 
-        run_on_dask(
-            scheduler,
-            workers,
-            execute_report,
-            [(paths, year, commune, options, extra) for commune, extra in todo],
-            [commune for commune, _ in todo],
-            finish,
-        )
+        try:
+            run_on_dask(
+                scheduler,
+                workers,
+                execute_report,
+                [(paths, year, commune, options, extra) for commune, extra in todo],
+                [commune for commune, _ in todo],
+                finish,
+            )
+        except KeyboardInterrupt:
+            raise Interrupted(done) from None
         return done
-    with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+    pool = process_pool(min(workers, len(todo)))
+    try:
         futures = {
             pool.submit(execute_report, paths, year, commune, options, extra): commune
             for commune, extra in todo
@@ -57,4 +68,8 @@ def execute_all(
                 finish(commune, future.result())
             except Exception as exc:
                 finish(commune, exc)
+    except KeyboardInterrupt:
+        stop_now(pool)
+        raise Interrupted(done) from None
+    pool.shutdown()
     return done

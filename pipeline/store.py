@@ -17,6 +17,18 @@ from pipeline.files import write_atomically
 if TYPE_CHECKING:  # the report reads the store; it need not import cleaning (and pandera)
     from pipeline.clean import CleanResult
 
+INDICATORS_FILE = "indicators.parquet"
+ORIGINS_FILE = "origins.parquet"
+ORIGIN_COLUMNS = [
+    "commune_code",
+    "source_code",
+    "source_name",
+    "file",
+    "change_date",
+    "status",  # read | no_workbook | split_unattributed
+    "candidates",
+]
+
 LOG_TABLES = ("fixes", "rejected", "quality", "present")
 TABLES = tuple(s.key for s in contract.SHEETS) + LOG_TABLES
 
@@ -81,3 +93,21 @@ def read_commune(processed_year: Path, commune_code: str) -> dict[str, pd.DataFr
         )
         for name in TABLES
     }
+
+
+def store_origins(processed_year: Path, origins: pd.DataFrame, prepared: set[str]) -> None:
+    """Which predecessors' workbooks each commune read, replacing the prepared communes' rows."""
+    path = processed_year / ORIGINS_FILE
+    kept = pd.read_parquet(path) if path.exists() else origins.iloc[:0]
+    frame = pd.concat([kept[~kept["commune_code"].isin(prepared)], origins], ignore_index=True)
+    if path.exists() or not frame.empty:
+        write_parquet(frame.sort_values(["commune_code", "source_code"]), path)
+
+
+def read_origins(processed_year: Path, commune_code: str) -> list[dict]:
+    """The predecessors whose workbooks a commune's report took in (or could not)."""
+    path = processed_year / ORIGINS_FILE
+    if not path.exists():
+        return []
+    frame = pd.read_parquet(path)
+    return frame[frame["commune_code"] == commune_code].to_dict("records")

@@ -119,7 +119,12 @@ def test_same_inputs_give_byte_identical_html(district_run) -> None:
     paths, _ = district_run
     report = paths.outputs_year(2022) / "10627-nam-chinh" / "report.html"
     first = report.read_bytes()
-    run_year(paths, 2022, [sample_commune(2022, "nam-chinh")], workers=1, echo=lambda *_: None)
+    written = report.stat().st_mtime_ns
+    again = run_year(
+        paths, 2022, [sample_commune(2022, "nam-chinh")], workers=1, echo=None, force=True
+    )
+    assert [r.status for r in again] == ["ok"]  # built again, not skipped as up to date
+    assert report.stat().st_mtime_ns != written
     assert report.read_bytes() == first
 
 

@@ -283,23 +283,6 @@ def test_what_a_killed_writer_left_is_removed_by_the_next_run(district: Paths) -
     assert kept.exists()
 
 
-def test_a_new_cleaner_cleans_every_workbook_again(district_copy: Paths, monkeypatch) -> None:
-    import pipeline.runner
-
-    options = ReportOptions(formats=("html",), engine="inprocess")
-    communes = [sample_commune(2022, "nam-chinh")]
-    run_year(district_copy, 2022, communes, workers=1, echo=_quiet, options=options)
-    tables = district_copy.processed_year(2022) / "activities.parquet"
-    written = tables.stat().st_mtime_ns
-    again = run_year(district_copy, 2022, communes, workers=1, echo=_quiet, options=options)
-    assert [r.status for r in again] == ["skipped"] and tables.stat().st_mtime_ns == written
-    # An upgrade (another cleaning rule): the workbook is read again, never reported from tables
-    # the older cleaner wrote.
-    monkeypatch.setattr(pipeline.runner, "package_hash", lambda: "a newer cleaner")
-    run_year(district_copy, 2022, communes, workers=1, echo=_quiet, options=options)
-    assert tables.stat().st_mtime_ns != written
-
-
 def test_bytecode_is_no_change_of_the_package(tmp_path, monkeypatch) -> None:
     import pipeline.provenance as provenance
 

@@ -1,0 +1,130 @@
+"""What each stage of a run depends on, and whether it must run again.
+
+A stage states its inputs as named digests: its data (content hashes of workbooks, of the clean
+rows a commune's report reads, of its indicator values), the source files of the pipeline modules
+it uses, its package files (templates, notebook, settings), a district's settings and templates,
+its parameters and the versions of the packages it calls. It runs again exactly when one digest
+changed, and the run says which ("clean.py changed", "settings changed").
+
+A stage's modules are its entry modules and every pipeline module they import, read from the
+source (imports under `if TYPE_CHECKING:` excluded), so a new import is never forgotten. Sources
+are hashed by content: bytecode, file times and a touched file change nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from pipeline.config import NOTEBOOKS, PACKAGE_DIR, TEMPLATES
+from pipeline.provenance import hash_bytes, hash_path, package_versions
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    entry: tuple[str, ...]  # modules (without "pipeline.") the stage calls
+    files: tuple[Path, ...] = ()  # package files and folders it reads besides its modules
+
+
+PREPARE = Stage("prepare", ("preparing",), (PACKAGE_DIR / "data", PACKAGE_DIR / "settings.toml"))
+INDICATORS = Stage("indicators", ("computing",), (PACKAGE_DIR / "data",))
+REPORT = Stage(
+    "report",
+    ("documents", "report"),
+    (NOTEBOOKS / "commune_report.ipynb", TEMPLATES, PACKAGE_DIR / "settings.toml"),
+)
+COMPARISON = Stage(
+    "comparison",
+    ("documents", "report", "compare"),
+    (NOTEBOOKS / "district_comparison.ipynb", TEMPLATES, PACKAGE_DIR / "settings.toml"),
+)
+
+
+def _module_path(module: str) -> Path | None:
+    path = PACKAGE_DIR / (module.replace(".", "/") + ".py")
+    return path if path.exists() else None
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imported(module: str) -> set[str]:
+    """The pipeline modules `module` imports anywhere in its source (functions included)."""
+    path = _module_path(module)
+    if path is None:
+        return set()
+    found: set[str] = set()
+    pending: list[ast.AST] = [ast.parse(path.read_text(encoding="utf-8"))]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            pending += node.orelse
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "pipeline":
+                found |= {alias.name for alias in node.names}
+            elif node.module.startswith("pipeline."):
+                found.add(node.module.removeprefix("pipeline."))
+        elif isinstance(node, ast.Import):
+            found |= {
+                a.name.removeprefix("pipeline.")
+                for a in node.names
+                if a.name.startswith("pipeline.")
+            }
+        pending += ast.iter_child_nodes(node)
+    return {name for name in found if _module_path(name) is not None}
+
+
+@cache
+def modules_of(stage: Stage) -> tuple[str, ...]:
+    """The stage's modules: its entry modules and all they import, transitively."""
+    seen: set[str] = set()
+    pending = list(stage.entry)
+    while pending:
+        module = pending.pop()
+        if module not in seen:
+            seen.add(module)
+            pending += _imported(module)
+    return tuple(sorted(seen))
+
+
+def code_inputs(stage: Stage) -> dict[str, str]:
+    """The digests of the stage's code: `clean.py`, `templates/`, … and the package versions."""
+    inputs = {
+        f"{module.replace('.', '/')}.py": hash_path(_module_path(module))
+        for module in modules_of(stage)
+    }
+    for path in stage.files:
+        inputs[path.relative_to(path.parents[1]).as_posix()] = hash_path(path)
+    inputs["package versions"] = digest(package_versions())
+    return inputs
+
+
+def digest(value: object) -> str:
+    """A stable hash of a JSON-able value (parameters, a record)."""
+    return hash_bytes(json.dumps(value, sort_keys=True, ensure_ascii=False).encode())
+
+
+def key_of(inputs: dict[str, str]) -> str:
+    return digest(inputs)
+
+
+def why(stored: dict[str, str] | None, inputs: dict[str, str]) -> str:
+    """Why a stage runs again, in words: what changed since its last run."""
+    if not stored:
+        return "not built yet"
+    changed = sorted(
+        name for name in inputs.keys() | stored.keys() if stored.get(name) != inputs.get(name)
+    )
+    if not changed:
+        return ""
+    shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+    return f"{shown} changed"

@@ -1,0 +1,39 @@
+"""The local process pool: workers that never hold the year's lock, ignore Ctrl-C (the run
+stops them) and die with the run that started them, even when it is killed."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+from concurrent.futures import ProcessPoolExecutor
+
+from pipeline.locking import held_descriptors
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _start_worker(locks: tuple[int, ...]) -> None:
+    for fd in locks:  # a forked worker shares the lock; only the run may hold it
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Linux: killed when the parent dies, so no orphan keeps working or writing.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=workers, initializer=_start_worker, initargs=(held_descriptors(),)
+    )
+
+
+def stop_now(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and kill the workers (after Ctrl-C): nothing waits."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.kill()

@@ -1,0 +1,173 @@
+"""Stages with declared inputs: a re-run redoes what depends on what changed, and says why."""
+
+from __future__ import annotations
+
+import json
+import os
+import py_compile
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from pipeline import stages
+from pipeline.config import PACKAGE_DIR, Paths
+from pipeline.options import ReportOptions
+from pipeline.runner import run_year
+from pipeline.sample import sample_commune
+
+OPTIONS = ReportOptions(formats=("html",), engine="inprocess")
+
+
+def _run(paths: Paths, slugs: tuple[str, ...], said: list[str] | None = None, **kwargs):
+    communes = [sample_commune(2022, slug) for slug in slugs]
+    echo = said.append if said is not None else (lambda line: None)
+    runs = run_year(paths, 2022, communes, workers=1, echo=echo, options=OPTIONS, **kwargs)
+    return {r.commune.code: r.status for r in runs}
+
+
+def test_each_stage_uses_its_own_modules() -> None:
+    prepare = stages.modules_of(stages.PREPARE)
+    report = stages.modules_of(stages.REPORT)
+    assert {"clean", "ingest", "numbers", "vntext", "preparing"} <= set(prepare)
+    assert not {"report", "narrative", "charts", "rendering"} & set(prepare)
+    assert {"report", "narrative", "charts", "rendering", "pdf", "word"} <= set(report)
+    # The report reads clean tables; it does not clean: a cleaning rule reaches it only
+    # through the rows it changes.
+    assert not {"clean", "ingest"} & set(report)
+    assert "clean.py" in stages.code_inputs(stages.PREPARE)
+
+
+def test_why_names_what_changed() -> None:
+    before = {"clean.py": "a", "settings": "s", "workbook": "w"}
+    assert stages.why(None, before) == "not built yet"
+    assert stages.why(before, dict(before)) == ""
+    assert stages.why(before, {**before, "clean.py": "b"}) == "clean.py changed"
+    changed = stages.why(before, {"clean.py": "b", "settings": "t", "workbook": "x", "new": "n"})
+    assert changed == "clean.py, new, settings and 1 more changed"
+
+
+def test_bytecode_or_a_touched_source_rebuilds_nothing(district_copy: Paths) -> None:
+    _run(district_copy, ("nam-chinh",))
+    tables = district_copy.processed_year(2022) / "activities.parquet"
+    written = tables.stat().st_mtime_ns
+    clean_py = PACKAGE_DIR / "clean.py"
+    stat = clean_py.stat()
+    os.utime(clean_py, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # touched, not changed
+    pyc = PACKAGE_DIR / "__pycache__" / "clean.cpython-stage-test.pyc"
+    try:
+        py_compile.compile(str(clean_py), cfile=str(pyc))  # what a worker writes
+        said: list[str] = []
+        assert _run(district_copy, ("nam-chinh",), said) == {"10627": "skipped"}
+    finally:
+        pyc.unlink(missing_ok=True)
+        os.utime(clean_py, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert tables.stat().st_mtime_ns == written
+    assert not any("cleaning" in line or "indicators" in line for line in said)
+
+
+def test_a_cleaning_rule_edited_recleans_and_rebuilds_what_it_changed(
+    district_copy: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slugs = ("nam-chinh", "an-lam")
+    _run(district_copy, slugs)
+    # The edit: clean.py's source differs, and its rule now drops one of Nam Chính's rows.
+    edited = tmp_path / "clean.py"
+    edited.write_text((PACKAGE_DIR / "clean.py").read_text("utf-8") + "\n# a new rule\n", "utf-8")
+    real_path = stages._module_path
+    monkeypatch.setattr(stages, "_module_path", lambda m: edited if m == "clean" else real_path(m))
+    stages.modules_of.cache_clear()
+    import pipeline.preparing as preparing
+
+    real_clean = preparing.clean_tables
+
+    def stricter(stacked, year, cutoffs):
+        result = real_clean(stacked, year, cutoffs)
+        activities = result.tables["activities"]
+        last = activities.index[activities["commune_code"] == "10627"][-1]
+        result.tables["activities"] = activities.drop(index=last).reset_index(drop=True)
+        return result
+
+    monkeypatch.setattr(preparing, "clean_tables", stricter)
+    said: list[str] = []
+    statuses = _run(district_copy, slugs, said)
+    assert "2022: cleaning 2 (clean.py changed)" in said
+    assert any(line.startswith("2022: computing indicators (") for line in said)
+    # Only the commune whose rows changed is reported again.
+    assert statuses == {"10627": "ok", sample_commune(2022, "an-lam").code: "skipped"}
+    assert "2022: reports to build: 1 (clean rows, indicators changed)" in said
+
+
+def test_a_cleaning_edit_that_changes_no_row_rebuilds_no_report(
+    district_copy: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(district_copy, ("nam-chinh",))
+    edited = tmp_path / "clean.py"
+    edited.write_text((PACKAGE_DIR / "clean.py").read_text("utf-8") + "\n# a comment\n", "utf-8")
+    real_path = stages._module_path
+    monkeypatch.setattr(stages, "_module_path", lambda m: edited if m == "clean" else real_path(m))
+    said: list[str] = []
+    assert _run(district_copy, ("nam-chinh",), said) == {"10627": "skipped"}
+    assert "2022: cleaning 1 (clean.py changed)" in said
+    assert not any("indicators" in line for line in said)
+
+
+def test_settings_changed_rebuilds_reports_not_cleaning(
+    district_copy: Paths, tmp_path: Path
+) -> None:
+    _run(district_copy, ("nam-chinh",))
+    settings = tmp_path / "district.toml"
+    settings.write_text("[limitations]\nmax_rows_rejected_share = 9\n", encoding="utf-8")
+    said: list[str] = []
+    communes = [sample_commune(2022, "nam-chinh")]
+    options = ReportOptions(settings, formats=("html",), engine="inprocess")
+    runs = run_year(district_copy, 2022, communes, workers=1, echo=said.append, options=options)
+    assert [r.status for r in runs] == ["ok"]
+    assert "2022: reports to build: 1 (settings changed)" in said
+    assert not any("cleaning" in line for line in said)
+
+
+def _set_cell(workbook: Path, sheet: str, header: str, value: object) -> int:
+    book = openpyxl.load_workbook(workbook)
+    rows = book[sheet]
+    column = next(c.column for c in rows[1] if c.value == header)
+    rows.cell(row=2, column=column).value = value
+    book.save(workbook)
+    return column
+
+
+@pytest.mark.parametrize(("header", "value"), [("Người ký", None), ("Số báo cáo", 20231)])
+def test_a_bad_commune_row_blocks_with_its_cell(
+    district_copy: Paths, header: str, value: object
+) -> None:
+    workbook = next(district_copy.raw_year(2022).glob("10627-*.xlsx"))
+    _set_cell(workbook, "Thông tin xã", header, value)
+    communes = [sample_commune(2022, s) for s in ("nam-chinh", "an-lam")]
+    runs = run_year(district_copy, 2022, communes, workers=1, echo=None, options=OPTIONS)
+    failed = {r.commune.code: r for r in runs}
+    assert failed[sample_commune(2022, "an-lam").code].status == "ok"
+    message = failed["10627"].message
+    assert failed["10627"].status == "failed"
+    assert workbook.name in message and "sheet Thông tin xã" in message
+    assert "row 2" in message and f"column {header}" in message
+    assert "IndexError" not in message
+
+
+def test_a_kill_between_stages_never_leaves_a_state_trusted_wrongly(district_copy: Paths) -> None:
+    """Indicators written, their record not: the next run computes them again."""
+    _run(district_copy, ("nam-chinh",))
+    processed = district_copy.processed_year(2022)
+    record = processed / "indicators.inputs.json"
+    json.loads(record.read_text("utf-8"))
+    record.unlink()  # as a kill between indicators.parquet and its record leaves it
+    said: list[str] = []
+    _run(district_copy, ("nam-chinh",), said)
+    assert any(line.startswith("2022: computing indicators (not built yet)") for line in said)
+    # Tables being rewritten: their communes leave the record first.
+    prepared = json.loads((processed / "prepared.json").read_text("utf-8"))
+    assert "10627" in prepared["communes"]
+    shutil.rmtree(processed)
+    said.clear()
+    _run(district_copy, ("nam-chinh",), said)
+    assert "2022: cleaning 1 (not built yet)" in said
