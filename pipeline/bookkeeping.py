@@ -17,10 +17,7 @@ from pipeline.errors import InputError
 from pipeline.exports import write_csv
 from pipeline.files import write_text
 from pipeline.index import read_status, write_index, write_manifest, write_status
-from pipeline.locate import find_workbook
-from pipeline.predecessors import (
-    find_predecessor_workbook,
-)
+from pipeline.locate import find_predecessor_workbook, find_workbook
 from pipeline.provenance import (
     hash_bytes,
     hash_path,

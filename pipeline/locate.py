@@ -184,3 +184,18 @@ def claim_workbooks(
         guess = by_code.get(written or "") or _guess(stem, scope or communes)
         unclaimed.append(Unclaimed(entry, guess))
     return claimed, unclaimed
+
+
+def find_predecessor_workbook(
+    raw_year: Path, predecessor: Commune, successor: Commune
+) -> Path | None:
+    """`{code}-{slug}` or `{slug}` of the predecessor, unless that is also the successor's own
+    name (a unit that kept its code and name writes its earlier months in its own workbook)."""
+    own = set(workbook_names(successor))
+    for name in (predecessor.stem, predecessor.slug):
+        if name in own:
+            continue
+        for candidate in (*(raw_year / f"{name}{s}" for s in WORKBOOK_SUFFIXES), raw_year / name):
+            if candidate.exists():
+                return candidate
+    return None

@@ -15,7 +15,7 @@ import pandas as pd
 
 from pipeline.clean import DATED_SHEETS, check_identity
 from pipeline.ingest import RawWorkbook, read_workbook
-from pipeline.locate import WORKBOOK_SUFFIXES, workbook_names
+from pipeline.locate import find_predecessor_workbook
 from pipeline.registry import Commune, changes_during, successors
 
 
@@ -27,21 +27,6 @@ class Predecessors:
     workbooks: list[RawWorkbook]
     cutoffs: dict[str, pd.Timestamp]
     origins: list[dict[str, str]]
-
-
-def find_predecessor_workbook(
-    raw_year: Path, predecessor: Commune, successor: Commune
-) -> Path | None:
-    """`{code}-{slug}` or `{slug}` of the predecessor, unless that is also the successor's own
-    name (a unit that kept its code and name writes its earlier months in its own workbook)."""
-    own = set(workbook_names(successor))
-    for name in (predecessor.stem, predecessor.slug):
-        if name in own:
-            continue
-        for candidate in (*(raw_year / f"{name}{s}" for s in WORKBOOK_SUFFIXES), raw_year / name):
-            if candidate.exists():
-                return candidate
-    return None
 
 
 def predecessors_of(

@@ -26,7 +26,6 @@ from pipeline.bookkeeping import (
     stored_inputs,
     write_record,
 )
-from pipeline.computing import compute_year
 from pipeline.config import Paths
 from pipeline.documents import (
     CommuneRun,
@@ -39,7 +38,6 @@ from pipeline.files import remove_temporaries
 from pipeline.index import read_status, write_index, write_status
 from pipeline.locking import year_lock
 from pipeline.options import ReportOptions
-from pipeline.preparing import prepare
 from pipeline.progress import Progress
 from pipeline.provenance import code_revision, hash_bytes, hash_path
 from pipeline.registry import (
@@ -78,6 +76,21 @@ def run_year(
             remove_temporaries(folder)  # what a killed run was writing
         runs = _run_year(paths, year, communes, workers, echo, options, force, scheduler, missing)
         return runs
+
+
+def prepare(*args, **kwargs) -> dict[str, str]:
+    """`preparing.prepare`, imported only when a commune is to be cleaned: cleaning loads pandera
+    and the readers, which a run with nothing to redo does not need."""
+    from pipeline.preparing import prepare as clean_communes
+
+    return clean_communes(*args, **kwargs)
+
+
+def compute_year(*args, **kwargs) -> pd.DataFrame:
+    """`computing.compute_year`, imported only when the indicators are to be computed."""
+    from pipeline.computing import compute_year as compute
+
+    return compute(*args, **kwargs)
 
 
 def _why_summary(reasons: dict[str, str]) -> str:
