@@ -6,10 +6,12 @@ scheduling); this one only says in which order they run and what is redone.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -192,7 +194,7 @@ def _run_comparisons(
     registry = hash_path(paths.raw / EXTRA_REGISTRY_NAME)
     for group in groups:
         found = group_of(paths, year, group, options)
-        folder = paths.outputs_year(year) / comparison_folder(found.slug)
+        folder = paths.output_dir(year, comparison_folder(found.slug))
         key = report_key(
             code,
             data + registry,
@@ -207,7 +209,12 @@ def _run_comparisons(
             echo(f"comparison {found.name}: up to date")
             results[group] = Produced("skipped")
             continue
-        done = execute_comparison(paths, year, group, options)
+        try:
+            done = execute_comparison(paths, year, group, options)
+        except Exception as exc:  # one group's failure is recorded; the others and the index go on
+            done = Produced("failed", failure_line(exc))
+        if done.status == "failed":
+            remove_stale(folder, done.files)
         results[group] = done
         write_status(
             folder,
@@ -226,6 +233,22 @@ def _run_comparisons(
     indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
     write_index(paths.outputs_year(year), year, indicators)
     return results
+
+
+def remove_stale(folder: Path, kept: Sequence[str]) -> None:
+    """After a failed comparison, only the record of the failure stays (its notebook): no table
+    or document of an earlier success is left to be read as this one's."""
+    for name in ("comparison.html", "comparison.pdf", "comparison.xlsx", "comparison.docx"):
+        (folder / name).unlink(missing_ok=True)
+    for name in ("notebook.ipynb", "notebook.html"):
+        if name not in kept:
+            (folder / name).unlink(missing_ok=True)
+
+
+def failure_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "disk full while making the comparison: free some space and run again"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def run_comparisons(
