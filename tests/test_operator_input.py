@@ -335,3 +335,28 @@ def test_the_terminal_stream_keeps_the_progress_lines_return() -> None:
     stream.write("\r[###---] 3/6 Xã \x1b[31mĐỏ\r")
     assert sink.text == "\r[###---] 3/6 Xã \\x1b[31mĐỏ\\x0d"
     assert for_terminal("a\tb\nc") == "a\tb\nc"
+
+
+def test_a_long_name_wraps_inside_the_printed_page() -> None:
+    import weasyprint
+
+    from pipeline.pdf import document
+
+    name = "Nguyễn" + "Văn" * 120  # typed without spaces
+    fragment = (
+        f'<article class="cnscd-report"><p>Người ký: {name}.</p>'
+        f'<table class="signature-block"><tr><td class="signature">{name}</td></tr></table>'
+        "</article>"
+    )
+    page = weasyprint.HTML(string=document(fragment, "t")).render().pages[0]
+    right_edges = []
+
+    def walk(box) -> None:
+        if type(box).__name__ == "TextBox":
+            right_edges.append(box.position_x + box.width)
+        for child in getattr(box, "children", []):
+            walk(child)
+
+    walk(page._page_box)
+    assert len(right_edges) > 4  # both names were broken into lines
+    assert max(right_edges) <= page.width - page._page_box.margin_right
