@@ -255,17 +255,28 @@ def test_options_naming_no_file_exit_2(tmp_path, capsys, command) -> None:
 
 
 @pytest.mark.parametrize("command", ["run", "compare"])
-def test_bad_settings_are_one_message_before_any_work(tmp_path, capsys, command) -> None:
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (
+            '[limitations]\nmax_trainings = "one"\n',
+            'limitations.max_trainings: "one" is not a whole number',
+        ),
+        (
+            "[limitations]\nmax_trainings = 1\n[limitations]\n",
+            "not valid TOML: Cannot declare ('limitations',) twice (at line 3, column 13)",
+        ),
+    ],
+)
+def test_bad_settings_are_one_message_before_any_work(tmp_path, capsys, command, text, says):
     settings = tmp_path / "own.toml"
-    settings.write_text('[limitations]\nmax_trainings = "one"\n', encoding="utf-8")
+    settings.write_text(text, encoding="utf-8")
     code, err = run_cli(
         capsys, "--data-dir", str(tmp_path), command, "--year", "2022", "--district", "nam-sach",
         "--settings", str(settings),
     )  # fmt: skip
     assert code == 2
-    assert err.splitlines() == [
-        f'cnscd: error: settings {settings}: limitations.max_trainings: "one" is not a whole number'
-    ]
+    assert err.splitlines() == [f"cnscd: error: settings {settings}: {says}"]
     assert not (tmp_path / "data" / "processed").exists()
 
 
