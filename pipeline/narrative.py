@@ -33,11 +33,10 @@ from pipeline.indicators import (
     without_smartphone,
 )
 from pipeline.registry import UNIT_KINDS, Commune, changes_during, in_sentence
-from pipeline.settings import DEFAULT_SETTINGS, load_settings
+from pipeline.settings import load_settings  # also read from here by report, cli, runner
 from pipeline.textsafety import printable
 from pipeline.units import in_words, places, unit_words
 
-__all__ = ["DEFAULT_SETTINGS", "load_settings"]  # the settings were read here before
 LOCALE = "vi_VN"
 
 
