@@ -215,6 +215,7 @@ def _run_comparisons(
             done = Produced("failed", failure_line(exc))
         if done.status == "failed":
             remove_stale(folder, done.files)
+            done.files = [name for name in done.files if (folder / name).exists()]
         results[group] = done
         write_status(
             folder,
