@@ -232,6 +232,36 @@ def test_a_failed_comparison_leaves_nothing_stale_in_the_index(tmp_path, monkeyp
     assert "comparison.xlsx" not in index and "comparison.html" not in index
 
 
+def test_a_comparison_whose_notebook_failed_keeps_only_its_notebook(tmp_path, monkeypatch):
+    paths = Paths.under(tmp_path)
+    paths.processed_year(2022).mkdir(parents=True)
+    pd.DataFrame(
+        {"commune_code": ["10627"], "indicator": ["members_total"], "value": [1.0]}
+    ).assign(missing_reason="").to_parquet(paths.processed_year(2022) / "indicators.parquet")
+    folder = paths.outputs_year(2022) / "so-sanh-291-nam-sach"
+    folder.mkdir(parents=True)
+    (folder / "comparison.xlsx").write_text("last year's success", encoding="utf-8")
+
+    def notebook_failed(*args, **kwargs):
+        written = ["notebook.ipynb", "notebook.html", "comparison.html"]
+        for name in written:
+            (folder / name).write_text("the error", encoding="utf-8")
+        return runner.Produced("failed", "NameError: x", written)
+
+    monkeypatch.setattr(runner, "execute_comparison", notebook_failed)
+    runner.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "notebook.html",
+        "notebook.ipynb",
+        "status.json",
+    ]
+    status = json.loads((folder / "status.json").read_text("utf-8"))
+    assert sorted(status["outputs"]) == ["notebook.html", "notebook.ipynb"]
+    [(name, links)] = comparison_links(paths.outputs_year(2022))
+    assert name == "Huyện Nam Sách (lỗi, chưa lập được)"
+    assert links == [("Notebook", "so-sanh-291-nam-sach/notebook.html")]
+
+
 # --- the command line ------------------------------------------------------------------------
 
 
