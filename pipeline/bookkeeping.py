@@ -3,7 +3,9 @@ indicators.inputs.json, each output folder's status.json), the year's manifest a
 
 from __future__ import annotations
 
+import errno
 import json
+from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
 
@@ -67,7 +69,7 @@ def record_year(
         else None
     )
     for run in runs:
-        folder = outputs_year / run.folder_name
+        folder = paths.output_dir(year, run.folder_name)
         folder.mkdir(parents=True, exist_ok=True)
         record = {
             "code": run.commune.code,
@@ -166,3 +168,19 @@ def stored_inputs(folder: Path) -> tuple[dict | None, str]:
     if not all((folder / name).exists() for name in status.get("outputs", {})):
         return status.get("inputs"), "an output file is missing"
     return status.get("inputs"), ""
+
+
+def remove_stale(folder: Path, kept: Sequence[str]) -> None:
+    """After a failed comparison, only the record of the failure stays (its notebook): no table
+    or document of an earlier success is left to be read as this one's."""
+    for name in ("comparison.html", "comparison.pdf", "comparison.xlsx", "comparison.docx"):
+        (folder / name).unlink(missing_ok=True)
+    for name in ("notebook.ipynb", "notebook.html"):
+        if name not in kept:
+            (folder / name).unlink(missing_ok=True)
+
+
+def failure_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "disk full while making the comparison: free some space and run again"
+    return f"{type(exc).__name__}: {exc}"

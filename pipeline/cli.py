@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,7 @@ from pipeline.registry import (
     find_named_group,
     find_province,
 )
+from pipeline.textsafety import TerminalStream
 
 if TYPE_CHECKING:
     from pipeline.locate import Unclaimed
@@ -117,12 +120,31 @@ def _warn_unclaimed(selection: Selection, year: int) -> None:
 
 
 def _settings_path(args: argparse.Namespace) -> Path | None:
+    """--settings, checked: a file that exists and follows the settings' schema."""
     given = getattr(args, "settings", None)
     if not given:
         return None
     path = Path(given).resolve()
-    if not path.exists():
-        raise PipelineError(f"{path} does not exist")
+    if not path.is_file():
+        raise PipelineError(
+            f"--settings {given}: {'is a folder, not a file' if path.is_dir() else 'no such file'}"
+        )
+    from pipeline.settings import load_settings
+
+    load_settings(path)  # refused now, with its file and key, rather than in every report
+    return path
+
+
+def _templates_dir(args: argparse.Namespace) -> Path | None:
+    given = getattr(args, "templates", None)
+    if not given:
+        return None
+    path = Path(given).resolve()
+    if not path.is_dir():
+        wrong = "is a file, not a folder" if path.exists() else "no such folder"
+        raise PipelineError(
+            f"--templates {given}: {wrong} (give the folder that holds commune_report.html.j2)"
+        )
     return path
 
 
@@ -139,14 +161,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise PipelineError(
             f"--formats takes html, and pdf or docx or both: html,pdf,docx (got {args.formats})"
         )
-    options = ReportOptions(
-        _settings_path(args),
-        Path(args.templates).resolve() if args.templates else None,
-        formats,
-        args.engine,
-    )
-    if options.templates_dir is not None and not options.templates_dir.exists():
-        raise PipelineError(f"{options.templates_dir} does not exist")
+    options = ReportOptions(_settings_path(args), _templates_dir(args), formats, args.engine)
     finished = []
     for year, selection in selections.items():
         _warn_unclaimed(selection, year)
@@ -311,12 +326,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if not (args.district or args.province or args.group):
         raise PipelineError("compare needs --district, --province or --group")
     failed = 0
-    options = ReportOptions(_settings_path(args))
+    # The reports it brings up to date are made as `run` makes them with the same options, so a
+    # district's wording is never replaced by the packaged one.
+    options = ReportOptions(_settings_path(args), _templates_dir(args))
     for year in args.year:
         selection = _select(args, paths, year)
         _warn_unclaimed(selection, year)
         # Brings the group's communes up to date; those without a workbook are shown missing.
-        run_year(paths, year, selection.communes, workers=args.workers, missing=selection.missing)
+        run_year(
+            paths,
+            year,
+            selection.communes,
+            workers=args.workers,
+            options=options,
+            missing=selection.missing,
+        )
         results = run_comparisons(paths, year, selection.groups, options)
         failed += sum(r.status == "failed" for r in results.values())
         for group in _groups(args, paths, year):
@@ -491,7 +515,11 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--workers", type=int, help="parallel reports (default: the cores)")
     compare.add_argument(
         "--settings",
-        help="settings.toml with [groups]: named lists of communes to compare (name = [codes])",
+        help="a district's settings.toml (as for run), with [groups]: named lists of communes "
+        "to compare (name = [codes])",
+    )
+    compare.add_argument(
+        "--templates", help="a folder of templates overriding the wording (as for run)"
     )
     compare.set_defaults(func=cmd_compare, commune=None)
 
@@ -519,7 +547,66 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The stage a failure happened in, by the deepest module of the package it passed through.
+STAGES = {
+    "collect": "filing the inbox",
+    "ingest": "reading the workbooks",
+    "clean": "cleaning the workbooks",
+    "preparing": "reading and cleaning the workbooks",
+    "store": "writing the clean tables",
+    "computing": "computing the indicators",
+    "indicators": "computing the indicators",
+    "documents": "making the reports",
+    "rendering": "making the reports",
+    "pdf": "making the reports",
+    "word": "making the reports",
+    "scheduling": "making the reports",
+    "compare": "making the comparison",
+    "exports": "writing a table",
+    "bookkeeping": "recording the run",
+    "index": "writing the index",
+    "template": "writing the template",
+    "sample": "writing the sample",
+}
+
+
+def stage_of(exc: BaseException) -> str:
+    """'making the reports': where in a run an exception was raised."""
+    found = "running"
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("pipeline."):
+            found = STAGES.get(module.removeprefix("pipeline."), found)
+    return found
+
+
+def failure_message(exc: BaseException) -> str:
+    """One line for an exception the commands did not expect."""
+    stage = stage_of(exc)
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left" in str(exc):
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        return f"disk full while {stage}{where}: free some space and run again"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror.lower()} while {stage}{where}"
+    return (
+        f"unexpected {type(exc).__name__} while {stage}: {exc} (a fault of cnscd: please report "
+        "it with the command; CNSCD_TRACEBACK=1 shows where)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit 0 when all went well, 1 when some work failed, 2 when the command cannot be done as
+    given; 130 when interrupted. Every error is one line on stderr, never a traceback."""
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalStream(sys.stdout), TerminalStream(sys.stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "year", None) is None and args.command == "sample":
         args.year = [2022, 2023, 2024, 2025]
@@ -534,6 +621,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:  # Ctrl-C: what finished is recorded (runner.Interrupted)
         print(f"\ncnscd: {exc or 'interrupted'}", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if os.environ.get("CNSCD_TRACEBACK"):
+            raise
+        print(f"cnscd: error: {failure_message(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.errors import PipelineError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 ROOT = PACKAGE_DIR.parent
 TEMPLATES = PACKAGE_DIR / "templates"
@@ -48,3 +50,33 @@ class Paths:
 
     def outputs_year(self, year: int) -> Path:
         return self.outputs / str(year)
+
+    def output_dir(self, year: int, name: str) -> Path:
+        """outputs/{year}/{name}, a commune's or a comparison's folder, refused unless it stays
+        under outputs/ (see `inside`)."""
+        return inside(self.outputs, self.outputs_year(year) / safe_name(name))
+
+
+class OutsideOutputs(PipelineError):
+    """A path that would lead out of the folder it must stay in."""
+
+
+def safe_name(name: str) -> str:
+    """`name` as one folder name: not empty, no separator, no '..' or leading dot, no control
+    character. Output folders are named from codes and slugs; anything else is a fault."""
+    if (
+        not name
+        or name.startswith(".")
+        or any(sep in name for sep in ("/", "\\", "\x00"))
+        or any(ord(ch) < 32 for ch in name)
+    ):
+        raise OutsideOutputs(f"not a folder name for an output: {name!r}")
+    return name
+
+
+def inside(root: Path, path: Path) -> Path:
+    """`path`, once links and '..' are resolved, if it lies under `root`; else OutsideOutputs."""
+    resolved, top = path.resolve(), root.resolve()
+    if resolved != top and not resolved.is_relative_to(top):
+        raise OutsideOutputs(f"{path} leads out of {root}; nothing was written there")
+    return path

@@ -63,7 +63,7 @@ def execute_report(
         write_docx(fragment, images, path, title)
 
     done = execute_document(
-        paths.outputs_year(year) / run.folder_name,
+        paths.output_dir(year, run.folder_name),
         paths.outputs_year(year) / ".work" / run.folder_name,
         REPORT_NOTEBOOK,
         "report",
@@ -110,7 +110,7 @@ def execute_comparison(
         return ["comparison.xlsx"]
 
     return execute_document(
-        paths.outputs_year(year) / folder,
+        paths.output_dir(year, folder),
         paths.outputs_year(year) / ".work" / folder,
         COMPARISON_NOTEBOOK,
         "comparison",

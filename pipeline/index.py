@@ -117,24 +117,33 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
     return sorted(rows, key=lambda r: (r.get("province") or "", r["district"], r["name"]))
 
 
+COMPARISON_FILES = (
+    ("HTML", "comparison.html"),
+    ("Notebook", "notebook.html"),
+    ("PDF", "comparison.pdf"),
+    ("Excel", "comparison.xlsx"),
+)
+
+
+def comparison_links(outputs_year: Path) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Each comparison of the year with links to its files; a failed one is said so and links
+    only its notebook (where the error is), never the files of an earlier success."""
+    found = []
+    folders = {p.parent for p in outputs_year.glob(f"{COMPARISON_PREFIX}*/{STATUS_FILE}")}
+    folders |= {p.parent for p in outputs_year.glob(f"{COMPARISON_PREFIX}*/comparison.html")}
+    for folder in sorted(folders):
+        status = read_status(folder) or {}
+        name = status.get("name") or folder.name[len(COMPARISON_PREFIX) :]
+        failed = status.get("status") == "failed"
+        files = [("Notebook", "notebook.html")] if failed else COMPARISON_FILES
+        links = [(label, f"{folder.name}/{n}") for label, n in files if (folder / n).exists()]
+        found.append((f"{name} (lỗi, chưa lập được)" if failed else name, links))
+    return found
+
+
 def write_index(outputs_year: Path, year: int, indicators: pd.DataFrame | None) -> Path:
     rows = index_rows(outputs_year, indicators)
-    comparisons = [
-        (
-            (read_status(p.parent) or {}).get("name") or p.parent.name[len(COMPARISON_PREFIX) :],
-            [
-                (label, f"{p.parent.name}/{name}")
-                for label, name in (
-                    ("HTML", "comparison.html"),
-                    ("Notebook", "notebook.html"),
-                    ("PDF", "comparison.pdf"),
-                    ("Excel", "comparison.xlsx"),
-                )
-                if (p.parent / name).exists()
-            ],
-        )
-        for p in sorted(outputs_year.glob(f"{COMPARISON_PREFIX}*/comparison.html"))
-    ]
+    comparisons = comparison_links(outputs_year)
     html = (
         environment()
         .get_template("index.html.j2")

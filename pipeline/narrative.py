@@ -8,23 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from babel.numbers import format_decimal
 from jinja2 import (
-    Environment,
     FileSystemLoader,
     StrictUndefined,
     TemplateError,
     TemplateSyntaxError,
     select_autoescape,
 )
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from pipeline import contract
-from pipeline.config import PACKAGE_DIR, TEMPLATES
+from pipeline.config import TEMPLATES
 from pipeline.errors import ReportError
 from pipeline.indicators import (
     CATALOGUE,
@@ -34,9 +33,10 @@ from pipeline.indicators import (
     without_smartphone,
 )
 from pipeline.registry import UNIT_KINDS, Commune, changes_during, in_sentence
+from pipeline.settings import load_settings  # also read from here by report, cli, runner
+from pipeline.textsafety import printable
 from pipeline.units import in_words, places, unit_words
 
-DEFAULT_SETTINGS = PACKAGE_DIR / "settings.toml"
 LOCALE = "vi_VN"
 
 
@@ -103,16 +103,6 @@ def lower_first(text: str) -> str:
 
 # Words that keep their capital letter anywhere in a sentence.
 KEEP_CASE = frozenset({"Zalo", "VNeID", "Internet", "Facebook", "YouTube", "TikTok", "Viettel"})
-
-
-def load_settings(override: Path | None = None) -> dict:
-    with open(DEFAULT_SETTINGS, "rb") as f:
-        settings = tomllib.load(f)
-    if override is not None and override.exists():
-        with open(override, "rb") as f:
-            for section, entries in tomllib.load(f).items():
-                settings.setdefault(section, {}).update(entries)
-    return settings
 
 
 @dataclass(frozen=True)
@@ -217,11 +207,24 @@ def _villages_where(members: pd.DataFrame, rows: pd.Series, order: list[str]) ->
     return [v for v in order if v in named] + sorted(named - set(order))
 
 
-def environment(extra_template_dirs: list[Path] | None = None) -> Environment:
-    """Templates from override folders first (district, commune), then the packaged ones."""
+def _finalize(value: object) -> object:
+    """Every value a template prints, without control characters or bidirectional overrides
+    (a name typed with U+202E must not reverse the rest of the sentence)."""
+    if isinstance(value, str):
+        cleaned = printable(value)
+        return value if cleaned == value else type(value)(cleaned)  # Markup stays Markup
+    return value
+
+
+def environment(extra_template_dirs: list[Path] | None = None) -> SandboxedEnvironment:
+    """Templates from override folders first (district, commune), then the packaged ones.
+
+    Sandboxed: a district's template is wording, so it may format the values it is given but
+    never reach Python's internals (`self.__init__.__globals__` and the like)."""
     search = [str(p) for p in (extra_template_dirs or []) if p.exists()] + [str(TEMPLATES)]
-    env = Environment(
+    env = SandboxedEnvironment(
         loader=FileSystemLoader(search),
+        finalize=_finalize,
         autoescape=select_autoescape(["j2", "html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -381,16 +384,28 @@ def previous_year(indicators: pd.DataFrame) -> dict:
     }
 
 
-def render_report(
-    context: dict, charts: dict[str, str], extra_template_dirs: list[Path] | None = None
-) -> str:
-    """The report as an HTML fragment (header, four sections, signature)."""
+def render_template(name: str, context: dict, extra_template_dirs: list[Path] | None = None) -> str:
+    """A template rendered with its context; a template that cannot be used (its syntax, or
+    reaching beyond the values it is given) is one ReportError naming it."""
     try:
-        template = environment(extra_template_dirs).get_template("commune_report.html.j2")
-        return template.render(**context, charts=charts)
+        return environment(extra_template_dirs).get_template(name).render(**context)
+    except SecurityError as exc:
+        raise ReportError(
+            f"the template {name} was refused: it reaches beyond the values it is given "
+            f"({exc.message}); a template holds wording and formats values, nothing more"
+        ) from None
     except TemplateError as exc:
         where = ""
         if isinstance(exc, TemplateSyntaxError):
             where = f" ({Path(exc.filename or exc.name or '?').name}, line {exc.lineno})"
         # `from None`: the template's own frames would only confuse the reader of the notebook.
         raise ReportError(f"the report template cannot be used{where}: {exc.message}") from None
+
+
+def render_report(
+    context: dict, charts: dict[str, str], extra_template_dirs: list[Path] | None = None
+) -> str:
+    """The report as an HTML fragment (header, four sections, signature)."""
+    return render_template(
+        "commune_report.html.j2", {**context, "charts": charts}, extra_template_dirs
+    )

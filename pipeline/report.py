@@ -398,7 +398,8 @@ def district_comparison_html(
     ]
     context["footer"] = footer
     overrides = [Path(data_dir, templates_dir)] if templates_dir else None
-    env = narrative.environment(overrides)
-    return env.get_template("district_comparison.html.j2").render(
-        **context, ranked_charts=comparison_charts(context)
+    return narrative.render_template(
+        "district_comparison.html.j2",
+        {**context, "ranked_charts": comparison_charts(context)},
+        overrides,
     )

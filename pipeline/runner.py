@@ -20,8 +20,10 @@ from pipeline.bookkeeping import (
     PREPARED_FILE,
     clean_digests,
     commune_digests,
+    failure_line,
     read_record,
     record_year,
+    remove_stale,
     source_hash,
     stored_inputs,
     write_record,
@@ -241,7 +243,7 @@ def _run_year(
             "parameters": parameters,
             "inputs": inputs,
         }
-        stored, broken = stored_inputs(paths.outputs_year(year) / output_folder(commune))
+        stored, broken = stored_inputs(paths.output_dir(year, output_folder(commune)))
         reason = "--force" if force else broken or stages.why(stored, inputs)
         if not reason:
             runs[commune.code] = CommuneRun(commune, "skipped")
@@ -323,11 +325,11 @@ def _run_comparisons(
     }
     for group in groups:
         found = group_of(paths, year, group, options)
-        folder = paths.outputs_year(year) / comparison_folder(found.slug)
+        folder = paths.output_dir(year, comparison_folder(found.slug))
         members = sorted(c.code for c in found.communes)
         statuses = {
             c.code: {
-                k: (read_status(paths.outputs_year(year) / output_folder(c)) or {}).get(k)
+                k: (read_status(paths.output_dir(year, output_folder(c))) or {}).get(k)
                 for k in ("status", "message")
             }
             for c in found.communes
@@ -345,7 +347,13 @@ def _run_comparisons(
             echo(f"comparison {found.name}: up to date")
             results[group] = Produced("skipped")
             continue
-        done = execute_comparison(paths, year, group, options)
+        try:
+            done = execute_comparison(paths, year, group, options)
+        except Exception as exc:  # one group's failure is recorded; the others and the index go on
+            done = Produced("failed", failure_line(exc))
+        if done.status == "failed":
+            remove_stale(folder, done.files)
+            done.files = [name for name in done.files if (folder / name).exists()]
         results[group] = done
         write_status(
             folder,

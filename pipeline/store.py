@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from pipeline import contract
+from pipeline.errors import PipelineError
 from pipeline.files import write_atomically
 
 if TYPE_CHECKING:  # the report reads the store; it need not import cleaning (and pandera)
@@ -31,6 +32,20 @@ ORIGIN_COLUMNS = [
 
 LOG_TABLES = ("fixes", "rejected", "quality", "present")
 TABLES = tuple(s.key for s in contract.SHEETS) + LOG_TABLES
+
+
+class TablesMissing(PipelineError, FileNotFoundError):
+    """A year whose clean tables have not been written (or not all of them)."""
+
+
+def _check_tables(processed_year: Path) -> None:
+    missing = [n for n in TABLES if not (processed_year / f"{n}.parquet").exists()]
+    if missing:
+        year = processed_year.name
+        raise TablesMissing(
+            f"no clean tables for {year} under {processed_year} ({missing[0]}.parquet is "
+            f"missing): run `cnscd run --year {year}` first (with --force if they were deleted)"
+        )
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -79,14 +94,13 @@ def drop_communes(processed_year: Path, codes: set[str]) -> None:
 
 def read_year(processed_year: Path) -> dict[str, pd.DataFrame]:
     """Every table of the year, all communes."""
-    missing = [n for n in TABLES if not (processed_year / f"{n}.parquet").exists()]
-    if missing:
-        raise FileNotFoundError(f"no processed tables under {processed_year} ({missing[0]})")
+    _check_tables(processed_year)
     return {name: pd.read_parquet(processed_year / f"{name}.parquet") for name in TABLES}
 
 
 def read_commune(processed_year: Path, commune_code: str) -> dict[str, pd.DataFrame]:
     """One commune's tables, read with a filter rather than loading the year."""
+    _check_tables(processed_year)
     return {
         name: pd.read_parquet(
             processed_year / f"{name}.parquet", filters=[("commune_code", "==", commune_code)]

@@ -1,23 +1,18 @@
-"""The local process pool: workers that never hold the year's lock, ignore Ctrl-C (the run
-stops them) and die with the run that started them, even when it is killed."""
+"""The local process pool: workers that ignore Ctrl-C (the run stops them) and die with the run
+that started them, even when it is killed (they never hold the year's lock: `locking` closes it
+in every forked child)."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
-
-from pipeline.locking import held_descriptors
 
 _PR_SET_PDEATHSIG = 1
 
 
-def _start_worker(locks: tuple[int, ...]) -> None:
-    for fd in locks:  # a forked worker shares the lock; only the run may hold it
-        with contextlib.suppress(OSError):
-            os.close(fd)
+def _start_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Linux: killed when the parent dies, so no orphan keeps working or writing.
     with contextlib.suppress(OSError, AttributeError):
@@ -25,9 +20,7 @@ def _start_worker(locks: tuple[int, ...]) -> None:
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(
-        max_workers=workers, initializer=_start_worker, initargs=(held_descriptors(),)
-    )
+    return ProcessPoolExecutor(max_workers=workers, initializer=_start_worker)
 
 
 def stop_now(pool: ProcessPoolExecutor) -> None:

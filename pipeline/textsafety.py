@@ -1,0 +1,53 @@
+"""Text from workbooks and file names made safe to show: in a document, and on a terminal.
+
+A cell or a file name may hold control characters (NUL, ESC, backspace), terminal escape
+sequences or bidirectional overrides (U+202E turns the rest of a line around). In a document
+they are dropped; on a terminal they are shown as visible escapes (`\\x1b`), so that what a
+user reads is what the file holds and a name cannot rewrite the screen.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TextIO
+
+# DEL, C1 controls, the bidirectional embeddings, overrides and isolates (the marks
+# U+200E/U+200F change no order and are left alone), and C0 controls: on a terminal all but
+# tab and line feed, in a document all but those and carriage return.
+_BIDI_AND_C1 = "\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_UNSAFE_RE = re.compile(f"[\x00-\x08\x0b-\x1f{_BIDI_AND_C1}]")
+_UNSAFE_IN_DOCUMENT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{_BIDI_AND_C1}]")
+
+
+def printable(text: str) -> str:
+    """`text` without control characters or bidirectional overrides (for HTML, PDF, CSV)."""
+    return _UNSAFE_IN_DOCUMENT.sub("", text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def for_terminal(text: str) -> str:
+    """`text` with every control character (but line feed and tab) and bidirectional override
+    shown as an escape: `\\x1b[31m` prints as those characters, not as red."""
+    return _UNSAFE_RE.sub(_escaped, text)
+
+
+class TerminalStream:
+    """A text stream (stdout, stderr) that shows unsafe characters as escapes. A carriage
+    return that starts a write is the progress line's own and is kept."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if text.startswith("\r"):
+            self._stream.write("\r" + for_terminal(text[1:]))
+        else:
+            self._stream.write(for_terminal(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)

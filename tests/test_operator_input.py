@@ -1,0 +1,403 @@
+"""Operator input that is wrong or hostile: district templates and settings, the year's lock,
+output paths, a failed comparison, disk full, and text that would rewrite a terminal.
+
+Each case is small and runs no report, unless it is about the command line as a whole.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import jinja2
+import pandas as pd
+import pytest
+from test_sentences import BASE, NAM_CHINH, _tables
+
+from pipeline import cli, runner, store
+from pipeline.config import OutsideOutputs, Paths
+from pipeline.errors import PipelineError, ReportError
+from pipeline.index import comparison_links, write_status
+from pipeline.locking import RunLocked, year_lock
+from pipeline.narrative import environment, render_report, render_template, report_context
+from pipeline.settings import SettingsError, load_settings
+from pipeline.textsafety import TerminalStream, for_terminal, printable
+
+# --- district templates: wording, not code ---------------------------------------------------
+
+
+def test_a_district_template_cannot_run_code(tmp_path) -> None:
+    planted = tmp_path / "pwned"
+    own = tmp_path / "templates"
+    own.mkdir()
+    (own / "commune_report.html.j2").write_text(
+        "{{ self.__init__.__globals__['__builtins__']['__import__']('os')"
+        f".system('touch {planted}') }}}}",
+        encoding="utf-8",
+    )
+    with pytest.raises(ReportError, match="refused: it reaches beyond the values it is given"):
+        render_template("commune_report.html.j2", {}, [own])
+    assert not planted.exists()
+    # A template that only formats what it is given still works.
+    (own / "commune_report.html.j2").write_text("{{ v.trainings|count }} lớp", encoding="utf-8")
+    assert render_template("commune_report.html.j2", {"v": {"trainings": 3}}, [own]) == "03 lớp"
+
+
+def test_the_packaged_report_renders_as_it_did_before_the_sandbox() -> None:
+    context = report_context(NAM_CHINH, 2023, _tables(), BASE, {**load_settings()}) | {
+        "footer": "f"
+    }
+    charts = {"services": "<svg></svg>", "months": ""}
+    sandboxed = environment()
+    assert isinstance(sandboxed, jinja2.sandbox.SandboxedEnvironment)
+    plain = jinja2.Environment(  # the environment as it was: no sandbox, no finalize
+        loader=sandboxed.loader,
+        autoescape=sandboxed.autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    plain.filters.update(sandboxed.filters)
+    before = plain.get_template("commune_report.html.j2").render(**context, charts=charts)
+    assert render_report(context, charts) == before
+    assert "Nam Chính" in before
+
+
+def test_control_and_bidi_characters_never_reach_a_document() -> None:
+    html = environment().from_string("<p>{{ name }}</p>").render(name="An\u202eBình\x1b[2J\x00\x08")
+    assert html == "<p>AnBình[2J</p>"
+    assert printable("Thôn\u2066 1\t\n") == "Thôn 1\t\n"
+
+
+# --- settings: a declared schema --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (
+            '[limitations]\nmax_trainings = "one"\n',
+            'limitations.max_trainings: "one" is not a whole',
+        ),
+        ("[limitations]\nmax_trainigs = 2\n", "max_trainigs: no such setting in [limitations]"),
+        ("max_trainings = 2\n", "max_trainings: no such setting in the top level"),
+        ("[limitations\nmax_trainings = 2\n", "not valid TOML: Expected ']' at the end of a table"),
+        ("[limitations]\nmin_pillar_share = 150\n", "min_pillar_share: 150 must be at most 100"),
+        ("[comparison]\noutlier_z = true\n", "comparison.outlier_z: true is not a number"),
+        ('[targets.nope]\nvalue = 1\nyear = 2023\ntext = "x"\n', "nope: no such indicator"),
+        ('[recipients]\nwith_districts = ["Phòng {x}"]\n', "may name only {district}"),
+        ('[groups]\n"Cụm" = ["10627", "../x"]\n', 'groups.Cụm.1: "../x" is not a unit\'s code'),
+        ("[limits]\nmax_cells = 0\n", "limits.max_cells: 0 must be at least 1"),
+    ],
+)
+def test_settings_that_do_not_follow_the_schema_are_refused(tmp_path, text, says) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    assert says in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_malformed_toml_gives_its_line_and_column(tmp_path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text("[limitations]\nmax_trainings 2\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"line 2, column 15"):
+        load_settings(path)
+
+
+def test_limits_take_any_key_for_now(tmp_path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text("[limits]\nmax_sheet_cells = 5000000\nmax_part_mb = 50.5\n", encoding="utf-8")
+    assert load_settings(path)["limits"] == {"max_sheet_cells": 5000000, "max_part_mb": 50.5}
+
+
+def test_a_settings_file_that_does_not_exist_is_an_error(tmp_path) -> None:
+    with pytest.raises(SettingsError, match="does not exist"):
+        load_settings(tmp_path / "nowhere.toml")
+
+
+# --- the year's lock ---------------------------------------------------------------------------
+
+
+def test_a_symlinked_lock_is_refused_and_its_target_untouched(tmp_path) -> None:
+    year = tmp_path / "outputs" / "2022"
+    year.mkdir(parents=True)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", encoding="utf-8")
+    (year / ".lock").symlink_to(victim)
+    with pytest.raises(PipelineError, match="symbolic link"), year_lock(year):
+        pass
+    assert victim.read_text(encoding="utf-8") == "keep me"
+
+
+def test_a_forked_worker_does_not_keep_the_year_locked(tmp_path) -> None:
+    """A run killed while its pool workers live (kill -9: no unlock): the workers were forked
+    holding no copy of the lock, so the next run is not refused."""
+    year = tmp_path / "2022"
+    script = (
+        "import os, sys, time\n"
+        "from pathlib import Path\n"
+        "from pipeline.locking import year_lock\n"
+        f"with year_lock(Path({str(year)!r})):\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the test reads to the end\n"
+        "        os.dup2(1, 2)\n"
+        "        time.sleep(30)\n"
+        "        os._exit(0)\n"
+        "    print(pid, flush=True)\n"
+        "    os._exit(0)  # as if killed: the lock is never released by its holder\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    child = int(done.stdout.strip())
+    try:
+        os.kill(child, 0)  # the worker still lives
+        with year_lock(year):
+            pass
+    finally:
+        os.kill(child, 9)
+
+
+def test_a_second_run_is_still_refused(tmp_path) -> None:
+    # flock locks are per open file: a second open in the same process conflicts too
+    with (
+        year_lock(tmp_path),
+        pytest.raises(RunLocked, match=str(os.getpid())),
+        year_lock(tmp_path),
+    ):
+        pass
+
+
+# --- paths and stores ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../../victim", "a/b", ".lock", "", "x\x1b"])
+def test_output_folders_stay_under_outputs(tmp_path, name) -> None:
+    with pytest.raises(OutsideOutputs):
+        Paths.under(tmp_path).output_dir(2022, name)
+
+
+def test_a_symlinked_output_folder_leading_out_is_refused(tmp_path) -> None:
+    paths = Paths.under(tmp_path / "base")
+    paths.outputs_year(2022).mkdir(parents=True)
+    (paths.outputs_year(2022) / "10627-nam-chinh").symlink_to(tmp_path)
+    with pytest.raises(OutsideOutputs, match="leads out of"):
+        paths.output_dir(2022, "10627-nam-chinh")
+    assert paths.output_dir(2022, "10633-nam-trung").parent == paths.outputs_year(2022)
+
+
+def test_missing_clean_tables_say_what_to_run(tmp_path) -> None:
+    with pytest.raises(PipelineError, match=r"run `cnscd run --year 2022` first"):
+        store.read_year(tmp_path / "2022")
+    with pytest.raises(FileNotFoundError):  # still what callers that look for it catch
+        store.read_commune(tmp_path / "2022", "10627")
+
+
+# --- a failed comparison ---------------------------------------------------------------------
+
+
+def test_a_failed_comparison_leaves_nothing_stale_in_the_index(tmp_path, monkeypatch) -> None:
+    paths = Paths.under(tmp_path)
+    paths.processed_year(2022).mkdir(parents=True)
+    indicators = pd.DataFrame(
+        {"commune_code": ["10627"], "indicator": ["members_total"], "value": [1.0]}
+    ).assign(missing_reason="")
+    indicators.to_parquet(paths.processed_year(2022) / "indicators.parquet")
+    folder = paths.outputs_year(2022) / "so-sanh-291-nam-sach"
+    folder.mkdir(parents=True)
+    for name in ("comparison.html", "comparison.xlsx", "comparison.pdf", "notebook.html"):
+        (folder / name).write_text("last year's success", encoding="utf-8")
+    write_status(folder, {"name": "Huyện Nam Sách", "status": "ok", "key": "old"})
+    assert ("Excel", "so-sanh-291-nam-sach/comparison.xlsx") in comparison_links(
+        paths.outputs_year(2022)
+    )[0][1]
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(runner, "execute_comparison", disk_full)
+    done = runner.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
+    assert done["district:291"].status == "failed"
+    assert "disk full while making the comparison" in done["district:291"].message
+    assert sorted(p.name for p in folder.iterdir()) == ["status.json"]
+    assert json.loads((folder / "status.json").read_text("utf-8"))["status"] == "failed"
+    index = (paths.outputs_year(2022) / "index.html").read_text(encoding="utf-8")
+    assert "Huyện Nam Sách (lỗi, chưa lập được)" in index
+    assert "comparison.xlsx" not in index and "comparison.html" not in index
+
+
+def test_a_comparison_whose_notebook_failed_keeps_only_its_notebook(tmp_path, monkeypatch):
+    paths = Paths.under(tmp_path)
+    paths.processed_year(2022).mkdir(parents=True)
+    pd.DataFrame(
+        {"commune_code": ["10627"], "indicator": ["members_total"], "value": [1.0]}
+    ).assign(missing_reason="").to_parquet(paths.processed_year(2022) / "indicators.parquet")
+    folder = paths.outputs_year(2022) / "so-sanh-291-nam-sach"
+    folder.mkdir(parents=True)
+    (folder / "comparison.xlsx").write_text("last year's success", encoding="utf-8")
+
+    def notebook_failed(*args, **kwargs):
+        written = ["notebook.ipynb", "notebook.html", "comparison.html"]
+        for name in written:
+            (folder / name).write_text("the error", encoding="utf-8")
+        return runner.Produced("failed", "NameError: x", written)
+
+    monkeypatch.setattr(runner, "execute_comparison", notebook_failed)
+    runner.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "notebook.html",
+        "notebook.ipynb",
+        "status.json",
+    ]
+    status = json.loads((folder / "status.json").read_text("utf-8"))
+    assert sorted(status["outputs"]) == ["notebook.html", "notebook.ipynb"]
+    [(name, links)] = comparison_links(paths.outputs_year(2022))
+    assert name == "Huyện Nam Sách (lỗi, chưa lập được)"
+    assert links == [("Notebook", "so-sanh-291-nam-sach/notebook.html")]
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str]:
+    """The command line in this process (its imports are paid once): exit code and stderr."""
+    code = cli.main(list(args))
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_options_naming_no_file_exit_2(tmp_path, capsys, command) -> None:
+    base = ["--data-dir", str(tmp_path), command, "--year", "2022", "--district", "nam-sach"]
+    for option, says in (("--settings", "no such file"), ("--templates", "no such folder")):
+        code, err = run_cli(capsys, *base, option, str(tmp_path / "nowhere"))
+        assert code == 2, err
+        assert err == f"cnscd: error: {option} {tmp_path / 'nowhere'}: {says}" + (
+            " (give the folder that holds commune_report.html.j2)\n"
+            if option == "--templates"
+            else "\n"
+        )
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (
+            '[limitations]\nmax_trainings = "one"\n',
+            'limitations.max_trainings: "one" is not a whole number',
+        ),
+        (
+            "[limitations]\nmax_trainings = 1\n[limitations]\n",
+            "not valid TOML: Cannot declare ('limitations',) twice (at line 3, column 13)",
+        ),
+    ],
+)
+def test_bad_settings_are_one_message_before_any_work(tmp_path, capsys, command, text, says):
+    settings = tmp_path / "own.toml"
+    settings.write_text(text, encoding="utf-8")
+    code, err = run_cli(
+        capsys, "--data-dir", str(tmp_path), command, "--year", "2022", "--district", "nam-sach",
+        "--settings", str(settings),
+    )  # fmt: skip
+    assert code == 2
+    assert err.splitlines() == [f"cnscd: error: settings {settings}: {says}"]
+    assert not (tmp_path / "data" / "processed").exists()
+
+
+def test_compare_rebuilds_the_reports_with_the_district_s_options(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    settings, templates = tmp_path / "own.toml", tmp_path / "own-templates"
+    settings.write_text("[limitations]\nmax_trainings = 2\n", encoding="utf-8")
+    templates.mkdir()
+    seen = []
+    monkeypatch.setattr(runner, "run_year", lambda *a, **k: seen.append(k["options"]) or [])
+    monkeypatch.setattr(runner, "run_comparisons", lambda *a: seen.append(a[3]) or {})
+    code, _ = run_cli(
+        capsys, "--data-dir", str(tmp_path), "compare", "--year", "2022", "--district", "291",
+        "--settings", str(settings), "--templates", str(templates),
+    )  # fmt: skip
+    assert code == 0
+    assert [(o.settings_file, o.templates_dir) for o in seen] == [(settings, templates)] * 2
+
+
+def test_disk_full_is_one_line_naming_the_stage(tmp_path, monkeypatch, capsys) -> None:
+    def disk_full(path, write):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(store, "write_atomically", disk_full)
+    table = tmp_path / "commune.parquet"
+    monkeypatch.setattr(
+        cli, "cmd_indicators", lambda args: store.write_parquet(pd.DataFrame(), table)
+    )
+    code, err = run_cli(capsys, "indicators")
+    assert code == 1
+    assert err == (
+        f"cnscd: error: disk full while writing the clean tables ({table}): free some space "
+        "and run again\n"
+    )
+
+
+def test_an_unexpected_fault_is_one_line(monkeypatch, capsys) -> None:
+    def broken(args):
+        raise TypeError("unsupported operand")
+
+    monkeypatch.setattr(cli, "cmd_indicators", broken)
+    assert cli.main(["indicators"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cnscd: error: unexpected TypeError while running: unsupported operand")
+
+
+def test_terminal_escapes_in_a_file_name_are_shown_not_obeyed(tiny_district, tmp_path, capsys):
+    raw = Paths.under(tmp_path).raw_year(2022)
+    raw.mkdir(parents=True)
+    shutil.copy(tiny_district.raw_year(2022) / "10627-nam-chinh.xlsx", raw / "\x1b[2J\u202exa.xlsx")
+    cli.main(["--data-dir", str(tmp_path), "check", "--year", "2022"])
+    out, err = capsys.readouterr()
+    assert "\\x1b[2J\\u202exa.xlsx" in err, err
+    assert "\x1b" not in out + err and "\u202e" not in out + err
+
+
+def test_the_terminal_stream_keeps_the_progress_lines_return() -> None:
+    class Sink:
+        text = ""
+
+        def write(self, text: str) -> None:
+            self.text += text
+
+    sink = Sink()
+    stream = TerminalStream(sink)
+    stream.write("\r[###---] 3/6 Xã \x1b[31mĐỏ\r")
+    assert sink.text == "\r[###---] 3/6 Xã \\x1b[31mĐỏ\\x0d"
+    assert for_terminal("a\tb\nc") == "a\tb\nc"
+
+
+def test_a_long_name_wraps_inside_the_printed_page() -> None:
+    import weasyprint
+
+    from pipeline.pdf import document
+
+    name = "Nguyễn" + "Văn" * 120  # typed without spaces
+    fragment = (
+        f'<article class="cnscd-report"><p>Người ký: {name}.</p>'
+        f'<table class="signature-block"><tr><td class="signature">{name}</td></tr></table>'
+        "</article>"
+    )
+    page = weasyprint.HTML(string=document(fragment, "t")).render().pages[0]
+    right_edges = []
+
+    def walk(box) -> None:
+        if type(box).__name__ == "TextBox":
+            right_edges.append(box.position_x + box.width)
+        for child in getattr(box, "children", []):
+            walk(child)
+
+    walk(page._page_box)
+    assert len(right_edges) > 4  # both names were broken into lines
+    assert max(right_edges) <= page.width - page._page_box.margin_right
