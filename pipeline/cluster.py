@@ -13,6 +13,7 @@ run again elsewhere by the scheduler; `RETRIES` covers an exception raised on a 
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import sys
 from collections.abc import Callable, Sequence
@@ -156,10 +157,8 @@ def run_on_dask(
             raise PipelineError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
     try:
         admission = Admission(client, shared, warn)
-        try:
+        with contextlib.suppress(TimeoutError):  # said below: no worker admitted
             client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_SECONDS)
-        except TimeoutError:
-            pass  # said below, as no worker admitted
         admission.check_new()
         if not admission.admitted:
             raise PipelineError(

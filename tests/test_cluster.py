@@ -3,12 +3,14 @@ loopback, the year run through `cnscd run --scheduler tcp://…` on a shared dat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +24,8 @@ from pipeline.runner import run_year
 from pipeline.sample import sample_commune
 
 COMMUNES = ("nam-chinh", "nam-trung", "an-lam")  # the tiny district's
+DASK = (sys.executable, "-m", "dask")
+LOOPBACK = ("--host", "127.0.0.1", "--no-dashboard")
 MARKER = "BẢN MÃ KHÁC"  # what a report made by the other version of the package would show
 
 
@@ -52,29 +56,31 @@ class Cluster:
         file = self.folder / "scheduler.json"
         self._start(
             "scheduler",
-            [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0"]
-            + ["--no-dashboard", "--scheduler-file", str(file)],
+            [*DASK, "scheduler", *LOOPBACK, "--port", "0", "--scheduler-file", str(file)],
             ROOT,
         )
         self.address = json.loads(_wait_for(lambda: _read(file), "the scheduler"))["address"]
         assert self.address.startswith("tcp://127.0.0.1:")
 
     def start_worker(self, name: str, pythonpath: Path = ROOT) -> subprocess.Popen:
-        """One worker process (no nanny: killing it kills the worker), one thread."""
-        return self._start(
+        """One worker process (no nanny: killing it kills the worker), one thread; returns once
+        it has registered with the scheduler."""
+        process = self._start(
             name,
-            [sys.executable, "-m", "dask", "worker", self.address, "--nthreads", "1"]
-            + ["--no-nanny", "--host", "127.0.0.1", "--no-dashboard", "--name", name]
-            + ["--local-directory", str(self.folder / name)],
+            [
+                *(*DASK, "worker", self.address, *LOOPBACK, "--nthreads", "1", "--no-nanny"),
+                *("--name", name, "--local-directory", str(self.folder / name)),
+            ],
             pythonpath,
         )
+        log = self.folder / f"{name}.log"
+        _wait_for(lambda: "Registered to:" in log.read_text(), f"worker {name}")
+        return process
 
     def stop(self) -> None:
         for process in self.processes:
-            try:
+            with contextlib.suppress(ProcessLookupError):  # the test killed it already
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         for process in self.processes:
             process.wait(timeout=30)
 
@@ -135,18 +141,29 @@ def test_tcp_cluster_matches_a_local_run_survives_a_killed_worker_and_refuses_an
     def executing(dask_worker) -> tuple[int, int]:  # sent by value: workers cannot import tests
         return os.getpid(), dask_worker.state.executing_count
 
-    started = time.monotonic()
     workers = {name: cluster.start_worker(name) for name in ("good-1", "good-2")}
     cluster.start_worker("other-version", other_version)
+
+    # Meanwhile, the same reports from a local process pool. The cluster's run then starts from
+    # the tables this run cleaned (cleaning is local in both), so its reports come sooner.
+    local = Paths.under(tmp_path / "local")
+    shutil.copytree(district_copy.raw, local.raw)
+    selected = [sample_commune(2022, slug) for slug in COMMUNES]
+    options = ReportOptions(formats=("html",), engine="inprocess")
+    runs = run_year(local, 2022, selected, workers=1, echo=lambda *_: None, options=options)
+    assert [r.status for r in runs] == ["ok"] * len(COMMUNES)
+    shutil.copytree(local.processed, district_copy.processed)
+
     client = Client(cluster.address, timeout="30s")
     try:
         client.wait_for_workers(3, timeout=90)
         named = {w["name"]: a for a, w in client.scheduler_info()["workers"].items()}
+        command = [sys.executable, "-m", "pipeline", "--data-dir", str(district_copy.base)]
+        command += ["run", "--year", "2022", "--scheduler", cluster.address]
+        command += ["--engine", "inprocess", "--formats", "html"]
+        command += [arg for slug in COMMUNES for arg in ("--commune", slug)]
         run = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "--data-dir", str(district_copy.base), "run"]
-            + ["--year", "2022", "--scheduler", cluster.address, "--engine", "inprocess"]
-            + ["--formats", "html"]
-            + [arg for slug in COMMUNES for arg in ("--commune", slug)],
+            command,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             cwd=tmp_path,
             stdout=subprocess.PIPE,
@@ -155,18 +172,13 @@ def test_tcp_cluster_matches_a_local_run_survives_a_killed_worker_and_refuses_an
             start_new_session=True,
         )
         cluster.processes.append(run)
-        print(f"workers up {time.monotonic() - started:.1f} s")
         work = district_copy.outputs_year(2022) / ".work"
         # A worker's report has begun: its notebook is being written in the work folder.
         _wait_for(lambda: list(work.glob("*/notebook.ipynb")), "a report", seconds=180)
-        busy = {
-            pid: count
-            for pid, count in client.run(executing).values()
-            if pid in {p.pid for p in workers.values()}
-        }
-        victim = next(pid for pid, count in busy.items() if count)  # mid-task
-        os.kill(victim, signal.SIGKILL)
-        print(f"killed {time.monotonic() - started:.1f} s")
+        good = {p.pid for p in workers.values()}
+        busy = [pid for pid, count in client.run(executing).values() if pid in good and count]
+        assert busy, "no worker was running a report when one was to be killed"
+        os.kill(busy[0], signal.SIGKILL)
         # What the killed worker was writing is in the work folder only: nothing half-written
         # among the outputs.
         assert not any(
@@ -174,23 +186,14 @@ def test_tcp_cluster_matches_a_local_run_survives_a_killed_worker_and_refuses_an
             for name, content in _outputs(district_copy).items()
         )
         stdout, stderr = run.communicate(timeout=300)
-        print(f"cluster run done {time.monotonic() - started:.1f} s")
     finally:
         client.close()
     assert run.returncode == 0, stdout + stderr + cluster.log()
-    assert stdout.count(": ok") == len(COMMUNES), stdout
+    assert stdout.count(": ok") == len(COMMUNES), stdout  # no commune lost with the worker
     refused = [line for line in stderr.splitlines() if "refused, not used" in line]
     assert len(refused) == 1, stderr
     assert named["other-version"] in refused[0] and "package files differ" in refused[0]
 
-    local = Paths.under(tmp_path / "local")
-    shutil.copytree(district_copy.raw, local.raw)
-    selected = [sample_commune(2022, slug) for slug in COMMUNES]
-    options = ReportOptions(formats=("html",), engine="inprocess")
-    runs = run_year(local, 2022, selected, workers=1, echo=lambda *_: None, options=options)
-    assert [r.status for r in runs] == ["ok"] * len(COMMUNES)
-
-    print(f"local done {time.monotonic() - started:.1f} s")
     on_cluster, at_home = _outputs(district_copy), _outputs(local)
     assert sorted(on_cluster) == sorted(at_home)
     assert {name for name in on_cluster if name.endswith("/report.html")} == {
@@ -208,22 +211,46 @@ def test_tcp_cluster_matches_a_local_run_survives_a_killed_worker_and_refuses_an
     assert leftovers == []
 
 
-def test_a_cluster_of_other_versions_only_is_refused_with_a_message(
+def test_work_waits_for_a_worker_of_the_same_version_and_resumes_on_one_that_joins_later(
     cluster: Cluster, other_version: Path, tmp_path: Path
 ) -> None:
     cluster.start_worker("other-version", other_version)
-    calls: list[tuple] = []
     warnings: list[str] = []
-    with pytest.raises(PipelineError, match="no worker of tcp://127.0.0.1:.* can run"):
+    results: dict[str, object] = {}
+
+    def finish(item: str, result: object) -> None:
+        results[item] = result
+
+    def run(function, items: list[str]) -> None:
         run_on_dask(
             cluster.address,
             1,
-            print,
-            [("never",)],
-            ["item"],
-            lambda *done: calls.append(done),
+            function,
+            [(tmp_path / item,) for item in items],
+            items,
+            finish,
             shared=tmp_path,
             warn=warnings.append,
         )
-    assert calls == []
+
+    # Only another version: refused, and the run says so instead of using it or waiting.
+    with pytest.raises(PipelineError, match=r"no worker of tcp://127\.0\.0\.1:\d+ can run"):
+        run(print, ["never"])
+    assert results == {}
     assert len(warnings) == 1 and "package files differ" in warnings[0], warnings
+
+    def report(started: Path) -> int:  # sent by value; says on the shared folder it began
+        started.touch()
+        time.sleep(1)
+        return os.getpid()
+
+    first = cluster.start_worker("good-1")
+    runner = threading.Thread(target=run, args=(report, ["a", "b"]), daemon=True)
+    runner.start()
+    _wait_for(lambda: (tmp_path / "a").exists() or (tmp_path / "b").exists(), "a task")
+    first.kill()  # the only admitted worker: its tasks wait for a worker the scheduler can use
+    second = cluster.start_worker("good-2")
+    runner.join(timeout=120)
+    assert not runner.is_alive(), "the tasks were never run again on the worker that joined"
+    assert results == {"a": second.pid, "b": second.pid}
+    assert len(warnings) == 2  # the other version again, once per run
