@@ -111,7 +111,8 @@ class Admission:
             else:
                 good.append(worker)
         if good:
-            self.client.run(_give_resource, self.tag, workers=good)
+            given = self.client.run(_give_resource, self.tag, workers=good, on_error="return")
+            good = [w for w in good if w in given and not isinstance(given[w], BaseException)]
             self.admitted |= set(good)
         return good
 

@@ -62,9 +62,11 @@ class Cluster:
         self.address = json.loads(_wait_for(lambda: _read(file), "the scheduler"))["address"]
         assert self.address.startswith("tcp://127.0.0.1:")
 
-    def start_worker(self, name: str, pythonpath: Path = ROOT) -> subprocess.Popen:
+    def start_worker(
+        self, name: str, pythonpath: Path = ROOT, registered: bool = True
+    ) -> subprocess.Popen:
         """One worker process (no nanny: killing it kills the worker), one thread; returns once
-        it has registered with the scheduler."""
+        it has registered with the scheduler, unless told not to wait."""
         process = self._start(
             name,
             [
@@ -74,7 +76,8 @@ class Cluster:
             pythonpath,
         )
         log = self.folder / f"{name}.log"
-        _wait_for(lambda: "Registered to:" in log.read_text(), f"worker {name}")
+        if registered:
+            _wait_for(lambda: "Registered to:" in log.read_text(), f"worker {name}")
         return process
 
     def stop(self) -> None:
@@ -141,8 +144,9 @@ def test_tcp_cluster_matches_a_local_run_survives_a_killed_worker_and_refuses_an
     def executing(dask_worker) -> tuple[int, int]:  # sent by value: workers cannot import tests
         return os.getpid(), dask_worker.state.executing_count
 
-    workers = {name: cluster.start_worker(name) for name in ("good-1", "good-2")}
-    cluster.start_worker("other-version", other_version)
+    # They start while the local run below is made; the client waits for them after it.
+    workers = {name: cluster.start_worker(name, registered=False) for name in ("good-1", "good-2")}
+    cluster.start_worker("other-version", other_version, registered=False)
 
     # Meanwhile, the same reports from a local process pool. The cluster's run then starts from
     # the tables this run cleaned (cleaning is local in both), so its reports come sooner.
