@@ -127,10 +127,11 @@ def other_version(tmp_path: Path) -> Path:
 
 
 def _outputs(paths: Paths) -> dict[str, bytes]:
+    """The communes' output files (not the work folder `.work`, where reports are made)."""
     year = paths.outputs_year(2022)
     return {
         p.relative_to(year).as_posix(): p.read_bytes()
-        for folder in (f for f in year.iterdir() if f.is_dir())
+        for folder in (f for f in year.iterdir() if f.is_dir() and not f.name.startswith("."))
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
