@@ -3,6 +3,7 @@ crash in one commune is recorded as its failure, never stops the others."""
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import as_completed
 
 from pipeline.config import Paths
@@ -52,6 +53,8 @@ def execute_all(
                 [(paths, year, commune, options, extra) for commune, extra in todo],
                 [commune for commune, _ in todo],
                 finish,
+                shared=paths.base,
+                warn=progress.echo or (lambda line: print(line, file=sys.stderr, flush=True)),
             )
         except KeyboardInterrupt:
             raise Interrupted(done) from None
