@@ -25,6 +25,7 @@ from pipeline.documents import (
 )
 from pipeline.files import remove_temporaries
 from pipeline.index import write_index, write_status
+from pipeline.limits import Limits
 from pipeline.locking import year_lock
 from pipeline.options import ReportOptions
 from pipeline.preparing import prepare
@@ -89,10 +90,8 @@ def _run_year(
     processed_year = paths.processed_year(year)
     from pipeline.narrative import load_settings
 
-    attribution = {
-        str(k): str(v)
-        for k, v in load_settings(options.settings_file).get("predecessors", {}).items()
-    }
+    settings = load_settings(options.settings_file)
+    attribution = {str(k): str(v) for k, v in settings.get("predecessors", {}).items()}
     sources = {c.code: source_hash(paths.raw_year(year), c, year, attribution) for c in communes}
     # A workbook is cleaned again when it changed or the package that cleans it did: tables an
     # older cleaner wrote are never reported from.
@@ -102,7 +101,8 @@ def _run_year(
     stale = [
         c for c in communes if force or not cleaned[c.code] or stored.get(c.code) != cleaned[c.code]
     ]
-    problems = prepare(paths, year, stale, workers, attribution) if stale else {}
+    limits = Limits.from_settings(settings)
+    problems = prepare(paths, year, stale, workers, attribution, limits) if stale else {}
     if stale:
         store_sources(
             processed_year,
