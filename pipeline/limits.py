@@ -48,33 +48,34 @@ def default_limits() -> Limits:
     return Limits.from_settings(load_settings())
 
 
-def check_path(path: Path, root: Path) -> None:
-    """A regular file (or a folder of them) inside `root`, that this process may open."""
+def check_path(path: Path, root: Path, shown: str | None = None) -> None:
+    """A regular file (or a folder of them) inside `root`, that this process may open.
+
+    `shown` is how a message names the file (`folder/file.csv` for a CSV of a folder)."""
+    shown = shown or path.name
     try:
-        inside = path.resolve().is_relative_to(root.resolve())
+        target = path.resolve()
     except (OSError, RuntimeError):  # a loop of links
-        inside = False
-    if not inside:
+        target = None
+    if target is None or not target.is_relative_to(root.resolve()):
         raise InputError(
-            f"is a link to a place outside {root.name}/ ({path.resolve()}); copy the workbook "
-            "itself into the folder",
-            file=path.name,
+            f"is a link to a place outside {root.name}/ ({target or 'a loop of links'}); copy "
+            "the workbook itself into the folder",
+            file=shown,
         )
     try:
         mode = path.stat().st_mode
     except OSError as exc:
-        raise InputError(
-            f"cannot be read ({exc.strerror}); check the file", file=path.name
-        ) from exc
+        raise InputError(f"cannot be read ({exc.strerror}); check the file", file=shown) from exc
     if stat.S_ISDIR(mode):
         for entry in sorted(path.glob("*.csv")):
-            check_path(entry, root)
+            check_path(entry, root, f"{shown}/{entry.name}")
         return
     if not stat.S_ISREG(mode):
         kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
         raise InputError(
             f"is {kind}, not a regular file: only workbooks saved as files are read",
-            file=path.name,
+            file=shown,
         )
     try:  # non-blocking: a file that became a FIFO since stat must not hang the run
         os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
@@ -82,10 +83,10 @@ def check_path(path: Path, root: Path) -> None:
         raise InputError(
             "cannot be read: permission denied; give the account running cnscd the right to "
             "read it (chmod a+r)",
-            file=path.name,
+            file=shown,
         ) from exc
     except OSError as exc:
-        raise InputError(f"cannot be read ({exc.strerror})", file=path.name) from exc
+        raise InputError(f"cannot be read ({exc.strerror})", file=shown) from exc
 
 
 def check_csv(path: Path, limits: Limits) -> None:
@@ -134,7 +135,7 @@ _FAR = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})(\d+)"')
 
 @lru_cache(maxsize=8)
 def _far_patterns(max_rows: int, max_columns: int) -> tuple[re.Pattern, re.Pattern]:
-    digits, letters = len(str(max_rows)), len(_column_letters(max_columns))
+    digits, letters = len(str(max_rows)), min(3, len(_column_letters(max_columns)))
     rows = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="(\d{%d,})"' % digits)
     hint = re.compile(rb'\br="(?:[A-Z]{1,3}\d{%d}|[A-Z]{%d,3}\d)' % (digits, letters))
     return rows, hint
