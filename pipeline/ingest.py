@@ -236,10 +236,13 @@ def _read_grids(path: Path, limits: Limits) -> dict[str, Callable[[], Grid]]:
     def grid(name: str) -> Grid:
         cells = _cells(workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
         xml = sheets[name].xml if name in sheets else b""
-        if _ERROR_CELL.search(xml):
+        # A byte search first: most sheets hold no error cell and no formula at all.
+        if b't="e"' in xml and _ERROR_CELL.search(xml):
             _restore_error_cells(path, name, cells)
         formulas = (
-            _formulas_without_value(path, name, cells) if _FORMULA_WITHOUT_VALUE.search(xml) else {}
+            _formulas_without_value(path, name, cells)
+            if b"<f" in xml and _FORMULA_WITHOUT_VALUE.search(xml)
+            else {}
         )
         return Grid(cells, {}, formulas)
 

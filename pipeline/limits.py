@@ -137,7 +137,8 @@ _FAR = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})(\d+)"')
 def _far_patterns(max_rows: int, max_columns: int) -> tuple[re.Pattern, re.Pattern]:
     digits, letters = len(str(max_rows)), min(3, len(_column_letters(max_columns)))
     rows = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="(\d{%d,})"' % digits)
-    hint = re.compile(rb'\br="(?:[A-Z]{1,3}\d{%d}|[A-Z]{%d,3}\d)' % (digits, letters))
+    # Starts with a literal, which the regex engine looks for at the speed of a byte search.
+    hint = re.compile(rb'r="(?:[A-Z]{0,3}\d{%d}|[A-Z]{%d,3}\d)' % (digits, letters))
     return rows, hint
 
 
@@ -173,7 +174,9 @@ def _holds_value(xml: bytes, start: int) -> bool:
 def _far_cell(xml: bytes, limits: Limits) -> str | None:
     """The first cell holding a value beyond the limits, as Excel names it (`XFD1048576`)."""
     far_rows, hint = _far_patterns(limits.max_rows, limits.max_columns)
-    for match in _FAR.finditer(xml) if hint.search(xml) else ():
+    if not hint.search(xml):  # no address as long as a far one: the usual case
+        return None
+    for match in _FAR.finditer(xml):
         letters, row = match.group(1), int(match.group(2))
         if row <= limits.max_rows and _column_number(letters) <= limits.max_columns:
             continue

@@ -509,13 +509,18 @@ def _entry(code: str, valid_from: str | None = None, valid_to: str | None = None
     return _communes(rows)[0]
 
 
+@lru_cache(maxsize=2)
+def _links_by(code: str, day: str) -> dict[tuple[str, str], pd.DataFrame]:
+    """The lineage's links grouped by one end's code and day: looked up once per commune."""
+    return {key: rows for key, rows in lineage().groupby([code, day], sort=False)}
+
+
 def _changes(commune: Commune, this: str, other: str) -> list[Change]:
     """The commune's links on one side of the lineage ('from' or 'to'), each with the entry at
     the other end (a predecessor's by where it ended, a successor's by where it began)."""
-    links = lineage()
     this_day = "from_valid_to" if this == "from" else "to_valid_from"
     own_day = commune.valid_to if this == "from" else commune.valid_from
-    rows = links[(links[f"{this}_code"] == commune.code) & (links[this_day] == own_day)]
+    rows = _links_by(f"{this}_code", this_day).get((commune.code, own_day), lineage().iloc[:0])
     other_day = "valid_to" if other == "from" else "valid_from"
     return [
         Change(
