@@ -2,23 +2,32 @@
 
 Prints rows per second end to end from the workbooks (reading included), the share of time spent
 reading, and peak memory. The workbooks are generated once into a cache folder and reused.
+`--profile N` prints where the time of reading and cleaning N communes in one process goes;
+`--bombs` prints the time and peak memory of refusing the hostile workbooks of issue 19 (a sheet
+of 4 MB inflating to 4 GiB, one cell at XFD1048576), each read in a process of its own.
 
-    .venv/bin/python benchmarks/bench_clean.py [--communes 1000] [--workers 2]
+    .venv/bin/python benchmarks/bench_clean.py [--communes 1000] [--workers 2] [--profile 100]
+    .venv/bin/python benchmarks/bench_clean.py --bombs
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import resource
+import subprocess
+import sys
 import tempfile
 import time
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from pipeline.config import Paths
 from pipeline.ingest import read_workbook
 from pipeline.locate import find_workbook
-from pipeline.preparing import prepare_communes
+from pipeline.preparing import prepare_chunk, prepare_communes
 from pipeline.registry import EXTRA_REGISTRY_NAME, communes_of_year
 from pipeline.sample import generate
 
@@ -28,7 +37,12 @@ def main() -> None:
     parser.add_argument("--communes", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "cnscd-bench"))
+    parser.add_argument("--profile", type=int, default=0, metavar="N")
+    parser.add_argument("--bombs", action="store_true")
     args = parser.parse_args()
+    if args.bombs:
+        bombs(Path(args.cache) / "bombs")
+        return
 
     paths = Paths.under(Path(args.cache) / f"communes-{args.communes}")
     year = 2022
@@ -45,9 +59,13 @@ def main() -> None:
         if c.province_name == "Tỉnh Mẫu"
     ]  # the generated communes only
 
-    started = time.perf_counter()
+    if args.profile:
+        profile(paths, year, communes[: args.profile])
+        return
+
+    started, cpu_before = time.perf_counter(), _cpu()
     prepared = prepare_communes(paths, year, communes, workers=args.workers)
-    total = time.perf_counter() - started
+    total, cpu = time.perf_counter() - started, _cpu() - cpu_before
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:  # reading alone, same pool size
         list(
@@ -77,10 +95,113 @@ def main() -> None:
     )
     print(f"rows per second     {rows / total:,.0f} end to end")
     print(
+        f"CPU time            {cpu:.2f} s (main and workers): {rows / cpu:,.0f} rows per "
+        f"CPU-second, {rows / (cpu / args.workers):,.0f} rows/s on {args.workers} idle cores"
+    )
+    print(
         f"kept / fixes / rejected  {sum(len(t) for t in result.tables.values()):,} / "
         f"{len(result.fixes):,} / {len(result.rejected):,}"
     )
     print(f"peak memory         {peak_mb:,.0f} MB (main), {children_mb:,.0f} MB (largest worker)")
+
+
+def profile(paths: Paths, year: int, communes: list) -> None:
+    """Reading and cleaning `communes` in this process, under cProfile: the top lines."""
+    profiler = cProfile.Profile()
+    started, cpu_before = time.perf_counter(), time.process_time()
+    profiler.enable()
+    prepared = prepare_chunk(paths, year, communes)
+    profiler.disable()
+    took, cpu = time.perf_counter() - started, time.process_time() - cpu_before
+    rows = int(prepared.quality["rows_read"].sum())
+    print(
+        f"{len(communes)} communes, {rows:,} rows in {took:.2f} s ({cpu:.2f} s of CPU) in one "
+        f"process, profiled: {rows / cpu:,.0f} rows per CPU-second under the profiler"
+    )
+    stats = pstats.Stats(profiler).strip_dirs()
+    stats.sort_stats("tottime").print_stats(15)
+    stats.sort_stats("cumulative").print_stats(25)
+
+
+def _bomb(path: Path, megabytes: int) -> Path:
+    """A workbook whose activity sheet inflates to `megabytes` of spaces (valid XML)."""
+    if path.exists():
+        return path
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Nhật ký hoạt động"
+    book.active["A1"] = "Ngày"
+    plain = path.with_suffix(".plain.xlsx")
+    book.save(plain)
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename != "xl/worksheets/sheet1.xml":
+                out.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED)
+                continue
+            head, tail = data.split(b"<sheetData>", 1)
+            info = zipfile.ZipInfo(item.filename, date_time=item.date_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with out.open(info, "w", force_zip64=True) as stream:
+                stream.write(head + b"<sheetData>")
+                block = b" " * (1024 * 1024)
+                for _ in range(megabytes):
+                    stream.write(block)
+                stream.write(tail)
+    plain.unlink()
+    return path
+
+
+def _stray_cell(path: Path) -> Path:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Nhật ký hoạt động"
+    book.active["A1"] = "Ngày"
+    book.active["XFD1048576"] = "x"
+    book.save(path)
+    return path
+
+
+_READ_ONE = """
+import resource, sys, time
+from pathlib import Path
+from pipeline.errors import PipelineError
+from pipeline.ingest import read_workbook
+started = time.perf_counter()
+try:
+    read_workbook(Path(sys.argv[1]))
+    outcome = "read"
+except PipelineError as exc:
+    outcome = str(exc)
+took = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"{took:.2f} s, peak {peak:,.0f} MB: {outcome[:150]}")
+"""
+
+
+def bombs(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    cases = {
+        "sheet of 4 MB inflating to 4 GiB": _bomb(folder / "bomb-4gib.xlsx", 4096),
+        "one cell at XFD1048576": _stray_cell(folder / "xfd.xlsx"),
+    }
+    for name, path in cases.items():
+        size = path.stat().st_size / 1024
+        done = subprocess.run(
+            [sys.executable, "-c", _READ_ONE, str(path)], capture_output=True, text=True
+        )
+        print(f"{name} ({size:,.0f} KB): {done.stdout.strip() or done.stderr.strip()[-300:]}")
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the pool's workers): on a
+    machine shared with other work, the figure wall time cannot give."""
+    own, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def read_only(paths: Paths, year: int, commune) -> int:

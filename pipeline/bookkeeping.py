@@ -39,7 +39,7 @@ def source_hash(
     ambiguous."""
     try:
         own = hash_path(find_workbook(raw_year, commune))
-    except InputError:
+    except (InputError, OSError):  # unreadable: reading it again says why, for this commune
         return ""
     if not own:
         return ""

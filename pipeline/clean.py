@@ -168,6 +168,14 @@ class _Log:
     def __init__(self) -> None:
         self.fixes: list[pd.DataFrame] = []
         self.rejected: list[pd.DataFrame] = []
+        # Headers of the sheet's `personal` columns (a phone): their repairs and rejections are
+        # logged where and why, never with the value.
+        self.personal: frozenset[str] = frozenset()
+
+    def _hidden(self, column: str | pd.Series, values: pd.Series) -> pd.Series:
+        if isinstance(column, str):
+            return values.map(lambda _: "") if column in self.personal else values
+        return values.where(~column.isin(self.personal), "")
 
     @staticmethod
     def _where(table: pd.DataFrame, mask: pd.Series) -> dict[str, pd.Series]:
@@ -195,8 +203,8 @@ class _Log:
                     **self._where(table, mask),
                     "column": column,
                     "kind": kind[mask] if isinstance(kind, pd.Series) else kind,
-                    "raw": raw[mask].map(_text),
-                    "fixed": fixed[mask].map(_text),
+                    "raw": self._hidden(column, raw[mask].map(_text)),
+                    "fixed": self._hidden(column, fixed[mask].map(_text)),
                 }
             )
         )
@@ -212,12 +220,16 @@ class _Log:
         if not mask.any():
             return
         codes = reason[mask] if isinstance(reason, pd.Series) else reason
+        if isinstance(values, pd.Series):
+            values = self._hidden(
+                column[mask] if isinstance(column, pd.Series) else column, values[mask].map(_text)
+            )
         self.rejected.append(
             pd.DataFrame(
                 {
                     **self._where(table, mask),
                     "column": column[mask] if isinstance(column, pd.Series) else column,
-                    "value": values[mask].map(_text) if isinstance(values, pd.Series) else values,
+                    "value": values,
                     "reason_code": codes,
                     "reason": codes.map(REASONS)
                     if isinstance(codes, pd.Series)
@@ -576,6 +588,7 @@ def clean_sheet(
     `cutoffs` maps a predecessor's workbook (file name) to the day its successor began."""
     table = raw.copy()
     reject = pd.Series(False, index=table.index)
+    log.personal = frozenset(c.header for c in sheet.columns if c.personal)
     _read_notes(sheet, table, log, reject)
     blank = ~pd.concat([_present(table[c.key]) for c in sheet.columns], axis=1).any(axis=1)
     _drop(log, table, reject, blank, "", "", "blank_row")

@@ -14,14 +14,24 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")  # "-5" is a number to Excel, not a formula
 
 
+# Characters no spreadsheet may hold (XML 1.0 refuses them; openpyxl raises) or that would
+# reorder the text around them: written as their code, visible and harmless ("\x01").
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ufffe\uffff]")
+EXCEL_ROWS = 1_048_576  # rows of an Excel sheet, its header row included
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def safe_cell(value: object) -> object:
     """A text that a spreadsheet would run as a formula, prefixed with a quote (OWASP's advice
-    for CSV injection); anything else as it is."""
-    if (
-        isinstance(value, str)
-        and value.startswith(_FORMULA_STARTS)
-        and not _PLAIN_NUMBER.fullmatch(value)
-    ):
+    for CSV injection), its control characters escaped; anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    value = _UNSAFE.sub(_escaped, value)
+    if value.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 
@@ -40,10 +50,30 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     write_atomically(path, lambda p: neutralise(frame).to_csv(p, index=False, encoding="utf-8-sig"))
 
 
-def write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
+def write_xlsx(
+    frame: pd.DataFrame, path: Path, sheet: str, rows_per_sheet: int = EXCEL_ROWS - 1
+) -> None:
+    """One sheet, or, for more rows than a sheet holds, `{sheet}`, `{sheet} (2)`… and a sheet
+    "Ghi chú" that says so."""
+    safe = neutralise(frame)
+    parts = [safe.iloc[i : i + rows_per_sheet] for i in range(0, len(safe), rows_per_sheet)]
+    parts = parts or [safe]
+
     def write(p: Path) -> None:
         with pd.ExcelWriter(p, engine="openpyxl") as writer:
-            neutralise(frame).to_excel(writer, sheet_name=sheet, index=False, freeze_panes=(1, 0))
+            for number, part in enumerate(parts, start=1):
+                name = sheet if number == 1 else f"{sheet} ({number})"
+                part.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
+            if len(parts) > 1:
+                rows, limit = (f"{n:,}".replace(",", ".") for n in (len(safe), rows_per_sheet))
+                note = (
+                    f"{rows} dòng, nhiều hơn số dòng một trang tính chứa được ({limit}): chia "
+                    f"thành {len(parts)} trang tính '{sheet}', '{sheet} (2)'…; tệp .csv cùng "
+                    "tên có đủ các dòng trong một bảng."
+                )
+                pd.DataFrame({"Ghi chú": [note]}).to_excel(
+                    writer, sheet_name="Ghi chú", index=False
+                )
 
     write_atomically(path, write)
 

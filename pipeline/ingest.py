@@ -13,9 +13,11 @@ import csv
 import io
 import re
 import unicodedata
-import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,6 +25,7 @@ import python_calamine
 
 from pipeline import contract
 from pipeline.errors import InputError
+from pipeline.limits import Limits, check_csv, check_path, check_workbook, default_limits
 from pipeline.vntext import is_vietnamese_syllable, match_key, repair
 
 ROW = "_row"  # the row number as Excel shows it
@@ -30,6 +33,7 @@ DECODED = "_decoded"  # the legacy encoding of a CSV row in a file otherwise UTF
 FORMULAS = "_formulas"  # {column key: formula} for cells holding a formula but no saved value
 # Compound File (OLE) header: .xls files, and .xlsx files encrypted with a password.
 _OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,9 +58,21 @@ def _names(header: str, synonyms: tuple[str, ...]) -> set[str]:
     return {match_key(name) for name in (header, *synonyms)}
 
 
-def _find_sheet(sheet: contract.Sheet, available: list[str]) -> str | None:
+def _find_sheet(sheet: contract.Sheet, available: list[str], file: Path) -> str | None:
+    """The one sheet that is this sheet of the contract. Two that both are ("NHAT KY HOAT DONG"
+    beside "Nhật ký hoạt động") are refused: which holds the rows is the analyst's call, and
+    reading both could count a row twice."""
     wanted = _names(sheet.name, sheet.synonyms)
-    return next((name for name in available if match_key(name) in wanted), None)
+    found = [name for name in available if match_key(name) in wanted]
+    if len(found) > 1:
+        raise InputError(
+            f"{len(found)} sheets are the '{sheet.name}' sheet: "
+            f"{', '.join(repr(name) for name in found)}; keep its rows in one of them and "
+            "delete or rename the other",
+            file=file.name,
+            sheet=found[1],
+        )
+    return found[0] if found else None
 
 
 def _empty(value: object) -> bool:
@@ -124,29 +140,64 @@ def _table(
     return table, unread
 
 
-def read_workbook(path: Path) -> RawWorkbook:
+def read_workbook(
+    path: Path, limits: Limits | None = None, root: Path | None = None
+) -> RawWorkbook:
     """Every sheet of the data contract found in a workbook (.xlsx, .xlsm) or a folder of CSV
-    files. Only values are read: a macro is never run."""
-    if not path.exists():
+    files. Only values are read: a macro is never run.
+
+    Only a regular file (or folder of them) inside `root` (by default the workbook's folder) is
+    read, and only within `limits` (by default the packaged settings'): see `pipeline.limits`.
+    """
+    if not path.exists() and not path.is_symlink():
         raise InputError(
             f"workbook not found in the year's raw folder ({path.parent.name}/); put the "
             "commune's workbook there, or run `cnscd sample`",
             file=path.name,
         )
+    check_path(path, root if root is not None else path.parent)
+    limits = limits or default_limits()
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(
             "the file is empty (0 bytes): it was not saved whole; ask for it again",
             file=path.name,
         )
-    if path.is_file() and path.read_bytes()[:8] == _OLE_SIGNATURE:
-        raise InputError(
-            "this is an old-format (.xls) or password-protected workbook, not an "
-            ".xlsx: open it in Excel, remove the password if any, and save it as "
-            "Excel Workbook (.xlsx)",
-            file=path.name,
-        )
+    if path.is_file():
+        with open(path, "rb") as f:
+            old_format = f.read(8) == _OLE_SIGNATURE
+        if old_format:
+            raise InputError(
+                "this is an old-format (.xls) or password-protected workbook, not an "
+                ".xlsx: open it in Excel, remove the password if any, and save it as "
+                "Excel Workbook (.xlsx)",
+                file=path.name,
+            )
+    grids = _reading(path, partial(_read_grids, path, limits))
+    tables: dict[str, pd.DataFrame] = {}
+    sheet_names: dict[str, str] = {}
+    unread_columns: dict[str, tuple[str, ...]] = {}
+    for sheet in contract.SHEETS:
+        found = _find_sheet(sheet, list(grids), path)
+        if found is None:
+            if sheet.required:
+                raise InputError(
+                    f"required sheet '{sheet.name}' is missing (sheets found: "
+                    f"{', '.join(grids) or 'none'})",
+                    file=path.name,
+                    sheet=sheet.name,
+                )
+            continue
+        tables[sheet.key], unread = _table(_reading(path, grids[found]), sheet, found, path)
+        sheet_names[sheet.key] = found
+        if unread:
+            unread_columns[sheet.key] = unread
+    return RawWorkbook(path, tables, sheet_names, unread_columns)
+
+
+def _reading(path: Path, read: Callable[[], T]) -> T:
+    """What `read` gives, its failures said as one message naming the file."""
     try:
-        grids = _read_grids(path)
+        return read()
     except InputError:
         raise
     except Exception as exc:  # the reader's own message says what is wrong with the file
@@ -158,25 +209,6 @@ def read_workbook(path: Path) -> RawWorkbook:
             "open it in Excel and save it again as .xlsx, or ask for it again",
             file=path.name,
         ) from exc
-    tables: dict[str, pd.DataFrame] = {}
-    sheet_names: dict[str, str] = {}
-    unread_columns: dict[str, tuple[str, ...]] = {}
-    for sheet in contract.SHEETS:
-        found = _find_sheet(sheet, list(grids))
-        if found is None:
-            if sheet.required:
-                raise InputError(
-                    f"required sheet '{sheet.name}' is missing (sheets found: "
-                    f"{', '.join(grids) or 'none'})",
-                    file=path.name,
-                    sheet=sheet.name,
-                )
-            continue
-        tables[sheet.key], unread = _table(grids[found], sheet, found, path)
-        sheet_names[sheet.key] = found
-        if unread:
-            unread_columns[sheet.key] = unread
-    return RawWorkbook(path, tables, sheet_names, unread_columns)
 
 
 def _cells(rows: list[list[object]]) -> list[list[object]]:
@@ -185,38 +217,53 @@ def _cells(rows: list[list[object]]) -> list[list[object]]:
     return [[None if v == "" else v for v in row] + [None] * (width - len(row)) for row in rows]
 
 
-def _read_grids(path: Path) -> dict[str, Grid]:
-    """Every sheet as a grid of cells as read (row 0 is Excel's row 1)."""
+def _read_grids(path: Path, limits: Limits) -> dict[str, Callable[[], Grid]]:
+    """Every sheet, by name, as a function giving its grid of cells as read (row 0 is Excel's
+    row 1): only the sheets of the contract are read, once each is found."""
     if path.is_dir():
-        grids = {}
-        for file in sorted(path.glob("*.csv")):
+        files = sorted(path.glob("*.csv"))
+        for file in files:
+            check_csv(file, limits)
+
+        def csv_grid(file: Path) -> Grid:
             rows, decoded = read_csv_rows(file)
-            grids[file.stem] = Grid(_cells(rows), decoded, {})
-        return grids
+            return Grid(_cells(rows), decoded, {})
+
+        return {file.stem: partial(csv_grid, file) for file in files}
+    sheets = {sheet.name: sheet for sheet in check_workbook(path, limits)}
     workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-    cells = {
-        name: _cells(workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
-        for name in workbook.sheet_names
-    }
-    _restore_error_cells(path, cells)
-    formulas = _formulas_without_value(path, cells)
-    return {name: Grid(grid, {}, formulas.get(name, {})) for name, grid in cells.items()}
+
+    def grid(name: str) -> Grid:
+        cells = _cells(workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
+        xml = sheets[name].xml if name in sheets else b""
+        # A byte search first: most sheets hold no error cell and no formula at all.
+        if b't="e"' in xml and _ERROR_CELL.search(xml):
+            _restore_error_cells(path, name, cells)
+        formulas = (
+            _formulas_without_value(path, name, cells)
+            if b"<f" in xml and _FORMULA_WITHOUT_VALUE.search(xml)
+            else {}
+        )
+        return Grid(cells, {}, formulas)
+
+    unseen = [name for name in workbook.sheet_names if name not in sheets]
+    if unseen:  # the limits' scan did not see it: the reader is not trusted with it
+        raise InputError(
+            f"sheet '{unseen[0]}' is listed but its part cannot be found in the file; open it "
+            "in Excel and save it again as .xlsx",
+            file=path.name,
+            sheet=unseen[0],
+        )
+    return {name: partial(grid, name) for name in workbook.sheet_names}
 
 
 _ERROR_CELL = re.compile(rb'<c [^>]*t="e"')
 
 
-def _restore_error_cells(path: Path, cells: dict[str, list[list[object]]]) -> None:
+def _restore_error_cells(path: Path, name: str, grid: list[list[object]]) -> None:
     """Excel error cells (#REF!, #DIV/0!) read as empty: put their error text back, in place,
     so that cleaning refuses them with their own reason rather than as missing. Looked for only
-    in files that have some."""
-    with zipfile.ZipFile(path) as archive:
-        if not any(
-            _ERROR_CELL.search(archive.read(name))
-            for name in archive.namelist()
-            if name.startswith("xl/worksheets/") and name.endswith(".xml")
-        ):
-            return
+    in sheets that have some."""
     from openpyxl import load_workbook  # slow to import, and needed only here
 
     try:
@@ -224,12 +271,11 @@ def _restore_error_cells(path: Path, cells: dict[str, list[list[object]]]) -> No
     except Exception:  # only the reason's wording depends on it: the cells still read empty
         return
     try:
-        for name, grid in cells.items():
-            for r, row in enumerate(book[name].iter_rows()):
-                for c, cell in enumerate(row):
-                    error = getattr(cell, "data_type", None) == "e"
-                    if error and r < len(grid) and c < len(grid[r]):
-                        grid[r][c] = str(cell.value)
+        for r, row in enumerate(book[name].iter_rows()):
+            for c, cell in enumerate(row):
+                error = getattr(cell, "data_type", None) == "e"
+                if error and r < len(grid) and c < len(grid[r]):
+                    grid[r][c] = str(cell.value)
     finally:
         book.close()
 
@@ -241,17 +287,10 @@ _FORMULA_WITHOUT_VALUE = re.compile(rb"(?:</f>|<f[^>]*/>)\s*(?:<v\s*/>|<v>\s*</v
 
 
 def _formulas_without_value(
-    path: Path, cells: dict[str, list[list[object]]]
-) -> dict[str, dict[tuple[int, int], str]]:
+    path: Path, name: str, grid: list[list[object]]
+) -> dict[tuple[int, int], str]:
     """Cells that hold a formula but no saved value (a file written by a script, not Excel):
-    they read as empty, and cleaning should say why. Looked for only in files that have some."""
-    with zipfile.ZipFile(path) as archive:
-        if not any(
-            _FORMULA_WITHOUT_VALUE.search(archive.read(name))
-            for name in archive.namelist()
-            if name.startswith("xl/worksheets/") and name.endswith(".xml")
-        ):
-            return {}
+    they read as empty, and cleaning should say why. Looked for only in sheets that have some."""
     from openpyxl import load_workbook  # slow to import, and needed only here
 
     try:
@@ -259,16 +298,15 @@ def _formulas_without_value(
     except Exception:  # only the reason's wording depends on it: the rows still count
         return {}
     try:
-        found: dict[str, dict[tuple[int, int], str]] = {}
-        for name, grid in cells.items():
-            for r, row in enumerate(book[name].iter_rows(values_only=True)):
-                for c, value in enumerate(row):
-                    if (
-                        isinstance(value, str)
-                        and value.startswith("=")
-                        and (r >= len(grid) or c >= len(grid[r]) or grid[r][c] is None)
-                    ):
-                        found.setdefault(name, {})[(r, c)] = value
+        found: dict[tuple[int, int], str] = {}
+        for r, row in enumerate(book[name].iter_rows(values_only=True)):
+            for c, value in enumerate(row):
+                if (
+                    isinstance(value, str)
+                    and value.startswith("=")
+                    and (r >= len(grid) or c >= len(grid[r]) or grid[r][c] is None)
+                ):
+                    found[(r, c)] = value
         return found
     finally:
         book.close()

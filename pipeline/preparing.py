@@ -3,7 +3,10 @@ say what blocks a report; store the clean tables of the year."""
 
 from __future__ import annotations
 
+import multiprocessing
+import resource
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +18,7 @@ from pipeline.clean import CleanResult, check_identity, clean_tables, quality_su
 from pipeline.config import Paths
 from pipeline.errors import InputError, PipelineError
 from pipeline.ingest import RawWorkbook, read_workbook
+from pipeline.limits import Limits, default_limits
 from pipeline.locate import Unclaimed, claim_workbooks, find_workbook, looks_like
 from pipeline.predecessors import predecessors_of
 from pipeline.registry import (
@@ -24,6 +28,7 @@ from pipeline.registry import (
     ended_during,
 )
 from pipeline.store import ORIGIN_COLUMNS, store_origins
+from pipeline.workers import process_pool
 
 
 class _Misnamed:
@@ -53,13 +58,15 @@ class _Misnamed:
                 )
 
 
-def _read(paths: Paths, year: int, commune: Commune, misnamed: _Misnamed) -> RawWorkbook | str:
+def _read(
+    paths: Paths, year: int, commune: Commune, misnamed: _Misnamed, limits: Limits | None = None
+) -> RawWorkbook | str:
     """The commune's workbook, or the one clear message saying why it cannot be used."""
     try:
         path = find_workbook(paths.raw_year(year), commune)
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             misnamed.check(commune, path)
-        raw = read_workbook(path)
+        raw = read_workbook(path, limits, root=paths.raw)
         check_identity(raw, commune.code)
         return raw
     except PipelineError as exc:
@@ -79,7 +86,11 @@ class Prepared:
 
 
 def prepare_chunk(
-    paths: Paths, year: int, communes: list[Commune], attribution: dict[str, str] | None = None
+    paths: Paths,
+    year: int,
+    communes: list[Commune],
+    attribution: dict[str, str] | None = None,
+    limits: Limits | None = None,
 ) -> Prepared:
     """Read the communes' workbooks (and, for a commune formed during the year, its
     predecessors') and clean them in one pass (nothing is written)."""
@@ -90,7 +101,7 @@ def prepare_chunk(
     origins: list[dict[str, str]] = []
     misnamed = _Misnamed(paths, year)
     for commune in communes:
-        raw = _read(paths, year, commune, misnamed)
+        raw = _read(paths, year, commune, misnamed, limits)
         if isinstance(raw, str):
             problems[commune.code] = raw
             continue
@@ -135,14 +146,84 @@ def _merge(parts: list[Prepared]) -> Prepared:
             pd.concat([r.fixes for r in results], ignore_index=True),
             pd.concat([r.rejected for r in results], ignore_index=True),
         )
+    quality = [p.quality for p in parts if p.result is not None] or [pd.DataFrame()]
     return Prepared(
         {k: v for p in parts for k, v in p.problems.items()},
         merged,
-        pd.concat([p.quality for p in parts], ignore_index=True),
+        pd.concat(quality, ignore_index=True),
         pd.concat([p.present for p in parts], ignore_index=True),
         set().union(*(p.codes for p in parts)),
         pd.concat([p.origins for p in parts], ignore_index=True),
     )
+
+
+def _limit_memory(megabytes: int) -> None:
+    """A worker's address space capped at what it holds when it starts plus `megabytes`: a
+    workbook that needs more fails in this process (MemoryError, or an abort), not the machine."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            held = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
+    except (OSError, StopIteration, ValueError):
+        return  # no /proc: the operating system's own limits apply
+    limit = held * 1024 + megabytes * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _stopped(paths: Paths, year: int, commune: Commune, why: str) -> Prepared:
+    """A commune whose reading or cleaning stopped its process: refused with a message."""
+    try:
+        name = find_workbook(paths.raw_year(year), commune).name
+    except PipelineError:
+        name = f"{commune.stem}.xlsx"
+    message = str(InputError(f"reading and cleaning this workbook {why}", file=name))
+    return Prepared(
+        {commune.code: message},
+        None,
+        pd.DataFrame(),
+        pd.DataFrame(columns=["commune_code", "sheet", "unread_columns"]),
+        set(),
+    )
+
+
+def _pool(workers: int, limits: Limits) -> ProcessPoolExecutor:
+    return process_pool(workers, _limit_memory, limits.worker_memory_mb)
+
+
+def _one_by_one(
+    paths: Paths,
+    year: int,
+    communes: list[Commune],
+    attribution: dict[str, str] | None,
+    limits: Limits,
+) -> list[Prepared]:
+    """Communes of a chunk that stopped its process, each in turn: the one that stops it
+    again is refused alone, and a new process takes the rest."""
+    parts: list[Prepared] = []
+    pending = list(communes)
+    while pending:
+        with _pool(1, limits) as pool:
+            futures = [
+                pool.submit(prepare_chunk, paths, year, [c], attribution, limits) for c in pending
+            ]
+            for future, commune in zip(futures, list(pending), strict=True):
+                pending.pop(0)
+                try:
+                    parts.append(future.result())
+                except BrokenProcessPool:  # one process runs them in turn: this one broke it
+                    why = (
+                        "stopped its process (it crashed, or needed more than the "
+                        f"{limits.worker_memory_mb:,} MB of memory it may take: [limits] "
+                        "worker_memory_mb); open it in Excel, check it and save it again"
+                    )
+                    parts.append(_stopped(paths, year, commune, why))
+                    break
+                except Exception as exc:  # said as the commune's problem
+                    why = f"failed ({type(exc).__name__}: {exc})".replace("\n", " ")
+                    parts.append(_stopped(paths, year, commune, why))
+    return parts
 
 
 def prepare_communes(
@@ -151,19 +232,39 @@ def prepare_communes(
     communes: list[Commune],
     workers: int = 1,
     attribution: dict[str, str] | None = None,
+    limits: Limits | None = None,
 ) -> Prepared:
-    """Read and clean, in chunks over a process pool when there are many communes.
+    """Read and clean, in chunks over a process pool.
 
     Cleaning is per commune (villages, duplicates), so chunks give the same rows as one pass.
+    Each chunk runs in a worker process with a memory limit: a chunk whose process crashes,
+    aborts or runs out of memory is done again commune by commune, and only the commune that
+    stops its process again is refused (`_one_by_one`).
     """
+    limits = limits or default_limits()
+    if multiprocessing.current_process().daemon:  # a pool's worker cannot start processes
+        return prepare_chunk(paths, year, communes, attribution, limits)
     if workers <= 1 or len(communes) < 8:
-        return prepare_chunk(paths, year, communes, attribution)
-    size = -(-len(communes) // (2 * workers))
-    chunks = [communes[i : i + size] for i in range(0, len(communes), size)]
-    n = len(chunks)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        parts = list(pool.map(prepare_chunk, [paths] * n, [year] * n, chunks, [attribution] * n))
-    return _merge(parts)
+        chunks = [communes] if communes else []
+    else:
+        size = -(-len(communes) // (2 * workers))
+        chunks = [communes[i : i + size] for i in range(0, len(communes), size)]
+    if not chunks:
+        return prepare_chunk(paths, year, communes, attribution, limits)
+    parts: dict[int, list[Prepared]] = {}
+    stopped: dict[int, list[Commune]] = {}
+    with _pool(min(workers, len(chunks)), limits) as pool:
+        futures = [
+            pool.submit(prepare_chunk, paths, year, chunk, attribution, limits) for chunk in chunks
+        ]
+        for index, (future, chunk) in enumerate(zip(futures, chunks, strict=True)):
+            try:
+                parts[index] = [future.result()]
+            except Exception:  # done again, commune by commune
+                stopped[index] = chunk
+    for index, chunk in stopped.items():
+        parts[index] = _one_by_one(paths, year, chunk, attribution, limits)
+    return _merge([part for index in sorted(parts) for part in parts[index]])
 
 
 def prepare(
@@ -172,13 +273,14 @@ def prepare(
     communes: list[Commune],
     workers: int = 1,
     attribution: dict[str, str] | None = None,
+    limits: Limits | None = None,
 ) -> dict[str, str]:
     """Read and clean the communes' workbooks into data/processed/{year}/.
 
     Returns the communes that cannot be reported, by code, with the reason. `attribution` says
     which successor a divided predecessor's rows belong to (`[predecessors]` of the settings).
     """
-    prepared = prepare_communes(paths, year, communes, workers, attribution)
+    prepared = prepare_communes(paths, year, communes, workers, attribution, limits)
     processed_year = paths.processed_year(year)
     store_origins(processed_year, prepared.origins, {c.code for c in communes})
     if prepared.result is not None:
@@ -191,13 +293,17 @@ def prepare(
 
 
 def check_year(
-    paths: Paths, year: int, communes: list[Commune], workers: int = 1
+    paths: Paths,
+    year: int,
+    communes: list[Commune],
+    workers: int = 1,
+    limits: Limits | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Validation alone: the quality summary per commune and the problems that block a report.
 
     Nothing is written.
     """
-    prepared = prepare_communes(paths, year, communes, workers)
+    prepared = prepare_communes(paths, year, communes, workers, limits=limits)
     columns = ["rows_read", "rows_kept", "rows_fixed", "rows_rejected"]
     if prepared.result is None:
         empty = pd.DataFrame(columns=["commune_code", *columns, "top_reasons", "unread_columns"])

@@ -509,13 +509,20 @@ def _entry(code: str, valid_from: str | None = None, valid_to: str | None = None
     return _communes(rows)[0]
 
 
+@lru_cache(maxsize=2)
+def _links_by(code: str, day: str) -> dict[tuple[str, str], list[int]]:
+    """Positions of the lineage's links by one end's code and day: looked up once per commune."""
+    return {
+        key: list(rows) for key, rows in lineage().groupby([code, day], sort=False).indices.items()
+    }
+
+
 def _changes(commune: Commune, this: str, other: str) -> list[Change]:
     """The commune's links on one side of the lineage ('from' or 'to'), each with the entry at
     the other end (a predecessor's by where it ended, a successor's by where it began)."""
-    links = lineage()
     this_day = "from_valid_to" if this == "from" else "to_valid_from"
     own_day = commune.valid_to if this == "from" else commune.valid_from
-    rows = links[(links[f"{this}_code"] == commune.code) & (links[this_day] == own_day)]
+    rows = lineage().iloc[_links_by(f"{this}_code", this_day).get((commune.code, own_day), [])]
     other_day = "valid_to" if other == "from" else "valid_from"
     return [
         Change(

@@ -38,6 +38,7 @@ from pipeline.documents import (
 )
 from pipeline.files import remove_temporaries
 from pipeline.index import read_status, write_index, write_status
+from pipeline.limits import Limits
 from pipeline.locking import year_lock
 from pipeline.options import ReportOptions
 from pipeline.progress import Progress
@@ -152,7 +153,7 @@ def _prepare_stage(
         processed_year / PREPARED_FILE, {"code": record.get("code", code), "communes": done}
     )
     stale = [c for c in communes if c.code in reasons]
-    problems = prepare(paths, year, stale, workers, attribution)
+    problems = prepare(paths, year, stale, workers, attribution, Limits.from_settings(settings))
     cleaned = {c.code for c in stale} - problems.keys()
     rows = clean_digests(processed_year, cleaned) if cleaned else {}
     done.update({code_: {"inputs": wanted[code_], "rows": rows[code_]} for code_ in cleaned})

@@ -109,6 +109,10 @@ _SYLLABLE = re.compile(
     r"(ch|ng|nh|[cmnpt]|[iyuo])?$"
 )
 _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+# Control characters (NUL, ESC, backspace…; not tab or line breaks, which fold into spaces) and
+# bidirectional embeddings and overrides, which would reverse the rest of a sentence in a PDF.
+CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x9f]")
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _WORD = re.compile(r"[^\W\d_]+")
 _SPACES = re.compile(r"\s+")
 # Look-alike characters typed or pasted into cells, mapped to what the reader means.
@@ -186,8 +190,15 @@ def detect_encoding(text: str) -> str:
 
 @lru_cache(maxsize=200_000)
 def repair_with_kind(text: str) -> tuple[str, str | None]:
-    """Repair one value; return it with what was done ('tcvn3', 'vni', 'nfc', 'spaces')."""
+    """Repair one value; return it with what was done ('tcvn3', 'vni', 'control_characters',
+    'bidi_controls', 'nfc', 'spaces')."""
     kind: str | None = None
+    removed = CONTROLS.sub("", text)
+    if removed != text:
+        kind, text = "control_characters", removed
+    removed = BIDI_CONTROLS.sub("", text)
+    if removed != text:
+        kind, text = kind or "bidi_controls", removed
     encoding = detect_encoding(text)
     if encoding == "tcvn3":
         fixed, kind = decode_tcvn3(text), "tcvn3"

@@ -7,20 +7,28 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import signal
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
 _PR_SET_PDEATHSIG = 1
 
 
-def _start_worker() -> None:
+def _start_worker(then: Callable[..., None] | None = None, *args: object) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Linux: killed when the parent dies, so no orphan keeps working or writing.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if then is not None:
+        then(*args)
 
 
-def process_pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, initializer=_start_worker)
+def process_pool(
+    workers: int, then: Callable[..., None] | None = None, *args: object
+) -> ProcessPoolExecutor:
+    """`workers` processes; each calls `then(*args)` when it starts (a memory cap, for one)."""
+    return ProcessPoolExecutor(
+        max_workers=workers, initializer=_start_worker, initargs=(then, *args)
+    )
 
 
 def stop_now(pool: ProcessPoolExecutor) -> None:

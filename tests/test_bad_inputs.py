@@ -8,6 +8,7 @@ sheet, row and column where there is one), or a check that the repair was made a
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import zipfile
@@ -17,13 +18,15 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.styles import Font
 from workbooks import as_csv_folder, by_line
 
 from pipeline.clean import CleanResult
 from pipeline.config import Paths
 from pipeline.errors import PipelineError
+from pipeline.limits import Limits
 from pipeline.options import ReportOptions
-from pipeline.preparing import prepare_chunk
+from pipeline.preparing import prepare_chunk, prepare_communes
 from pipeline.runner import run_year
 from pipeline.sample import encode_cp1258, encode_tcvn3, generate, sample_commune
 
@@ -199,6 +202,75 @@ def _tcvn3_every_fourth_line(n: int, line: str) -> bytes:
     return legacy.encode("latin-1") if legacy is not None else line.encode("utf-8")
 
 
+def _second_activity_sheet(book) -> None:
+    """The log copied to a sheet whose name, without accents, is the log's too."""
+    book.copy_worksheet(book[ACTIVITIES]).title = "NHAT KY HOAT DONG"
+
+
+def _stray_cell_at_the_very_end(book) -> None:
+    book[ACTIVITIES]["XFD1048576"] = "x"  # 35 KB on disk; a 17-billion-cell grid once read
+
+
+def _formatted_to_the_last_row(book) -> None:
+    book[ACTIVITIES]["A1048576"].font = Font(bold=True)  # a format, no value: not a row
+
+
+def _sheet_inflating_to(megabytes: int) -> Callable[[Path], None]:
+    """The activity sheet's XML padded with spaces (still valid XML) to inflate to `megabytes`
+    from a few dozen KB: a zip bomb in the small."""
+
+    def apply(target: Path) -> None:
+        names = load_workbook(target, read_only=True).sheetnames
+        part = f"xl/worksheets/sheet{names.index(ACTIVITIES) + 1}.xml"
+        bomb = target.with_suffix(".tmp")
+        with zipfile.ZipFile(target) as source, zipfile.ZipFile(bomb, "w") as out:
+            for item in source.infolist():
+                data = source.read(item)
+                if item.filename != part:
+                    out.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED)
+                    continue
+                head, tail = data.split(b"<sheetData>", 1)
+                info = zipfile.ZipInfo(part, date_time=item.date_time)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with out.open(info, "w", force_zip64=True) as stream:
+                    stream.write(head + b"<sheetData>")
+                    for _ in range(megabytes):
+                        stream.write(b" " * (1024 * 1024))
+                    stream.write(tail)
+        bomb.replace(target)
+
+    return apply
+
+
+def _a_fifo(target: Path) -> None:
+    target.unlink()
+    os.mkfifo(target)  # reading it would wait forever for a writer
+
+
+def _a_link_out(target: Path) -> None:
+    outside = target.parent.parent.parent / "elsewhere.xlsx"  # beside data/raw/
+    target.replace(outside)
+    target.symlink_to(outside)
+
+
+def _csv_folder_with(name: str, make: Callable[[Path], None]) -> Callable[[Path], None]:
+    """The workbook as a folder of CSV files, then its file `name` made by `make`."""
+
+    def apply(target: Path) -> None:
+        folder = as_csv_folder(target, target.with_suffix(""), lambda text: text.encode())
+        target.unlink()
+        (folder / name).unlink(missing_ok=True)
+        make(folder / name)
+
+    return apply
+
+
+def _control_characters_in_cells(book) -> None:
+    # Excel's own escapes, as a file saved by another program may hold them: NUL, ESC, backspace
+    book[ACTIVITIES]["J2"] = "ghi_x0000_ chú_x001B_[31m đỏ_x0008_"
+    book[MEMBERS]["C2"] = "Nguyễn_x001B_ Văn A"
+
+
 # --- what must come out ----------------------------------------------------------------------
 
 
@@ -232,11 +304,20 @@ def _read_whole(result: CleanResult) -> None:
     assert len(result.tables["members"].query("commune_code == @CODE")) > 0
 
 
+def _all_of(*checks: Callable[[CleanResult], None]) -> Callable[[CleanResult], None]:
+    def check(result: CleanResult) -> None:
+        for one in checks:
+            one(result)
+
+    return check
+
+
 @dataclass(frozen=True)
 class Case:
     breaks: Callable[[Path], None]
     refused_with: str | None = None  # a part of the one message; None: read, with a repair
     check: Callable[[CleanResult], None] = _read_whole
+    limits: Limits | None = None  # the settings' [limits], where the case needs smaller ones
 
 
 CASES = {
@@ -294,9 +375,48 @@ CASES = {
     "formula saved with its value": Case(_formula_with_its_value, check=_people_at_row(2, 12)),
     "extra and missing columns": Case(_edited(_extra_and_missing_columns)),
     "names with ../ <script> =HYPERLINK and RTL": Case(
-        _edited(_hostile_names), check=_kept("villages", "village", HOSTILE)
+        _edited(_hostile_names),
+        check=_all_of(
+            _kept("villages", "village", HOSTILE.replace("\u202e", "")),  # the override removed
+            _counted("bidi_controls", 4),
+        ),
     ),
     "control characters and a full cell": Case(_edited(_control_characters_and_a_full_cell)),
+    "NUL, ESC and backspace in cells": Case(
+        _edited(_control_characters_in_cells),
+        check=_all_of(
+            _kept("activities", "notes", "ghi chú[31m đỏ"), _counted("control_characters", 2)
+        ),
+    ),
+    # Hostile files: refused before any reader builds a grid from them.
+    "two sheets that are both the activity log": Case(
+        _edited(_second_activity_sheet),
+        "sheet NHAT KY HOAT DONG: 2 sheets are the 'Nhật ký hoạt động' sheet: "
+        "'Nhật ký hoạt động', 'NHAT KY HOAT DONG'; keep its rows in one of them",
+    ),
+    "one cell at XFD1048576": Case(
+        _edited(_stray_cell_at_the_very_end),
+        "sheet Nhật ký hoạt động: cell XFD1048576 holds a value beyond the sheet's limit",
+    ),
+    "formatting down to row 1048576, no value there": Case(_edited(_formatted_to_the_last_row)),
+    "a sheet inflating to 64 MB from a few dozen KB": Case(
+        _sheet_inflating_to(64),
+        "10627-nam-chinh.xlsx: part xl/worksheets/sheet",
+        limits=Limits(max_part_mb=16),
+    ),
+    "a FIFO named .xlsx": Case(_a_fifo, "10627-nam-chinh.xlsx: is a FIFO, not a regular file"),
+    "a link to a workbook outside data/raw": Case(
+        _a_link_out, "10627-nam-chinh.xlsx: is a link to a place outside raw/"
+    ),
+    "a CSV folder with a link to /dev/zero": Case(
+        _csv_folder_with(ACTIVITIES + ".csv", lambda p: p.symlink_to("/dev/zero")),
+        "file 10627-nam-chinh/Nhật ký hoạt động.csv: is a link to a place outside raw/ (/dev/zero)",
+    ),
+    "a CSV beyond the size limit": Case(
+        _csv_folder_with("Ghi chú.csv", lambda p: p.write_bytes(b"a,b\n" * 600_000)),
+        "file Ghi chú.csv: the CSV file is 2 MB, beyond the limit of 1 MB",
+        limits=Limits(max_csv_mb=1),
+    ),
     "UTF-8 and Windows-1258 lines in one CSV": Case(
         _as_csv_folder(_windows_1258_every_fourth_line), check=_counted("mixed_encoding_row", 5)
     ),
@@ -310,7 +430,8 @@ def _prepare(source: Path, tmp_path: Path, case: Case):
     paths = Paths.under(tmp_path)
     shutil.copytree(source, paths.raw)
     case.breaks(paths.raw_year(2022) / "10627-nam-chinh.xlsx")
-    return prepare_chunk(paths, 2022, [sample_commune(2022, s) for s in ("nam-chinh", "an-lam")])
+    communes = [sample_commune(2022, s) for s in ("nam-chinh", "an-lam")]
+    return prepare_chunk(paths, 2022, communes, limits=case.limits)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -397,3 +518,99 @@ def test_a_big_sheet_is_read(source: Path, tmp_path: Path) -> None:
         pytest.fail(str(exc))
     # Repeated copies of one row are duplicates: kept once, the rest rejected with the reason.
     assert (result.rejected["reason_code"] == "duplicate_row").sum() > 190_000
+
+
+def test_a_workbook_that_stops_its_process_fails_its_commune_only(
+    source: Path, tmp_path: Path
+) -> None:
+    """With the limits before parsing lifted, the stray cell at XFD1048576 makes the reader ask
+    for 512 GB: the worker aborts under its memory limit, and only that commune fails (the run
+    then goes on as for any refused commune: test_the_run_goes_on_and_writes_only_where_it_should).
+    """
+    paths = Paths.under(tmp_path)
+    shutil.copytree(source, paths.raw)
+    _edited(_stray_cell_at_the_very_end)(paths.raw_year(2022) / "10627-nam-chinh.xlsx")
+    lifted = Limits(max_rows=2_000_000, max_columns=20_000, worker_memory_mb=512)
+    communes = [sample_commune(2022, s) for s in ("nam-chinh", "an-lam")]
+    prepared = prepare_communes(paths, 2022, communes, workers=1, limits=lifted)
+    assert prepared.codes == {OTHER}
+    message = prepared.problems[CODE]
+    assert message.startswith(
+        "file 10627-nam-chinh.xlsx: reading and cleaning this workbook stopped its process "
+        "(it crashed, or needed more than the 512 MB of memory"
+    ), message
+    assert len(prepared.result.tables["members"].query("commune_code == @OTHER")) > 0
+
+
+def test_an_exception_while_cleaning_fails_its_commune_only(
+    source: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A failure no check foresaw (here a MemoryError while cleaning one commune) in a chunk of
+    many: the chunk is done again commune by commune, and only that commune is refused."""
+    import pipeline.preparing as preparing
+
+    paths = Paths.under(tmp_path)
+    shutil.copytree(source, paths.raw)
+    cleaned = preparing.clean_tables
+
+    def clean_tables(stacked, *args, **kwargs):
+        if CODE in set(stacked["commune"]["commune_code"]):
+            raise MemoryError("planted")
+        return cleaned(stacked, *args, **kwargs)
+
+    monkeypatch.setattr(preparing, "clean_tables", clean_tables)  # the workers are forked
+    communes = [sample_commune(2022, s) for s in ("nam-chinh", "an-lam")]
+    prepared = prepare_communes(paths, 2022, communes, workers=1)
+    assert set(prepared.problems) == {CODE}
+    assert prepared.problems[CODE] == (
+        "file 10627-nam-chinh.xlsx: reading and cleaning this workbook failed "
+        "(MemoryError: planted)"
+    )
+    assert prepared.codes == {OTHER}
+
+
+def test_an_unreadable_workbook_is_refused_by_name(source: Path, tmp_path: Path) -> None:
+    """Permissions hold no one back who runs as root (as CI does): the case runs as the
+    unprivileged user `nobody` through `setpriv`, or as the user running the tests."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="cnscd-unreadable-"))  # pytest's folders are 0700
+    try:
+        home.chmod(0o755)
+        paths = Paths.under(home)
+        shutil.copytree(source, paths.raw)
+        for folder in [paths.base, *paths.base.rglob("*")]:
+            if folder.is_dir():
+                folder.chmod(0o755)
+        for file in paths.raw.rglob("*.*"):
+            file.chmod(0o644)
+        (paths.raw_year(2022) / "10627-nam-chinh.xlsx").chmod(0o000)
+        script = (
+            "import json, sys; from pathlib import Path; from pipeline.config import Paths; "
+            "from pipeline.preparing import prepare_chunk; "
+            "from pipeline.sample import sample_commune; "
+            "p = prepare_chunk(Paths.under(Path(sys.argv[1])), 2022, "
+            "[sample_commune(2022, s) for s in ('nam-chinh', 'an-lam')]); "
+            "print(json.dumps({'problems': p.problems, 'codes': sorted(p.codes)}))"
+        )
+        command = [sys.executable, "-c", script, str(home)]
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")
+            assert setpriv, "setpriv is needed to run this case as an unprivileged user"
+            command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+        environment["HOME"] = str(home)
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=environment, timeout=120, cwd=home
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    assert outcome["codes"] == [OTHER]
+    assert outcome["problems"][CODE].startswith(
+        "file 10627-nam-chinh.xlsx: cannot be read: permission denied"
+    ), outcome["problems"][CODE]

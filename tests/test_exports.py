@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
@@ -90,3 +91,55 @@ def test_no_exported_cell_runs_as_a_formula(district_copy: Paths) -> None:
                 seen.add(cell)
     # The planted texts did reach the exports (as rejected values), quoted.
     assert {"'" + v for *_, v in PLANTED} <= seen, sorted(c for c in seen if c[:1] == "'")
+
+
+def test_control_characters_never_stop_an_export(tmp_path: Path) -> None:
+    """NUL, ESC, backspace (`_x0001_` in a cell reads as one) and a right-to-left override in
+    rejected values: both exports are written, each character shown as its code."""
+    from pipeline.exports import export_rejected
+
+    values = ["a\x01b", "\x1b[31mđỏ", "nul\x00", "xóa\x08", "\u202eabc"]
+    rejected = pd.DataFrame(
+        {
+            "commune_code": "10627",
+            "file": "10627-nam-chinh.xlsx",
+            "sheet": "Nhật ký hoạt động",
+            "excel_row": range(2, 2 + len(values)),
+            "column": "Ghi chú",
+            "value": values,
+            "reason_code": "blank_row",
+            "reason": "Dòng trống",
+        }
+    )
+    export_rejected(rejected, tmp_path / "rejected")
+    shown = ["a\\x01b", "\\x1b[31mđỏ", "nul\\x00", "xóa\\x08", "\\u202eabc"]
+    for path in (tmp_path / "rejected.csv", tmp_path / "rejected.xlsx"):
+        cells = _cells(path)
+        assert all(v in cells for v in shown), (path.name, cells)
+        assert not any(isinstance(c, str) and set(c) & set("\x00\x01\x08\x1b\u202e") for c in cells)
+
+
+def test_more_rows_than_a_sheet_holds_are_split_with_a_note(tmp_path: Path) -> None:
+    from pipeline.exports import write_xlsx
+
+    frame = pd.DataFrame({"Dòng": range(7), "Lý do": [f"r{i}" for i in range(7)]})
+    write_xlsx(frame, tmp_path / "t.xlsx", "Dòng bị loại", rows_per_sheet=3)
+    book = load_workbook(tmp_path / "t.xlsx", read_only=True)
+    try:
+        assert book.sheetnames == [
+            "Dòng bị loại",
+            "Dòng bị loại (2)",
+            "Dòng bị loại (3)",
+            "Ghi chú",
+        ]
+        rows = [
+            row
+            for name in book.sheetnames[:3]
+            for row in book[name].iter_rows(min_row=2, values_only=True)
+        ]
+        assert rows == [(i, f"r{i}") for i in range(7)]
+        assert [r[0] for r in book["Dòng bị loại (3)"].iter_rows(values_only=True)] == ["Dòng", 6]
+        note = next(book["Ghi chú"].iter_rows(min_row=2, values_only=True))[0]
+        assert note.startswith("7 dòng, nhiều hơn số dòng một trang tính chứa được (3)"), note
+    finally:
+        book.close()

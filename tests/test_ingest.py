@@ -173,3 +173,53 @@ def test_old_or_encrypted_workbook_is_named_for_what_it_is(tmp_path: Path) -> No
         r"password-protected workbook",
     ):
         read_workbook(path)
+
+
+def _one_sheet(path: Path, fill) -> Path:
+    book = Workbook()
+    fill(book.active)
+    book.save(path)
+    return path
+
+
+def test_a_wide_stray_cell_is_refused_before_reading_and_a_format_alone_is_not(
+    tmp_path: Path,
+) -> None:
+    from openpyxl.styles import Font
+
+    from pipeline.limits import Limits, check_workbook
+
+    limits = Limits(max_rows=1_000, max_columns=1_024)
+
+    def wide(sheet) -> None:
+        sheet.title = "Thành viên"
+        sheet["A1"], sheet["AMK1"] = "Họ và tên", "x"  # column 1,025
+
+    with pytest.raises(InputError, match="sheet Thành viên: cell AMK1 holds a value beyond"):
+        check_workbook(_one_sheet(tmp_path / "wide.xlsx", wide), limits)
+
+    def formatted(sheet) -> None:
+        sheet["A1"] = "Họ và tên"
+        sheet["XFD1048576"].font = Font(bold=True)  # formatting, no value
+        sheet["B999"] = 1
+
+    sheets = check_workbook(_one_sheet(tmp_path / "formatted.xlsx", formatted), limits)
+    assert [s.name for s in sheets] == ["Sheet"]
+
+    def deep(sheet) -> None:
+        sheet["A1"], sheet["B1001"] = "Họ và tên", 1
+
+    with pytest.raises(
+        InputError, match="cell B1001 holds a value beyond the sheet's limit of 1,000"
+    ):
+        check_workbook(_one_sheet(tmp_path / "deep.xlsx", deep), limits)
+
+
+def test_limits_come_from_the_settings_and_a_district_may_change_them(tmp_path: Path) -> None:
+    from pipeline.limits import Limits, default_limits
+    from pipeline.narrative import load_settings
+
+    assert default_limits() == Limits()  # settings.toml states the defaults the code holds
+    override = tmp_path / "settings.toml"
+    override.write_text("[limits]\nmax_rows = 300000\n", encoding="utf-8")
+    assert Limits.from_settings(load_settings(override)) == Limits(max_rows=300_000)
