@@ -9,6 +9,7 @@ message naming the file and the key's path (`limitations.max_trainings`), never 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import fields
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
@@ -17,6 +18,7 @@ from jsonschema.exceptions import ValidationError
 from pipeline.config import PACKAGE_DIR
 from pipeline.errors import PipelineError
 from pipeline.indicators import CATALOGUE
+from pipeline.limits import Limits
 
 DEFAULT_SETTINGS = PACKAGE_DIR / "settings.toml"
 
@@ -97,12 +99,8 @@ SCHEMA: dict = _table(
             "propertyNames": {"pattern": r"^[0-9]{1,10}$"},
             "additionalProperties": _CODE,
         },
-        # Workbook size limits: their names are still being settled, so any key is taken here,
-        # as long as its value is a number of at least 1.
-        "limits": {
-            "type": "object",
-            "additionalProperties": {"type": "number", "minimum": 1},
-        },
+        # What a workbook may be before it is read (pipeline/limits.py): whole numbers.
+        "limits": _table({f.name: {"type": "integer", "minimum": 1} for f in fields(Limits)}),
     }
 )
 _VALIDATOR = Draft202012Validator(SCHEMA)
