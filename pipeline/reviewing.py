@@ -1,0 +1,167 @@
+"""The reviewers' notebook, one call per cell: read a commune's audit (`evidence`) and show each
+step as HTML with anchors the report's figures link to. Long evidence is written beside the
+notebook as CSV (`evidence/{code}.csv`), with a small summary the index reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from markupsafe import escape
+
+from pipeline import charts, evidence, narrative, store
+from pipeline.config import Paths
+from pipeline.evidence import EVIDENCE_FOLDER, LONG_EVIDENCE, Audit
+from pipeline.exports import write_csv
+from pipeline.files import write_text
+from pipeline.indicators import CATALOGUE_BY_CODE
+from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune
+
+SUMMARY_FILE = f"{EVIDENCE_FOLDER}/summary.json"
+EVIDENCE_SHOWN = 20  # rows of a long evidence list shown in the notebook (all are in its CSV)
+
+
+class Shown:
+    """HTML for Jupyter to display; its plain-text form is fixed, so outputs stay reproducible."""
+
+    def __init__(self, html: str) -> None:
+        self.html = html
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return "<HTML>"
+
+
+def _cell(value: object) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, bool):
+        return "Có" if value else "Không"
+    if isinstance(value, pd.Timestamp):
+        return narrative.date_vi(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _macros():
+    env = narrative.environment()
+    env.filters["cell"] = _cell
+    return env.get_template("audit.html.j2").module
+
+
+def commune_audit(
+    year: int, commune: str, data_dir: str | Path, settings_file: str | Path | None = None
+) -> Audit:
+    """The audit of one commune and year, from the processed data under `data_dir` (the
+    notebook's parameters, as the report reads them)."""
+    paths = Paths.under(data_dir)
+    processed = paths.processed_year(year)
+    found = find_commune(year, commune, paths.raw / EXTRA_REGISTRY_NAME)
+    override = Path(data_dir, settings_file) if settings_file else None
+    sources_path = processed / "sources.parquet"
+    sources = pd.read_parquet(sources_path) if sources_path.exists() else None
+    record = ""
+    if sources is not None and found.code in set(sources["commune_code"]):
+        record = sources.loc[sources["commune_code"] == found.code, "source"].iloc[0]
+    return evidence.build_audit(
+        year,
+        found.code,
+        found.name,
+        store.read_commune(processed, found.code),
+        pd.read_parquet(
+            processed / "indicators.parquet", filters=[("commune_code", "==", found.code)]
+        ),
+        narrative.load_settings(override),
+        evidence.setting_sources(override),
+        record,
+    )
+
+
+def inputs(audit: Audit) -> Shown:
+    """The workbook read: file, hash, sheets, rows read / kept / fixed / rejected, reasons."""
+    return Shown(str(_macros().inputs(audit)))
+
+
+def repairs(audit: Audit) -> Shown:
+    """The repairs by kind, with a few before → after examples (never of a personal column)."""
+    return Shown(str(_macros().repairs(audit)))
+
+
+def indicators(audit: Audit) -> Shown:
+    """The indicator table: definition, numerator and denominator, value, previous, change."""
+    return Shown(str(_macros().indicators(audit)))
+
+
+def rules(audit: Audit) -> Shown:
+    """The rules of sections II and III: threshold, its source, the value, fired or not."""
+    return Shown(str(_macros().rules(audit)))
+
+
+def save_evidence(audit: Audit, folder: str | Path = ".") -> dict[str, str]:
+    """Write the long evidence lists as CSV and the summary the index reads, beside the notebook
+    (`folder`, the notebook's working folder); returns the CSV of each long list by code."""
+    base = Path(folder)
+    csvs = {}
+    for code, rows in audit.evidence.items():
+        if len(rows) > LONG_EVIDENCE:
+            name = evidence.evidence_csv_name(code)
+            write_csv(rows, base / name)
+            csvs[code] = name
+    fired = [r.rule for r in audit.rules.itertuples() if r.fired]
+    summary = {"code": audit.code, "year": audit.year, "limitations": fired}
+    (base / EVIDENCE_FOLDER).mkdir(parents=True, exist_ok=True)
+    write_text(base / SUMMARY_FILE, json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
+    return csvs
+
+
+def evidence_rows(audit: Audit, csvs: dict[str, str]) -> Shown:
+    """The rows each counting indicator adds up, collapsed; long lists point to their CSV."""
+    values = {r.code: r.value for r in audit.indicators.itertuples() if r.code in audit.evidence}
+    names = {code: CATALOGUE_BY_CODE[code].name_vi for code in audit.evidence}
+    return Shown(str(_macros().evidence(audit, names, values, csvs, EVIDENCE_SHOWN)))
+
+
+def chart_data(
+    year: int, commune: str, data_dir: str | Path, settings_file: str | Path | None = None
+) -> Shown:
+    """The report's charts with the figures they draw, each linked to its indicator."""
+    from pipeline.indicators import service_code
+    from pipeline.report import commune_chart_data
+
+    found = commune_chart_data(year, commune, data_dir, settings_file)
+    parts = ['<section class="cnscd-audit" id="bieu-do">']
+    for name, spec in found.items():
+        labels, values, title, unit = spec
+        codes = (
+            [service_code(label) for label in labels]
+            if name == "services"
+            else [f"people_month_{int(label[1:]):02d}" for label in labels]
+        )
+        drawn = (charts.bar_chart if name == "services" else charts.column_chart)(
+            labels, values, title, unit, name=f"review-{name}"
+        )
+        rows = "".join(
+            f'<tr><td><a href="#chi-so-{code}">{escape(label)}</a></td>'
+            f'<td class="num">{narrative.number(value)}</td></tr>'
+            for label, value, code in zip(labels, values, codes, strict=True)
+        )
+        parts.append(
+            f"{drawn}<details><summary>Số liệu của biểu đồ ({escape(unit)})</summary>"
+            f"<table><tbody>{rows}</tbody></table></details>"
+        )
+    if not found:
+        parts.append(
+            "<p>Báo cáo không có biểu đồ (dưới hai dịch vụ hoặc hai tháng có số liệu).</p>"
+        )
+    parts.append("</section>")
+    return Shown("".join(parts))
+
+
+def read_summary(folder: Path) -> dict | None:
+    """What a commune's notebook recorded for the index (its limitations), if it ran."""
+    path = folder / SUMMARY_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
