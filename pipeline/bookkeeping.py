@@ -3,6 +3,7 @@ key, the year's manifest and index."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ from pipeline import store
 from pipeline.config import Paths
 from pipeline.documents import CommuneRun
 from pipeline.errors import InputError
+from pipeline.evidence import EVIDENCE_FOLDER
 from pipeline.exports import write_csv
 from pipeline.index import read_status, write_index, write_manifest, write_status
 from pipeline.locate import find_workbook
@@ -95,6 +97,7 @@ def record_year(
                 "rejected.csv",
             ):
                 (folder / name).unlink(missing_ok=True)
+            shutil.rmtree(folder / EVIDENCE_FOLDER, ignore_errors=True)
         if rejected is not None and run.status == "ok":
             write_csv(
                 rejected[rejected["commune_code"] == run.commune.code], folder / "rejected.csv"

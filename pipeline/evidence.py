@@ -38,6 +38,7 @@ EXAMPLES_PER_KIND = 3  # before → after examples shown for each kind of repair
 REASONS_SHOWN = 5  # main reasons of rejection shown per sheet
 LONG_EVIDENCE = 50  # more rows than this: the full list goes to a CSV beside the notebook
 EVIDENCE_FOLDER = "evidence"
+SUMMARY_FILE = f"{EVIDENCE_FOLDER}/summary.json"  # what the index reads of a commune's notebook
 SOURCE_OF_PACKAGE = "mặc định của gói (pipeline/settings.toml)"
 
 # The columns of a sheet that make its figures, in the order shown (no personal column).

@@ -12,13 +12,13 @@ from markupsafe import escape
 
 from pipeline import charts, evidence, narrative, store
 from pipeline.config import Paths
-from pipeline.evidence import EVIDENCE_FOLDER, LONG_EVIDENCE, Audit
+from pipeline.evidence import EVIDENCE_FOLDER, LONG_EVIDENCE, SUMMARY_FILE, Audit
 from pipeline.exports import write_csv
 from pipeline.files import write_text
+from pipeline.group_evidence import GroupAudit, build_group_audit, figure_names
 from pipeline.indicators import CATALOGUE_BY_CODE
-from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune
+from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group
 
-SUMMARY_FILE = f"{EVIDENCE_FOLDER}/summary.json"
 EVIDENCE_SHOWN = 20  # rows of a long evidence list shown in the notebook (all are in its CSV)
 
 
@@ -161,7 +161,33 @@ def chart_data(
     return Shown("".join(parts))
 
 
-def read_summary(folder: Path) -> dict | None:
-    """What a commune's notebook recorded for the index (its limitations), if it ran."""
-    path = folder / SUMMARY_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+def group_audit(
+    year: int, group: str, data_dir: str | Path, settings_file: str | Path | None = None
+) -> GroupAudit:
+    """The audit of a group's comparison, from the year's indicator table and the run's status
+    of each commune (to tell a workbook that could not be read from one never sent)."""
+    from pipeline.index import read_status
+
+    paths = Paths.under(data_dir)
+    settings = narrative.load_settings(Path(data_dir, settings_file) if settings_file else None)
+    found = find_group(year, group, paths.raw / EXTRA_REGISTRY_NAME, settings.get("groups"))
+    communes = list(found.communes)
+    statuses = {c.code: read_status(paths.outputs_year(year) / c.stem) for c in communes}
+    indicators = pd.read_parquet(paths.processed_year(year) / "indicators.parquet")
+    return build_group_audit(year, found.name, communes, indicators, settings, statuses)
+
+
+def group_indicators(audit: GroupAudit) -> Shown:
+    """The indicator table the comparison reads, collapsed."""
+    names = figure_names(list(audit.table.columns))
+    return Shown(str(_macros().group_table(audit, names)))
+
+
+def group_method(audit: GroupAudit) -> Shown:
+    """How ranks, totals, medians, scores and outliers are computed, with their constants."""
+    return Shown(str(_macros().group_method(audit, figure_names(list(audit.medians)))))
+
+
+def group_missing(audit: GroupAudit) -> Shown:
+    """The communes of the group without figures, and why."""
+    return Shown(str(_macros().group_missing(audit)))
