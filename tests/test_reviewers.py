@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -186,3 +187,40 @@ def test_comparison_says_why_a_commune_is_missing(built: Paths) -> None:
     assert len(audit.missing) == len(communes) - 2
     method = audit.method.set_index("step")
     assert method.at["Giá trị ngoại lai", "constant"] == "1.5"
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+    reason="Chromium is not installed (as root: apt-get install chromium)",
+)
+def test_in_a_browser_a_table_opens_and_evidence_links_work(built: Paths) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(_folder(built).joinpath("notebook.html").as_uri())
+        rows = page.locator("#bang-chung-members_commune tbody tr")
+        assert not rows.first.is_visible()  # collapsed
+        page.click("#bang-chung-members_commune > summary")
+        assert rows.first.is_visible() and rows.count() == 20
+        page.click("#bang-chung-members_commune > summary")  # closes again
+        assert not rows.first.is_visible()
+        page.locator("a.fig", has_text="20").first.click()  # the report's "20 thành viên"
+        assert page.url.endswith("#chi-so-members_commune")
+        page.click("#chi-so-members_commune a[href='#bang-chung-members_commune']")
+        assert page.url.endswith("#bang-chung-members_commune")
+        page.click("#bang-chung-members_commune > summary")
+        assert rows.nth(19).is_visible()
+        page.click("#quy-tac-aged_leaders a[href='#chi-so-village_leaders_aged_60']")
+        assert page.locator("#chi-so-village_leaders_aged_60").is_visible()
+        browser.close()
+    assert errors == []
