@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline import contract, narrative
@@ -242,36 +243,86 @@ def rule_table(
     )
 
 
+@dataclass(frozen=True)
+class Rows:
+    """Evidence rows: their column headers and values (one array per sheet, sliced by code
+    rather than one DataFrame per indicator: a commune has some fifty lists)."""
+
+    columns: tuple[str, ...]
+    values: np.ndarray  # rows × columns, objects
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def head(self, count: int) -> Rows:
+        return Rows(self.columns, self.values[:count])
+
+    def itertuples(self, index: bool = False):
+        return (tuple(row) for row in self.values)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.values, columns=list(self.columns))
+
+
+def _in_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """A sheet's rows in workbook order (file, Excel row): evidence keeps that order."""
+    return frame.sort_values(["_file", "_row"], kind="stable").reset_index(drop=True)
+
+
+def _view(frame: pd.DataFrame, sheet_key: str) -> pd.DataFrame:
+    """What evidence shows of a sheet's rows: file, sheet, Excel row and the columns that make
+    a figure, under their headers (never a name, phone or birth year)."""
+    sheet = contract.SHEETS_BY_KEY[sheet_key]
+    out = pd.DataFrame(
+        {
+            "file": frame["_file"].to_numpy(),
+            "sheet": sheet.name,
+            "excel_row": frame["_row"].astype("int64").to_numpy(),
+        }
+    )
+    for column in SHOWN[sheet_key]:
+        if column in frame.columns:
+            out[sheet.column(column).header] = frame[column].to_numpy()
+    return out
+
+
+def _evidence(
+    tables: dict[str, pd.DataFrame], codes: list[str], year: int
+) -> tuple[dict[str, pd.DataFrame], dict[str, float]]:
+    """The rows each indicator adds up and their total (count, or sum of the summed column);
+    each sheet is ordered and laid out once."""
+    sheets = {ROW_EVIDENCE[c].sheet for c in codes}
+    ordered = {s: _in_order(tables[s]) for s in sheets}
+    views = {s: _view(ordered[s], s) for s in sheets}
+    arrays = {s: v.to_numpy(dtype=object) for s, v in views.items()}
+    rows, totals = {}, {}
+    for code in codes:
+        found = ROW_EVIDENCE[code]
+        frame = ordered[found.sheet]
+        mask = (
+            found.select(frame, year).to_numpy(dtype=bool)
+            if not frame.empty
+            else np.zeros(0, dtype=bool)
+        )
+        picked = Rows(tuple(views[found.sheet].columns), arrays[found.sheet][mask])
+        if code == "village_leaders_aged_60":  # what the birth year said, not the birth year
+            column = np.full((len(picked), 1), "Có", dtype=object)
+            picked = Rows((*picked.columns, "Từ 60 tuổi"), np.hstack([picked.values, column]))
+        rows[code] = picked
+        summed = frame[found.sums].to_numpy()[mask] if found.sums else None
+        totals[code] = float(pd.Series(summed).sum()) if found.sums else float(len(picked))
+    return rows, totals
+
+
 def evidence_rows(tables: dict[str, pd.DataFrame], code: str, year: int) -> pd.DataFrame:
     """The workbook rows an indicator adds up: file, sheet, Excel row and the columns that make
     the figure (never a name, phone or birth year)."""
-    found = ROW_EVIDENCE[code]
-    frame = tables[found.sheet]
-    rows = frame[found.select(frame, year).to_numpy()] if not frame.empty else frame
-    columns = [c for c in SHOWN[found.sheet] if c in rows.columns]
-    sheet = contract.SHEETS_BY_KEY[found.sheet]
-    out = pd.DataFrame(
-        {
-            "file": rows["_file"].to_numpy(),
-            "sheet": sheet.name,
-            "excel_row": rows["_row"].astype("int64").to_numpy(),
-        }
-    )
-    for column in columns:
-        out[sheet.column(column).header] = rows[column].to_numpy()
-    if code == "village_leaders_aged_60":
-        out["Từ 60 tuổi"] = "Có"  # what the birth year said, without the birth year
-    return out.sort_values(["file", "excel_row"], kind="stable").reset_index(drop=True)
+    return _evidence(tables, [code], year)[0][code].frame()
 
 
 def evidence_total(tables: dict[str, pd.DataFrame], code: str, year: int) -> float:
     """What the evidence rows add up to: their count, or the sum of the summed column."""
-    found = ROW_EVIDENCE[code]
-    frame = tables[found.sheet]
-    if frame.empty:
-        return 0.0
-    rows = frame[found.select(frame, year).to_numpy()]
-    return float(rows[found.sums].sum()) if found.sums else float(len(rows))
+    return _evidence(tables, [code], year)[1][code]
 
 
 def evidence_csv_name(code: str) -> str:
@@ -292,7 +343,7 @@ class Audit:
     rejected_rows: int
     indicators: pd.DataFrame
     rules: pd.DataFrame
-    evidence: dict[str, pd.DataFrame]
+    evidence: dict[str, Rows]
     totals: dict[str, float]
 
 
@@ -315,6 +366,7 @@ def build_audit(
     table = indicator_table(mine)
     codes = [c for c in table["code"] if c in ROW_EVIDENCE] if not table.empty else []
     files = sorted({f for name in contract.SHEETS_BY_KEY for f in tables[name]["_file"].dropna()})
+    rows, totals = _evidence(tables, codes, year)
     return Audit(
         year=year,
         code=commune_code,
@@ -326,6 +378,6 @@ def build_audit(
         rejected_rows=len(tables["rejected"]),
         indicators=table,
         rules=rule_table(values, settings, sources),
-        evidence={c: evidence_rows(tables, c, year) for c in codes},
-        totals={c: evidence_total(tables, c, year) for c in codes},
+        evidence=rows,
+        totals=totals,
     )

@@ -378,12 +378,18 @@ def report_context(
         "pillar_names": PILLARS,
         "quality": tables["quality"].to_dict("records"),
         "rejected_reasons": list(tables["rejected"]["reason"].value_counts().sort_index().items()),
-        "services": [
-            (service, marked[service_code(service)])
-            for service in contract.SERVICES
-            if values.get(service_code(service))
-        ],
+        "services": services_guided(marked),
     }
+
+
+def services_guided(values: dict) -> list[tuple[str, object]]:
+    """(service, people guided) for each service of the contract with people guided, in the
+    contract's order: the report's sentence and its chart."""
+    return [
+        (service, values[service_code(service)])
+        for service in contract.SERVICES
+        if values.get(service_code(service))
+    ]
 
 
 def recipients(commune: Commune, settings: dict) -> list[str]:

@@ -100,18 +100,6 @@ def commune_report_html(
     return narrative.render_report(context, chart_svgs, overrides)
 
 
-def commune_chart_data(
-    year: int,
-    commune: str,
-    data_dir: str | Path,
-    settings_file: str | Path | None = None,
-) -> dict[str, tuple]:
-    """The report's charts as data, by name: (labels, values, title, unit) of each drawn one."""
-    context, values = _context(year, commune, data_dir, settings_file)
-    drawn = {"services": service_chart(context), "months": month_chart(values)}
-    return {name: spec for name, spec in drawn.items() if spec}
-
-
 def commune_chart_images(
     year: int,
     commune: str,

@@ -5,18 +5,19 @@ notebook as CSV (`evidence/{code}.csv`), with a small summary the index reads.""
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 from markupsafe import escape
 
-from pipeline import charts, evidence, narrative, store
+from pipeline import evidence, narrative, store
 from pipeline.config import Paths
 from pipeline.evidence import EVIDENCE_FOLDER, LONG_EVIDENCE, SUMMARY_FILE, Audit
 from pipeline.exports import write_csv
 from pipeline.files import write_text
 from pipeline.group_evidence import GroupAudit, build_group_audit, figure_names
-from pipeline.indicators import CATALOGUE_BY_CODE
+from pipeline.indicators import CATALOGUE_BY_CODE, service_code
 from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group
 
 EVIDENCE_SHOWN = 20  # rows of a long evidence list shown in the notebook (all are in its CSV)
@@ -47,6 +48,7 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+@lru_cache(maxsize=1)
 def _macros():
     env = narrative.environment()
     env.filters["cell"] = _cell
@@ -109,7 +111,7 @@ def save_evidence(audit: Audit, folder: str | Path = ".") -> dict[str, str]:
     for code, rows in audit.evidence.items():
         if len(rows) > LONG_EVIDENCE:
             name = evidence.evidence_csv_name(code)
-            write_csv(rows, base / name)
+            write_csv(rows.frame(), base / name)
             csvs[code] = name
     fired = [r.rule for r in audit.rules.itertuples() if r.fired]
     summary = {"code": audit.code, "year": audit.year, "limitations": fired}
@@ -125,40 +127,38 @@ def evidence_rows(audit: Audit, csvs: dict[str, str]) -> Shown:
     return Shown(str(_macros().evidence(audit, names, values, csvs, EVIDENCE_SHOWN)))
 
 
-def chart_data(
-    year: int, commune: str, data_dir: str | Path, settings_file: str | Path | None = None
-) -> Shown:
-    """The report's charts with the figures they draw, each linked to its indicator."""
-    from pipeline.indicators import service_code
-    from pipeline.report import commune_chart_data
+def chart_data(audit: Audit) -> Shown:
+    """The figures the report's charts draw (section 7), each linked to its indicator row."""
+    from pipeline.report import month_chart, service_chart
 
-    found = commune_chart_data(year, commune, data_dir, settings_file)
+    values = {r.code: r.value for r in audit.indicators.itertuples()}
+    found = {
+        "services": service_chart({"services": narrative.services_guided(values)}),
+        "months": month_chart(values),
+    }
     parts = ['<section class="cnscd-audit" id="bieu-do">']
     for name, spec in found.items():
-        labels, values, title, unit = spec
+        if not spec:
+            continue
+        labels, drawn, title, unit = spec
         codes = (
             [service_code(label) for label in labels]
             if name == "services"
             else [f"people_month_{int(label[1:]):02d}" for label in labels]
         )
-        drawn = (charts.bar_chart if name == "services" else charts.column_chart)(
-            labels, values, title, unit, name=f"review-{name}"
-        )
         rows = "".join(
             f'<tr><td><a href="#chi-so-{code}">{escape(label)}</a></td>'
             f'<td class="num">{narrative.number(value)}</td></tr>'
-            for label, value, code in zip(labels, values, codes, strict=True)
+            for label, value, code in zip(labels, drawn, codes, strict=True)
         )
         parts.append(
-            f"{drawn}<details><summary>Số liệu của biểu đồ ({escape(unit)})</summary>"
+            f"<details open><summary>{escape(title)} ({escape(unit)})</summary>"
             f"<table><tbody>{rows}</tbody></table></details>"
         )
-    if not found:
-        parts.append(
-            "<p>Báo cáo không có biểu đồ (dưới hai dịch vụ hoặc hai tháng có số liệu).</p>"
-        )
+    if not any(found.values()):
+        parts.append("<p>Báo cáo không có biểu đồ (dưới hai dịch vụ, hai tháng có số liệu).</p>")
     parts.append("</section>")
-    return Shown("".join(parts))
+    return Shown(str(_macros().style()) + "".join(parts))
 
 
 def group_audit(
