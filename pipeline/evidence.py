@@ -205,13 +205,13 @@ def indicator_table(indicators: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def setting_sources(settings_file: Path | None) -> dict[str, str]:
-    """Where each threshold of [limitations] comes from: the district's file where it names the
-    key, else the package's defaults."""
-    sources = dict.fromkeys(narrative.load_settings()["limitations"], SOURCE_OF_PACKAGE)
+def setting_sources(settings_file: Path | None, section: str = "limitations") -> dict[str, str]:
+    """Where each setting of a section comes from: the district's file where it names the key,
+    else the package's defaults."""
+    sources = dict.fromkeys(narrative.load_settings().get(section, {}), SOURCE_OF_PACKAGE)
     if settings_file is not None and settings_file.exists():
         with open(settings_file, "rb") as f:
-            own = tomllib.load(f).get("limitations", {})
+            own = tomllib.load(f).get(section, {})
         for key in own:
             sources[key] = f"thiết lập của huyện ({settings_file.name})"
     return sources

@@ -29,13 +29,14 @@ def group_indicator_table(indicators: pd.DataFrame, communes: list[Commune]) -> 
     return wide.loc[order].reset_index()
 
 
-def method(settings: dict) -> pd.DataFrame:
+def method(settings: dict, sources: dict[str, str]) -> pd.DataFrame:
     """Each step of the comparison, how it is computed, and the constant it uses with its
-    source (the comparison's code, `pipeline/compare.py`, or the settings)."""
+    source: the comparison's code (`pipeline/compare.py`), or the settings' [comparison] as
+    `sources` says (the package's file or the district's)."""
     given = settings.get("comparison", {})
     outlier_z = given.get("outlier_z", compare.OUTLIER_Z)
     z_source = (
-        "thiết lập [comparison] outlier_z"
+        f"[comparison] outlier_z: {sources.get('outlier_z', '')}"
         if "outlier_z" in given
         else "pipeline/compare.py: OUTLIER_Z"
     )
@@ -130,7 +131,10 @@ def build_group_audit(
     indicators: pd.DataFrame,
     settings: dict,
     statuses: dict[str, dict | None],
+    sources: dict[str, str] | None = None,
 ) -> GroupAudit:
+    """The audit of a group's comparison; `sources` says where each [comparison] setting
+    comes from (`evidence.setting_sources(file, "comparison")`)."""
     given = settings.get("comparison", {})
     result = compare.compare(indicators, communes, given.get("outlier_z", compare.OUTLIER_Z))
     ranked = compare.ranked_columns()
@@ -141,7 +145,7 @@ def build_group_audit(
         year=year,
         name=name,
         table=group_indicator_table(indicators, communes),
-        method=method(settings),
+        method=method(settings, sources or {}),
         missing=missing(communes, indicators, statuses),
         medians={c: result.medians.get(c) for c in ranked},
         ranks=ranks.reset_index(drop=True),

@@ -169,12 +169,14 @@ def group_audit(
     from pipeline.index import read_status
 
     paths = Paths.under(data_dir)
-    settings = narrative.load_settings(Path(data_dir, settings_file) if settings_file else None)
+    override = Path(data_dir, settings_file) if settings_file else None
+    settings = narrative.load_settings(override)
     found = find_group(year, group, paths.raw / EXTRA_REGISTRY_NAME, settings.get("groups"))
     communes = list(found.communes)
     statuses = {c.code: read_status(paths.outputs_year(year) / c.stem) for c in communes}
     indicators = pd.read_parquet(paths.processed_year(year) / "indicators.parquet")
-    return build_group_audit(year, found.name, communes, indicators, settings, statuses)
+    sources = evidence.setting_sources(override, "comparison")
+    return build_group_audit(year, found.name, communes, indicators, settings, statuses, sources)
 
 
 def group_indicators(audit: GroupAudit) -> Shown:

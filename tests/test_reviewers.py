@@ -15,7 +15,7 @@ from pipeline import evidence, group_evidence, narrative, store
 from pipeline.config import Paths
 from pipeline.options import ReportOptions
 from pipeline.rendering import link_figures, visible_text
-from pipeline.runner import run_year
+from pipeline.runner import run_comparisons, run_year
 from pipeline.sample import sample_commune
 
 
@@ -32,6 +32,13 @@ def built(tiny_district: Paths, tmp_path_factory) -> Paths:
         workers=1,
         echo=lambda *_: None,
         options=ReportOptions(formats=("html",), engine="inprocess"),
+    )
+    run_comparisons(
+        paths,
+        2022,
+        ["district:291"],
+        ReportOptions(formats=("html",), engine="inprocess"),
+        echo=lambda *_: None,
     )
     return paths
 
@@ -224,3 +231,20 @@ def test_in_a_browser_a_table_opens_and_evidence_links_work(built: Paths) -> Non
         assert page.locator("#chi-so-village_leaders_aged_60").is_visible()
         browser.close()
     assert errors == []
+
+
+def test_the_comparison_notebook_shows_what_it_read_and_who_is_missing(built: Paths) -> None:
+    folder = built.outputs_year(2022) / "so-sanh-291-nam-sach"
+    page = lxml.html.fromstring((folder / "notebook.html").read_text("utf-8"))
+    read = _by_id(page, "#bang-chi-so")
+    codes = [tr.xpath("td")[0].text_content() for tr in read.xpath(".//tbody/tr")]
+    assert codes == ["10627", "10645"]
+    missing = _by_id(page, "#don-vi-thieu").xpath(".//tbody/tr")
+    assert len(missing) == 17  # Nam Sách's 19 communes, two with a workbook
+    assert all(group_evidence.NO_WORKBOOK in tr.text_content() for tr in missing)
+    method = _by_id(page, "#cach-tinh").text_content()
+    assert "[comparison] outlier_z: " + evidence.SOURCE_OF_PACKAGE in method
+    assert "pipeline/compare.py: TOP_BOTTOM" in method
+    comparison = (folder / "comparison.html").read_text("utf-8")
+    assert lxml.html.fromstring(comparison).xpath("//a") == []
+    assert "cnscd-audit" not in comparison and 'class="jp-InputArea' not in comparison
