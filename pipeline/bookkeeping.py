@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import shutil
 from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
@@ -16,6 +17,7 @@ from pipeline import store
 from pipeline.config import Paths
 from pipeline.documents import CommuneRun
 from pipeline.errors import InputError
+from pipeline.evidence import EVIDENCE_FOLDER
 from pipeline.exports import write_csv
 from pipeline.files import write_text
 from pipeline.index import read_status, write_index, write_manifest, write_status
@@ -98,6 +100,7 @@ def record_year(
                 "rejected.csv",
             ):
                 (folder / name).unlink(missing_ok=True)
+            shutil.rmtree(folder / EVIDENCE_FOLDER, ignore_errors=True)
         if rejected is not None and run.status == "ok":
             write_csv(
                 rejected[rejected["commune_code"] == run.commune.code], folder / "rejected.csv"

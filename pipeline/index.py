@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.compare import unit_words
+from pipeline.evidence import SUMMARY_FILE
 from pipeline.files import write_text
 from pipeline.indicators import values_of
 from pipeline.narrative import environment
@@ -94,6 +95,12 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
             )
             if (status_path.parent / name).exists()
         ]
+        # What the commune's notebook found: the rules of section II that fired.
+        summary_path = status_path.parent / SUMMARY_FILE
+        summary = (
+            json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
+        )
+        limitations = summary.get("limitations")
         quality = record.get("quality") or {}
         read = quality.get("rows_read") or 0
         share = quality.get("rows_rejected", 0) / read if read else None
@@ -109,6 +116,10 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
                 "rejected_share": share,
                 "quality_warning": share is not None and share > REJECTED_WARNING,
                 "links": links,
+                "limitations": None if limitations is None else len(limitations),
+                "review": f"{folder}/notebook.html#dau-vao"
+                if (status_path.parent / "notebook.html").exists()
+                else None,
                 "parent": ", ".join(
                     p for p in (record.get("district"), record.get("province")) if p
                 ),

@@ -21,6 +21,7 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from markupsafe import Markup, escape
 
 from pipeline import contract
 from pipeline.config import TEMPLATES
@@ -38,6 +39,37 @@ from pipeline.textsafety import printable
 from pipeline.units import in_words, places, unit_words
 
 LOCALE = "vi_VN"
+
+
+class Figure(float):
+    """An indicator's value that keeps its code: the report marks each figure it prints with
+    the indicator it comes from (`data-indicator`), which the reviewers' notebook turns into a
+    link to the indicator's row. The printed report shows the figure alone."""
+
+    code: str
+
+    def __new__(cls, value: float, code: str) -> Figure:
+        figure = super().__new__(cls, value)
+        figure.code = code
+        return figure
+
+
+def figures(values: dict[str, float | None]) -> dict[str, Figure | None]:
+    """The indicator values as figures that remember their code (None stays None)."""
+    return {code: None if v is None else Figure(v, code) for code, v in values.items()}
+
+
+def _marking(format_figure):
+    """A formatting filter whose output, for a `Figure`, is wrapped in a span naming its code."""
+
+    def marked(value, *args):
+        text = format_figure(value, *args)
+        code = getattr(value, "code", None)
+        if code is None:
+            return text
+        return Markup('<span class="fig" data-indicator="%s">%s</span>') % (code, escape(text))
+
+    return marked
 
 
 def number(value: float | int | None) -> str:
@@ -138,20 +170,35 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def find_limitations(values: dict[str, float | None], settings: dict) -> dict[str, str]:
-    """The rules one commune's indicators trigger: rule code -> the indicator it states."""
+@dataclass(frozen=True)
+class RuleCheck:
+    """One rule read against one commune's figure: what the reviewer's notebook shows."""
+
+    rule: Rule
+    value: float | None  # the figure; None where the commune has none (the rule cannot fire)
+    setting: float  # the threshold as the settings give it
+    threshold: float  # the threshold compared, prorated to the log's months for a yearly one
+    fired: bool
+
+
+def check_rules(values: dict[str, float | None], settings: dict) -> list[RuleCheck]:
+    """Every rule of sections II and III against one commune's indicators, fired or not."""
     limits = settings["limitations"]
-    found = {}
+    checks = []
     for rule in RULES:
         value = values.get(rule.indicator)
-        if value is None:
-            continue
-        threshold = limits[rule.setting]
+        setting = limits[rule.setting]
+        threshold = setting
         if rule.per_year and values.get("log_months"):
             threshold = threshold * values["log_months"] / 12
-        if (value >= threshold) if rule.above else (value <= threshold):
-            found[rule.code] = rule.indicator
-    return found
+        fired = value is not None and ((value >= threshold) if rule.above else (value <= threshold))
+        checks.append(RuleCheck(rule, value, setting, threshold, fired))
+    return checks
+
+
+def find_limitations(values: dict[str, float | None], settings: dict) -> dict[str, str]:
+    """The rules one commune's indicators trigger: rule code -> the indicator it states."""
+    return {c.rule.code: c.rule.indicator for c in check_rules(values, settings) if c.fired}
 
 
 PILLARS = {"chinh_quyen_so": "Chính quyền số", "kinh_te_so": "Kinh tế số", "xa_hoi_so": "Xã hội số"}
@@ -232,15 +279,15 @@ def environment(extra_template_dirs: list[Path] | None = None) -> SandboxedEnvir
         keep_trailing_newline=True,
     )
     env.filters.update(
-        number=number,
-        count=count,
+        number=_marking(number),
+        count=_marking(count),
         date_vi=date_vi,
         month_vi=month_vi,
         day_vi=day_vi,
         in_sentence=in_sentence,
         names_in_sentence=names_in_sentence,
         lower_first=lower_first,
-        with_unit=with_unit,
+        with_unit=_marking(with_unit),
         places=places,
     )
     return env
@@ -259,6 +306,7 @@ def report_context(
     `reasons` says, by indicator code, why a value is missing.
     """
     reasons = reasons or {}
+    marked = figures(values)
     info = tables["commune"].iloc[0]
     villages = tables["villages"]
     words = unit_words(
@@ -323,7 +371,7 @@ def report_context(
         "report_date": report_date,
         "decisions": decisions,
         "training_organisers": sorted(trainings["organiser"].dropna().unique()),
-        "v": values,
+        "v": marked,
         "findings": find_limitations(values, settings),
         "pillars_next_year": pillar_order(values),
         "annex": annex,
@@ -333,12 +381,18 @@ def report_context(
         "pillar_names": PILLARS,
         "quality": tables["quality"].to_dict("records"),
         "rejected_reasons": list(tables["rejected"]["reason"].value_counts().sort_index().items()),
-        "services": [
-            (service, values[service_code(service)])
-            for service in contract.SERVICES
-            if values.get(service_code(service))
-        ],
+        "services": services_guided(marked),
     }
+
+
+def services_guided(values: dict) -> list[tuple[str, object]]:
+    """(service, people guided) for each service of the contract with people guided, in the
+    contract's order: the report's sentence and its chart."""
+    return [
+        (service, values[service_code(service)])
+        for service in contract.SERVICES
+        if values.get(service_code(service))
+    ]
 
 
 def recipients(commune: Commune, settings: dict) -> list[str]:

@@ -17,6 +17,7 @@ from traitlets.config import Config
 
 from pipeline.config import NOTEBOOKS, TEMPLATES
 from pipeline.errors import PipelineError
+from pipeline.evidence import EVIDENCE_FOLDER
 from pipeline.files import write_text
 from pipeline.options import ReportOptions
 from pipeline.pdf import PdfUnavailable, write_pdf
@@ -49,9 +50,34 @@ def _scrub(notebook_path: Path) -> None:
     )
 
 
+REPORT_TAG = "report"  # the cells whose output is the report (report.html, PDF, Word)
+_FIGURE = re.compile(r'<span class="fig" data-indicator="(\w+)">(.*?)</span>')
+_RULE = re.compile(r'(<p data-rule="(\w+)">)(.*?)(</p>)', re.S)
+
+
+def _is_report(cell: dict) -> bool:
+    return REPORT_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def _report_cells(cells: list) -> list:
+    """The cells tagged as the report; every cell for a notebook that tags none."""
+    tagged = [c for c in cells if _is_report(c)]
+    return tagged or list(cells)
+
+
+def link_figures(html: str) -> str:
+    """In the reviewers' notebook, each figure of the report becomes a link to its indicator's
+    row, and each sentence of sections II and III ends with a link to the rule that wrote it."""
+    html = _FIGURE.sub(r'<a class="fig" href="#chi-so-\1" title="\1">\2</a>', html)
+    return _RULE.sub(
+        r'\1\3 <a class="to-rule" href="#quy-tac-\2" title="quy tắc \2">[quy tắc]</a>\4', html
+    )
+
+
 def render_html(notebook_path: Path, html_path: Path, title: str, code: bool = False) -> None:
-    """The executed notebook as a document: no code, no prompts; or, with `code`, as a reviewer
-    reads a notebook: each cell's code above what it displayed."""
+    """The executed notebook as a document: the report's cells alone, no code, no prompts; or,
+    with `code`, as a reviewer reads a notebook: every cell's code above what it displayed, and
+    the report's figures linked to the notebook's rows."""
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -64,14 +90,17 @@ def render_html(notebook_path: Path, html_path: Path, title: str, code: bool = F
     )
     notebook = nbformat.read(notebook_path, as_version=4)
     notebook.metadata["title"] = title
+    if not code:
+        notebook.cells = _report_cells(notebook.cells)
     body, _ = exporter.from_notebook_node(notebook)
-    write_text(html_path, body)
+    write_text(html_path, link_figures(body) if code else body)
 
 
 def report_fragment(notebook_path: Path) -> str | None:
-    """The report as the executed notebook displayed it (the last HTML output)."""
+    """The report as the executed notebook displayed it (the last HTML output of the report's
+    cells)."""
     notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
-    for cell in reversed(notebook["cells"]):
+    for cell in reversed(_report_cells(notebook["cells"])):
         for output in reversed(cell.get("outputs", [])):
             html = output.get("data", {}).get("text/html")
             if html:
@@ -80,8 +109,10 @@ def report_fragment(notebook_path: Path) -> str | None:
 
 
 def visible_text(html: str) -> str:
-    """What a reader sees of an HTML fragment: no tags, styles or drawings."""
+    """What a reader sees of an HTML fragment: no tags, styles or drawings. A figure's mark
+    (`<span>`) or a link is inline: it adds no space."""
     html = re.sub(r"<(style|script|svg)\b.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r"</?(span|a)\b[^>]*>", "", html)
     return unescape(re.sub(r"<[^>]+>", " ", html))
 
 
@@ -131,6 +162,12 @@ def _execute_notebook(
             if attempt == KERNEL_START_ATTEMPTS:
                 raise
             time.sleep(attempt)
+
+
+def _evidence_files(work_dir: Path) -> list[str]:
+    """What the notebook wrote beside itself for reviewers (long evidence as CSV, summary)."""
+    folder = work_dir / EVIDENCE_FOLDER
+    return sorted(p.relative_to(work_dir).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
 @dataclass
@@ -194,6 +231,7 @@ def execute_document(
             render_html(executed, work_dir / f"{stem}.html", title)
             render_html(executed, work_dir / "notebook.html", f"{title} (notebook)", code=True)
             done.files = ["notebook.ipynb", "notebook.html", f"{stem}.html"]
+            done.files += _evidence_files(work_dir)
             fragment = report_fragment(executed) if done.status == "pending" else None
             if fragment and "pdf" in options.formats:
                 try:
@@ -217,7 +255,9 @@ def execute_document(
                     done.status, done.message = "failed", str(exc)
             if extra is not None and done.status == "pending":
                 done.files += extra(work_dir)
+            shutil.rmtree(out_dir / EVIDENCE_FOLDER, ignore_errors=True)  # no stale evidence
             for name in done.files:
+                (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
                 (work_dir / name).replace(out_dir / name)
             for suffix in (".pdf", ".docx"):  # no old PDF or Word file beside a new HTML
                 if f"{stem}{suffix}" not in done.files:

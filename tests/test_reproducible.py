@@ -38,6 +38,12 @@ def test_one_or_two_workers_in_two_folders_give_identical_outputs(
             assert (one.outputs_year(2022) / folder / name).read_bytes() == (
                 two.outputs_year(2022) / folder / name
             ).read_bytes(), (folder, name)
+        evidence = [
+            sorted((p.outputs_year(2022) / folder / "evidence").rglob("*")) for p in (one, two)
+        ]
+        assert evidence[0] and [e.name for e in evidence[0]] == [e.name for e in evidence[1]]
+        for first, second in zip(*evidence, strict=True):
+            assert first.read_bytes() == second.read_bytes(), (folder, first.name)
         pdfs = [PdfReader(p.outputs_year(2022) / folder / "report.pdf") for p in (one, two)]
         assert len(pdfs[0].pages) == len(pdfs[1].pages)
         assert [pg.extract_text() for pg in pdfs[0].pages] == [
