@@ -45,8 +45,6 @@ TEAM_INDICATORS: tuple[str, ...] = (
 PERIOD_INDICATORS: tuple[str, ...] = ("log_first_month", "log_last_month", "log_months")
 # Figures where less is better (ranked ascending).
 LOWER_IS_BETTER = {"rows_rejected_share"}
-OUTLIER_Z = 1.5
-POOR_DATA_SHARE = 5.0
 TOP_BOTTOM = 3  # communes named at each end of a ranking in the summary
 # Kinds of commune-level units, in the order documents list them ("xã, phường, thị trấn").
 UNIT_KINDS = ("xã", "phường", "thị trấn", "đặc khu")
@@ -126,13 +124,17 @@ def is_additive(code: str) -> bool:
 
 
 def compare(
-    indicators: pd.DataFrame, communes: list[Commune], outlier_z: float = OUTLIER_Z
+    indicators: pd.DataFrame, communes: list[Commune], outlier_z: float | None = None
 ) -> Comparison:
     """The comparison of a group's communes for one year; a figure `outlier_z` standard
     deviations or more from the median is an outlier (settings: [comparison] outlier_z).
 
     A commune listed twice (a named list may repeat a code) is one row, counted once.
     """
+    if outlier_z is None:
+        from pipeline.settings import load_settings
+
+        outlier_z = float(load_settings()["comparison"]["outlier_z"])
     first: dict[str, Commune] = {}
     for commune in communes:
         first.setdefault(commune.code, commune)
@@ -210,17 +212,11 @@ def compare(
     )
 
 
-def villages_without_team(villages: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """(commune_code, village) of the villages that no village-level team member names."""
-    covered = members.loc[members["team_level"] == "Thôn", ["commune_code", "village"]]
-    merged = villages[["commune_code", "village"]].merge(
-        covered.drop_duplicates(), how="left", indicator=True
-    )
-    return merged.loc[merged["_merge"] == "left_only", ["commune_code", "village"]]
-
-
-def gaps(comparison: Comparison, uncovered: pd.DataFrame) -> dict[str, list]:
-    """Sentences' material: villages without a team, poor data quality, no population."""
+def gaps(
+    comparison: Comparison, uncovered: pd.DataFrame, poor_data_share: float
+) -> dict[str, list]:
+    """Sentences' material: villages without a team, poor data quality (the report's own rule:
+    `[limitations] max_rows_rejected_share`), no population."""
     table = comparison.table.set_index("commune_code")
     by_commune = uncovered.groupby("commune_code")["village"].agg(list)
     return {
@@ -230,7 +226,7 @@ def gaps(comparison: Comparison, uncovered: pd.DataFrame) -> dict[str, list]:
         "poor_data": [
             (table.at[c, "name"], float(v))
             for c, v in table["rows_rejected_share"].items()
-            if pd.notna(v) and v > POOR_DATA_SHARE
+            if pd.notna(v) and v >= poor_data_share
         ],
         "no_population": [
             table.at[c, "name"]

@@ -105,7 +105,9 @@ def execute_comparison(
 
     def workbook(work_dir: Path) -> list[str]:
         write_comparison_xlsx(
-            compare(indicators, communes), work_dir / "comparison.xlsx", f"{name} {year}"
+            compare(indicators, communes, options.settings()["comparison"]["outlier_z"]),
+            work_dir / "comparison.xlsx",
+            f"{name} {year}",
         )
         return ["comparison.xlsx"]
 

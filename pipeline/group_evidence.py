@@ -34,12 +34,8 @@ def method(settings: dict, sources: dict[str, str]) -> pd.DataFrame:
     source: the comparison's code (`pipeline/compare.py`), or the settings' [comparison] as
     `sources` says (the package's file or the district's)."""
     given = settings.get("comparison", {})
-    outlier_z = given.get("outlier_z", compare.OUTLIER_Z)
-    z_source = (
-        f"[comparison] outlier_z: {sources.get('outlier_z', '')}"
-        if "outlier_z" in given
-        else "pipeline/compare.py: OUTLIER_Z"
-    )
+    outlier_z = given["outlier_z"]
+    z_source = f"[comparison] outlier_z: {sources.get('outlier_z', '')}"
     lower = ", ".join(sorted(compare.LOWER_IS_BETTER))
     return pd.DataFrame(
         [
@@ -83,9 +79,9 @@ def method(settings: dict, sources: dict[str, str]) -> pd.DataFrame:
             ),
             (
                 "Số liệu kém",
-                "Đơn vị có tỷ lệ dòng bị loại lớn hơn ngưỡng (%).",
-                "pipeline/compare.py: POOR_DATA_SHARE",
-                str(compare.POOR_DATA_SHARE),
+                "Đơn vị có tỷ lệ dòng bị loại từ ngưỡng trở lên (%).",
+                "[limitations] max_rows_rejected_share (cùng quy tắc với mục II của báo cáo)",
+                str(settings["limitations"]["max_rows_rejected_share"]),
             ),
         ],
         columns=["step", "how", "source", "constant"],
@@ -136,7 +132,7 @@ def build_group_audit(
     """The audit of a group's comparison; `sources` says where each [comparison] setting
     comes from (`evidence.setting_sources(file, "comparison")`)."""
     given = settings.get("comparison", {})
-    result = compare.compare(indicators, communes, given.get("outlier_z", compare.OUTLIER_Z))
+    result = compare.compare(indicators, communes, given["outlier_z"])
     ranked = compare.ranked_columns()
     ranks = result.table.loc[
         result.table["status"] == "ok", ["name"] + [f"rank_{c}" for c in ranked]

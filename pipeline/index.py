@@ -17,7 +17,6 @@ from pipeline.registry import split_kind
 
 STATUS_FILE = "status.json"
 COMPARISON_PREFIX = "so-sanh-"
-REJECTED_WARNING = 0.05  # a commune losing more than this share of its rows is flagged
 
 
 def write_status(folder: Path, record: dict) -> None:
@@ -114,7 +113,7 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
                 "rows_fixed": quality.get("rows_fixed"),
                 "rows_rejected": quality.get("rows_rejected"),
                 "rejected_share": share,
-                "quality_warning": share is not None and share > REJECTED_WARNING,
+                "quality_warning": "poor_data" in (limitations or ()),  # the report's rule
                 "links": links,
                 "limitations": None if limitations is None else len(limitations),
                 "review": f"{folder}/notebook.html#dau-vao"

@@ -316,7 +316,7 @@ def report_context(
     )
     order = list(villages["village"])
     members = tables["members"]
-    from pipeline.compare import villages_without_team
+    from pipeline.indicators import villages_without_team
 
     uncovered = set(villages_without_team(villages, members)["village"])
     targets = national_targets(settings)

@@ -11,10 +11,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline import charts, narrative, store, units
-from pipeline.compare import villages_without_team
 from pipeline.config import Paths
 from pipeline.index import read_status
-from pipeline.indicators import CATALOGUE_BY_CODE, values_of
+from pipeline.indicators import CATALOGUE_BY_CODE, values_of, villages_without_team
 from pipeline.narrative import number
 from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group, in_sentence
 from pipeline.units import UnitWords
@@ -161,10 +160,10 @@ def comparison_context(
         unit_words,
     )
 
-    result = compare(indicators, communes, settings.get("comparison", {}).get("outlier_z", 1.5))
+    result = compare(indicators, communes, settings["comparison"]["outlier_z"])
     if uncovered is None:
         uncovered = pd.DataFrame(columns=["commune_code", "village"])
-    found_gaps = gaps(result, uncovered)
+    found_gaps = gaps(result, uncovered, settings["limitations"]["max_rows_rejected_share"])
     columns = ranked_columns()
     shown = all_columns()
     rows = [{k: _none(v) for k, v in row.items()} for row in result.table.to_dict("records")]

@@ -14,13 +14,12 @@ from pipeline.compare import (
     compare,
     count_word,
     unit_words,
-    villages_without_team,
 )
 from pipeline.computing import compute_year
 from pipeline.config import Paths
 from pipeline.documents import execute_comparison
 from pipeline.exports import write_comparison_xlsx
-from pipeline.indicators import CATALOGUE_BY_CODE, Inputs, values_of
+from pipeline.indicators import CATALOGUE_BY_CODE, Inputs, values_of, villages_without_team
 from pipeline.narrative import environment, load_settings, number
 from pipeline.preparing import prepare
 from pipeline.registry import Commune
@@ -87,6 +86,11 @@ def test_villages_without_a_team() -> None:
         {"commune_code": ["1", "1"], "team_level": ["Thôn", "Xã"], "village": ["A", "B"]}
     )
     assert villages_without_team(villages, members).values.tolist() == [["1", "B"], ["2", "C"]]
+    # The indicator counts the villages the report and the comparison list: one rule.
+    counted = CATALOGUE_BY_CODE["villages_without_team"].compute(
+        Inputs({"villages": villages, "members": members}, 2022)
+    )
+    assert counted.to_dict() == {"1": 1.0, "2": 1.0}
 
 
 @pytest.fixture(scope="module")
@@ -373,7 +377,7 @@ def test_the_text_names_the_group_and_its_units() -> None:
     wards = [_commune("1", "Phường Một"), _commune("2", "Phường Hai")]
     html = _render(
         comparison_context(
-            2022, "q", "Quận Thử", wards, _indicators({"9": {"people_guided": 1}}), {}
+            2022, "q", "Quận Thử", wards, _indicators({"9": {"people_guided": 1}}), load_settings()
         )
     )
     assert "các phường<br>" in html and "02 phường chưa có báo cáo" in html
