@@ -14,9 +14,9 @@ class ReportOptions:
     settings_file: Path | None = None
     templates_dir: Path | None = None
     formats: tuple[str, ...] = ("html", "pdf")
-    # "kernel": papermill's standard engine, a new kernel per commune; "inprocess": the
-    # notebook runs in the worker itself (pipeline/engine.py), with no kernel start.
-    engine: str = "kernel"
+    # "inprocess" (default): the notebook runs in the worker itself (pipeline/engine.py), with
+    # no kernel start; "kernel": papermill's standard engine, a new kernel per commune.
+    engine: str = "inprocess"
 
     def parameters(self, base: Path) -> dict[str, str]:
         # Relative to the data folder, so no machine path is written into the notebook.
