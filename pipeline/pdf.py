@@ -13,6 +13,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+from pipeline import charts
 from pipeline.config import TEMPLATES
 from pipeline.errors import PipelineError
 from pipeline.files import write_atomically
@@ -122,6 +123,19 @@ def write_pdf(
             f"the font {font.name} has no glyph for {''.join(missing)!r}: "
             "the PDF would show boxes; install fonts-croscore (Tinos)"
         )
+    font_config, fonts = _fonts()
+    page = _weasyprint().HTML(string=document(fragment, title, landscape))
+    write_atomically(
+        path, lambda target: page.write_pdf(target, stylesheets=[fonts], font_config=font_config)
+    )
+
+
+@lru_cache(maxsize=1)
+def _fonts():
+    """The fonts' configuration and the charts' @font-face rules, loaded once per process (a
+    worker makes hundreds of PDFs): (FontConfiguration, CSS)."""
     weasyprint = _weasyprint()
-    page = weasyprint.HTML(string=document(fragment, title, landscape))
-    write_atomically(path, page.write_pdf)
+    from weasyprint.text.fonts import FontConfiguration
+
+    font_config = FontConfiguration()
+    return font_config, weasyprint.CSS(string=charts.font_face_css(), font_config=font_config)
