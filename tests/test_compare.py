@@ -480,3 +480,27 @@ def test_clicking_a_header_sorts_the_communes_in_a_browser(tmp_path) -> None:
         assert names()[:2] == ["Xã Chưa Có", "Xã Số 000"]  # Vietnamese order of names
         browser.close()
     assert errors == []
+
+
+def test_a_large_group_prints_compact_and_names_each_figure_once_in_the_remarks() -> None:
+    communes, indicators = _province(40)
+    context = comparison_context(
+        2022, "thu", "Tỉnh Thử", communes, indicators, load_settings(), group_word="tỉnh"
+    )
+    assert context["long_group"] and context["outliers"]
+    html = _render(context)
+    assert 'class="comparison-table sortable long" id="comparison-figures"' in html
+    assert '<small class="rank"><br>hạng ' in html  # on screen; hidden in print
+    remarks = html[html.index("Nhận xét") :]
+    for group in context["outlier_groups"]:
+        name = context["names"][group["indicator"]]
+        sentence = f"<p>{name} {group['word']} so với trung vị tỉnh"
+        assert remarks.count(sentence) == 1, sentence
+    named = sum(len(g["communes"]) for g in context["outlier_groups"])
+    assert named == len(context["outliers"])
+    for outlier in context["outliers"]:
+        assert f"{outlier['commune']} (" in remarks
+    small = comparison_context(
+        2022, "thu", "Tỉnh Thử", communes[:12], indicators, load_settings(), group_word="tỉnh"
+    )
+    assert not small["long_group"] and " long" not in _render(small)
