@@ -7,6 +7,7 @@ from page 2. A font that lacks a letter of the text is an error, never a silent 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,11 @@ FONT_FAMILY = "Times New Roman"
 # Families metric-compatible with Times New Roman that carry Vietnamese (fonts-croscore: Tinos).
 ACCEPTED_FAMILIES = ("Times New Roman", "Tinos", "Liberation Serif")
 SYSTEM_PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0 fonts-croscore"
+
+
+# Parts of a fragment for the screen only (a large group's scores and ranks, scripts): cut before
+# WeasyPrint parses them, since it styles every element, shown or not.
+SCREEN_ONLY = re.compile(r"<!--screen-->.*?<!--/screen-->", re.S)
 
 
 class PdfUnavailable(PipelineError):
@@ -124,7 +130,8 @@ def write_pdf(
             "the PDF would show boxes; install fonts-croscore (Tinos)"
         )
     font_config, fonts = _fonts()
-    page = _weasyprint().HTML(string=document(fragment, title, landscape))
+    printed = SCREEN_ONLY.sub("", fragment)
+    page = _weasyprint().HTML(string=document(printed, title, landscape))
     write_atomically(
         path, lambda target: page.write_pdf(target, stylesheets=[fonts], font_config=font_config)
     )
