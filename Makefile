@@ -20,7 +20,7 @@ setup: $(STAMP)
 
 demo: setup
 	$(BIN)/cnscd sample
-	$(BIN)/cnscd run --year 2022 --year 2023 --year 2024 --year 2025 --engine inprocess
+	$(BIN)/cnscd run --year 2022 --year 2023 --year 2024 --year 2025
 
 lint: setup
 	$(BIN)/ruff check .

@@ -7,7 +7,12 @@
 - optionally (--cluster-communes N) N generated communes through a 2-worker Dask LocalCluster,
   with reports per minute and peak memory of the scheduler and workers.
 
+With --forced, only this, in one run: the sample's forced year as a user types it (`cnscd run
+--year 2022 --force --workers 2`, default engine and formats), per commune, against one bare
+`papermill` command-line run of a two-cell notebook.
+
     .venv/bin/python benchmarks/bench_run.py [--cluster-communes 0]
+    .venv/bin/python benchmarks/bench_run.py --forced
 """
 
 from __future__ import annotations
@@ -86,6 +91,40 @@ def plain_loop(raw: Path) -> float:
     return time.perf_counter() - started
 
 
+def forced_year(raw: Path) -> None:
+    import nbformat
+
+    paths = Paths.under(Path(tempfile.mkdtemp(prefix="cnscd-run-forced-")))
+    shutil.copytree(raw, paths.raw)
+    command = [str(BIN / "cnscd"), "--data-dir", str(paths.base), "run", "--year", "2022"]
+    subprocess.run(command, check=True, capture_output=True)  # cleaned once, as a user has
+    started = time.perf_counter()
+    done = subprocess.run([*command, "--force", "--workers", "2"], capture_output=True, text=True)
+    forced = time.perf_counter() - started
+    two_cells = paths.base / "two-cells.ipynb"
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("x + 1")]
+    )
+    notebook.cells[0].metadata["tags"] = ["parameters"]
+    notebook.metadata["kernelspec"] = {"name": "python3", "language": "python"}
+    nbformat.write(notebook, two_cells)
+    started = time.perf_counter()
+    subprocess.run(
+        [str(BIN / "papermill"), "--no-progress-bar", str(two_cells), str(paths.base / "o.ipynb")],
+        check=True,
+        capture_output=True,
+    )
+    bare = time.perf_counter() - started
+    count = len(sample_communes(2022))
+    summary = [line for line in done.stdout.splitlines() if line.startswith("2022:")]
+    print(
+        f"sample district, forced year (cnscd run --year 2022 --force --workers 2): {forced:.1f} s"
+        f" for {count} communes = {forced / count:.2f} s per commune; one bare papermill run of a"
+        f" two-cell notebook {bare:.2f} s; ratio {forced / count / bare:.2f}x (aim <= 0.30x)"
+        f"  [{summary[-1] if summary else done.stderr[-300:]}]"
+    )
+
+
 def cluster_run(communes: int) -> None:
     import psutil
 
@@ -134,14 +173,20 @@ def cluster_run(communes: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cluster-communes", type=int, default=0)
+    parser.add_argument("--forced", action="store_true", help="the forced year only")
     args = parser.parse_args()
     raw = Path(tempfile.mkdtemp(prefix="cnscd-run-raw-"))
     generate(raw, years=(2022,))
-    html = ReportOptions(formats=("html",))
-    one = timed_run(raw, "1w", workers=1)
-    two = timed_run(raw, "2w", workers=2)
+    if args.forced:
+        forced_year(raw)
+        return
+    kernel = ReportOptions(engine="kernel")
+    one = timed_run(raw, "1w", workers=1, options=kernel)
+    two = timed_run(raw, "2w", workers=2, options=kernel)
     loop = plain_loop(raw)
-    two_html = timed_run(raw, "2w-html", workers=2, options=html)
+    two_html = timed_run(
+        raw, "2w-html", workers=2, options=ReportOptions(formats=("html",), engine="kernel")
+    )
     inproc_html = timed_run(
         raw, "2w-inproc", workers=2, options=ReportOptions(formats=("html",), engine="inprocess")
     )

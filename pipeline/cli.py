@@ -456,9 +456,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--engine",
         choices=("kernel", "inprocess"),
-        default="kernel",
-        help="kernel: a new Jupyter kernel per report (papermill's standard); inprocess: the "
-        "notebook runs inside the worker, no kernel start, byte-identical reports",
+        default="inprocess",
+        help="inprocess (default): the notebook runs inside the worker, no kernel start; "
+        "kernel: a new Jupyter kernel per report (papermill's standard), byte-identical reports",
     )
     run.add_argument(
         "--force",

@@ -30,9 +30,9 @@ class ReportOptions:
     settings_file: Path | None = None
     templates_dir: Path | None = None
     formats: tuple[str, ...] = ("html", "pdf")
-    # "kernel": papermill's standard engine, a new kernel per commune; "inprocess": the
-    # notebook runs in the worker itself (pipeline/engine.py), with no kernel start.
-    engine: str = "kernel"
+    # "inprocess" (default): the notebook runs in the worker itself (pipeline/engine.py), with
+    # no kernel start; "kernel": papermill's standard engine, a new kernel per commune.
+    engine: str = "inprocess"
     settings_text: bytes = field(default=b"", repr=False)
     templates: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
 

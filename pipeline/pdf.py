@@ -7,12 +7,14 @@ from page 2. A font that lacks a letter of the text is an error, never a silent 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 from functools import lru_cache
 from pathlib import Path
 
+from pipeline import charts
 from pipeline.config import TEMPLATES
 from pipeline.errors import PipelineError
 from pipeline.files import write_atomically
@@ -21,6 +23,11 @@ FONT_FAMILY = "Times New Roman"
 # Families metric-compatible with Times New Roman that carry Vietnamese (fonts-croscore: Tinos).
 ACCEPTED_FAMILIES = ("Times New Roman", "Tinos", "Liberation Serif")
 SYSTEM_PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0 fonts-croscore"
+
+
+# Parts of a fragment for the screen only (a large group's scores and ranks, scripts): cut before
+# WeasyPrint parses them, since it styles every element, shown or not.
+SCREEN_ONLY = re.compile(r"<!--screen-->.*?<!--/screen-->", re.S)
 
 
 class PdfUnavailable(PipelineError):
@@ -122,6 +129,20 @@ def write_pdf(
             f"the font {font.name} has no glyph for {''.join(missing)!r}: "
             "the PDF would show boxes; install fonts-croscore (Tinos)"
         )
+    font_config, fonts = _fonts()
+    printed = SCREEN_ONLY.sub("", fragment)
+    page = _weasyprint().HTML(string=document(printed, title, landscape))
+    write_atomically(
+        path, lambda target: page.write_pdf(target, stylesheets=[fonts], font_config=font_config)
+    )
+
+
+@lru_cache(maxsize=1)
+def _fonts():
+    """The fonts' configuration and the charts' @font-face rules, loaded once per process (a
+    worker makes hundreds of PDFs): (FontConfiguration, CSS)."""
     weasyprint = _weasyprint()
-    page = weasyprint.HTML(string=document(fragment, title, landscape))
-    write_atomically(path, page.write_pdf)
+    from weasyprint.text.fonts import FontConfiguration
+
+    font_config = FontConfiguration()
+    return font_config, weasyprint.CSS(string=charts.font_face_css(), font_config=font_config)

@@ -201,44 +201,47 @@ def comparison_context(
             CATALOGUE_BY_CODE[outlier["indicator"]].unit,
             settings,
         )
+    # A large group's remarks name each figure once, with the communes far from the median in
+    # each direction: one sentence per commune and figure runs to dozens of pages in a province.
+    grouped: dict[tuple[str, str], dict] = {}
+    for outlier in sorted(result.outliers, key=lambda o: columns.index(o["indicator"])):
+        group = grouped.setdefault(
+            (outlier["indicator"], outlier["word"]),
+            {"indicator": outlier["indicator"], "word": outlier["word"], "communes": []},
+        )
+        group["median"] = outlier["median"]
+        group["communes"].append((outlier["commune"], outlier["value"]))
     partial = [
         (r["name"], r["log_first_month"], r["log_last_month"])
         for r in rows
         if r["status"] == "ok" and r.get("log_months") is not None and r["log_months"] < 12
     ]
+    # Row by row from plain arrays: a province has hundreds of communes, and a lookup in a
+    # DataFrame per cell cost seconds.
+    ok_rows = [row for row in rows if row["status"] == "ok"]
+    ok_codes = [row["commune_code"] for row in ok_rows]
+    lower = [code in LOWER_IS_BETTER for code in columns]
+    z_scores = result.scores.reindex(index=ok_codes, columns=columns).to_numpy(dtype=float)
     heat = [
         {
             "name": row["name"],
             "cells": [
-                {
-                    "text": ""
-                    if pd.isna(result.scores.at[row["commune_code"], code])
-                    else number(result.scores.at[row["commune_code"], code]),
-                    "colour": _heat_colour(
-                        result.scores.at[row["commune_code"], code], code in LOWER_IS_BETTER
-                    ),
-                }
-                for code in columns
+                {"text": "" if np.isnan(z) else number(z), "colour": _heat_colour(z, low)}
+                for z, low in zip(line.tolist(), lower, strict=True)
             ],
         }
-        for row in rows
-        if row["status"] == "ok"
+        for row, line in zip(ok_rows, z_scores, strict=True)
     ]
     change_columns = [
         c
         for c in columns
         if result.previous.get(c) is not None and result.previous[c].notna().any()
     ]
+    changed = result.previous.reindex(index=ok_codes, columns=change_columns).to_numpy(dtype=float)
     changes = (
         [
-            {
-                "name": row["name"],
-                "values": [
-                    _none(result.previous.at[row["commune_code"], c]) for c in change_columns
-                ],
-            }
-            for row in rows
-            if row["status"] == "ok"
+            {"name": row["name"], "values": [_none(v) for v in line.tolist()]}
+            for row, line in zip(ok_rows, changed, strict=True)
         ]
         if change_columns
         else []
@@ -279,7 +282,11 @@ def comparison_context(
         "counted": result.counted,
         "medians": result.medians,
         "heat": heat,
+        "long_group": len(rows) > CHART_ALL_UP_TO,  # tables printed compact, without ranks
         "outliers": result.outliers,
+        "outlier_groups": sorted(
+            grouped.values(), key=lambda g: (columns.index(g["indicator"]), WORDS.index(g["word"]))
+        ),
         "gaps": found_gaps,
         "no_population": found_gaps["no_population"],
         "targets": targets,
@@ -299,6 +306,7 @@ def comparison_context(
     }
 
 
+WORDS = ("cao hơn nhiều", "cao hơn", "thấp hơn", "thấp hơn nhiều")  # narrative.gap_word's
 CHART_ALL_UP_TO = 30  # communes drawn in a ranked chart; above, only both ends
 CHART_ENDS = 10
 

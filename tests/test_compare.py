@@ -21,6 +21,7 @@ from pipeline.documents import execute_comparison
 from pipeline.exports import write_comparison_xlsx
 from pipeline.indicators import CATALOGUE_BY_CODE, Inputs, values_of, villages_without_team
 from pipeline.narrative import environment, load_settings, number
+from pipeline.pdf import SCREEN_ONLY
 from pipeline.preparing import prepare
 from pipeline.registry import Commune
 from pipeline.report import chart_pairs, comparison_charts, comparison_context
@@ -484,3 +485,36 @@ def test_clicking_a_header_sorts_the_communes_in_a_browser(tmp_path) -> None:
         assert names()[:2] == ["Xã Chưa Có", "Xã Số 000"]  # Vietnamese order of names
         browser.close()
     assert errors == []
+
+
+def test_a_large_group_prints_compact_and_names_each_figure_once_in_the_remarks() -> None:
+    communes, indicators = _province(40)
+    context = comparison_context(
+        2022, "thu", "Tỉnh Thử", communes, indicators, load_settings(), group_word="tỉnh"
+    )
+    assert context["long_group"] and context["outliers"]
+    html = _render(context)
+    assert 'class="comparison-table sortable long" id="comparison-figures"' in html
+    assert '<small class="rank"><br>hạng ' in html  # on screen; hidden in print
+    remarks = html[html.index("Nhận xét") :]
+    for group in context["outlier_groups"]:
+        name = context["names"][group["indicator"]]
+        sentence = f"<p>{name} {group['word']} so với trung vị tỉnh"
+        assert remarks.count(sentence) == 1, sentence
+    named = sum(len(g["communes"]) for g in context["outlier_groups"])
+    assert named == len(context["outliers"])
+    for outlier in context["outliers"]:
+        assert f"{outlier['commune']} (" in remarks
+    printed = SCREEN_ONLY.sub("", html)  # what the PDF is made of
+    figures = re.search(r'id="comparison-figures".*?<tbody>(.*?)</tbody>', printed, re.S).group(1)
+    assert figures.count("<tr") == 40 and "hạng" not in figures
+    assert 'class="heat-table' not in printed and "<script>" not in printed
+    assert "Bảng điểm của từng xã có trong bản HTML" in printed
+    small = comparison_context(
+        2022, "thu", "Tỉnh Thử", communes[:12], indicators, load_settings(), group_word="tỉnh"
+    )
+    small_html = _render(small)
+    assert not small["long_group"] and " long" not in small_html
+    assert "hạng" in SCREEN_ONLY.sub("", small_html) and "heat-table" in SCREEN_ONLY.sub(
+        "", small_html
+    )

@@ -163,7 +163,12 @@ def test_in_process_engine_gives_byte_identical_reports(district: Paths, tmp_pat
     shutil.copytree(district.raw, kernel.raw)
     html_only = ("html",)
     run_year(
-        kernel, 2022, _communes(), workers=2, echo=_quiet, options=ReportOptions(formats=html_only)
+        kernel,
+        2022,
+        _communes(),
+        workers=2,
+        echo=_quiet,
+        options=ReportOptions(formats=html_only, engine="kernel"),
     )
     runs = run_year(
         district,

@@ -1,0 +1,176 @@
+"""A province of N generated communes (default 235), measured in one run:
+
+- `cnscd run --province 99 --force --workers 2` (HTML and PDF, default engine), the whole command:
+  cleaning, indicators, reports, the province's comparison and the index;
+- a plain loop of the `papermill` and `jupyter nbconvert` command lines over the same communes
+  (HTML only, as the loop makes no PDF), timed on the first `--loop-communes` communes and
+  scaled to all of them (the whole loop would take as long as the rest together);
+- the province's comparison alone (notebook, HTML, landscape PDF, Excel), with its PDF's pages;
+- `cnscd run` again with nothing changed, the whole command.
+
+Wall time and CPU time (of this process's children: less sensitive to other work on a shared
+machine) are printed side by side. The workbooks are generated once into a cache folder and reused.
+
+    .venv/bin/python benchmarks/bench_province.py [--communes 235] [--loop-communes 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pypdf import PdfReader
+
+from pipeline.computing import compute_year
+from pipeline.config import Paths
+from pipeline.documents import REPORT_NOTEBOOK, execute_comparison
+from pipeline.preparing import prepare
+from pipeline.registry import EXTRA_REGISTRY_NAME, communes_of_year
+from pipeline.sample import generate
+
+BIN = Path(sys.executable).parent
+YEAR = 2022
+PROVINCE = "99"  # the generated communes' province ("Tỉnh Mẫu")
+
+
+def cached_raw(cache: Path, communes: int) -> Path:
+    raw = Paths.under(cache / f"province-{communes}").raw
+    if not (raw / str(YEAR) / "_planted.csv").exists():
+        started = time.perf_counter()
+        generate(raw, years=(YEAR,), communes=communes)
+        print(f"generated {communes} workbooks in {time.perf_counter() - started:.0f} s ({raw})")
+    return raw
+
+
+def fresh(raw: Path, name: str) -> Paths:
+    paths = Paths.under(Path(tempfile.mkdtemp(prefix=f"cnscd-province-{name}-")))
+    shutil.copytree(raw, paths.raw)
+    return paths
+
+
+def children_cpu() -> float:
+    """CPU seconds of the finished child processes (commands, their workers and kernels): less
+    sensitive than wall time to other work on the machine."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cnscd(paths: Paths, *args: str) -> tuple[float, float, str]:
+    cpu = children_cpu()
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(BIN / "cnscd"), "--data-dir", str(paths.base), "run", "--year", str(YEAR), *args],
+        capture_output=True,
+        text=True,
+        env=os.environ,
+    )
+    elapsed = time.perf_counter() - started
+    lines = [line for line in done.stdout.splitlines() if line.startswith(f"{YEAR}:")]
+    summary = lines[-1] if lines else done.stdout[-300:] + done.stderr[-300:]
+    return elapsed, children_cpu() - cpu, summary
+
+
+def plain_loop(raw: Path, count: int) -> tuple[float, float]:
+    """What an analyst would script by hand: prepare once (not timed), then two command lines
+    per commune; the time of the command lines alone."""
+    paths = fresh(raw, "loop")
+    communes = [
+        c
+        for c in communes_of_year(YEAR, paths.raw / EXTRA_REGISTRY_NAME)
+        if c.province_code == PROVINCE
+    ][:count]
+    prepare(paths, YEAR, communes)
+    compute_year(paths, YEAR)
+    out = paths.outputs_year(YEAR)
+    out.mkdir(parents=True)
+    cpu = children_cpu()
+    started = time.perf_counter()
+    for commune in communes:
+        notebook = out / f"{commune.code}.ipynb"
+        subprocess.run(
+            [
+                str(BIN / "papermill"),
+                "--no-progress-bar",
+                str(REPORT_NOTEBOOK),
+                str(notebook),
+                "-p",
+                "year",
+                str(YEAR),
+                "-r",
+                "commune",
+                commune.code,
+                "-p",
+                "data_dir",
+                str(paths.base),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(notebook)],
+            check=True,
+            capture_output=True,
+        )
+    return time.perf_counter() - started, children_cpu() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--communes", type=int, default=235)
+    parser.add_argument("--loop-communes", type=int, default=10)
+    parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "cnscd-bench"))
+    args = parser.parse_args()
+    raw = cached_raw(Path(args.cache), args.communes)
+    n = args.communes
+    print(f"province of {n} generated communes, {os.cpu_count()} cores, year {YEAR}")
+
+    paths = fresh(raw, "run")
+    wall, cpu, summary = cnscd(paths, "--province", PROVINCE, "--force", "--workers", "2")
+    print(
+        f"  cnscd run --province {PROVINCE} --force --workers 2 (HTML+PDF, comparison, index): "
+        f"{wall:6.1f} s, {cpu:6.1f} s CPU ({cpu / n:.2f} s per commune)  [{summary}]"
+    )
+    html_wall, html_cpu, summary = cnscd(
+        fresh(raw, "html"), "--province", PROVINCE, "--force", "--workers", "2", "--formats", "html"
+    )
+    print(
+        f"  the same, HTML only:  {html_wall:6.1f} s, {html_cpu:6.1f} s CPU "
+        f"({html_cpu / n:.2f} s per commune)  [{summary}]"
+    )
+    loop_n = min(args.loop_communes, n)
+    loop_wall, loop_cpu = (value * n / loop_n for value in plain_loop(raw, loop_n))
+    print(
+        f"  plain loop of papermill + nbconvert, HTML only: {loop_wall:6.1f} s, {loop_cpu:6.1f} s "
+        f"CPU for {n} (measured on {loop_n}, scaled); the pipeline, HTML only, is "
+        f"{loop_wall / html_wall:.1f}x faster ({loop_cpu / html_cpu:.1f}x less CPU)"
+    )
+
+    started, cpu = time.perf_counter(), time.process_time()
+    done = execute_comparison(paths, YEAR, f"province:{PROVINCE}")
+    compared, compared_cpu = time.perf_counter() - started, time.process_time() - cpu
+    folder = next(paths.outputs_year(YEAR).glob("so-sanh-*"))
+    pages = len(PdfReader(folder / "comparison.pdf").pages) if done.status == "ok" else 0
+    print(
+        f"  comparison of {n} communes (notebook, HTML, PDF, Excel): {compared:6.1f} s, "
+        f"{compared_cpu:6.1f} s CPU, "
+        f"{done.status}, PDF of {pages} pages"
+    )
+
+    rerun, rerun_cpu, summary = cnscd(paths, "--province", PROVINCE, "--workers", "2")
+    print(
+        f"  re-run with nothing changed, the whole command: {rerun:.2f} s, {rerun_cpu:.2f} s CPU"
+        f"  [{summary}]"
+    )
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"  peak memory of one process (the largest command or worker): {peak:,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
