@@ -153,7 +153,8 @@ def clean_digests(processed_year: Path, codes: set[str]) -> dict[str, str]:
         path = processed_year / f"{name}.parquet"
         if not path.exists():
             continue
-        frame = pd.read_parquet(path, filters=[("commune_code", "in", sorted(codes))])
+        frame = pd.read_parquet(path)  # no filter: a table with no row has a null-typed column
+        frame = frame[frame["commune_code"].isin(codes)]
         found = commune_digests(frame)
         for code in codes:
             parts[code].append(f"{name}:{found.get(code, '')}".encode())

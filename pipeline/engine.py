@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import os
+import sys
 
 from nbformat.v4 import new_output
 from papermill.engines import Engine, papermill_engines
@@ -32,6 +33,18 @@ def _shell():
 class InProcessEngine(Engine):
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, cwd=None, **kwargs):
+
+        # IPython puts its own module at sys.modules["__main__"]; the process's is put back after,
+        # or a process pool or Dask cluster later started here cannot spawn its workers.
+        main = sys.modules.get("__main__")
+        try:
+            return cls._execute(nb_man, cwd)
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
+
+    @classmethod
+    def _execute(cls, nb_man, cwd):
         from ipykernel.ipkernel import IPythonKernel
 
         shell = _shell()

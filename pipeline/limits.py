@@ -43,7 +43,7 @@ class Limits:
 @lru_cache(maxsize=1)
 def default_limits() -> Limits:
     """The packaged settings' limits."""
-    from pipeline.narrative import load_settings  # heavy: only when no limits are passed in
+    from pipeline.settings import load_settings  # only when no limits are passed in
 
     return Limits.from_settings(load_settings())
 

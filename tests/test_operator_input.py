@@ -92,7 +92,7 @@ def test_control_and_bidi_characters_never_reach_a_document() -> None:
         ('[targets.nope]\nvalue = 1\nyear = 2023\ntext = "x"\n', "nope: no such indicator"),
         ('[recipients]\nwith_districts = ["Phòng {x}"]\n', "may name only {district}"),
         ('[groups]\n"Cụm" = ["10627", "../x"]\n', 'groups.Cụm.1: "../x" is not a unit\'s code'),
-        ("[limits]\nmax_cells = 0\n", "limits.max_cells: 0 must be at least 1"),
+        ("[limits]\nmax_rows = 0\n", "limits.max_rows: 0 must be at least 1"),
     ],
 )
 def test_settings_that_do_not_follow_the_schema_are_refused(tmp_path, text, says) -> None:
@@ -111,10 +111,15 @@ def test_malformed_toml_gives_its_line_and_column(tmp_path) -> None:
         load_settings(path)
 
 
-def test_limits_take_any_key_for_now(tmp_path) -> None:
+def test_limits_are_named_whole_numbers(tmp_path) -> None:
     path = tmp_path / "settings.toml"
+    path.write_text("[limits]\nmax_rows = 300000\n", encoding="utf-8")
+    assert load_settings(path)["limits"]["max_rows"] == 300000
     path.write_text("[limits]\nmax_sheet_cells = 5000000\nmax_part_mb = 50.5\n", encoding="utf-8")
-    assert load_settings(path)["limits"] == {"max_sheet_cells": 5000000, "max_part_mb": 50.5}
+    with pytest.raises(SettingsError) as refused:
+        load_settings(path)
+    assert "max_sheet_cells: no such setting in [limits]" in str(refused.value)
+    assert "limits.max_part_mb: 50.5 is not a whole number" in str(refused.value)
 
 
 def test_a_settings_file_that_does_not_exist_is_an_error(tmp_path) -> None:
