@@ -14,7 +14,6 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline import charts
 from pipeline.config import TEMPLATES
 from pipeline.errors import PipelineError
 from pipeline.files import write_atomically
@@ -145,4 +144,6 @@ def _fonts():
     from weasyprint.text.fonts import FontConfiguration
 
     font_config = FontConfiguration()
+    from pipeline import charts  # matplotlib: loaded when a PDF is made, not by every import
+
     return font_config, weasyprint.CSS(string=charts.font_face_css(), font_config=font_config)

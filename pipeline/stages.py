@@ -56,11 +56,12 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
-def _imported(module: str) -> set[str]:
+@cache
+def _imported(module: str) -> frozenset[str]:
     """The pipeline modules `module` imports anywhere in its source (functions included)."""
     path = _module_path(module)
     if path is None:
-        return set()
+        return frozenset()
     found: set[str] = set()
     pending: list[ast.AST] = [ast.parse(path.read_text(encoding="utf-8"))]
     while pending:
@@ -80,7 +81,7 @@ def _imported(module: str) -> set[str]:
                 if a.name.startswith("pipeline.")
             }
         pending += ast.iter_child_nodes(node)
-    return {name for name in found if _module_path(name) is not None}
+    return frozenset(name for name in found if _module_path(name) is not None)
 
 
 @cache
