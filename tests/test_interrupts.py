@@ -78,7 +78,13 @@ def test_a_kill_at_a_stage_boundary_is_repaired_by_the_next_run(
 def _start(paths: Paths, *args: str) -> subprocess.Popen:
     command = [sys.executable, "-m", "pipeline.cli", "--data-dir", str(paths.base), *RUN, *args]
     return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        # As from a terminal: a run started in the background (CI) inherits SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
