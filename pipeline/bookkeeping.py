@@ -188,3 +188,13 @@ def failure_line(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return "disk full while making the comparison: free some space and run again"
     return f"{type(exc).__name__}: {exc}"
+
+
+def formats_built(paths: Paths, year: int, communes: Sequence[Commune]) -> tuple[str, ...]:
+    """The formats the communes' reports were last built in (all of them, in the usual order):
+    `compare` brings reports up to date in these, never dropping a Word file `run` made."""
+    found: set[str] = set()
+    for commune in communes:
+        status = read_status(paths.outputs_year(year) / commune.stem) or {}
+        found |= set((status.get("parameters") or {}).get("formats", ()))
+    return tuple(f for f in ("html", "pdf", "docx") if f in found)

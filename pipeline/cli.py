@@ -318,6 +318,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from pipeline.bookkeeping import formats_built
     from pipeline.documents import comparison_folder
     from pipeline.options import ReportOptions
     from pipeline.runner import run_comparisons, run_year
@@ -328,10 +329,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     failed = 0
     # The reports it brings up to date are made as `run` makes them with the same options, so a
     # district's wording is never replaced by the packaged one.
-    options = ReportOptions(_settings_path(args), _templates_dir(args))
+    settings, templates = _settings_path(args), _templates_dir(args)
     for year in args.year:
         selection = _select(args, paths, year)
         _warn_unclaimed(selection, year)
+        # ... and in the formats they were built in (a Word file `run` made is kept).
+        built = formats_built(paths, year, selection.communes)
+        options = ReportOptions(settings, templates, *((built,) if built else ()))
         # Brings the group's communes up to date; those without a workbook are shown missing.
         run_year(
             paths,

@@ -171,3 +171,35 @@ def test_a_kill_between_stages_never_leaves_a_state_trusted_wrongly(district_cop
     said.clear()
     _run(district_copy, ("nam-chinh",), said)
     assert "2022: cleaning 1 (not built yet)" in said
+
+
+def test_compare_keeps_the_district_s_wording_and_force_rebuilds_comparisons(
+    district_copy: Paths, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from pipeline import cli
+    from pipeline.config import TEMPLATES
+
+    templates = tmp_path / "huyen"
+    templates.mkdir()
+    own = (TEMPLATES / "commune_report.html.j2").read_text("utf-8")
+    marked = own.replace("</h1>", "</h1><p>Theo mẫu riêng của huyện</p>", 1)
+    (templates / "commune_report.html.j2").write_text(marked, "utf-8")
+    settings = tmp_path / "huyen.toml"
+    settings.write_text("[limitations]\nmax_trainings = 3\n", encoding="utf-8")
+    options = ["--settings", str(settings), "--templates", str(templates)]
+    base = ["--data-dir", str(district_copy.base)]
+    year = ["--year", "2022", "--formats", "html"]
+    assert cli.main([*base, "run", *year, "--commune", "nam-chinh", *options]) == 0
+    report = district_copy.outputs_year(2022) / "10627-nam-chinh" / "report.html"
+    assert "Theo mẫu riêng của huyện" in report.read_text("utf-8")
+    written = report.stat().st_mtime_ns
+    capsys.readouterr()
+    assert cli.main([*base, "compare", "--year", "2022", "--district", "291", *options]) == 0
+    said = capsys.readouterr().out
+    assert "reports to build: 2 (not built yet)" in said, said  # not Nam Chính, nor in other formats
+    assert report.stat().st_mtime_ns == written, said
+    assert "Theo mẫu riêng của huyện" in report.read_text("utf-8")
+    again = [*base, "run", *year, "--district", "291", "--force", *options]
+    assert cli.main(again) == 0
+    said = capsys.readouterr().out
+    assert "comparison Huyện Nam Sách: ok (--force)" in said, said
