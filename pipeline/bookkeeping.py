@@ -114,16 +114,11 @@ def record_year(
     return write_index(outputs_year, year, indicators)
 
 
-PREPARED_FILE = "prepared.json"  # what each commune's clean rows were made from
+PREPARED_FILE = store.PREPARED_FILE
 INDICATOR_INPUTS_FILE = "indicators.inputs.json"  # what indicators.parquet was computed from
 
 
-def read_record(path: Path) -> dict:
-    """A stage's record (JSON), or an empty one where there is none or a kill left it unreadable."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+read_record = store.read_json  # a stage's record
 
 
 def write_record(path: Path, record: dict) -> None:

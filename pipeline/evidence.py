@@ -115,7 +115,7 @@ ROW_EVIDENCE: dict[str, RowsOf] = _row_evidence()
 
 
 def workbook_hash(source: str) -> str:
-    """The workbook's own content hash, from the run's record of its sources (`hash:code`)."""
+    """The workbook's content hash, as the run recorded what the commune was cleaned from."""
     return source.split(":", 1)[0]
 
 

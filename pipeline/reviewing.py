@@ -4,6 +4,7 @@ notebook as CSV (`evidence/{code}.csv`), with a small summary the index reads.""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -64,12 +65,9 @@ def commune_audit(
     processed = paths.processed_year(year)
     found = find_commune(year, commune, paths.raw / EXTRA_REGISTRY_NAME)
     override = Path(data_dir, settings_file) if settings_file else None
-    sources_path = processed / "sources.parquet"
-    sources = pd.read_parquet(sources_path) if sources_path.exists() else None
-    record = ""
-    if sources is not None and found.code in set(sources["commune_code"]):
-        record = sources.loc[sources["commune_code"] == found.code, "source"].iloc[0]
-    return evidence.build_audit(
+    prepared = store.read_json(processed / store.PREPARED_FILE)
+    record = prepared.get("communes", {}).get(found.code, {}).get("inputs", {}).get("workbook", "")
+    audit = evidence.build_audit(
         year,
         found.code,
         found.name,
@@ -81,6 +79,11 @@ def commune_audit(
         evidence.setting_sources(override),
         record,
     )
+    workbook = paths.raw_year(year) / audit.file
+    if audit.file and "," not in audit.file and workbook.is_file():
+        # One workbook: its plain SHA-256, the one `sha256sum` prints for the file a reviewer has.
+        audit.file_hash = hashlib.sha256(workbook.read_bytes()).hexdigest()
+    return audit
 
 
 def inputs(audit: Audit) -> Shown:

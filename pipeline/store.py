@@ -6,6 +6,7 @@ at all: each is written beside its target and renamed into place.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:  # the report reads the store; it need not import cleaning (an
     from pipeline.clean import CleanResult
 
 INDICATORS_FILE = "indicators.parquet"
+PREPARED_FILE = "prepared.json"  # what each commune's clean rows were made from (runner)
 ORIGINS_FILE = "origins.parquet"
 ORIGIN_COLUMNS = [
     "commune_code",
@@ -125,3 +127,11 @@ def read_origins(processed_year: Path, commune_code: str) -> list[dict]:
         return []
     frame = pd.read_parquet(path)
     return frame[frame["commune_code"] == commune_code].to_dict("records")
+
+
+def read_json(path: Path) -> dict:
+    """A JSON record, or an empty one where there is none or a kill left it unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -120,6 +121,10 @@ def test_index_counts_limitations_and_links_the_input_section(built: Paths) -> N
     rules_fired = [tr.get("id")[len("quy-tac-") :] for tr in page.xpath('//tr[@class="fired"]')]
     assert rules_fired and all(code in fired for code in rules_fired)
     assert page.xpath('//*[@id="dau-vao"]')
+    # The hash a reviewer can check with `sha256sum` on the workbook they were sent.
+    workbook = built.raw_year(2022) / "10627-nam-chinh.xlsx"
+    shown = page.xpath('//p[contains(., "SHA-256")]/code')[0].text_content()
+    assert shown == hashlib.sha256(workbook.read_bytes()).hexdigest()
 
 
 def test_every_evidence_list_adds_up_to_its_indicator(built: Paths) -> None:
