@@ -248,6 +248,16 @@ def meets(value: float, target: dict) -> bool:
     return value > target["value"] if target["above"] else value >= target["value"]
 
 
+def verdict(share: float, target: dict) -> str:
+    """How the report judges a share against a national target: "đã đạt", "chưa đạt", or, for
+    a share above 100 % (more accounts than people: the two figures disagree), no judgement."""
+    if share > 100:
+        return (
+            "tỷ lệ vượt 100% nên chưa so sánh được với chỉ tiêu, cần kiểm tra lại hai số liệu này"
+        )
+    return "đã đạt" if meets(share, target) else "chưa đạt"
+
+
 def _villages_where(members: pd.DataFrame, rows: pd.Series, order: list[str]) -> list[str]:
     """The villages of the rows, in the order of the commune's village list."""
     named = set(members.loc[rows, "village"].dropna())
@@ -327,7 +337,7 @@ def report_context(
             "numerator": CATALOGUE_BY_CODE[code].numerator,
             "denominator": CATALOGUE_BY_CODE[code].denominator,
             "unit": CATALOGUE_BY_CODE[CATALOGUE_BY_CODE[code].denominator].unit,
-            "met": meets(values[code], targets[code]),
+            "verdict": verdict(values[code], targets[code]),
         }
         for code in targets
         if not targets[code]["reference"] and values.get(code) is not None

@@ -86,3 +86,12 @@ def test_weakest_pillar_comes_first() -> None:
 def test_templates_escape_data() -> None:
     template = environment().from_string("<p>{{ name }}</p>")
     assert template.render(name="<script>x</script>") == "<p>&lt;script&gt;x&lt;/script&gt;</p>"
+
+
+def test_a_share_above_100_percent_is_not_judged_against_its_target() -> None:
+    from pipeline.narrative import verdict
+
+    above_30 = {"value": 30, "above": True}
+    assert verdict(31.0, above_30) == "đã đạt"
+    assert verdict(30.0, above_30) == "chưa đạt"
+    assert verdict(106.2, above_30).startswith("tỷ lệ vượt 100% nên chưa so sánh được")
