@@ -345,7 +345,7 @@ def _run_comparisons(
         stored, broken = stored_inputs(folder)
         reason = "--force" if force else broken or stages.why(stored, inputs)
         if not reason:
-            echo(f"comparison {found.name}: up to date")
+            echo(f"{year}: comparison {found.name}: up to date")
             results[group] = Produced("skipped")
             continue
         try:
@@ -368,7 +368,7 @@ def _run_comparisons(
             },
         )
         echo(
-            f"comparison {found.name}: {done.status} ({reason})"
+            f"{year}: comparison {found.name}: {done.status} ({reason})"
             + (f" - {done.message}" if done.message else "")
         )
     write_index(paths.outputs_year(year), year, indicators)
