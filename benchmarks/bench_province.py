@@ -26,11 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_run import command_lines  # benchmarks/ is on the path of a script run from it
 from pypdf import PdfReader
 
 from pipeline.computing import compute_year
 from pipeline.config import Paths
-from pipeline.documents import REPORT_NOTEBOOK, execute_comparison
+from pipeline.documents import execute_comparison
 from pipeline.preparing import prepare
 from pipeline.registry import EXTRA_REGISTRY_NAME, communes_of_year
 from pipeline.sample import generate
@@ -88,36 +89,9 @@ def plain_loop(raw: Path, count: int) -> tuple[float, float]:
     ][:count]
     prepare(paths, YEAR, communes)
     compute_year(paths, YEAR)
-    out = paths.outputs_year(YEAR)
-    out.mkdir(parents=True)
     cpu = children_cpu()
     started = time.perf_counter()
-    for commune in communes:
-        notebook = out / f"{commune.code}.ipynb"
-        subprocess.run(
-            [
-                str(BIN / "papermill"),
-                "--no-progress-bar",
-                str(REPORT_NOTEBOOK),
-                str(notebook),
-                "-p",
-                "year",
-                str(YEAR),
-                "-r",
-                "commune",
-                commune.code,
-                "-p",
-                "data_dir",
-                str(paths.base),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(notebook)],
-            check=True,
-            capture_output=True,
-        )
+    command_lines(paths, YEAR, communes)
     return time.perf_counter() - started, children_cpu() - cpu
 
 

@@ -49,18 +49,9 @@ def timed_run(raw: Path, name: str, **kwargs) -> float:
     return elapsed
 
 
-def plain_loop(raw: Path) -> float:
-    """What an analyst would script by hand: prepare once, then two command lines per commune."""
-    paths = Paths.under(Path(tempfile.mkdtemp(prefix="cnscd-run-loop-")))
-    shutil.copytree(raw, paths.raw)
-    communes = sample_communes(2022)
-    started = time.perf_counter()
-    from pipeline.computing import compute_year
-    from pipeline.preparing import prepare
-
-    prepare(paths, 2022, communes)
-    compute_year(paths, 2022)
-    out = paths.outputs_year(2022)
+def command_lines(paths: Paths, year: int, communes: list) -> None:
+    """The two command lines an analyst would script per commune: papermill, then nbconvert."""
+    out = paths.outputs_year(year)
     out.mkdir(parents=True)
     for commune in communes:
         notebook = out / f"{commune.code}.ipynb"
@@ -72,7 +63,7 @@ def plain_loop(raw: Path) -> float:
                 str(notebook),
                 "-p",
                 "year",
-                "2022",
+                str(year),
                 "-r",
                 "commune",
                 commune.code,
@@ -88,6 +79,20 @@ def plain_loop(raw: Path) -> float:
             check=True,
             capture_output=True,
         )
+
+
+def plain_loop(raw: Path) -> float:
+    """What an analyst would script by hand: prepare once, then two command lines per commune."""
+    paths = Paths.under(Path(tempfile.mkdtemp(prefix="cnscd-run-loop-")))
+    shutil.copytree(raw, paths.raw)
+    communes = sample_communes(2022)
+    started = time.perf_counter()
+    from pipeline.computing import compute_year
+    from pipeline.preparing import prepare
+
+    prepare(paths, 2022, communes)
+    compute_year(paths, 2022)
+    command_lines(paths, 2022, communes)
     return time.perf_counter() - started
 
 

@@ -118,9 +118,6 @@ PREPARED_FILE = store.PREPARED_FILE
 INDICATOR_INPUTS_FILE = "indicators.inputs.json"  # what indicators.parquet was computed from
 
 
-read_record = store.read_json  # a stage's record
-
-
 def write_record(path: Path, record: dict) -> None:
     write_text(path, json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
 

@@ -21,7 +21,6 @@ from pipeline.bookkeeping import (
     clean_digests,
     commune_digests,
     failure_line,
-    read_record,
     record_year,
     remove_stale,
     source_hash,
@@ -128,7 +127,7 @@ def _prepare_stage(
         }
         for c in communes
     }
-    record = read_record(processed_year / PREPARED_FILE)
+    record = store.read_json(processed_year / PREPARED_FILE)
     done: dict[str, dict] = record.get("communes", {})
     reasons: dict[str, str] = {}
     for commune in communes:
@@ -179,7 +178,7 @@ def _indicators_stage(
         "own units": extra_registry,
     }
     path = processed_year / INDICATOR_INPUTS_FILE
-    stored = read_record(path)
+    stored = store.read_json(path)
     if not force and stored == inputs and (processed_year / INDICATORS_FILE).exists():
         return
     say(f"{year}: computing indicators ({'--force' if force else stages.why(stored, inputs)})")
