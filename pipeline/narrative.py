@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -276,9 +277,21 @@ def _finalize(value: object) -> object:
 def environment(extra_template_dirs: list[Path] | None = None) -> SandboxedEnvironment:
     """Templates from override folders first (district, commune), then the packaged ones.
 
-    Sandboxed: a district's template is wording, so it may format the values it is given but
-    never reach Python's internals (`self.__init__.__globals__` and the like)."""
+    One environment per process and search path, so a worker compiles each template once (Jinja
+    still compiles a template again when its file changes). Sandboxed: a district's template is
+    wording, so it may format the values it is given but never reach Python's internals
+    (`self.__init__.__globals__` and the like)."""
     search = [str(p) for p in (extra_template_dirs or []) if p.exists()] + [str(TEMPLATES)]
+    return _environment(tuple(search))
+
+
+@lru_cache(maxsize=8)
+def _environment(search: tuple[str, ...]) -> SandboxedEnvironment:
+    return new_environment(search)
+
+
+def new_environment(search: tuple[str, ...] = (str(TEMPLATES),)) -> SandboxedEnvironment:
+    """A new environment of the report's templates (for a caller that adds its own filters)."""
     env = SandboxedEnvironment(
         loader=FileSystemLoader(search),
         finalize=_finalize,

@@ -106,15 +106,41 @@ def _weasyprint():
     return weasyprint
 
 
-def document(fragment: str, title: str, landscape: bool = False) -> str:
-    """A full HTML page for printing around the report fragment."""
-    css = (TEMPLATES / "print.css").read_text(encoding="utf-8")
-    if landscape:  # wide tables: the decree allows landscape pages
-        css += "@page { size: A4 landscape; margin: 20mm 20mm 20mm 30mm; }"
+LANDSCAPE = "@page { size: A4 landscape; margin: 20mm 20mm 20mm 30mm; }"  # wide tables
+
+
+def document(fragment: str, title: str) -> str:
+    """A full HTML page around the report fragment (the print style sheet comes with `render`)."""
     return (
         f'<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{css}</style></head><body>{fragment}</body></html>"
+        f"</head><body>{fragment}</body></html>"
     )
+
+
+@lru_cache(maxsize=2)
+def _print_setup(landscape: bool):
+    """The fonts' configuration and the style sheets (the charts' @font-face rules, the page
+    format), parsed once per process: a worker makes hundreds of PDFs. Given to WeasyPrint after
+    the document's own styles, so the print rules win over the screen's (report.css)."""
+    weasyprint = _weasyprint()
+    from weasyprint.text.fonts import FontConfiguration
+
+    from pipeline import charts  # matplotlib: loaded when a PDF is made, not by every import
+
+    font_config = FontConfiguration()
+    page = (TEMPLATES / "print.css").read_text(encoding="utf-8") + (LANDSCAPE if landscape else "")
+    sheets = [
+        weasyprint.CSS(string=charts.font_face_css() + font_face_css(), font_config=font_config),
+        weasyprint.CSS(string=page, font_config=font_config),
+    ]
+    return font_config, sheets
+
+
+def render(fragment: str, title: str, landscape: bool = False):
+    """The laid-out pages of the fragment (a WeasyPrint Document)."""
+    font_config, sheets = _print_setup(landscape)
+    page = _weasyprint().HTML(string=document(fragment, title))
+    return page.render(stylesheets=sheets, font_config=font_config)
 
 
 def write_pdf(
@@ -128,22 +154,5 @@ def write_pdf(
             f"the font {font.name} has no glyph for {''.join(missing)!r}: "
             "the PDF would show boxes; install fonts-croscore (Tinos)"
         )
-    font_config, fonts = _fonts()
-    printed = SCREEN_ONLY.sub("", fragment)
-    page = _weasyprint().HTML(string=document(printed, title, landscape))
-    write_atomically(
-        path, lambda target: page.write_pdf(target, stylesheets=[fonts], font_config=font_config)
-    )
-
-
-@lru_cache(maxsize=1)
-def _fonts():
-    """The fonts' configuration and the charts' @font-face rules, loaded once per process (a
-    worker makes hundreds of PDFs): (FontConfiguration, CSS)."""
-    weasyprint = _weasyprint()
-    from weasyprint.text.fonts import FontConfiguration
-
-    font_config = FontConfiguration()
-    from pipeline import charts  # matplotlib: loaded when a PDF is made, not by every import
-
-    return font_config, weasyprint.CSS(string=charts.font_face_css(), font_config=font_config)
+    pages = render(SCREEN_ONLY.sub("", fragment), title, landscape)
+    write_atomically(path, pages.write_pdf)

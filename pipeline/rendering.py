@@ -10,6 +10,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html import unescape
 from pathlib import Path
 
@@ -74,25 +75,64 @@ def link_figures(html: str) -> str:
     )
 
 
-def render_html(notebook_path: Path, html_path: Path, title: str, code: bool = False) -> None:
-    """The executed notebook as a document: the report's cells alone, no code, no prompts; or,
-    with `code`, as a reviewer reads a notebook: every cell's code above what it displayed, and
-    the report's figures linked to the notebook's rows."""
-    import nbformat
-    from nbconvert import HTMLExporter
+_FOCUSABLE = re.compile(r'<div class="(jp-Cell-inputWrapper|[^"]*\bjp-OutputArea-output\b[^"]*)"')
+_IMAGE_WITHOUT_ALT = re.compile(r"<img (?![^>]*\balt=)")
 
-    exporter = HTMLExporter(
+
+@lru_cache(maxsize=2)
+def _exporter(code: bool):
+    """One nbconvert exporter per process and kind, so its Jinja templates compile once (a
+    worker renders hundreds of notebooks)."""
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+
+    class _Exporter(HTMLExporter):
+        """HTMLExporter without its last pass, which parses the whole page with BeautifulSoup to
+        add alt texts and tabindex attributes (most of the time of a notebook's HTML): the same
+        attributes are added to the markup the lab template writes."""
+
+        def from_notebook_node(self, nb, resources=None, **kw):
+            from nbconvert.filters.highlight import Highlight2HTML
+            from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+            language = nb.metadata.get("language_info", {})
+            lexer = language.get("pygments_lexer", language.get("name"))
+            resources = self._init_resources(resources)
+            self.register_filter(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+            )
+            self.register_filter(
+                "filter_data_type",
+                WidgetsDataTypeFilter(
+                    notebook_metadata=self._nb_metadata, parent=self, resources=resources
+                ),
+            )
+            html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            html = _IMAGE_WITHOUT_ALT.sub(
+                '<img alt="No description has been provided for this image" ', html
+            )
+            return _FOCUSABLE.sub(r'<div class="\1" tabindex="0"', html), resources
+
+    return _Exporter(
         template_name="report",  # pipeline/templates/nbconvert/report: lab, with no remote scripts
         extra_template_basedirs=[str(TEMPLATES / "nbconvert")],
         exclude_input=not code,
         exclude_input_prompt=not code,
         exclude_output_prompt=not code,
     )
+
+
+def render_html(notebook_path: Path, html_path: Path, title: str, code: bool = False) -> None:
+    """The executed notebook as a document: the report's cells alone, no code, no prompts; or,
+    with `code`, as a reviewer reads a notebook: every cell's code above what it displayed, and
+    the report's figures linked to the notebook's rows."""
+    import nbformat
+
     notebook = nbformat.read(notebook_path, as_version=4)
     notebook.metadata["title"] = title
     if not code:
         notebook.cells = _report_cells(notebook.cells)
-    body, _ = exporter.from_notebook_node(notebook)
+    body, _ = _exporter(code).from_notebook_node(notebook)
     write_text(html_path, link_figures(body) if code else body)
 
 

@@ -51,7 +51,7 @@ def _cell(value: object) -> str:
 
 @lru_cache(maxsize=1)
 def _macros():
-    env = narrative.environment()
+    env = narrative.new_environment()
     env.filters["cell"] = _cell
     return env.get_template("audit.html.j2").module
 

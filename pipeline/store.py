@@ -50,19 +50,31 @@ def _check_tables(processed_year: Path) -> None:
         )
 
 
+# A year's tables hold every commune's rows, sorted by commune, in row groups of this many rows:
+# a report reads its commune's rows with a filter, and pyarrow skips the row groups whose
+# statistics exclude it. One row group for a province of 235 communes cost every report 0.1-0.25 s
+# of decoding the whole year; the country's 3,321 communes, seconds.
+ROW_GROUP_ROWS = 16_384
+
+
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    write_atomically(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    write_atomically(
+        path, lambda tmp: frame.to_parquet(tmp, index=False, row_group_size=ROW_GROUP_ROWS)
+    )
+
+
+def _by_commune(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values("commune_code", kind="stable").reset_index(drop=True)
 
 
 def _replace_rows(path: Path, new: pd.DataFrame, codes: set[str]) -> pd.DataFrame:
     if not path.exists():
-        return new
+        return _by_commune(new) if "commune_code" in new else new
     old = pd.read_parquet(path)
     kept = old[~old["commune_code"].isin(codes)]
     if kept.empty:
         return new
-    merged = pd.concat([kept, new], ignore_index=True) if not new.empty else kept
-    return merged.sort_values("commune_code", kind="stable").reset_index(drop=True)
+    return _by_commune(pd.concat([kept, new], ignore_index=True) if not new.empty else kept)
 
 
 def write_year(

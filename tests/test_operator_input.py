@@ -384,9 +384,7 @@ def test_the_terminal_stream_keeps_the_progress_lines_return() -> None:
 
 
 def test_a_long_name_wraps_inside_the_printed_page() -> None:
-    import weasyprint
-
-    from pipeline.pdf import document
+    from pipeline.pdf import render
 
     name = "Nguyễn" + "Văn" * 120  # typed without spaces
     fragment = (
@@ -394,7 +392,7 @@ def test_a_long_name_wraps_inside_the_printed_page() -> None:
         f'<table class="signature-block"><tr><td class="signature">{name}</td></tr></table>'
         "</article>"
     )
-    page = weasyprint.HTML(string=document(fragment, "t")).render().pages[0]
+    page = render(fragment, "t").pages[0]
     right_edges = []
 
     def walk(box) -> None:
