@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
+from pathlib import Path
 
+import matplotlib
 import pandas as pd
 import pytest
+from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
 from pipeline.config import Paths
@@ -147,28 +151,34 @@ def test_html_only_when_pdf_is_not_asked(nam_chinh) -> None:
 def test_without_root_the_fetched_font_is_used(nam_chinh, tmp_path, monkeypatch) -> None:
     from pipeline import pdf
 
-    installed = resolve_font().parent  # the system's Tinos, standing in for the fetched copy
+    # matplotlib's DejaVu Serif stands in for the fetched Tinos: fontconfig would find the
+    # system's Tinos by itself, so only another face shows the fetched files are the ones used.
+    shipped = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     local = tmp_path / "fonts"
     local.mkdir()
-    for face in installed.glob("Tinos-*.ttf"):
-        shutil.copy(face, local / face.name)
+    for face in ("Regular", "Bold", "Italic", "BoldItalic"):
+        source = "DejaVuSerif.ttf" if face == "Regular" else f"DejaVuSerif-{face}.ttf"
+        shutil.copy(shipped / source, local / f"Tinos-{face}.ttf")
     monkeypatch.setattr(pdf, "_system_font", lambda family: None)
     monkeypatch.setattr(pdf, "LOCAL_FONTS", local)
     pdf.resolve_font.cache_clear()
+    pdf._print_setup.cache_clear()
     try:
         _, folder = nam_chinh
         fragment = report_fragment(folder / "notebook.ipynb")
         write_pdf(fragment, visible_text(fragment), tmp_path / "r.pdf", "x")
-        fonts = {
-            str(f.get_object()["/BaseFont"]).split("+")[-1]
-            for page in PdfReader(tmp_path / "r.pdf").pages
-            for f in page["/Resources"]["/Font"].values()
-        }
-        text_fonts = {f for f in fonts if not f.startswith(CHART_FONT)}
-        assert text_fonts and all(f.startswith("Tinos") for f in text_fonts), fonts
+        families = set()  # read from the embedded font programs, not the names given them
+        for page in PdfReader(tmp_path / "r.pdf").pages:
+            for font in page["/Resources"]["/Font"].values():
+                font = font.get_object()
+                descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+                program = descriptor.get_object()["/FontFile2"].get_object().get_data()
+                families.add(TTFont(io.BytesIO(program))["name"].getDebugName(1))
+        assert "DejaVu Serif" in families and "Tinos" not in families, families
         monkeypatch.setattr(pdf, "LOCAL_FONTS", tmp_path / "none")
         pdf.resolve_font.cache_clear()
         with pytest.raises(PdfUnavailable, match="make setup"):
             resolve_font()
     finally:
         pdf.resolve_font.cache_clear()
+        pdf._print_setup.cache_clear()
