@@ -8,16 +8,24 @@
 - the province's comparison alone (notebook, HTML, landscape PDF, Excel), with its PDF's pages;
 - `cnscd run` again with nothing changed, the whole command.
 
+With --comparison-only, only the comparison: the year is prepared once (not timed), then
+`execute_comparison` is timed with the CPU time of each of its steps (notebook, report HTML,
+notebook HTML, PDF, Excel); --profile N adds cProfile's N most costly lines.
+
 Wall time and CPU time (of this process's children: less sensitive to other work on a shared
 machine) are printed side by side. The workbooks are generated once into a cache folder and reused.
 
     .venv/bin/python benchmarks/bench_province.py [--communes 235] [--loop-communes 20]
+    .venv/bin/python benchmarks/bench_province.py --comparison-only [--repeat 3] [--profile 25]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import os
+import pstats
 import resource
 import shutil
 import subprocess
@@ -29,6 +37,7 @@ from pathlib import Path
 from bench_run import command_lines  # benchmarks/ is on the path of a script run from it
 from pypdf import PdfReader
 
+from pipeline import exports, rendering
 from pipeline.computing import compute_year
 from pipeline.config import Paths
 from pipeline.documents import execute_comparison
@@ -95,14 +104,88 @@ def plain_loop(raw: Path, count: int) -> tuple[float, float]:
     return time.perf_counter() - started, children_cpu() - cpu
 
 
+STEPS = {  # (module, function) timed as a step of the comparison
+    "notebook": (rendering, "_execute_notebook"),
+    "HTML": (rendering, "render_html"),
+    "PDF": (rendering, "write_pdf"),
+    "Excel": (exports, "write_comparison_xlsx"),
+}
+
+
+def comparison_steps(paths: Paths, repeat: int, profile: int) -> None:
+    """`execute_comparison` alone, `repeat` times, with the CPU seconds of each step (the first
+    run also pays the imports: notebook machinery, WeasyPrint, fonts)."""
+    spent: dict[str, float] = {}
+
+    def timed(name: str, function):
+        def wrapper(*args, **kwargs):
+            step = "notebook HTML" if name == "HTML" and kwargs.get("code") else name
+            cpu = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[step] = spent.get(step, 0.0) + time.process_time() - cpu
+
+        return wrapper
+
+    originals = {name: getattr(module, attr) for name, (module, attr) in STEPS.items()}
+    for name, (module, attr) in STEPS.items():
+        setattr(module, attr, timed(name, originals[name]))
+    try:
+        for attempt in range(1, repeat + 1):
+            spent.clear()
+            profiler = cProfile.Profile() if profile and attempt == repeat else None
+            started, cpu = time.perf_counter(), time.process_time()
+            if profiler:
+                profiler.enable()
+            done = execute_comparison(paths, YEAR, f"province:{PROVINCE}")
+            if profiler:
+                profiler.disable()
+            wall, total = time.perf_counter() - started, time.process_time() - cpu
+            folder = next(paths.outputs_year(YEAR).glob("so-sanh-*"))
+            pdf = folder / "comparison.pdf"
+            pages = len(PdfReader(pdf).pages) if pdf.exists() else 0
+            steps = ", ".join(
+                f"{step} {spent.get(step, 0.0):.2f}"
+                for step in ("notebook", "HTML", "notebook HTML", "PDF", "Excel")
+            )
+            other = total - sum(spent.values())
+            print(
+                f"  comparison, run {attempt}: {wall:6.2f} s, {total:6.2f} s CPU "
+                f"[{steps}, other {other:.2f}], {done.status}, PDF of {pages} pages"
+            )
+            if profiler:
+                out = io.StringIO()
+                pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(profile)
+                print(out.getvalue())
+    finally:
+        for name, (module, attr) in STEPS.items():
+            setattr(module, attr, originals[name])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--communes", type=int, default=235)
     parser.add_argument("--loop-communes", type=int, default=10)
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "cnscd-bench"))
+    parser.add_argument("--comparison-only", action="store_true")
+    parser.add_argument("--repeat", type=int, default=2, help="comparison runs (--comparison-only)")
+    parser.add_argument("--profile", type=int, default=0, help="cProfile lines of the last run")
     args = parser.parse_args()
     raw = cached_raw(Path(args.cache), args.communes)
     n = args.communes
+    if args.comparison_only:
+        paths = fresh(raw, "compare")
+        communes = [
+            c
+            for c in communes_of_year(YEAR, paths.raw / EXTRA_REGISTRY_NAME)
+            if c.province_code == PROVINCE
+        ]
+        prepare(paths, YEAR, communes, workers=2)
+        compute_year(paths, YEAR)
+        print(f"province of {len(communes)} generated communes, year {YEAR}, prepared once")
+        comparison_steps(paths, args.repeat, args.profile)
+        return
     print(f"province of {n} generated communes, {os.cpu_count()} cores, year {YEAR}")
 
     paths = fresh(raw, "run")

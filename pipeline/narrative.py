@@ -7,6 +7,7 @@ Limitation rules take their thresholds from `settings.toml`, which a district ca
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -77,7 +78,16 @@ def number(value: float | int | None) -> str:
     """Vietnamese grouping and decimal marks: 1.234 and 12,5."""
     if value is None:
         return "–"
-    return format_decimal(round(float(value), 1), format="#,##0.#", locale=LOCALE)
+    rounded = round(float(value), 1)
+    return _formatted(rounded, math.copysign(1.0, rounded) < 0)
+
+
+@lru_cache(maxsize=65536)
+def _formatted(rounded: float, negative: bool) -> str:
+    """Babel's formatting, once per value: a province's comparison prints ten thousand figures,
+    most of them small counts printed many times. `negative` keeps -0.0 apart from 0.0, which
+    compare equal as keys."""
+    return format_decimal(rounded, format="#,##0.#", locale=LOCALE)
 
 
 def count(value: float | int | None) -> str:

@@ -15,6 +15,7 @@ from pipeline.config import Paths
 from pipeline.index import read_status
 from pipeline.indicators import CATALOGUE_BY_CODE, values_of, villages_without_team
 from pipeline.narrative import number
+from pipeline.rankchart import ranked_bars
 from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group, in_sentence
 from pipeline.units import UnitWords
 
@@ -347,7 +348,7 @@ def comparison_charts(context: dict) -> list[str]:
                 )
             target = context["target_values"].get(code)
             svgs.append(
-                charts.bar_chart(
+                ranked_bars(
                     [n for n, _ in pairs],
                     [v for _, v in pairs],
                     title,

@@ -23,6 +23,7 @@ from pipeline.indicators import CATALOGUE_BY_CODE, Inputs, values_of, villages_w
 from pipeline.narrative import environment, load_settings, number
 from pipeline.pdf import SCREEN_ONLY
 from pipeline.preparing import prepare
+from pipeline.rankchart import ranked_bars, text_width
 from pipeline.registry import Commune
 from pipeline.report import chart_pairs, comparison_charts, comparison_context
 from pipeline.sample import sample_communes
@@ -430,6 +431,32 @@ def test_ranked_charts_of_a_large_group_show_both_ends() -> None:
     shown, cut = chart_pairs(pairs)
     assert cut and [v for _, v in shown] == list(range(10)) + list(range(40, 50))
     assert chart_pairs(pairs[:30]) == (pairs[:30], False)
+
+
+def test_ranked_bars_show_every_name_and_value_largest_first() -> None:
+    names = ["Xã <A>", "Xã Bé", "Xã Cờ", "Thị trấn Rất Dài Tên"]
+    svg = ranked_bars(names, [12.5, 3.0, 1234.0, 0.0], "Tỷ lệ & hạng", "%", (50.0, "chỉ tiêu"))
+    assert re.findall(r'text-anchor="end">([^<]*)<', svg) == [
+        "Xã Cờ",
+        "Xã &lt;A&gt;",
+        "Xã Bé",
+        "Thị trấn Rất Dài Tên",
+    ]
+    assert re.findall(r'<text x="[^"]*" y="[^"]*" text-anchor="start">([^<]*)<', svg) == [
+        "1.234",
+        "12,5",
+        "3",
+        "0",
+    ]
+    assert "<figcaption>Tỷ lệ &amp; hạng</figcaption>" in svg and "chỉ tiêu</text>" in svg
+    widths = [float(w) for w in re.findall(r'<rect [^>]*width="([^"]*)"', svg)]
+    assert widths == sorted(widths, reverse=True) and widths[-1] == 0.0
+    # The longest name fits left of the bars: it ends where they start, and starts inside.
+    start = float(re.search(r'<rect x="([^"]*)"', svg).group(1))
+    assert start > text_width("Thị trấn Rất Dài Tên") > text_width("Xã Cờ") > 0
+    assert svg == ranked_bars(
+        names, [12.5, 3.0, 1234.0, 0.0], "Tỷ lệ & hạng", "%", (50.0, "chỉ tiêu")
+    )
 
 
 def test_long_tables_are_paged_in_print_and_sortable_offline() -> None:
