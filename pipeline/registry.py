@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
@@ -263,19 +263,10 @@ def unchanged_between(year: int, earlier: int, extra_csv: Path | None = None) ->
 
 
 def _communes(frame: pd.DataFrame) -> list[Commune]:
-    return [
-        Commune(
-            r.code,
-            r.name,
-            r.district_code,
-            r.district_name,
-            r.province_code,
-            r.province_name,
-            r.valid_from,
-            r.valid_to,
-        )
-        for r in frame.itertuples(index=False)
-    ]
+    # Columns as lists: iterating rows of Arrow-backed text one cell at a time was a quarter of
+    # an unchanged re-run (10,000 communes).
+    columns = [f.name for f in fields(Commune)]
+    return [Commune(*row) for row in zip(*(frame[c].tolist() for c in columns), strict=True)]
 
 
 def _at(frame: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:

@@ -69,6 +69,8 @@ def _imported(module: str) -> frozenset[str]:
         if isinstance(node, ast.If) and _is_type_checking(node):
             pending += node.orelse
             continue
+        if isinstance(node, ast.expr):
+            continue  # an import is a statement: no need to walk expressions (most nodes)
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             if node.module == "pipeline":
                 found |= {alias.name for alias in node.names}
