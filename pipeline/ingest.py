@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -121,7 +121,7 @@ def _table(
         as_array = np.array(body, dtype=object).reshape(len(body), -1)
         cells[:, taken] = as_array[:, [columns[keys[j]] for j in taken]]
     # One object block, as read: cleaning types the columns.
-    table = pd.DataFrame(cells, columns=keys, dtype=object)
+    table = pd.DataFrame(cells, columns=_column_index(tuple(keys)), dtype=object)
     table.insert(0, ROW, np.arange(header_index + 2, len(grid) + 1, dtype="int64"))
     if read.decoded:
         table[DECODED] = [read.decoded.get(i) for i in rows]
@@ -138,6 +138,13 @@ def _table(
         if i not in columns.values() and not _empty(value) and str(value).strip()
     )
     return table, unread
+
+
+@lru_cache(maxsize=64)
+def _column_index(keys: tuple[str, ...]) -> pd.Index:
+    """A sheet's column labels, built once: an Index of strings costs more to build than a
+    small sheet's frame (an Index is immutable, so frames may share it)."""
+    return pd.Index(keys)
 
 
 def read_workbook(
