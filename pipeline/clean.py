@@ -252,10 +252,20 @@ class _Log:
         return join(self.fixes, FIX_COLUMNS), join(self.rejected, REJECT_COLUMNS)
 
 
-def _distinct(series: pd.Series, function, outputs: int = 1) -> tuple[np.ndarray, list]:
+Factorized = tuple[np.ndarray, np.ndarray]  # each row's code (-1: missing), distinct values
+
+
+def _factorize(series: pd.Series) -> Factorized:
+    return pd.factorize(series.astype(object), use_na_sentinel=True)
+
+
+def _distinct(
+    series: pd.Series, function, outputs: int = 1, factorized: Factorized | None = None
+) -> tuple[np.ndarray, list]:
     """Each row's code (-1 for a missing cell) and, per output of `function`, an object array of
-    its value for each distinct present value, followed by None (what code -1 takes)."""
-    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
+    its value for each distinct present value, followed by None (what code -1 takes).
+    `factorized` is the series' own `_factorize`, where it was done already."""
+    codes, uniques = _factorize(series) if factorized is None else factorized
     computed = [function(value) for value in uniques]
     columns = [computed] if outputs == 1 else list(zip(*computed, strict=True)) or [[]] * outputs
     tables = []
@@ -267,38 +277,49 @@ def _distinct(series: pd.Series, function, outputs: int = 1) -> tuple[np.ndarray
     return codes, tables
 
 
-def _by_value(series: pd.Series, function, outputs: int = 1):
+def _by_value(series: pd.Series, function, outputs: int = 1, factorized: Factorized | None = None):
     """Apply a function once per distinct present value of a column (missing stays None).
 
     With `outputs` > 1 the function returns that many values, and as many Series come back.
     """
-    codes, tables = _distinct(series, function, outputs)
+    codes, tables = _distinct(series, function, outputs, factorized)
     out = [pd.Series(table[codes], index=series.index, dtype=object) for table in tables]
     return out[0] if outputs == 1 else out
 
 
-def _present(series: pd.Series) -> pd.Series:
+def _present(series: pd.Series, factorized: Factorized | None = None) -> pd.Series:
     """Cells that hold something: not missing, not only spaces."""
-    holds = _by_value(series, lambda v: not (isinstance(v, str) and not v.strip()))
+    holds = _by_value(
+        series, lambda v: not (isinstance(v, str) and not v.strip()), factorized=factorized
+    )
     return holds.notna() & holds.astype(bool)
 
 
-def _clean_text(table: pd.DataFrame, key: str, header: str, log: _Log) -> pd.Series:
+def _clean_text(
+    table: pd.DataFrame, key: str, header: str, log: _Log, factorized: Factorized | None = None
+) -> pd.Series:
     raw = table[key]
     fixed, kinds = _by_value(
-        raw, lambda v: repair_with_kind(v if isinstance(v, str) else _text(v)), outputs=2
+        raw,
+        lambda v: repair_with_kind(v if isinstance(v, str) else _text(v)),
+        outputs=2,
+        factorized=factorized,
     )
     log.fix(table, kinds.notna(), header, kinds, raw, fixed)
     return fixed.where(fixed != "", None)
 
 
 def _clean_date(
-    table: pd.DataFrame, column: contract.Column, log: _Log, reject: pd.Series
+    table: pd.DataFrame,
+    column: contract.Column,
+    log: _Log,
+    reject: pd.Series,
+    factorized: Factorized | None = None,
 ) -> pd.Series:
     raw = table[column.key]
     # Per distinct value: the date, whether it was written as text or a number, and which.
     # (Values that factorize as one, 1 and 1.0, are alike on both counts.)
-    codes, (dates, written, kinds) = _distinct(raw, _date_and_kind, outputs=3)
+    codes, (dates, written, kinds) = _distinct(raw, _date_and_kind, 3, factorized)
     parsed = pd.Series(dates[codes], index=raw.index, dtype=object)
     unreadable = raw.notna() & parsed.isna()
     if column.required:
@@ -325,13 +346,14 @@ def _clean_number(
     log: _Log,
     reject: pd.Series,
     present: pd.Series | None = None,
+    factorized: Factorized | None = None,
 ) -> pd.Series:
     """Numbers as people write them (`pipeline.numbers`): another reading than the plain one is
     logged as a fix; a value that cannot stand (unreadable, not whole, two readings, an Excel
     error, outside the column's range) refuses a required cell's row and blanks an optional
     cell, with its reason either way. Never rounded."""
     raw = table[column.key]
-    numbers, hows = _by_value(raw, lambda v: read_number(v, column.kind == "int"), outputs=2)
+    numbers, hows = _by_value(raw, lambda v: read_number(v, column.kind == "int"), 2, factorized)
     numbers = pd.to_numeric(numbers, errors="coerce").astype("float64")
     hows = hows.fillna("")
     refused = (_present(raw) if present is None else present) & numbers.isna()
@@ -356,10 +378,14 @@ def _clean_number(
 
 
 def _clean_yesno(
-    table: pd.DataFrame, column: contract.Column, log: _Log, present: pd.Series | None = None
+    table: pd.DataFrame,
+    column: contract.Column,
+    log: _Log,
+    present: pd.Series | None = None,
+    factorized: Factorized | None = None,
 ) -> pd.Series:
     raw = table[column.key]
-    parsed = _by_value(raw, parse_yesno)
+    parsed = _by_value(raw, parse_yesno, factorized=factorized)
     written = _present(raw) if present is None else present
     log.fix(table, written & parsed.isna(), column.header, "invalid_value_blanked", raw, parsed)
     variants = written & parsed.notna() & ~raw.isin(["Có", "Không"])
@@ -622,21 +648,29 @@ def clean_sheet(
     reject = pd.Series(False, index=table.index)
     log.personal = frozenset(c.header for c in sheet.columns if c.personal)
     _read_notes(sheet, table, log, reject)
-    # Which cells hold something, as read (each column's is used again when it is typed).
-    present = {c.key: _present(table[c.key]) for c in sheet.columns}
+    # Each column's distinct values as read, and which cells hold something: both are used
+    # again when the column is typed.
+    distinct = {c.key: _factorize(table[c.key]) for c in sheet.columns}
+    present = {c.key: _present(table[c.key], distinct[c.key]) for c in sheet.columns}
     blank = ~pd.concat(list(present.values()), axis=1).any(axis=1)
     _drop(log, table, reject, blank, "", "", "blank_row")
     for column in sheet.columns:
         if column.kind == "text":
-            table[column.key] = _clean_text(table, column.key, column.header, log)
+            table[column.key] = _clean_text(
+                table, column.key, column.header, log, distinct[column.key]
+            )
         elif column.kind == "date":
-            table[column.key] = _clean_date(table, column, log, reject)
+            table[column.key] = _clean_date(table, column, log, reject, distinct[column.key])
         elif column.kind in ("int", "float"):
-            table[column.key] = _clean_number(table, column, log, reject, present[column.key])
+            table[column.key] = _clean_number(
+                table, column, log, reject, present[column.key], distinct[column.key]
+            )
         elif column.kind == "yesno":
-            table[column.key] = _clean_yesno(table, column, log, present[column.key])
+            table[column.key] = _clean_yesno(
+                table, column, log, present[column.key], distinct[column.key]
+            )
         elif column.kind == "month":
-            months = _by_value(table[column.key], parse_month)
+            months = _by_value(table[column.key], parse_month, factorized=distinct[column.key])
             bad = present[column.key] & months.isna()
             _drop(log, table, reject, bad, column.header, table[column.key], "invalid_month")
             table[column.key] = months.astype("Int64")
