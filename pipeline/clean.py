@@ -252,70 +252,111 @@ class _Log:
         return join(self.fixes, FIX_COLUMNS), join(self.rejected, REJECT_COLUMNS)
 
 
-def _by_value(series: pd.Series, function, outputs: int = 1):
-    """Apply a function once per distinct present value of a column (missing stays None).
+Factorized = tuple[np.ndarray, np.ndarray]  # each row's code (-1: missing), distinct values
 
-    With `outputs` > 1 the function returns that many values, and as many Series come back.
-    """
-    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
+
+def _factorize(series: pd.Series) -> Factorized:
+    return pd.factorize(series.astype(object), use_na_sentinel=True)
+
+
+def _distinct(
+    series: pd.Series, function, outputs: int = 1, factorized: Factorized | None = None
+) -> tuple[np.ndarray, list]:
+    """Each row's code (-1 for a missing cell) and, per output of `function`, an object array of
+    its value for each distinct present value, followed by None (what code -1 takes).
+    `factorized` is the series' own `_factorize`, where it was done already."""
+    codes, uniques = _factorize(series) if factorized is None else factorized
     computed = [function(value) for value in uniques]
     columns = [computed] if outputs == 1 else list(zip(*computed, strict=True)) or [[]] * outputs
-    out = []
+    tables = []
     for values in columns:
         table = np.empty(len(uniques) + 1, dtype=object)
         table[:-1] = values
         table[-1] = None  # code -1, a missing cell
-        out.append(pd.Series(table[codes], index=series.index, dtype=object))
+        tables.append(table)
+    return codes, tables
+
+
+def _by_value(series: pd.Series, function, outputs: int = 1, factorized: Factorized | None = None):
+    """Apply a function once per distinct present value of a column (missing stays None).
+
+    With `outputs` > 1 the function returns that many values, and as many Series come back.
+    """
+    codes, tables = _distinct(series, function, outputs, factorized)
+    out = [pd.Series(table[codes], index=series.index, dtype=object) for table in tables]
     return out[0] if outputs == 1 else out
 
 
-def _present(series: pd.Series) -> pd.Series:
+def _present(series: pd.Series, factorized: Factorized | None = None) -> pd.Series:
     """Cells that hold something: not missing, not only spaces."""
-    holds = _by_value(series, lambda v: not (isinstance(v, str) and not v.strip()))
+    holds = _by_value(
+        series, lambda v: not (isinstance(v, str) and not v.strip()), factorized=factorized
+    )
     return holds.notna() & holds.astype(bool)
 
 
-def _clean_text(table: pd.DataFrame, key: str, header: str, log: _Log) -> pd.Series:
+def _clean_text(
+    table: pd.DataFrame, key: str, header: str, log: _Log, factorized: Factorized | None = None
+) -> pd.Series:
     raw = table[key]
     fixed, kinds = _by_value(
-        raw, lambda v: repair_with_kind(v if isinstance(v, str) else _text(v)), outputs=2
+        raw,
+        lambda v: repair_with_kind(v if isinstance(v, str) else _text(v)),
+        outputs=2,
+        factorized=factorized,
     )
     log.fix(table, kinds.notna(), header, kinds, raw, fixed)
     return fixed.where(fixed != "", None)
 
 
 def _clean_date(
-    table: pd.DataFrame, column: contract.Column, log: _Log, reject: pd.Series
+    table: pd.DataFrame,
+    column: contract.Column,
+    log: _Log,
+    reject: pd.Series,
+    factorized: Factorized | None = None,
 ) -> pd.Series:
     raw = table[column.key]
-    parsed = _by_value(raw, parse_date)
+    # Per distinct value: the date, whether it was written as text or a number, and which.
+    # (Values that factorize as one, 1 and 1.0, are alike on both counts.)
+    codes, (dates, written, kinds) = _distinct(raw, _date_and_kind, 3, factorized)
+    parsed = pd.Series(dates[codes], index=raw.index, dtype=object)
     unreadable = raw.notna() & parsed.isna()
     if column.required:
         _drop(log, table, reject, unreadable, column.header, raw, "invalid_date")
     else:
         log.fix(table, unreadable, column.header, "invalid_value_blanked", raw, parsed)
-    converted = parsed.notna() & raw.map(lambda v: isinstance(v, (str, int, float)))
-    kinds = raw.map(
-        lambda v: "date_text" if isinstance(v, str) and not v.strip().isdigit() else "date_serial"
-    )
-    log.fix(table, converted, column.header, kinds, raw, parsed)
-    return pd.to_datetime(parsed.astype(object).where(parsed.notna(), None)).astype(
-        "datetime64[ns]"
-    )
+    converted = parsed.notna() & written[codes].astype(bool)  # None (missing) is False
+    kind = pd.Series(kinds[codes], index=raw.index, dtype=object)
+    log.fix(table, converted, column.header, kind, raw, parsed)
+    # Typed once per distinct date, then taken for every row.
+    typed = pd.to_datetime(pd.Series(dates, dtype=object)).astype("datetime64[ns]").to_numpy()
+    return pd.Series(typed[codes], index=raw.index)
+
+
+def _date_and_kind(value: object) -> tuple[pd.Timestamp | None, bool, str]:
+    """A present cell's date, whether it was converted (text or a number), and how."""
+    kind = "date_text" if isinstance(value, str) and not value.strip().isdigit() else "date_serial"
+    return parse_date(value), isinstance(value, (str, int, float)), kind
 
 
 def _clean_number(
-    table: pd.DataFrame, column: contract.Column, log: _Log, reject: pd.Series
+    table: pd.DataFrame,
+    column: contract.Column,
+    log: _Log,
+    reject: pd.Series,
+    present: pd.Series | None = None,
+    factorized: Factorized | None = None,
 ) -> pd.Series:
     """Numbers as people write them (`pipeline.numbers`): another reading than the plain one is
     logged as a fix; a value that cannot stand (unreadable, not whole, two readings, an Excel
     error, outside the column's range) refuses a required cell's row and blanks an optional
     cell, with its reason either way. Never rounded."""
     raw = table[column.key]
-    numbers, hows = _by_value(raw, lambda v: read_number(v, column.kind == "int"), outputs=2)
+    numbers, hows = _by_value(raw, lambda v: read_number(v, column.kind == "int"), 2, factorized)
     numbers = pd.to_numeric(numbers, errors="coerce").astype("float64")
     hows = hows.fillna("")
-    refused = _present(raw) & numbers.isna()
+    refused = (_present(raw) if present is None else present) & numbers.isna()
     reasons = hows.where(refused, "")
     if column.valid_range is not None:
         low, high = column.valid_range
@@ -336,10 +377,16 @@ def _clean_number(
     return numbers.astype("float64")
 
 
-def _clean_yesno(table: pd.DataFrame, column: contract.Column, log: _Log) -> pd.Series:
+def _clean_yesno(
+    table: pd.DataFrame,
+    column: contract.Column,
+    log: _Log,
+    present: pd.Series | None = None,
+    factorized: Factorized | None = None,
+) -> pd.Series:
     raw = table[column.key]
-    parsed = _by_value(raw, parse_yesno)
-    written = _present(raw)
+    parsed = _by_value(raw, parse_yesno, factorized=factorized)
+    written = _present(raw) if present is None else present
     log.fix(table, written & parsed.isna(), column.header, "invalid_value_blanked", raw, parsed)
     variants = written & parsed.notna() & ~raw.isin(["Có", "Không"])
     log.fix(
@@ -400,10 +447,16 @@ def _villages_by_commune(table: pd.DataFrame, villages: pd.DataFrame) -> pd.Seri
     """Each row's village as the commune's village list writes it, matched per commune."""
     if villages.empty:
         return pd.Series(None, index=table.index, dtype=object)
-    keys = {
-        code: {place_key(v): v for v in group.dropna()}
-        for code, group in villages.groupby("commune_code")["village"]
-    }
+    # Per commune, its villages by key (the last written of a key wins, in its first place).
+    listed = villages[villages["village"].notna()]
+    keys: dict[str, dict[str, str]] = {}
+    for code, village, key in zip(
+        listed["commune_code"],
+        listed["village"],
+        _by_value(listed["village"], place_key),
+        strict=True,
+    ):
+        keys.setdefault(code, {})[key] = village
     pairs = table[["commune_code", "village"]].drop_duplicates().dropna()
     pairs = pairs[pairs["commune_code"].isin(list(keys))]
     matched = [
@@ -500,7 +553,12 @@ def _validate(
         first = cases.assign(reason=reasons).drop_duplicates("index")
         rows = first["index"].astype("int64").to_numpy()
         headers = {c.key: c.header for c in sheet.columns}
-        values = [table.at[row, column] for row, column in zip(rows, first["column"], strict=True)]
+        # Each failing cell's value, looked up column by column (not cell by cell).
+        failing = first["column"].to_numpy()
+        values = np.empty(len(rows), dtype=object)
+        for column in dict.fromkeys(failing):
+            at = failing == column
+            values[at] = table[column].loc[rows[at]].to_numpy(dtype=object)
         failed = pd.Series(table.index.isin(rows), index=table.index)
         _drop(
             log,
@@ -590,20 +648,30 @@ def clean_sheet(
     reject = pd.Series(False, index=table.index)
     log.personal = frozenset(c.header for c in sheet.columns if c.personal)
     _read_notes(sheet, table, log, reject)
-    blank = ~pd.concat([_present(table[c.key]) for c in sheet.columns], axis=1).any(axis=1)
+    # Each column's distinct values as read, and which cells hold something: both are used
+    # again when the column is typed.
+    distinct = {c.key: _factorize(table[c.key]) for c in sheet.columns}
+    present = {c.key: _present(table[c.key], distinct[c.key]) for c in sheet.columns}
+    blank = ~pd.concat(list(present.values()), axis=1).any(axis=1)
     _drop(log, table, reject, blank, "", "", "blank_row")
     for column in sheet.columns:
         if column.kind == "text":
-            table[column.key] = _clean_text(table, column.key, column.header, log)
+            table[column.key] = _clean_text(
+                table, column.key, column.header, log, distinct[column.key]
+            )
         elif column.kind == "date":
-            table[column.key] = _clean_date(table, column, log, reject)
+            table[column.key] = _clean_date(table, column, log, reject, distinct[column.key])
         elif column.kind in ("int", "float"):
-            table[column.key] = _clean_number(table, column, log, reject)
+            table[column.key] = _clean_number(
+                table, column, log, reject, present[column.key], distinct[column.key]
+            )
         elif column.kind == "yesno":
-            table[column.key] = _clean_yesno(table, column, log)
+            table[column.key] = _clean_yesno(
+                table, column, log, present[column.key], distinct[column.key]
+            )
         elif column.kind == "month":
-            months = _by_value(table[column.key], parse_month)
-            bad = _present(table[column.key]) & months.isna()
+            months = _by_value(table[column.key], parse_month, factorized=distinct[column.key])
+            bad = present[column.key] & months.isna()
             _drop(log, table, reject, bad, column.header, table[column.key], "invalid_month")
             table[column.key] = months.astype("Int64")
     if cutoffs:

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -34,13 +34,14 @@ FORMULAS = "_formulas"  # {column key: formula} for cells holding a formula but 
 # Compound File (OLE) header: .xls files, and .xlsx files encrypted with a password.
 _OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
 T = TypeVar("T")
+Cells = list[list[object]] | np.ndarray  # rows of equal width; an empty cell is None
 
 
 @dataclass(frozen=True)
 class Grid:
     """A sheet's cells as read (row 0 is Excel's row 1), and what could not be read as is."""
 
-    cells: list[list[object]]  # rows of equal width; an empty cell is None
+    cells: Cells
     decoded: dict[int, str]  # grid row -> legacy encoding it was read in
     formulas: dict[tuple[int, int], str]  # (grid row, grid column) -> formula without value
 
@@ -79,7 +80,7 @@ def _empty(value: object) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
-def _header_row(grid: list[list[object]]) -> int | None:
+def _header_row(grid: Cells) -> int | None:
     for index, row in enumerate(grid[:10]):
         filled = sum(not _empty(v) for v in row)
         if filled >= 2 or (len(row) == 1 and filled == 1):
@@ -115,14 +116,15 @@ def _table(
     body = grid[header_index + 1 :]
     rows = range(header_index + 1, len(grid))  # grid rows of the body (Excel's row - 1)
     keys = [column.key for column in sheet.columns]
-    cells = np.full((len(body), len(keys)), None, dtype=object)
-    if body:
+    # Column 0 is the row number (set below); the others are one object block, as read:
+    # cleaning types the columns. An object array starts as None throughout.
+    cells = np.empty((len(body), 1 + len(keys)), dtype=object)
+    if len(body):
         taken = [j for j, key in enumerate(keys) if key in columns]
-        as_array = np.array(body, dtype=object).reshape(len(body), -1)
-        cells[:, taken] = as_array[:, [columns[keys[j]] for j in taken]]
-    # One object block, as read: cleaning types the columns.
-    table = pd.DataFrame(cells, columns=keys, dtype=object)
-    table.insert(0, ROW, np.arange(header_index + 2, len(grid) + 1, dtype="int64"))
+        as_array = np.asarray(body, dtype=object).reshape(len(body), -1)
+        cells[:, [1 + j for j in taken]] = as_array[:, [columns[keys[j]] for j in taken]]
+    table = pd.DataFrame(cells, columns=_column_index((ROW, *keys)), dtype=object)
+    table.isetitem(0, np.arange(header_index + 2, len(grid) + 1, dtype="int64"))
     if read.decoded:
         table[DECODED] = [read.decoded.get(i) for i in rows]
     key_at = {position: key for key, position in columns.items()}
@@ -138,6 +140,13 @@ def _table(
         if i not in columns.values() and not _empty(value) and str(value).strip()
     )
     return table, unread
+
+
+@lru_cache(maxsize=64)
+def _column_index(keys: tuple[str, ...]) -> pd.Index:
+    """A sheet's column labels, built once: an Index of strings costs more to build than a
+    small sheet's frame (an Index is immutable, so frames may share it)."""
+    return pd.Index(keys)
 
 
 def read_workbook(
@@ -217,6 +226,19 @@ def _cells(rows: list[list[object]]) -> list[list[object]]:
     return [[None if v == "" else v for v in row] + [None] * (width - len(row)) for row in rows]
 
 
+def _cell_array(rows: list[list[object]]) -> np.ndarray:
+    """What `_cells` gives, as one object array, built and blanked in bulk (for a workbook's
+    sheet, which calamine gives as rows of one width)."""
+    width = max((len(row) for row in rows), default=0)
+    if any(len(row) != width for row in rows):
+        rows = [row + [""] * (width - len(row)) for row in rows]
+    cells = np.empty((len(rows), width), dtype=object)
+    if len(rows) and width:
+        cells[:] = rows
+        cells[cells == ""] = None
+    return cells
+
+
 def _read_grids(path: Path, limits: Limits) -> dict[str, Callable[[], Grid]]:
     """Every sheet, by name, as a function giving its grid of cells as read (row 0 is Excel's
     row 1): only the sheets of the contract are read, once each is found."""
@@ -234,7 +256,7 @@ def _read_grids(path: Path, limits: Limits) -> dict[str, Callable[[], Grid]]:
     workbook = python_calamine.CalamineWorkbook.from_path(str(path))
 
     def grid(name: str) -> Grid:
-        cells = _cells(workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
+        cells = _cell_array(workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
         xml = sheets[name].xml if name in sheets else b""
         # A byte search first: most sheets hold no error cell and no formula at all.
         if b't="e"' in xml and _ERROR_CELL.search(xml):
@@ -260,7 +282,7 @@ def _read_grids(path: Path, limits: Limits) -> dict[str, Callable[[], Grid]]:
 _ERROR_CELL = re.compile(rb'<c [^>]*t="e"')
 
 
-def _restore_error_cells(path: Path, name: str, grid: list[list[object]]) -> None:
+def _restore_error_cells(path: Path, name: str, grid: Cells) -> None:
     """Excel error cells (#REF!, #DIV/0!) read as empty: put their error text back, in place,
     so that cleaning refuses them with their own reason rather than as missing. Looked for only
     in sheets that have some."""
@@ -286,9 +308,7 @@ def _restore_error_cells(path: Path, name: str, grid: list[list[object]]) -> Non
 _FORMULA_WITHOUT_VALUE = re.compile(rb"(?:</f>|<f[^>]*/>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
 
 
-def _formulas_without_value(
-    path: Path, name: str, grid: list[list[object]]
-) -> dict[tuple[int, int], str]:
+def _formulas_without_value(path: Path, name: str, grid: Cells) -> dict[tuple[int, int], str]:
     """Cells that hold a formula but no saved value (a file written by a script, not Excel):
     they read as empty, and cleaning should say why. Looked for only in sheets that have some."""
     from openpyxl import load_workbook  # slow to import, and needed only here

@@ -513,7 +513,10 @@ def _changes(commune: Commune, this: str, other: str) -> list[Change]:
     the other end (a predecessor's by where it ended, a successor's by where it began)."""
     this_day = "from_valid_to" if this == "from" else "to_valid_from"
     own_day = commune.valid_to if this == "from" else commune.valid_from
-    rows = lineage().iloc[_links_by(f"{this}_code", this_day).get((commune.code, own_day), [])]
+    positions = _links_by(f"{this}_code", this_day).get((commune.code, own_day))
+    if not positions:  # most units: no link, and no frame to build
+        return []
+    rows = lineage().iloc[positions]
     other_day = "valid_to" if other == "from" else "valid_from"
     return [
         Change(

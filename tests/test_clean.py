@@ -151,3 +151,38 @@ def test_one_commune_or_many_clean_the_same(tiny_district: Paths) -> None:
         pd.testing.assert_frame_equal(
             mine[mine["commune_code"] == "10645"].reset_index(drop=True), table
         )
+
+
+def test_each_date_cell_is_typed_and_logged_by_what_was_written() -> None:
+    """Dates are worked out once per distinct value: a cell still gets its own kind of fix
+    (text or serial), and the serial 44676 written as a number, a float or a text reads alike."""
+    from pipeline import contract
+    from pipeline.clean import FILE, SHEET, _Log, clean_sheet
+    from pipeline.ingest import ROW
+
+    sheet = contract.SHEETS_BY_KEY["activities"]
+    dates = [dt.datetime(2022, 4, 25), "25/04/2022", 44676, 44676.0, "44676", "hôm qua", None]
+    raw = pd.DataFrame(
+        {
+            "commune_code": "10627",
+            FILE: "a.xlsx",
+            SHEET: "Nhật ký hoạt động",
+            ROW: range(2, 2 + len(dates)),
+            **{c.key: None for c in sheet.columns},
+        },
+        dtype=object,
+    ).astype({ROW: "int64"})
+    raw["date"] = pd.Series(dates, dtype=object)
+    raw["team_level"] = "Xã"
+    raw["service"] = "Zalo"
+    raw["people"] = range(1, 1 + len(dates))  # no two rows alike
+    log = _Log()
+    clean = clean_sheet(sheet, raw, 2022, pd.DataFrame(columns=["commune_code", "village"]), log)
+    fixes, rejected = log.frames()
+    assert clean["date"].dtype == "datetime64[ns]"
+    assert clean[ROW].tolist() == [2, 3, 4, 5, 6]
+    assert (clean["date"] == pd.Timestamp("2022-04-25")).all()
+    kinds = fixes[fixes["column"] == "Ngày"].set_index("excel_row")["kind"].to_dict()
+    assert kinds == {3: "date_text", 4: "date_serial", 5: "date_serial", 6: "date_serial"}
+    why = rejected.set_index("excel_row")["reason_code"].to_dict()
+    assert why == {7: "invalid_date", 8: "missing_value"}
