@@ -7,6 +7,7 @@ from page 2. A font that lacks a letter of the text is an error, never a silent 
 
 from __future__ import annotations
 
+import atexit
 import re
 import shutil
 import subprocess
@@ -134,6 +135,11 @@ def _print_setup(landscape: bool):
         weasyprint.CSS(string=page, font_config=font_config),
     ]
     return font_config, sheets
+
+
+# Let the fonts' configuration go while its libraries are still loaded: at the interpreter's
+# exit, WeasyPrint's FontConfiguration.__del__ would call Pango after its bindings are gone.
+atexit.register(_print_setup.cache_clear)
 
 
 def render(fragment: str, title: str, landscape: bool = False):
