@@ -10,7 +10,7 @@ import pandas as pd
 from pipeline.compare import unit_words
 from pipeline.evidence import SUMMARY_FILE
 from pipeline.files import write_text
-from pipeline.indicators import values_of
+from pipeline.indicators import values_by_commune
 from pipeline.narrative import environment
 from pipeline.provenance import package_versions
 from pipeline.registry import split_kind
@@ -69,11 +69,10 @@ def write_manifest(outputs_year: Path, year: int) -> Path:
 def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict]:
     """Every commune that has a status in the year's folder, with its key figures."""
     rows = []
+    by_commune = values_by_commune(indicators) if indicators is not None else {}
     for status_path in _commune_statuses(outputs_year):
         record = json.loads(status_path.read_text(encoding="utf-8"))
-        values: dict[str, float | None] = {}
-        if indicators is not None:
-            values = values_of(indicators, record["code"])
+        values = by_commune.get(record["code"], {})
 
         def value(code: str, values: dict[str, float | None] = values) -> float | None:
             return values.get(code)

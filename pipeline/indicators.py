@@ -1003,6 +1003,16 @@ def catalogue_frame() -> pd.DataFrame:
     )
 
 
+def values_by_commune(indicators: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    """Every commune's indicator values by code (`values_of` for all communes, in one pass)."""
+    found: dict[str, dict[str, float | None]] = {}
+    for commune, code, value in zip(
+        indicators["commune_code"], indicators["indicator"], indicators["value"], strict=True
+    ):
+        found.setdefault(commune, {})[code] = None if pd.isna(value) else float(value)
+    return found
+
+
 def values_of(indicators: pd.DataFrame, commune_code: str) -> dict[str, float | None]:
     """One commune's indicator values by code; a missing value is None."""
     rows = indicators[indicators["commune_code"] == commune_code]

@@ -8,6 +8,7 @@ from pipeline.indicators import (
     CATALOGUE,
     catalogue_frame,
     compute_indicators,
+    values_by_commune,
     values_of,
     with_previous,
 )
@@ -219,6 +220,16 @@ def test_one_commune_or_all_give_the_same_values(two_communes) -> None:
     pd.testing.assert_frame_equal(
         everything[everything["commune_code"] == "A"].reset_index(drop=True), alone
     )
+
+
+def test_all_communes_values_in_one_pass_are_each_communes_values(two_communes) -> None:
+    tables, present = two_communes
+    everything = compute_indicators(tables, 2022, present)
+    by_commune = values_by_commune(everything)
+    assert set(by_commune) == {"A", "B"}
+    for code in ("A", "B"):
+        assert by_commune[code] == values_of(everything, code)
+    assert any(v is None for v in by_commune["B"].values())  # B's missing inputs stay None
 
 
 def test_previous_year_only_for_the_same_territory(two_communes) -> None:
