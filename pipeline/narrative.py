@@ -399,7 +399,8 @@ def report_context(
         "commune_upper": f"{commune.kind} {commune.short_name}".upper(),
         "signer": info["signer"],
         "recipients": recipients(commune, settings),
-        "signer_title": (info["signer_title"] if pd.notna(info["signer_title"]) else "Chủ tịch"),
+        "signer_title": (title := signer_title(info["signer_title"])),
+        "signs_for_chair": signs_for_chair(title),
         "report_number": number_text,
         "report_date": report_date,
         "decisions": decisions,
@@ -456,6 +457,17 @@ def formed_from(commune: Commune, year: int, origins: list[dict]) -> dict | None
         "read": ", ".join(in_sentence(name) for name in read),
         "refused": [o for o in origins if o["status"] == "split_unattributed"],
     }
+
+
+def signer_title(written: object) -> str:
+    """The signer's title as the "Thông tin xã" sheet gives it; the chairperson's by default."""
+    return str(written).strip() if pd.notna(written) and str(written).strip() else "Chủ tịch"
+
+
+def signs_for_chair(title: str) -> bool:
+    """A deputy signs for the chairperson: Nghị định 30/2020/NĐ-CP writes "KT. CHỦ TỊCH" above
+    "PHÓ CHỦ TỊCH", under "TM. ỦY BAN NHÂN DÂN"."""
+    return title.casefold().startswith("phó")
 
 
 def previous_year(indicators: pd.DataFrame) -> dict:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
@@ -382,6 +383,12 @@ def _find_unit(
         key = key.zfill(2)  # 'Hà Nội is 1'; a district's code must be written whole ('030')
     units = _parents(communes, level)
     found = sorted(code for code, name in units.items() if key in _parent_keys(code, name))
+    if len(found) > 1:  # 'Tam Đường' with its marks is not Tam Dương, which matches without them
+        typed = " ".join(unicodedata.normalize("NFC", str(wanted)).casefold().split())
+        exact = [
+            c for c in found if typed in {n.casefold() for n in (units[c], short_name(units[c]))}
+        ]
+        found = exact if len(exact) == 1 else found
     label = "district" if level == "district" else "province"
     if len(found) > 1:
         described = "; ".join(

@@ -138,6 +138,14 @@ def test_a_district_name_shared_across_provinces_lists_the_candidates() -> None:
     assert "892 Huyện Châu Thành (Tỉnh An Giang)" in str(error.value)
 
 
+def test_a_name_written_with_its_marks_is_the_one_it_spells() -> None:
+    # Without marks "Tam Duong" is both Tam Đường (Lai Châu) and Tam Dương (Vĩnh Phúc).
+    assert find_district(2024, "Tam Đường").code == "106"
+    assert find_district(2024, "huyện tam dương").code == "247"
+    with pytest.raises(UnknownCommuneError, match="names 2 districts"):
+        find_district(2024, "Tam Duong")
+
+
 def test_after_july_2025_there_are_no_districts() -> None:
     with pytest.raises(UnknownCommuneError, match="has no districts"):
         find_district(2025, "nam-sach")

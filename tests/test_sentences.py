@@ -444,3 +444,22 @@ def test_report_dates_follow_decree_30() -> None:
     html = render_report(context, {"services": "", "months": ""})
     assert "Nam Chính, ngày 05 tháng 02 năm 2024" in html
     assert dt.date(2024, 2, 5) == context["report_date"].date()
+
+
+@pytest.mark.parametrize(
+    ("title", "lines"),
+    [
+        ("Chủ tịch", ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", "Trần Văn Xuyến"]),
+        ("Phó Chủ tịch", ["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Trần Văn Xuyến"]),
+        (None, ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", "Trần Văn Xuyến"]),
+    ],
+)
+def test_a_deputy_signs_for_the_chairperson_as_decree_30_writes(title, lines) -> None:
+    tables = _tables()
+    tables["commune"]["signer_title"] = title
+    context = report_context(NAM_CHINH, 2023, tables, BASE, load_settings()) | {"footer": ""}
+    html = render_report(context, {"services": "", "months": ""})
+    cell = html[html.index('<td class="signature">') :]
+    cell = cell[: cell.index("</td>")]
+    shown = [s for s in (visible_text(p).strip() for p in re.split(r"<br>|<div[^>]*>", cell)) if s]
+    assert shown == lines
