@@ -667,16 +667,23 @@ _RESULT_PILLARS = {
     "cashless_accounts": "Kinh tế số",
     "online_dossiers": "Chính quyền số",
 }
+_RESULT_UNITS = {  # what is counted, as the report's sentences name it
+    "new_internet": "thuê bao",
+    "upgrades_4g": "thuê bao",
+    "cashless_accounts": "tài khoản",
+    "online_dossiers": "hồ sơ",
+}
 for _kind, _code_name in contract.RESULT_KINDS.items():
     if _code_name not in _RESULT_PILLARS:
         continue
     _base = "households" if _code_name == "new_internet" else "population"
+    _unit = _RESULT_UNITS[_code_name]
     CATALOGUE += [
         Indicator(
             _code_name,
             _kind,
             _code_name.replace("_", " ").capitalize(),
-            "lượt",
+            _unit,
             _RESULT_PILLARS[_code_name],
             f"Tổng giá trị '{_kind}' trong bảng kết quả.",
             ("results",),
@@ -686,7 +693,7 @@ for _kind, _code_name in contract.RESULT_KINDS.items():
             f"{_code_name}_per_1000",
             f"{_kind} trên 1.000 {'hộ' if _base == 'households' else 'dân'}",
             f"{_code_name.replace('_', ' ').capitalize()} per 1,000 {_base}",
-            f"lượt/1.000 {'hộ' if _base == 'households' else 'dân'}",
+            f"{_unit}/1.000 {'hộ' if _base == 'households' else 'dân'}",
             _RESULT_PILLARS[_code_name],
             f"Tổng giá trị '{_kind}' chia cho {'số hộ' if _base == 'households' else 'dân số'}"
             ", nhân 1.000.",
