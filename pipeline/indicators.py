@@ -661,6 +661,23 @@ CATALOGUE += [
     )
     for month in range(1, 13)
 ]
+OUTSIDE_LOG = "nhật ký không có tháng này"
+
+
+def logged_months(values: dict[str, float | None]) -> range:
+    """The months a commune's activity log covers, from its first to its last (every month of
+    the year when it has no row): a month outside them has no figure, not a zero."""
+    first = int(values.get("log_first_month") or 1)
+    last = int(values.get("log_last_month") or 12)
+    return range(first, last + 1)
+
+
+def months_outside_log(values: dict[str, float | None]) -> set[str]:
+    """The codes of the monthly figures (`people_month_05`…) for months the log does not cover."""
+    logged = logged_months(values)
+    return {f"people_month_{m:02d}" for m in range(1, 13) if m not in logged}
+
+
 _RESULT_PILLARS = {
     "new_internet": "Xã hội số",
     "upgrades_4g": "Xã hội số",

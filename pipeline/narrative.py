@@ -31,7 +31,9 @@ from pipeline.errors import ReportError
 from pipeline.indicators import (
     CATALOGUE,
     CATALOGUE_BY_CODE,
+    OUTSIDE_LOG,
     aged_leaders,
+    months_outside_log,
     service_code,
     without_smartphone,
 )
@@ -371,14 +373,17 @@ def report_context(
         f"{int(info['report_number']):02d}" if pd.notna(info["report_number"]) else "      "
     )
     trainings = tables["trainings"]
+    unlogged = months_outside_log(values)  # a log that stops in April has no May, not a zero
     annex = [
         {
             "code": i.code,
             "name": in_words(i.name_vi, words),
             "unit": in_words(i.unit, words),
             "pillar": i.pillar,
-            "value": values.get(i.code),
-            "reason": in_words(reasons.get(i.code, ""), words),
+            "value": None if i.code in unlogged else values.get(i.code),
+            "reason": OUTSIDE_LOG
+            if i.code in unlogged
+            else in_words(reasons.get(i.code, ""), words),
         }
         for i in CATALOGUE
     ]

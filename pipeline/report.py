@@ -13,7 +13,12 @@ import pandas as pd
 from pipeline import charts, narrative, store, units
 from pipeline.config import Paths
 from pipeline.index import read_status
-from pipeline.indicators import CATALOGUE_BY_CODE, values_of, villages_without_team
+from pipeline.indicators import (
+    CATALOGUE_BY_CODE,
+    logged_months,
+    values_of,
+    villages_without_team,
+)
 from pipeline.narrative import number
 from pipeline.rankchart import ranked_bars
 from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group, in_sentence
@@ -33,9 +38,7 @@ def month_chart(values: dict[str, float | None]) -> tuple | None:
     """The people guided by month, over the months the log covers only (a log that stops in
     April is not drawn with zeros for May to December): (labels, values, title, unit), or None
     under two months."""
-    first = int(values.get("log_first_month") or 1)
-    last = int(values.get("log_last_month") or 12)
-    months = range(first, last + 1)
+    months = logged_months(values)
     people = [values.get(f"people_month_{m:02d}") for m in months]
     if sum(1 for p in people if p) < 2:
         return None
