@@ -55,10 +55,14 @@ def command_lines(paths: Paths, year: int, communes: list) -> None:
     out.mkdir(parents=True)
     for commune in communes:
         notebook = out / f"{commune.code}.ipynb"
+        folder = out / commune.code  # the notebook writes its evidence beside itself
+        folder.mkdir()
         subprocess.run(
             [
                 str(BIN / "papermill"),
                 "--no-progress-bar",
+                "--cwd",
+                str(folder),
                 str(REPORT_NOTEBOOK),
                 str(notebook),
                 "-p",

@@ -114,7 +114,6 @@ def record_year(
     return write_index(outputs_year, year, indicators)
 
 
-PREPARED_FILE = store.PREPARED_FILE
 INDICATOR_INPUTS_FILE = "indicators.inputs.json"  # what indicators.parquet was computed from
 
 

@@ -1039,8 +1039,5 @@ def values_by_commune(indicators: pd.DataFrame) -> dict[str, dict[str, float | N
 
 def values_of(indicators: pd.DataFrame, commune_code: str) -> dict[str, float | None]:
     """One commune's indicator values by code; a missing value is None."""
-    rows = indicators[indicators["commune_code"] == commune_code]
-    return {
-        code: (None if pd.isna(value) else float(value))
-        for code, value in zip(rows["indicator"], rows["value"], strict=True)
-    }
+    mine = indicators[indicators["commune_code"] == commune_code]
+    return values_by_commune(mine).get(commune_code, {})

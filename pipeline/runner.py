@@ -17,7 +17,6 @@ import pandas as pd
 from pipeline import stages, store
 from pipeline.bookkeeping import (
     INDICATOR_INPUTS_FILE,
-    PREPARED_FILE,
     clean_digests,
     commune_digests,
     failure_line,
@@ -127,7 +126,7 @@ def _prepare_stage(
         }
         for c in communes
     }
-    record = store.read_json(processed_year / PREPARED_FILE)
+    record = store.read_json(processed_year / store.PREPARED_FILE)
     done: dict[str, dict] = record.get("communes", {})
     reasons: dict[str, str] = {}
     for commune in communes:
@@ -149,14 +148,14 @@ def _prepare_stage(
     for code_ in reasons:
         done.pop(code_, None)
     write_record(
-        processed_year / PREPARED_FILE, {"code": record.get("code", code), "communes": done}
+        processed_year / store.PREPARED_FILE, {"code": record.get("code", code), "communes": done}
     )
     stale = [c for c in communes if c.code in reasons]
     problems = prepare(paths, year, stale, workers, attribution, Limits.from_settings(settings))
     cleaned = {c.code for c in stale} - problems.keys()
     rows = clean_digests(processed_year, cleaned) if cleaned else {}
     done.update({code_: {"inputs": wanted[code_], "rows": rows[code_]} for code_ in cleaned})
-    write_record(processed_year / PREPARED_FILE, {"code": code, "communes": done})
+    write_record(processed_year / store.PREPARED_FILE, {"code": code, "communes": done})
     return problems, done, sources
 
 
@@ -173,7 +172,7 @@ def _indicators_stage(
         "clean tables": hash_bytes(
             *(hash_path(processed_year / f"{n}.parquet").encode() for n in store.TABLES)
         ),
-        "last year's clean rows": hash_path(before / PREPARED_FILE),
+        "last year's clean rows": hash_path(before / store.PREPARED_FILE),
         "last year's indicators": hash_path(before / INDICATORS_FILE),
         "own units": extra_registry,
     }
