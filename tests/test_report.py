@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import shutil
@@ -17,7 +18,13 @@ from pipeline.config import Paths
 from pipeline.documents import execute_report
 from pipeline.indicators import values_of
 from pipeline.narrative import count, number
-from pipeline.pdf import PdfUnavailable, missing_glyphs, resolve_font, write_pdf
+from pipeline.pdf import (
+    PdfUnavailable,
+    charts_as_images,
+    missing_glyphs,
+    resolve_font,
+    write_pdf,
+)
 from pipeline.rendering import report_fragment, visible_text
 from pipeline.runner import run_year
 from pipeline.sample import sample_commune
@@ -86,6 +93,37 @@ def test_pdf_embeds_a_times_compatible_font(nam_chinh) -> None:
     assert text_fonts and all(
         f.startswith(("Tinos", "TimesNewRoman", "LiberationSerif")) for f in text_fonts
     ), fonts
+
+
+def test_the_charts_are_printed_as_vector_with_their_labels_as_text(nam_chinh) -> None:
+    _, folder = nam_chinh
+    reader = PdfReader(folder / "report.pdf")
+    with_months = [i for i, text in enumerate(_pdf_text(folder / "report.pdf")) if " T12 " in text]
+    assert with_months, "the month chart's labels are not text in the PDF"
+    page = reader.pages[with_months[0]]
+    fonts = {str(f.get_object()["/BaseFont"]) for f in page["/Resources"]["/Font"].values()}
+    assert any(CHART_FONT in f for f in fonts), fonts
+    images = [
+        x
+        for x in page["/Resources"].get("/XObject", {}).values()
+        if x.get_object().get("/Subtype") == "/Image"
+    ]
+    assert not images  # drawn, not a picture of the chart
+
+
+def test_an_inline_svg_is_given_to_the_pdf_as_an_image_of_itself() -> None:
+    svg = '<svg width="10pt" height="5pt"><text x="1" y="4">Tháng 1 &amp; 2</text></svg>'
+    html = f"<p>trước</p><figure>{svg}</figure><p>sau</p>"
+    converted = charts_as_images(html)
+    [data] = re.findall(
+        r'<img class="chart-image" alt="" src="data:image/svg\+xml;base64,([^"]+)">', converted
+    )
+    assert converted.startswith("<p>trước</p><figure><img") and converted.endswith(
+        "</figure><p>sau</p>"
+    )
+    assert base64.b64decode(data).decode() == svg.replace(
+        "<svg", '<svg xmlns="http://www.w3.org/2000/svg"'
+    )
 
 
 def test_every_figure_in_the_text_comes_from_the_indicator_table(nam_chinh) -> None:
