@@ -54,20 +54,25 @@ def source_hash(
 
 
 def record_year(
-    paths: Paths, year: int, runs: list[CommuneRun], provenance: dict[str, dict]
-) -> Path:
+    paths: Paths,
+    year: int,
+    runs: list[CommuneRun],
+    provenance: dict[str, dict],
+    index: bool = True,
+) -> None:
     """Status, provenance and rejected rows of each commune beside its report; then the year's
-    manifest and index, from every commune's status."""
+    manifest and (unless the comparisons that follow write it) index, from every status."""
     outputs_year = paths.outputs_year(year)
     processed_year = paths.processed_year(year)
     rejected_path = processed_year / "rejected.parquet"
-    rejected = pd.read_parquet(rejected_path) if rejected_path.exists() else None
+    built = any(run.status == "ok" for run in runs)  # nothing to read when nothing was built
+    rejected = pd.read_parquet(rejected_path) if built and rejected_path.exists() else None
     quality_path = processed_year / "quality.parquet"
     quality = (
         pd.read_parquet(quality_path)
         .groupby("commune_code")[["rows_read", "rows_kept", "rows_fixed", "rows_rejected"]]
         .sum()
-        if quality_path.exists()
+        if built and quality_path.exists()
         else None
     )
     for run in runs:
@@ -108,10 +113,11 @@ def record_year(
         if quality is not None and run.commune.code in quality.index and run.status == "ok":
             record["quality"] = {k: int(v) for k, v in quality.loc[run.commune.code].items()}
         write_status(folder, record)
-    indicators_path = paths.processed_year(year) / INDICATORS_FILE
-    indicators = pd.read_parquet(indicators_path) if indicators_path.exists() else None
     write_manifest(outputs_year, year)
-    return write_index(outputs_year, year, indicators)
+    if index:
+        indicators_path = paths.processed_year(year) / INDICATORS_FILE
+        indicators = pd.read_parquet(indicators_path) if indicators_path.exists() else None
+        write_index(outputs_year, year, indicators)
 
 
 INDICATOR_INPUTS_FILE = "indicators.inputs.json"  # what indicators.parquet was computed from

@@ -182,13 +182,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             force=args.force,
             scheduler=args.scheduler,
             missing=selection.missing,
+            index=not selection.groups,  # the comparisons write it
         )
         failed += sum(r.status == "failed" for r in runs)
-        finished.append((year, runs, selection))
-    for year, _, selection in finished:
+        finished.append((year, runs))
         if selection.groups:  # the groups selected, or each commune's district (or province)
             run_comparisons(paths, year, selection.groups, options, force=args.force)
-    for year, runs, _ in finished:
+    for year, runs in finished:
         if len(runs) == 1 and runs[0].status == "ok":
             print(f"report: {paths.outputs_year(year) / runs[0].folder_name / 'report.html'}")
         print(f"index: {paths.outputs_year(year) / 'index.html'}")
@@ -344,6 +344,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             workers=args.workers,
             options=options,
             missing=selection.missing,
+            index=False,  # the comparisons write it
         )
         results = run_comparisons(paths, year, selection.groups, options)
         failed += sum(r.status == "failed" for r in results.values())

@@ -60,8 +60,12 @@ def run_year(
     force: bool = False,
     scheduler: str | None = None,
     missing: Sequence[Commune] = (),
+    index: bool = True,
 ) -> list[CommuneRun]:
     """Prepare, compute and report the selected communes; failures are recorded, not raised.
+
+    `index=False` leaves the year's index to the comparisons that follow (`run_comparisons`
+    writes it in any case, after an error too); an interrupted run writes it all the same.
 
     `missing` are communes of a selected group that have no workbook: recorded as missing (in
     the index and the comparison), never reported with zeros, and not a failure of the run.
@@ -75,8 +79,9 @@ def run_year(
     with year_lock(paths.outputs_year(year)):
         for folder in (paths.outputs_year(year), paths.processed_year(year)):
             remove_temporaries(folder)  # what a killed run was writing
-        runs = _run_year(paths, year, communes, workers, echo, options, force, scheduler, missing)
-        return runs
+        return _run_year(
+            paths, year, communes, workers, echo, options, force, scheduler, missing, index
+        )
 
 
 def prepare(*args, **kwargs) -> dict[str, str]:
@@ -196,6 +201,7 @@ def _run_year(
     force: bool,
     scheduler: str | None,
     missing: Sequence[Commune] = (),
+    index: bool = True,
 ) -> list[CommuneRun]:
     started = time.monotonic()
     say = echo or (lambda line: print(line))
@@ -278,6 +284,7 @@ def _run_year(
         year,
         [r for r in final if r.status not in ("skipped", "interrupted")] + absent,
         {c.code: p for c, p in todo},
+        index=index or interrupted,
     )
     if interrupted:
         finished = sum(r.status in ("ok", "failed") for r in final)
@@ -310,67 +317,84 @@ def _run_comparisons(
     force: bool = False,
 ) -> dict[str, Produced]:
     """Each group's comparison, then the index again so that it links them."""
-    results = {}
+    results: dict[str, Produced] = {}
     indicators_path = paths.processed_year(year) / INDICATORS_FILE
-    if not indicators_path.exists():
-        echo(f"{year}: no commune has data yet, so no comparison")
-        return results
-    indicators = pd.read_parquet(indicators_path)
-    figures = commune_digests(indicators, ("indicator",))
-    shared = {
-        **stages.code_inputs(stages.COMPARISON),
-        **options.digests(),
-        "own units": hash_path(paths.raw / EXTRA_REGISTRY_NAME),
-    }
-    for group in groups:
-        found = group_of(paths, year, group, options)
-        folder = paths.output_dir(year, comparison_folder(found.slug))
-        members = sorted(c.code for c in found.communes)
-        statuses = {
-            c.code: {
-                k: (read_status(paths.output_dir(year, output_folder(c))) or {}).get(k)
-                for k in ("status", "message")
-            }
-            for c in found.communes
+    indicators = pd.read_parquet(indicators_path) if indicators_path.exists() else None
+    try:
+        if indicators is None:
+            echo(f"{year}: no commune has data yet, so no comparison")
+            return results
+        figures = commune_digests(indicators, ("indicator",))
+        shared = {
+            **stages.code_inputs(stages.COMPARISON),
+            **options.digests(),
+            "own units": hash_path(paths.raw / EXTRA_REGISTRY_NAME),
         }
-        parameters = {"group": group, "year": year, "formats": list(options.formats)}
-        inputs = {
-            **shared,
-            "indicators": stages.digest({code: figures.get(code, "") for code in members}),
-            "statuses": stages.digest(statuses),
-            "parameters": stages.digest(parameters),
-        }
-        stored, broken = stored_inputs(folder)
-        reason = "--force" if force else broken or stages.why(stored, inputs)
-        if not reason:
-            echo(f"{year}: comparison {found.name}: up to date")
-            results[group] = Produced("skipped")
-            continue
-        try:
-            done = execute_comparison(paths, year, group, options)
-        except Exception as exc:  # one group's failure is recorded; the others and the index go on
-            done = Produced("failed", failure_line(exc))
-        if done.status == "failed":
-            remove_stale(folder, done.files)
-            done.files = [name for name in done.files if (folder / name).exists()]
-        results[group] = done
-        write_status(
-            folder,
-            {
-                "name": found.name,
-                "status": done.status,
-                "message": done.message,
-                "key": stages.key_of(inputs),
-                "inputs": inputs,
-                "outputs": {name: hash_path(folder / name) for name in done.files},
-            },
-        )
-        echo(
-            f"{year}: comparison {found.name}: {done.status} ({reason})"
-            + (f" - {done.message}" if done.message else "")
-        )
-    write_index(paths.outputs_year(year), year, indicators)
+        for group in groups:
+            _compare_group(paths, year, group, shared, figures, options, echo, force, results)
+    finally:  # the index says what was built, even when a comparison stopped the run
+        write_index(paths.outputs_year(year), year, indicators)
     return results
+
+
+def _compare_group(
+    paths: Paths,
+    year: int,
+    group: str,
+    shared: dict[str, str],
+    figures: dict[str, str],
+    options: ReportOptions,
+    echo: Callable[[str], object],
+    force: bool,
+    results: dict[str, Produced],
+) -> None:
+    """One group's comparison, built again when its inputs changed; its outcome in `results`."""
+    found = group_of(paths, year, group, options)
+    folder = paths.output_dir(year, comparison_folder(found.slug))
+    members = sorted(c.code for c in found.communes)
+    statuses = {
+        c.code: {
+            k: (read_status(paths.output_dir(year, output_folder(c))) or {}).get(k)
+            for k in ("status", "message")
+        }
+        for c in found.communes
+    }
+    parameters = {"group": group, "year": year, "formats": list(options.formats)}
+    inputs = {
+        **shared,
+        "indicators": stages.digest({code: figures.get(code, "") for code in members}),
+        "statuses": stages.digest(statuses),
+        "parameters": stages.digest(parameters),
+    }
+    stored, broken = stored_inputs(folder)
+    reason = "--force" if force else broken or stages.why(stored, inputs)
+    if not reason:
+        echo(f"{year}: comparison {found.name}: up to date")
+        results[group] = Produced("skipped")
+        return
+    try:
+        done = execute_comparison(paths, year, group, options)
+    except Exception as exc:  # one group's failure is recorded; the others and the index go on
+        done = Produced("failed", failure_line(exc))
+    if done.status == "failed":
+        remove_stale(folder, done.files)
+        done.files = [name for name in done.files if (folder / name).exists()]
+    results[group] = done
+    write_status(
+        folder,
+        {
+            "name": found.name,
+            "status": done.status,
+            "message": done.message,
+            "key": stages.key_of(inputs),
+            "inputs": inputs,
+            "outputs": {name: hash_path(folder / name) for name in done.files},
+        },
+    )
+    echo(
+        f"{year}: comparison {found.name}: {done.status} ({reason})"
+        + (f" - {done.message}" if done.message else "")
+    )
 
 
 def run_comparisons(

@@ -67,6 +67,27 @@ def test_rerun_skips_what_did_not_change(district: Paths) -> None:
     assert [r.status for r in forced] == ["ok"]
 
 
+def test_the_index_waits_for_the_comparisons_and_is_written_even_if_they_stop(
+    district: Paths, monkeypatch
+) -> None:
+    from pipeline import runner
+
+    options = ReportOptions(formats=("html",))
+    [run] = run_year(
+        district, 2022, _communes()[:1], workers=1, echo=_quiet, options=options, index=False
+    )
+    index = district.outputs_year(2022) / "index.html"
+    assert run.status == "ok" and not index.exists()  # left to the comparisons
+
+    def stopped(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "_compare_group", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_comparisons(district, 2022, ["any group"], options, echo=_quiet)
+    assert "Nam Chính" in index.read_text(encoding="utf-8")
+
+
 def test_manifest_and_footer_say_what_produced_each_report(district: Paths) -> None:
     run_year(district, 2022, _communes()[:1], workers=1, echo=_quiet)
     manifest = json.loads((district.outputs_year(2022) / "manifest.json").read_text("utf-8"))
