@@ -105,16 +105,21 @@ def _ends(
     values: pd.Series, names: pd.Series, ascending: bool, size: int = TOP_BOTTOM
 ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
     """The best and the worst `size` communes, the worst first in the second list (fewer when
-    the group is small: never one commune at both ends); ties follow the group's order."""
+    the group is small: never one commune at both ends). A tie is never split: communes sharing
+    the value where a list would be cut are all left out of it, so no commune is named best or
+    worst beside another with the same figure, and none at all when every commune has the same."""
     known = values.dropna()
     size = min(size, len(known) // 2)
     if size == 0:
         return [], []
     order = known.sort_values(ascending=ascending, kind="stable")
-    return (
-        [(names[c], float(v)) for c, v in order.iloc[:size].items()],
-        [(names[c], float(v)) for c, v in order.iloc[::-1].iloc[:size].items()],
-    )
+
+    def end(ranked: pd.Series) -> list[tuple[str, float]]:
+        head = ranked.iloc[:size]
+        cut = ranked.iloc[size]  # exists: size <= len // 2
+        return [(names[c], float(v)) for c, v in head.items() if v != cut]
+
+    return end(order), end(order.iloc[::-1])
 
 
 def is_additive(code: str) -> bool:

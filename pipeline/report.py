@@ -134,6 +134,13 @@ def _none(value: object) -> object:
     return None if isinstance(value, float) and np.isnan(value) else value
 
 
+def _all_same(values: pd.Series) -> bool:
+    """Whether the communes with this figure (two or more) all have the same value: then no
+    commune is best or worst."""
+    known = values.dropna()
+    return len(known) >= 2 and known.nunique() == 1
+
+
 def comparison_context(
     year: int,
     group: str,
@@ -188,6 +195,7 @@ def comparison_context(
             "median": result.medians[code],
             "best": result.ends.get(code, ([], []))[0],
             "worst": result.ends.get(code, ([], []))[1],
+            "same": _all_same(result.table.loc[result.table["status"] == "ok", code]),
         }
         for code in list(TEAM_INDICATORS) + columns  # the teams first: what the group has
     ]

@@ -426,6 +426,27 @@ def test_small_groups_never_name_a_commune_at_both_ends() -> None:
     assert result.ends["trainings"] == ([], [])
 
 
+def test_a_tie_is_never_split_and_a_figure_all_share_names_no_commune() -> None:
+    names = ["Xã Một", "Xã Hai", "Xã Ba", "Xã Bốn", "Xã Năm", "Xã Sáu"]
+    communes = [_commune(str(k), name) for k, name in enumerate(names, start=1)]
+    guided = dict(zip("123456", [9, 5, 5, 5, 1, 0], strict=True))
+    indicators = _indicators({c: {"people_guided": v, "trainings": 0} for c, v in guided.items()})
+    result = compare(indicators, communes)
+    # The three best would be 9, 5, 5: two of the three tied at 5 left out, so none of them.
+    assert result.ends["people_guided"] == (
+        [("Xã Một", 9.0)],
+        [("Xã Sáu", 0.0), ("Xã Năm", 1.0)],
+    )
+    assert result.ends["trainings"] == ([], [])
+    html = _render(
+        comparison_context(2022, "thu", "Huyện Thử", communes, indicators, load_settings())
+    )
+    summary = re.search(r'<table class="summary-table">.*?</table>', html, re.S).group(0)
+    trainings = CATALOGUE_BY_CODE["trainings"].name_vi
+    row = re.search(rf"<tr><td>{trainings} .*?</tr>", summary).group(0)
+    assert 'colspan="2">như nhau ở cả 06 xã có số liệu' in row and "Xã Một" not in row
+
+
 def test_ranked_charts_of_a_large_group_show_both_ends() -> None:
     pairs = [(f"Xã {k}", float(k)) for k in range(50)]
     shown, cut = chart_pairs(pairs)

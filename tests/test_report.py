@@ -126,6 +126,27 @@ def test_an_inline_svg_is_given_to_the_pdf_as_an_image_of_itself() -> None:
     )
 
 
+def test_a_fraction_is_never_split_at_its_slash(nam_chinh, tmp_path) -> None:
+    _, folder = nam_chinh
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    # The targets' sentences: "(5.886/6.408 người)", each figure in its own span.
+    fraction = re.compile(r'<span class="nowrap">((?:<span[^>]*>[^<]*</span>|[^<])*)</span>')
+    found = fraction.search(html)
+    assert found
+    shown = re.sub(r"<[^>]+>", "", found.group(1))
+    style = re.search(r"<style>.*?</style>", html, re.S).group(0)
+    # The fraction at every place of a line, one paragraph each: some would end a line at "/".
+    paragraphs = "".join(f"<p>{'chữ ' * k}({found.group(0)} người)</p>" for k in range(40))
+    write_pdf(
+        f'{style}<div class="cnscd-report">{paragraphs}</div>',
+        "chữ người 0123456789./()",
+        tmp_path / "f.pdf",
+        "x",
+    )
+    text = "\n".join(page.extract_text() for page in PdfReader(tmp_path / "f.pdf").pages)
+    assert text.count(shown) == 40 and not re.search(r"/\s*\n", text)
+
+
 def test_every_figure_in_the_text_comes_from_the_indicator_table(nam_chinh) -> None:
     paths, folder = nam_chinh
     indicators = pd.read_parquet(paths.processed_year(2022) / "indicators.parquet")
