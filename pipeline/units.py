@@ -122,13 +122,34 @@ def in_words(text: str, words: UnitWords) -> str:
     return _VILLAGE_WORD.sub(village, text)
 
 
+_NUMBERED = re.compile(r"(số )?\d", re.I)
+
+
+def _split_kind(name: str) -> tuple[str, str] | None:
+    """'Bản Nà Tăm 1' -> ('bản', 'Nà Tăm 1'); None for a name without a kind or one whose rest
+    is a number ('Tổ dân phố số 1', 'Khu 5'): Nghị định 30 (Phụ lục II) writes the kind in
+    lower case before a proper name and capitalised when the name is a number."""
+    kind = prefix_kind(name)
+    if kind is None:
+        return None
+    rest = " ".join(unicodedata.normalize("NFC", name).split())[len(kind) :].strip()
+    return None if _NUMBERED.match(rest) else (kind, rest)
+
+
 def places(names: list[str], words: UnitWords) -> str:
-    """Villages named in a sentence: 'thôn Bịch Đông', 'các thôn Bịch Đông, Hoàng Xá', and names
-    that carry their kind as written ('Tổ dân phố số 1, Tổ dân phố số 2')."""
+    """Villages named in a sentence: 'thôn Bịch Đông', 'các thôn Bịch Đông, Hoàng Xá'. Names
+    that carry their kind: 'các bản Nà Tăm 1, Nà Tăm 2', and as written when numbered ('Tổ dân
+    phố số 1, Tổ dân phố số 4')."""
     if not names:
         return ""
     if all(prefix_kind(n) for n in names):
-        return ", ".join(names)
+        split = [_split_kind(n) for n in names]
+        kinds = {part[0] for part in split if part}
+        if all(split) and len(kinds) == 1:
+            [kind] = kinds
+            rests = ", ".join(part[1] for part in split if part)
+            return f"{kind} {rests}" if len(names) == 1 else f"các {kind} {rests}"
+        return ", ".join(f"{p[0]} {p[1]}" if p else n for n, p in zip(names, split, strict=True))
     if words.mixed:  # no one word fits them all: the names alone
         return ", ".join(names)
     word = words.village

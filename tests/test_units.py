@@ -35,6 +35,15 @@ def test_catalogue_texts_in_the_communes_words() -> None:
     assert places(["Bịch Đông"], village) == "thôn Bịch Đông"
     assert places(["Bịch Đông", "Hoàng Xá"], village) == "các thôn Bịch Đông, Hoàng Xá"
     assert places(["Tổ dân phố số 2"], town) == "Tổ dân phố số 2"
+    # Nghị định 30, Phụ lục II: the kind in lower case before a name, capitalised before a number.
+    assert places(["Tổ dân phố số 1", "Tổ dân phố số 4"], town) == (
+        "Tổ dân phố số 1, Tổ dân phố số 4"
+    )
+    bans = unit_words("Xã", ["Bản Nà Tăm 1"])
+    assert places(["Bản Nà Tăm 1"], bans) == "bản Nà Tăm 1"
+    assert places(["Bản Nà Tăm 1", "Bản  Nà Tăm 2"], bans) == "các bản Nà Tăm 1, Nà Tăm 2"
+    both = unit_words("Xã", ["Bản Mòng", "Thôn Mới", "Khu 5"])
+    assert places(["Bản Mòng", "Thôn Mới", "Khu 5"], both) == "bản Mòng, thôn Mới, Khu 5"
 
 
 def test_names_and_numbers_as_a_sentence_writes_them() -> None:
