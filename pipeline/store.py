@@ -58,6 +58,10 @@ ROW_GROUP_ROWS = 16_384
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    if frame.empty and "commune_code" in frame:
+        # No row to take a type from: Parquet would store the column as null, and a read
+        # filtered by commune (a report's, a comparison's) fails on it.
+        frame = frame.astype({"commune_code": "string"})
     write_atomically(
         path, lambda tmp: frame.to_parquet(tmp, index=False, row_group_size=ROW_GROUP_ROWS)
     )

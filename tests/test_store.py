@@ -25,3 +25,13 @@ def test_a_commune_reads_exactly_its_rows_across_row_groups(tmp_path, monkeypatc
     replaced = store._replace_rows(path, new[new["commune_code"] == "00298"].iloc[:2], {"00298"})
     assert list(replaced["commune_code"]).count("00298") == 2
     assert list(replaced["commune_code"]) == sorted(replaced["commune_code"])
+
+
+def test_a_table_with_no_row_is_read_by_commune_like_any_other(tmp_path) -> None:
+    """Every workbook of a group blocked (no signer, say): its tables have no row. Parquet would
+    type their commune column as null, and the comparison's filtered read failed on it."""
+    path = tmp_path / "villages.parquet"
+    empty = pd.DataFrame({"commune_code": [], "village": []}, dtype=object)
+    store.write_parquet(empty, path)
+    read = pd.read_parquet(path, filters=[("commune_code", "in", ["03427", "03430"])])
+    assert read.empty and list(read.columns) == ["commune_code", "village"]
