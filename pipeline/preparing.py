@@ -356,9 +356,11 @@ def blocking_problems(
                 )
                 continue
             row = why.iloc[0]
+            value = "" if pd.isna(row["value"]) else str(row["value"]).strip()
+            shown = f" ({value})" if value else ""  # an empty cell has no value to quote
             problems[code] = str(
                 InputError(
-                    f"{row['reason']} ({row['value']!s}): {need}; correct this cell and run again",
+                    f"{row['reason']}{shown}: {need}; correct this cell and run again",
                     file=str(row["file"]) or workbook.path.name,
                     sheet=str(row["sheet"]),
                     row=int(row["excel_row"]),
