@@ -755,16 +755,22 @@ def clean_workbook(raw: RawWorkbook, commune_code: str, year: int) -> CleanResul
 
 
 def quality_summary(stacked: dict[str, pd.DataFrame], result: CleanResult) -> pd.DataFrame:
-    """Rows read, kept, fixed and rejected per commune and sheet."""
+    """Rows read, kept, fixed and rejected per commune and sheet.
+
+    A wholly blank row (a template's pre-formatted rows, a line left empty) holds no figure: it
+    is logged with the rejected rows ("Dòng trống"), but it is neither a row read nor a row
+    rejected, so it never makes the data look poorer than it is."""
     rows = []
     for sheet in contract.SHEETS:
         raw = stacked[sheet.key]
-        read = raw.groupby("commune_code").size().rename("rows_read")
+        gone = result.rejected[result.rejected["sheet"].isin(raw[SHEET].unique())]
+        is_blank = gone["reason_code"] == "blank_row"
+        blank = gone[is_blank].groupby("commune_code").size()
+        read = raw.groupby("commune_code").size().sub(blank, fill_value=0).rename("rows_read")
         kept = result.tables[sheet.key].groupby("commune_code").size().rename("rows_kept")
         mine = result.fixes[result.fixes["sheet"].isin(raw[SHEET].unique())]
         fixed = mine.groupby("commune_code")["excel_row"].nunique().rename("rows_fixed")
-        gone = result.rejected[result.rejected["sheet"].isin(raw[SHEET].unique())]
-        rejected = gone.groupby("commune_code").size().rename("rows_rejected")
+        rejected = gone[~is_blank].groupby("commune_code").size().rename("rows_rejected")
         frame = pd.concat([read, kept, fixed, rejected], axis=1).fillna(0).astype("int64")
         frame = frame[frame["rows_read"] > 0]
         rows.append(frame.reset_index(names="commune_code").assign(sheet=sheet.name))
