@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.indicators import CATALOGUE_BY_CODE
+from pipeline.numbers import PRINTED_DECIMALS
 from pipeline.registry import Commune
 
 # Key indicators of the comparison: (raw figure, its per-capita form or None).
@@ -106,8 +107,8 @@ def _ends(
 ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
     """The best and the worst `size` communes, the worst first in the second list (fewer when
     the group is small: never one commune at both ends). A tie is never split: communes sharing
-    the value where a list would be cut are all left out of it, so no commune is named best or
-    worst beside another with the same figure, and none at all when every commune has the same."""
+    the printed value where a list would be cut are all left out of it, so no commune is named
+    best or worst beside another that reads the same, and none when every commune has the same."""
     known = values.dropna()
     size = min(size, len(known) // 2)
     if size == 0:
@@ -115,9 +116,9 @@ def _ends(
     order = known.sort_values(ascending=ascending, kind="stable")
 
     def end(ranked: pd.Series) -> list[tuple[str, float]]:
-        head = ranked.iloc[:size]
-        cut = ranked.iloc[size]  # exists: size <= len // 2
-        return [(names[c], float(v)) for c, v in head.items() if v != cut]
+        printed = ranked.round(PRINTED_DECIMALS)  # 91.74 and 91.66 both print 91,7: a tie
+        cut = printed.iloc[size]  # exists: size <= len // 2
+        return [(names[c], float(ranked[c])) for c in ranked.index[:size] if printed[c] != cut]
 
     return end(order), end(order.iloc[::-1])
 

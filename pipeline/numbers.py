@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 import re
 
+# Figures are printed to one decimal (`narrative.number`): two figures that print alike are a
+# tie for the reader, and rankings treat them so.
+PRINTED_DECIMALS = 1
 EXCEL_ERRORS = frozenset(
     {"#REF!", "#DIV/0!", "#N/A", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!"}
 )

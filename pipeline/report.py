@@ -20,6 +20,7 @@ from pipeline.indicators import (
     villages_without_team,
 )
 from pipeline.narrative import number
+from pipeline.numbers import PRINTED_DECIMALS
 from pipeline.rankchart import ranked_bars
 from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group, in_sentence
 from pipeline.units import UnitWords
@@ -135,10 +136,10 @@ def _none(value: object) -> object:
 
 
 def _all_same(values: pd.Series) -> bool:
-    """Whether the communes with this figure (two or more) all have the same value: then no
+    """Whether the communes with this figure (two or more) all print the same value: then no
     commune is best or worst."""
     known = values.dropna()
-    return len(known) >= 2 and known.nunique() == 1
+    return len(known) >= 2 and known.round(PRINTED_DECIMALS).nunique() == 1
 
 
 def comparison_context(
@@ -195,6 +196,7 @@ def comparison_context(
             "median": result.medians[code],
             "best": result.ends.get(code, ([], []))[0],
             "worst": result.ends.get(code, ([], []))[1],
+            "ranked": code in result.ends,  # the teams' counts are totalled, not ranked
             "same": _all_same(result.table.loc[result.table["status"] == "ok", code]),
         }
         for code in list(TEAM_INDICATORS) + columns  # the teams first: what the group has
@@ -278,6 +280,8 @@ def comparison_context(
         "unit_words": words,  # "xã, phường": the kinds of units the group holds
         "unit_header": words[:1].upper() + words[1:],
         "unit_count_word": count_word(kinds),  # "xã", or "đơn vị" when the kinds are mixed
+        # The units with data: "như nhau ở cả 02 phường" in a province of xã and phường.
+        "included_count_word": count_word(c.kind for c in communes if c.code not in missing_codes),
         "missing_count_word": count_word(c.kind for c in communes if c.code in missing_codes),
         "columns": columns,
         "team_columns": list(TEAM_INDICATORS),

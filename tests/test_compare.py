@@ -445,6 +445,32 @@ def test_a_tie_is_never_split_and_a_figure_all_share_names_no_commune() -> None:
     trainings = CATALOGUE_BY_CODE["trainings"].name_vi
     row = re.search(rf"<tr><td>{trainings} .*?</tr>", summary).group(0)
     assert 'colspan="2">như nhau ở cả 06 xã có số liệu' in row and "Xã Một" not in row
+    members = CATALOGUE_BY_CODE["members_commune"].name_vi
+    teams = re.search(rf"<tr><td>{members} .*?</tr>", summary).group(0)
+    assert 'colspan="2">không xếp hạng' in teams  # the teams' counts are totalled, not ranked
+
+
+def test_figures_that_print_alike_are_a_tie() -> None:
+    communes = [_commune("1", "Phường Một"), _commune("2", "Phường Hai")]
+    shares = _indicators({"1": {"vneid_share": 91.74}, "2": {"vneid_share": 91.66}})
+    assert compare(shares, communes).ends["vneid_share"] == ([], [])  # both print 91,7
+    apart = _indicators({"1": {"vneid_share": 91.74}, "2": {"vneid_share": 91.6}})
+    assert compare(apart, communes).ends["vneid_share"] == (
+        [("Phường Một", 91.74)],
+        [("Phường Hai", 91.6)],
+    )
+    html = _render(
+        comparison_context(2025, "q", "Thành phố Thử", communes, shares, load_settings())
+    )
+    assert "như nhau ở cả 02 phường có số liệu" in html
+
+
+def test_a_group_without_any_data_says_so_first() -> None:
+    communes = [_commune("1", "Xã Một"), _commune("2", "Thị trấn Hai")]
+    none = pd.DataFrame(columns=["commune_code", "indicator", "value", "missing_reason"])
+    html = _render(comparison_context(2024, "h", "Huyện Thử", communes, none, load_settings()))
+    assert "Chưa có xã, thị trấn nào của huyện Thử có số liệu năm 2024" in html
+    assert html.index("Chưa có xã") < html.index("2. Tóm tắt")
 
 
 def test_ranked_charts_of_a_large_group_show_both_ends() -> None:
