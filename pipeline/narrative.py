@@ -41,7 +41,7 @@ from pipeline.numbers import PRINTED_DECIMALS
 from pipeline.registry import UNIT_KINDS, Commune, changes_during, in_sentence
 from pipeline.settings import load_settings  # also read from here by report, cli, runner
 from pipeline.textsafety import printable
-from pipeline.units import in_words, places, unit_words
+from pipeline.units import in_words, places, unit_words, village_in_sentence
 
 LOCALE = "vi_VN"
 
@@ -325,6 +325,7 @@ def new_environment(search: tuple[str, ...] = (str(TEMPLATES),)) -> SandboxedEnv
         lower_first=lower_first,
         with_unit=_marking(with_unit),
         places=places,
+        village_in_sentence=village_in_sentence,
     )
     return env
 

@@ -101,6 +101,8 @@ def unit_words(
     names, declared = list(names), list(declared)
     declared += [None] * (len(names) - len(declared))
     found = {kind_of(d) or prefix_kind(n) or default for n, d in zip(names, declared, strict=False)}
+    if default == "tổ dân phố" and "tổ" in found:  # a phường's "Tổ 12" is its tổ dân phố số 12
+        found = (found - {"tổ"}) | {"tổ dân phố"}
     order = [k for k in VILLAGE_KINDS if k in found]
     return UnitWords(commune, tuple(order) or (default,))
 
@@ -136,6 +138,13 @@ def _split_kind(name: str) -> tuple[str, str] | None:
     return None if _NUMBERED.match(rest) else (kind, rest)
 
 
+def village_in_sentence(name: str) -> str:
+    """One village's name as a sentence writes it: 'Bản Hua Pầu' -> 'bản Hua Pầu'; a name
+    without a kind, or a numbered one ('Tổ dân phố số 1'), as written."""
+    split = _split_kind(name)
+    return f"{split[0]} {split[1]}" if split else name
+
+
 def places(names: list[str], words: UnitWords) -> str:
     """Villages named in a sentence: 'thôn Bịch Đông', 'các thôn Bịch Đông, Hoàng Xá'. Names
     that carry their kind: 'các bản Nà Tăm 1, Nà Tăm 2', and as written when numbered ('Tổ dân
@@ -149,7 +158,7 @@ def places(names: list[str], words: UnitWords) -> str:
             [kind] = kinds
             rests = ", ".join(part[1] for part in split if part)
             return f"{kind} {rests}" if len(names) == 1 else f"các {kind} {rests}"
-        return ", ".join(f"{p[0]} {p[1]}" if p else n for n, p in zip(names, split, strict=True))
+        return ", ".join(map(village_in_sentence, names))
     if words.mixed:  # no one word fits them all: the names alone
         return ", ".join(names)
     word = words.village

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.narrative import gap_word, load_settings, lower_first, names_in_sentence, with_unit
-from pipeline.units import in_words, places, unit_words
+from pipeline.units import in_words, places, unit_words, village_in_sentence
 
 
 @pytest.mark.parametrize(
@@ -42,6 +42,14 @@ def test_catalogue_texts_in_the_communes_words() -> None:
     bans = unit_words("Xã", ["Bản Nà Tăm 1"])
     assert places(["Bản Nà Tăm 1"], bans) == "bản Nà Tăm 1"
     assert places(["Bản Nà Tăm 1", "Bản  Nà Tăm 2"], bans) == "các bản Nà Tăm 1, Nà Tăm 2"
+    assert village_in_sentence("Bản Hua Pầu") == "bản Hua Pầu"
+    assert village_in_sentence("Tổ dân phố số 3") == "Tổ dân phố số 3"
+    assert village_in_sentence("Mân Quang") == "Mân Quang"
+    # A phường's "Tổ 12" is one of its tổ dân phố, not a kind of its own.
+    ward = unit_words("Phường", ["Tổ 12", "Tổ dân phố số 3", "Mân Quang"])
+    assert ward.villages == ("tổ dân phố",)
+    assert places(["Mân Quang"], ward) == "tổ dân phố Mân Quang"
+    assert unit_words("Xã", ["Tổ 5", "Thôn Mới"]).villages == ("thôn", "tổ")
     both = unit_words("Xã", ["Bản Mòng", "Thôn Mới", "Khu 5"])
     assert places(["Bản Mòng", "Thôn Mới", "Khu 5"], both) == "bản Mòng, thôn Mới, Khu 5"
 
