@@ -162,9 +162,10 @@ def compare(
     present = table[table["status"] == "ok"]
     for code in columns:
         ascending = code in LOWER_IS_BETTER
-        # Ties share the best rank ("min"); order within a tie follows the commune code.
+        # Ties (figures that print alike) share the best rank ("min").
         table[f"rank_{code}"] = (
             present[code]
+            .round(PRINTED_DECIMALS)
             .rank(method="min", ascending=ascending)
             .reindex(table.index)
             .astype("Int64")

@@ -184,7 +184,10 @@ def comparison_context(
     words = unit_words(kinds)
     village_words = village_words or {}
     own = {c.code: village_words.get(c.code) or units.unit_words(c.kind) for c in communes}
-    village_kinds = {k for w in own.values() for k in w.villages}
+    # The headers' village words: those of the units with data ("tổ dân phố" for a city's
+    # phường), the whole group's when none has any.
+    reporting = [code for code in own if code not in missing_codes] or list(own)
+    village_kinds = {k for code in reporting for k in own[code].villages}
     group_words = units.UnitWords(
         words, tuple(k for k in units.VILLAGE_KINDS if k in village_kinds) or ("thôn",)
     )

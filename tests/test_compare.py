@@ -453,16 +453,22 @@ def test_a_tie_is_never_split_and_a_figure_all_share_names_no_commune() -> None:
 def test_figures_that_print_alike_are_a_tie() -> None:
     communes = [_commune("1", "Phường Một"), _commune("2", "Phường Hai")]
     shares = _indicators({"1": {"vneid_share": 91.74}, "2": {"vneid_share": 91.66}})
-    assert compare(shares, communes).ends["vneid_share"] == ([], [])  # both print 91,7
+    tied = compare(shares, communes)
+    assert tied.ends["vneid_share"] == ([], [])  # both print 91,7
+    assert tied.table["rank_vneid_share"].tolist() == [1, 1]
     apart = _indicators({"1": {"vneid_share": 91.74}, "2": {"vneid_share": 91.6}})
     assert compare(apart, communes).ends["vneid_share"] == (
         [("Phường Một", 91.74)],
         [("Phường Hai", 91.6)],
     )
+    village = _commune("3", "Xã Ba")  # no report: its thôn are not the group's words
     html = _render(
-        comparison_context(2025, "q", "Thành phố Thử", communes, shares, load_settings())
+        comparison_context(
+            2025, "q", "Thành phố Thử", [*communes, village], shares, load_settings()
+        )
     )
     assert "như nhau ở cả 02 phường có số liệu" in html
+    assert "Tổ CNSCĐ cấp tổ dân phố" in html and "cấp thôn" not in html
 
 
 def test_a_group_without_any_data_says_so_first() -> None:
