@@ -366,8 +366,8 @@ def cmd_communes(args: argparse.Namespace) -> int:
         named = parents_named(" ".join(args.query), args.year, extra)
         if len(named) > 1:
             print(
-                f"'{' '.join(args.query)}' names {', '.join(named)}: the units of the first are "
-                "listed; give the full name for another",
+                f"'{' '.join(args.query)}' names {', '.join(named)}: the units of each are "
+                "listed; give the name with its marks, or a code, for one",
                 file=sys.stderr,
             )
     tree = f"the {args.year} tree (31/12/{args.year})" if args.year else "every tree"

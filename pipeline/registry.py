@@ -15,6 +15,7 @@ import datetime as dt
 import difflib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
@@ -374,6 +375,15 @@ def _parent_keys(code: str, name: str) -> set[str]:
     return {code, match_key(name), match_key(short_name(name)), slugify(short_name(name))}
 
 
+def _as_spelled(wanted: str, names: Iterable[str]) -> list[str]:
+    """Of the names a query matches without marks, the one it spells with them ('Tam Đường', not
+    Tam Dương); all of them when it spells none, or several."""
+    names = sorted(set(names))
+    typed = " ".join(unicodedata.normalize("NFC", str(wanted)).casefold().split())
+    exact = [n for n in names if typed in {n.casefold(), short_name(n).casefold()}]
+    return exact if len(exact) == 1 else names
+
+
 def _find_unit(
     year: int, wanted: str, level: str, extra_csv: Path | None
 ) -> tuple[str, str, list[Commune]]:
@@ -384,10 +394,8 @@ def _find_unit(
     units = _parents(communes, level)
     found = sorted(code for code, name in units.items() if key in _parent_keys(code, name))
     if len(found) > 1:  # 'Tam Đường' with its marks is not Tam Dương, which matches without them
-        typed = " ".join(unicodedata.normalize("NFC", str(wanted)).casefold().split())
-        exact = [
-            c for c in found if typed in {n.casefold() for n in (units[c], short_name(units[c]))}
-        ]
+        spelled = _as_spelled(wanted, (units[c] for c in found))
+        exact = [c for c in found if units[c] in spelled]
         found = exact if len(exact) == 1 else found
     label = "district" if level == "district" else "province"
     if len(found) > 1:
@@ -601,7 +609,7 @@ def search(query: str, year: int | None = None, extra_csv: Path | None = None) -
     for column in ("district_name", "province_name"):
         names = {n for n in frame[column].unique() if n and key in _parent_keys("", n)}
         if names:
-            return _communes(frame[frame[column].isin(names)])
+            return _communes(frame[frame[column].isin(_as_spelled(query, names))])
     found = frame[frame["key_full"].str.contains(key, regex=False)]
     exact = (found["key_short"] == key) | (found["key_full"] == key)
     return _communes(pd.concat([found[exact], found[~exact]]))  # the very name first
@@ -611,11 +619,12 @@ def parents_named(query: str, year: int | None = None, extra_csv: Path | None = 
     """The districts and provinces a name means ('Lai Châu': a city and a province)."""
     frame = year_frame(year, extra_csv) if year is not None else load_registry(extra_csv)
     key = match_key(str(query))
-    return sorted(
-        {
+    return _as_spelled(
+        query,
+        (
             name
             for column in ("district_name", "province_name")
             for name in frame[column].unique()
             if name and key in _parent_keys("", name)
-        }
+        ),
     )

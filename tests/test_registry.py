@@ -14,6 +14,7 @@ from pipeline.registry import (
     find_named_group,
     find_province,
     load_registry,
+    parents_named,
     predecessors,
     search,
     successors,
@@ -144,6 +145,11 @@ def test_a_name_written_with_its_marks_is_the_one_it_spells() -> None:
     assert find_district(2024, "huyện tam dương").code == "247"
     with pytest.raises(UnknownCommuneError, match="names 2 districts"):
         find_district(2024, "Tam Duong")
+    # `cnscd communes` lists the units of the one spelled, of both when the marks are left out.
+    assert parents_named("Tam Đường", 2024) == ["Huyện Tam Đường"]
+    assert {c.district_code for c in search("Tam Đường", 2024)} == {"106"}
+    assert parents_named("Tam Duong", 2024) == ["Huyện Tam Dương", "Huyện Tam Đường"]
+    assert {c.district_code for c in search("Tam Duong", 2024)} == {"106", "247"}
 
 
 def test_after_july_2025_there_are_no_districts() -> None:
