@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.indicators import CATALOGUE_BY_CODE
-from pipeline.numbers import PRINTED_DECIMALS
+from pipeline.numbers import printed
 from pipeline.registry import Commune
 
 # Key indicators of the comparison: (raw figure, its per-capita form or None).
@@ -116,9 +116,9 @@ def _ends(
     order = known.sort_values(ascending=ascending, kind="stable")
 
     def end(ranked: pd.Series) -> list[tuple[str, float]]:
-        printed = ranked.round(PRINTED_DECIMALS)  # 91.74 and 91.66 both print 91,7: a tie
-        cut = printed.iloc[size]  # exists: size <= len // 2
-        return [(names[c], float(ranked[c])) for c in ranked.index[:size] if printed[c] != cut]
+        shown = ranked.map(printed)  # 91.74 and 91.66 both print 91,7: a tie
+        cut = shown.iloc[size]  # exists: size <= len // 2
+        return [(names[c], float(ranked[c])) for c in ranked.index[:size] if shown[c] != cut]
 
     return end(order), end(order.iloc[::-1])
 
@@ -165,7 +165,7 @@ def compare(
         # Ties (figures that print alike) share the best rank ("min").
         table[f"rank_{code}"] = (
             present[code]
-            .round(PRINTED_DECIMALS)
+            .map(printed, na_action="ignore")
             .rank(method="min", ascending=ascending)
             .reindex(table.index)
             .astype("Int64")

@@ -37,7 +37,7 @@ from pipeline.indicators import (
     service_code,
     without_smartphone,
 )
-from pipeline.numbers import PRINTED_DECIMALS
+from pipeline.numbers import printed
 from pipeline.registry import UNIT_KINDS, Commune, changes_during, in_sentence
 from pipeline.settings import load_settings  # also read from here by report, cli, runner
 from pipeline.textsafety import printable
@@ -81,7 +81,7 @@ def number(value: float | int | None) -> str:
     """Vietnamese grouping and decimal marks: 1.234 and 12,5."""
     if value is None:
         return "–"
-    rounded = round(float(value), PRINTED_DECIMALS)
+    rounded = printed(value)
     return _formatted(rounded, math.copysign(1.0, rounded) < 0)
 
 

@@ -13,6 +13,15 @@ import re
 # Figures are printed to one decimal (`narrative.number`): two figures that print alike are a
 # tie for the reader, and rankings treat them so.
 PRINTED_DECIMALS = 1
+
+
+def printed(value: float) -> float:
+    """The value as a report prints it: 20.05 -> 20.1, as Python rounds the exact binary value.
+    pandas' `Series.round` gives 20.0 (it scales, then rounds half to even), so rankings map
+    this function instead."""
+    return round(float(value), PRINTED_DECIMALS)
+
+
 EXCEL_ERRORS = frozenset(
     {"#REF!", "#DIV/0!", "#N/A", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!"}
 )

@@ -20,7 +20,7 @@ from pipeline.indicators import (
     villages_without_team,
 )
 from pipeline.narrative import number
-from pipeline.numbers import PRINTED_DECIMALS
+from pipeline.numbers import printed
 from pipeline.rankchart import ranked_bars
 from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group, in_sentence
 from pipeline.units import UnitWords
@@ -139,7 +139,7 @@ def _all_same(values: pd.Series) -> bool:
     """Whether the communes with this figure (two or more) all print the same value: then no
     commune is best or worst."""
     known = values.dropna()
-    return len(known) >= 2 and known.round(PRINTED_DECIMALS).nunique() == 1
+    return len(known) >= 2 and known.map(printed).nunique() == 1
 
 
 def comparison_context(

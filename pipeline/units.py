@@ -146,20 +146,22 @@ def village_in_sentence(name: str) -> str:
 
 
 def places(names: list[str], words: UnitWords) -> str:
-    """Villages named in a sentence: 'thôn Bịch Đông', 'các thôn Bịch Đông, Hoàng Xá'. Names
-    that carry their kind: 'các bản Nà Tăm 1, Nà Tăm 2', and as written when numbered ('Tổ dân
-    phố số 1, Tổ dân phố số 4')."""
-    if not names:
-        return ""
-    if all(prefix_kind(n) for n in names):
-        split = [_split_kind(n) for n in names]
-        kinds = {part[0] for part in split if part}
-        if all(split) and len(kinds) == 1:
-            [kind] = kinds
-            rests = ", ".join(part[1] for part in split if part)
-            return f"{kind} {rests}" if len(names) == 1 else f"các {kind} {rests}"
-        return ", ".join(map(village_in_sentence, names))
-    if words.mixed:  # no one word fits them all: the names alone
-        return ", ".join(names)
-    word = words.village
-    return f"{word} {names[0]}" if len(names) == 1 else f"các {word} {', '.join(names)}"
+    """Villages named in a sentence: 'thôn Bịch Đông', 'các thôn Bịch Đông, Hoàng Xá', 'các bản
+    Nà Tăm 1, Nà Tăm 2' (names that carry their kind), 'Tổ 12, tổ dân phố Mân Quang' (a
+    numbered name as written beside a plain one); the plain names alone when the commune's
+    villages are of several kinds and no one word fits them."""
+    parts: list[tuple[str | None, str]] = []
+    for name in names:
+        split = _split_kind(name)
+        if split:
+            parts.append(split)
+        elif prefix_kind(name) or words.mixed:  # numbered, or no one word for it
+            parts.append((None, name))
+        else:
+            parts.append((words.village, name))
+    kinds = {kind for kind, _ in parts}
+    if len(kinds) == 1 and None not in kinds:
+        [kind] = kinds
+        rests = ", ".join(rest for _, rest in parts)
+        return f"{kind} {rests}" if len(parts) == 1 else f"các {kind} {rests}"
+    return ", ".join(f"{kind} {rest}" if kind else rest for kind, rest in parts)

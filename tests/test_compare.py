@@ -456,6 +456,10 @@ def test_figures_that_print_alike_are_a_tie() -> None:
     tied = compare(shares, communes)
     assert tied.ends["vneid_share"] == ([], [])  # both print 91,7
     assert tied.table["rank_vneid_share"].tolist() == [1, 1]
+    # 20.05 prints 20,1 (Python's rounding of the exact binary value); pandas' round gives 20.0.
+    half = _indicators({"1": {"vneid_share": 20.05}, "2": {"vneid_share": 20.1}})
+    assert compare(half, communes).table["rank_vneid_share"].tolist() == [1, 1]
+    assert compare(half, communes).ends["vneid_share"] == ([], [])
     apart = _indicators({"1": {"vneid_share": 91.74}, "2": {"vneid_share": 91.6}})
     assert compare(apart, communes).ends["vneid_share"] == (
         [("Phường Một", 91.74)],

@@ -49,6 +49,10 @@ def test_catalogue_texts_in_the_communes_words() -> None:
     ward = unit_words("Phường", ["Tổ 12", "Tổ dân phố số 3", "Mân Quang"])
     assert ward.villages == ("tổ dân phố",)
     assert places(["Mân Quang"], ward) == "tổ dân phố Mân Quang"
+    assert places(["Tổ 12", "Mân Quang"], ward) == "Tổ 12, tổ dân phố Mân Quang"
+    # A kind written in some names only is never doubled ("các thôn Thôn Mới").
+    plain = unit_words("Xã", ["Thôn Mới", "Bịch Đông"])
+    assert places(["Thôn Mới", "Bịch Đông"], plain) == "các thôn Mới, Bịch Đông"
     assert unit_words("Xã", ["Tổ 5", "Thôn Mới"]).villages == ("thôn", "tổ")
     both = unit_words("Xã", ["Bản Mòng", "Thôn Mới", "Khu 5"])
     assert places(["Bản Mòng", "Thôn Mới", "Khu 5"], both) == "bản Mòng, thôn Mới, Khu 5"
