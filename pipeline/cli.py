@@ -150,7 +150,7 @@ def _templates_dir(args: argparse.Namespace) -> Path | None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.options import ReportOptions
-    from pipeline.runner import run_comparisons, run_year
+    from pipeline.runner import run_and_compare, run_year
 
     paths = _paths(args)
     failed = 0
@@ -173,21 +173,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             failed += 1
             continue
-        runs = run_year(
-            paths,
-            year,
-            selection.communes,
-            workers=args.workers,
-            options=options,
-            force=args.force,
-            scheduler=args.scheduler,
-            missing=selection.missing,
-            index=not selection.groups,  # the comparisons write it
-        )
+        work = {
+            "workers": args.workers,
+            "options": options,
+            "force": args.force,
+            "scheduler": args.scheduler,
+            "missing": selection.missing,
+        }
+        if selection.groups:  # the groups selected, or each commune's district (or province)
+            runs, _ = run_and_compare(paths, year, selection.communes, selection.groups, **work)
+        else:
+            runs = run_year(paths, year, selection.communes, **work)
         failed += sum(r.status == "failed" for r in runs)
         finished.append((year, runs))
-        if selection.groups:  # the groups selected, or each commune's district (or province)
-            run_comparisons(paths, year, selection.groups, options, force=args.force)
     for year, runs in finished:
         if len(runs) == 1 and runs[0].status == "ok":
             print(f"report: {paths.outputs_year(year) / runs[0].folder_name / 'report.html'}")
@@ -321,7 +319,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from pipeline.bookkeeping import formats_built
     from pipeline.documents import comparison_folder
     from pipeline.options import ReportOptions
-    from pipeline.runner import run_comparisons, run_year
+    from pipeline.runner import run_and_compare
 
     paths = _paths(args)
     if not (args.district or args.province or args.group):
@@ -337,16 +335,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
         built = formats_built(paths, year, selection.communes)
         options = ReportOptions(settings, templates, *((built,) if built else ()))
         # Brings the group's communes up to date; those without a workbook are shown missing.
-        run_year(
+        _, results = run_and_compare(
             paths,
             year,
             selection.communes,
+            selection.groups,
             workers=args.workers,
             options=options,
             missing=selection.missing,
-            index=False,  # the comparisons write it
         )
-        results = run_comparisons(paths, year, selection.groups, options)
         failed += sum(r.status == "failed" for r in results.values())
         for group in _groups(args, paths, year):
             folder = paths.outputs_year(year) / comparison_folder(group.slug)

@@ -60,12 +60,8 @@ def run_year(
     force: bool = False,
     scheduler: str | None = None,
     missing: Sequence[Commune] = (),
-    index: bool = True,
 ) -> list[CommuneRun]:
     """Prepare, compute and report the selected communes; failures are recorded, not raised.
-
-    `index=False` leaves the year's index to the comparisons that follow (`run_comparisons`
-    writes it in any case, after an error too); an interrupted run writes it all the same.
 
     `missing` are communes of a selected group that have no workbook: recorded as missing (in
     the index and the comparison), never reported with zeros, and not a failure of the run.
@@ -79,9 +75,38 @@ def run_year(
     with year_lock(paths.outputs_year(year)):
         for folder in (paths.outputs_year(year), paths.processed_year(year)):
             remove_temporaries(folder)  # what a killed run was writing
-        return _run_year(
-            paths, year, communes, workers, echo, options, force, scheduler, missing, index
-        )
+        return _run_year(paths, year, communes, workers, echo, options, force, scheduler, missing)
+
+
+def run_and_compare(
+    paths: Paths,
+    year: int,
+    communes: list[Commune],
+    groups: list[str],
+    workers: int | None = None,
+    options: ReportOptions = ReportOptions(),
+    force: bool = False,
+    scheduler: str | None = None,
+    missing: Sequence[Commune] = (),
+) -> tuple[list[CommuneRun], dict[str, Produced]]:
+    """`run_year`, then the groups' comparisons, under one lock of the year's outputs. The
+    index is written once, after both, and whatever stopped them (an error, Ctrl-C)."""
+    with year_lock(paths.outputs_year(year)):
+        for folder in (paths.outputs_year(year), paths.processed_year(year)):
+            remove_temporaries(folder)
+        try:
+            runs = _run_year(
+                paths, year, communes, workers, print, options, force, scheduler, missing, False
+            )
+            return runs, _run_comparisons(paths, year, groups, options, print, force)
+        finally:
+            _write_index(paths, year)
+
+
+def _write_index(paths: Paths, year: int) -> None:
+    indicators_path = paths.processed_year(year) / INDICATORS_FILE
+    indicators = pd.read_parquet(indicators_path) if indicators_path.exists() else None
+    write_index(paths.outputs_year(year), year, indicators)
 
 
 def prepare(*args, **kwargs) -> dict[str, str]:
@@ -284,7 +309,7 @@ def _run_year(
         year,
         [r for r in final if r.status not in ("skipped", "interrupted")] + absent,
         {c.code: p for c, p in todo},
-        index=index or interrupted,
+        index=index,
     )
     if interrupted:
         finished = sum(r.status in ("ok", "failed") for r in final)
@@ -316,24 +341,21 @@ def _run_comparisons(
     echo: Callable[[str], object] = print,
     force: bool = False,
 ) -> dict[str, Produced]:
-    """Each group's comparison, then the index again so that it links them."""
+    """Each group's comparison (the caller writes the index after them, so that it links
+    them)."""
     results: dict[str, Produced] = {}
     indicators_path = paths.processed_year(year) / INDICATORS_FILE
-    indicators = pd.read_parquet(indicators_path) if indicators_path.exists() else None
-    try:
-        if indicators is None:
-            echo(f"{year}: no commune has data yet, so no comparison")
-            return results
-        figures = commune_digests(indicators, ("indicator",))
-        shared = {
-            **stages.code_inputs(stages.COMPARISON),
-            **options.digests(),
-            "own units": hash_path(paths.raw / EXTRA_REGISTRY_NAME),
-        }
-        for group in groups:
-            _compare_group(paths, year, group, shared, figures, options, echo, force, results)
-    finally:  # the index says what was built, even when a comparison stopped the run
-        write_index(paths.outputs_year(year), year, indicators)
+    if not indicators_path.exists():
+        echo(f"{year}: no commune has data yet, so no comparison")
+        return results
+    figures = commune_digests(pd.read_parquet(indicators_path), ("indicator",))
+    shared = {
+        **stages.code_inputs(stages.COMPARISON),
+        **options.digests(),
+        "own units": hash_path(paths.raw / EXTRA_REGISTRY_NAME),
+    }
+    for group in groups:
+        _compare_group(paths, year, group, shared, figures, options, echo, force, results)
     return results
 
 
@@ -410,4 +432,7 @@ def run_comparisons(
     A comparison is built again when its communes' figures or statuses, the code, the settings
     or templates or its parameters changed; `force` builds it in any case."""
     with year_lock(paths.outputs_year(year)):
-        return _run_comparisons(paths, year, groups, options, echo, force)
+        try:
+            return _run_comparisons(paths, year, groups, options, echo, force)
+        finally:  # the index says what was built, even when a comparison stopped the run
+            _write_index(paths, year)

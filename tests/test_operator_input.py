@@ -322,14 +322,15 @@ def test_compare_rebuilds_the_reports_with_the_district_s_options(
     settings.write_text("[limitations]\nmax_trainings = 2\n", encoding="utf-8")
     templates.mkdir()
     seen = []
-    monkeypatch.setattr(runner, "run_year", lambda *a, **k: seen.append(k["options"]) or [])
-    monkeypatch.setattr(runner, "run_comparisons", lambda *a: seen.append(a[3]) or {})
+    monkeypatch.setattr(
+        runner, "run_and_compare", lambda *a, **k: seen.append(k["options"]) or ([], {})
+    )
     code, _ = run_cli(
         capsys, "--data-dir", str(tmp_path), "compare", "--year", "2022", "--district", "291",
         "--settings", str(settings), "--templates", str(templates),
     )  # fmt: skip
     assert code == 0
-    assert [(o.settings_file, o.templates_dir) for o in seen] == [(settings, templates)] * 2
+    assert [(o.settings_file, o.templates_dir) for o in seen] == [(settings, templates)]
 
 
 def test_disk_full_is_one_line_naming_the_stage(tmp_path, monkeypatch, capsys) -> None:

@@ -109,6 +109,9 @@ def test_the_charts_are_printed_as_vector_with_their_labels_as_text(nam_chinh) -
         if x.get_object().get("/Subtype") == "/Image"
     ]
     assert not images  # drawn, not a picture of the chart
+    # Every chart of the report reaches WeasyPrint as an image of its SVG (the cheaper form).
+    fragment = report_fragment(folder / "notebook.ipynb")
+    assert fragment.count("<svg") == 2 and "<svg" not in charts_as_images(fragment)
 
 
 def test_an_inline_svg_is_given_to_the_pdf_as_an_image_of_itself() -> None:
@@ -124,6 +127,16 @@ def test_an_inline_svg_is_given_to_the_pdf_as_an_image_of_itself() -> None:
     assert base64.b64decode(data).decode() == svg.replace(
         "<svg", '<svg xmlns="http://www.w3.org/2000/svg"'
     )
+    declared = "<svg xmlns='http://www.w3.org/2000/svg' width='1pt'><rect/></svg>"
+    [data] = re.findall(r"base64,([^\"]+)", charts_as_images(declared))
+    assert base64.b64decode(data).decode() == declared  # its namespace is not added twice
+    # Not an image on its own: an HTML entity, an undeclared prefix, a nested SVG stay inline.
+    for inline in (
+        "<svg><text>a&nbsp;b</text></svg>",
+        '<svg><use xlink:href="#a"/></svg>',
+        "<svg><svg><rect/></svg><rect/></svg>",
+    ):
+        assert charts_as_images(f"<figure>{inline}</figure>") == f"<figure>{inline}</figure>"
 
 
 def test_a_fraction_is_never_split_at_its_slash(nam_chinh, tmp_path) -> None:

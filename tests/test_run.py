@@ -67,25 +67,32 @@ def test_rerun_skips_what_did_not_change(district: Paths) -> None:
     assert [r.status for r in forced] == ["ok"]
 
 
-def test_the_index_waits_for_the_comparisons_and_is_written_even_if_they_stop(
+def test_the_index_is_written_after_the_comparisons_even_if_they_stop(
     district: Paths, monkeypatch
 ) -> None:
-    from pipeline import runner
+    from pipeline import bookkeeping, index, runner
 
-    options = ReportOptions(formats=("html",))
-    [run] = run_year(
-        district, 2022, _communes()[:1], workers=1, echo=_quiet, options=options, index=False
-    )
-    index = district.outputs_year(2022) / "index.html"
-    assert run.status == "ok" and not index.exists()  # left to the comparisons
+    written: list[int] = []
+
+    def counted(outputs_year, year, indicators):
+        written.append(year)
+        return index.write_index(outputs_year, year, indicators)
+
+    for module in (runner, bookkeeping):  # the run's record and the comparisons' end
+        monkeypatch.setattr(module, "write_index", counted)
 
     def stopped(*_: object) -> None:
+        assert not written  # the reports recorded, the index not yet written
         raise KeyboardInterrupt
 
     monkeypatch.setattr(runner, "_compare_group", stopped)
     with pytest.raises(KeyboardInterrupt):
-        runner.run_comparisons(district, 2022, ["any group"], options, echo=_quiet)
-    assert "Nam Chính" in index.read_text(encoding="utf-8")
+        runner.run_and_compare(
+            district, 2022, _communes()[:1], ["any group"], 1, ReportOptions(formats=("html",))
+        )
+    assert written == [2022]  # once, after the comparisons stopped
+    html = (district.outputs_year(2022) / "index.html").read_text(encoding="utf-8")
+    assert "Nam Chính" in html
 
 
 def test_manifest_and_footer_say_what_produced_each_report(district: Paths) -> None:
