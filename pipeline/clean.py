@@ -37,7 +37,7 @@ REJECT_COLUMNS = [
     "reason",
 ]
 REASONS = {
-    "blank_row": "Dòng trống",
+    contract.BLANK_ROW: "Dòng trống",
     "duplicate_row": "Dòng trùng lặp với một dòng phía trên",
     "invalid_date": "Ngày không đọc được",
     "date_outside_year": "Ngày nằm ngoài năm báo cáo",
@@ -653,7 +653,7 @@ def clean_sheet(
     distinct = {c.key: _factorize(table[c.key]) for c in sheet.columns}
     present = {c.key: _present(table[c.key], distinct[c.key]) for c in sheet.columns}
     blank = ~pd.concat(list(present.values()), axis=1).any(axis=1)
-    _drop(log, table, reject, blank, "", "", "blank_row")
+    _drop(log, table, reject, blank, "", "", contract.BLANK_ROW)
     for column in sheet.columns:
         if column.kind == "text":
             table[column.key] = _clean_text(
@@ -755,16 +755,13 @@ def clean_workbook(raw: RawWorkbook, commune_code: str, year: int) -> CleanResul
 
 
 def quality_summary(stacked: dict[str, pd.DataFrame], result: CleanResult) -> pd.DataFrame:
-    """Rows read, kept, fixed and rejected per commune and sheet.
-
-    A wholly blank row (a template's pre-formatted rows, a line left empty) holds no figure: it
-    is logged with the rejected rows ("Dòng trống"), but it is neither a row read nor a row
-    rejected, so it never makes the data look poorer than it is."""
+    """Rows read, kept, fixed and rejected per commune and sheet; a wholly blank row is neither
+    (`contract.BLANK_ROW`), so it never makes the data look poorer than it is."""
     rows = []
     for sheet in contract.SHEETS:
         raw = stacked[sheet.key]
         gone = result.rejected[result.rejected["sheet"].isin(raw[SHEET].unique())]
-        is_blank = gone["reason_code"] == "blank_row"
+        is_blank = gone["reason_code"] == contract.BLANK_ROW
         blank = gone[is_blank].groupby("commune_code").size()
         read = raw.groupby("commune_code").size().sub(blank, fill_value=0).rename("rows_read")
         kept = result.tables[sheet.key].groupby("commune_code").size().rename("rows_kept")

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The reason code of a wholly blank row (a template's pre-formatted rows, a line left empty): it
+# is logged with the rejected rows, but it holds no figure, so it is neither a row read nor a row
+# rejected in any count or summary of reasons.
+BLANK_ROW = "blank_row"
+
 
 @dataclass(frozen=True)
 class Column:

@@ -123,6 +123,7 @@ def input_summary(
     quality: pd.DataFrame, rejected: pd.DataFrame, present: pd.DataFrame
 ) -> pd.DataFrame:
     """Per sheet read: rows read, kept, fixed, rejected, and the main reasons of rejection."""
+    rejected = rejected[rejected["reason_code"] != contract.BLANK_ROW]  # not a rejected row
     reasons = (
         rejected.groupby(["sheet", "reason"]).size().rename("rows").reset_index()
         if not rejected.empty

@@ -309,8 +309,11 @@ def check_year(
         empty = pd.DataFrame(columns=["commune_code", *columns, "top_reasons", "unread_columns"])
         return empty, prepared.problems
     totals = prepared.quality.groupby("commune_code")[columns].sum()
-    reasons = prepared.result.rejected.groupby("commune_code")["reason_code"].agg(
-        lambda s: ", ".join(f"{k} {v}" for k, v in s.value_counts().head(3).items())
+    rejected = prepared.result.rejected
+    reasons = (
+        rejected[rejected["reason_code"] != contract.BLANK_ROW]
+        .groupby("commune_code")["reason_code"]
+        .agg(lambda s: ", ".join(f"{k} {v}" for k, v in s.value_counts().head(3).items()))
     )
     unread = prepared.present[prepared.present["unread_columns"] != ""]
     unread = (

@@ -192,6 +192,7 @@ def comparison_context(
         words, tuple(k for k in units.VILLAGE_KINDS if k in village_kinds) or ("thôn",)
     )
     names_by_code = {c.name: own[c.code] for c in communes}
+    reported = result.table[result.table["status"] == "ok"]
     summary = [
         {
             "code": code,
@@ -200,7 +201,8 @@ def comparison_context(
             "best": result.ends.get(code, ([], []))[0],
             "worst": result.ends.get(code, ([], []))[1],
             "ranked": code in result.ends,  # the teams' counts are totalled, not ranked
-            "same": _all_same(result.table.loc[result.table["status"] == "ok", code]),
+            "same": _all_same(reported[code]),
+            "same_word": count_word(reported.loc[reported[code].notna(), "kind"]),
         }
         for code in list(TEAM_INDICATORS) + columns  # the teams first: what the group has
     ]
@@ -283,8 +285,6 @@ def comparison_context(
         "unit_words": words,  # "xã, phường": the kinds of units the group holds
         "unit_header": words[:1].upper() + words[1:],
         "unit_count_word": count_word(kinds),  # "xã", or "đơn vị" when the kinds are mixed
-        # The units with data: "như nhau ở cả 02 phường" in a province of xã and phường.
-        "included_count_word": count_word(c.kind for c in communes if c.code not in missing_codes),
         "missing_count_word": count_word(c.kind for c in communes if c.code in missing_codes),
         "columns": columns,
         "team_columns": list(TEAM_INDICATORS),

@@ -430,7 +430,10 @@ def test_a_tie_is_never_split_and_a_figure_all_share_names_no_commune() -> None:
     names = ["Xã Một", "Xã Hai", "Xã Ba", "Xã Bốn", "Xã Năm", "Xã Sáu"]
     communes = [_commune(str(k), name) for k, name in enumerate(names, start=1)]
     guided = dict(zip("123456", [9, 5, 5, 5, 1, 0], strict=True))
-    indicators = _indicators({c: {"people_guided": v, "trainings": 0} for c, v in guided.items()})
+    zalo = dict(zip("123456", [5, 5, 5, 5, 1, 0], strict=True))  # the top four tied
+    indicators = _indicators(
+        {c: {"people_guided": v, "trainings": 0, "zalo_groups": zalo[c]} for c, v in guided.items()}
+    )
     result = compare(indicators, communes)
     # The three best would be 9, 5, 5: two of the three tied at 5 left out, so none of them.
     assert result.ends["people_guided"] == (
@@ -448,6 +451,9 @@ def test_a_tie_is_never_split_and_a_figure_all_share_names_no_commune() -> None:
     members = CATALOGUE_BY_CODE["members_commune"].name_vi
     teams = re.search(rf"<tr><td>{members} .*?</tr>", summary).group(0)
     assert 'colspan="2">không xếp hạng' in teams  # the teams' counts are totalled, not ranked
+    groups = CATALOGUE_BY_CODE["zalo_groups"].name_vi
+    row = re.search(rf"<tr><td>{groups} .*?</tr>", summary).group(0)
+    assert "<td>–</td><td>Xã Sáu (0); Xã Năm (1)</td>" in row  # no best: the top is a tie
 
 
 def test_figures_that_print_alike_are_a_tie() -> None:
