@@ -606,10 +606,11 @@ def search(query: str, year: int | None = None, extra_csv: Path | None = None) -
                 | (frame["province_code"] == key.zfill(2))
             ]
         )
-    for column in ("district_name", "province_name"):
-        names = {n for n in frame[column].unique() if n and key in _parent_keys("", n)}
-        if names:
-            return _communes(frame[frame[column].isin(_as_spelled(query, names))])
+    named = parents_named(query, year, extra_csv)  # a district, a province, or both (Lai Châu)
+    if named:
+        return _communes(
+            frame[frame["district_name"].isin(named) | frame["province_name"].isin(named)]
+        )
     found = frame[frame["key_full"].str.contains(key, regex=False)]
     exact = (found["key_short"] == key) | (found["key_full"] == key)
     return _communes(pd.concat([found[exact], found[~exact]]))  # the very name first

@@ -150,6 +150,10 @@ def test_a_name_written_with_its_marks_is_the_one_it_spells() -> None:
     assert {c.district_code for c in search("Tam Đường", 2024)} == {"106"}
     assert parents_named("Tam Duong", 2024) == ["Huyện Tam Dương", "Huyện Tam Đường"]
     assert {c.district_code for c in search("Tam Duong", 2024)} == {"106", "247"}
+    # A city and its province of one name: the units of each, so the province's whole.
+    assert parents_named("Lai Châu", 2024) == ["Thành phố Lai Châu", "Tỉnh Lai Châu"]
+    lai_chau = search("Lai Châu", 2024)
+    assert {c.province_name for c in lai_chau} == {"Tỉnh Lai Châu"} and len(lai_chau) > 100
 
 
 def test_after_july_2025_there_are_no_districts() -> None:
