@@ -163,6 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     options = ReportOptions(_settings_path(args), _templates_dir(args), formats, args.engine)
     finished = []
+    comparisons_failed = 0
     for year, selection in selections.items():
         _warn_unclaimed(selection, year)
         if not selection.communes and not selection.missing:
@@ -181,7 +182,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             "missing": selection.missing,
         }
         if selection.groups:  # the groups selected, or each commune's district (or province)
-            runs, _ = run_and_compare(paths, year, selection.communes, selection.groups, **work)
+            runs, compared = run_and_compare(
+                paths, year, selection.communes, selection.groups, **work
+            )
+            comparisons_failed += sum(r.status == "failed" for r in compared.values())
         else:
             runs = run_year(paths, year, selection.communes, **work)
         failed += sum(r.status == "failed" for r in runs)
@@ -192,7 +196,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"index: {paths.outputs_year(year) / 'index.html'}")
     if failed:
         print(f"cnscd: {failed} commune report(s) failed; see the index", file=sys.stderr)
-    return 1 if failed else 0
+    if comparisons_failed:
+        print(f"cnscd: {comparisons_failed} comparison(s) failed; see the index", file=sys.stderr)
+    return 1 if failed or comparisons_failed else 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -237,6 +237,15 @@ def test_a_failed_comparison_leaves_nothing_stale_in_the_index(tmp_path, monkeyp
     assert "comparison.xlsx" not in index and "comparison.html" not in index
 
 
+def test_a_failed_comparison_fails_the_run(district_copy, capsys, monkeypatch) -> None:
+    from pipeline.rendering import Produced
+
+    failed = {"district:291": Produced("failed", "disk full while making the comparison")}
+    monkeypatch.setattr(runner, "run_and_compare", lambda *a, **k: ([], failed))
+    code, err = run_cli(capsys, "--data-dir", str(district_copy.base), "run", "--year", "2022")
+    assert code == 1 and "cnscd: 1 comparison(s) failed; see the index" in err
+
+
 def test_a_comparison_whose_notebook_failed_keeps_only_its_notebook(tmp_path, monkeypatch):
     paths = Paths.under(tmp_path)
     paths.processed_year(2022).mkdir(parents=True)
