@@ -96,12 +96,6 @@ def unit_words(kinds: Iterable[str]) -> str:
     return ", ".join(known + sorted(held - set(known))) or "xã"
 
 
-def count_word(kinds: Iterable[str]) -> str:
-    """The noun after a count of units: their kind when all share one ('01 xã'), else 'đơn vị'."""
-    held = {kind.strip().lower() for kind in kinds if kind and kind.strip()}
-    return held.pop() if len(held) == 1 else "đơn vị"
-
-
 def _ends(
     values: pd.Series, names: pd.Series, ascending: bool, size: int = TOP_BOTTOM
 ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:

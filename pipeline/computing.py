@@ -13,12 +13,14 @@ from pipeline.exports import export_rejected
 from pipeline.indicators import compute_indicators, with_previous
 from pipeline.registry import (
     EXTRA_REGISTRY_NAME,
+    Commune,
     communes_of_year,
     in_sentence,
     previous_units,
     unchanged_between,
 )
 from pipeline.store import INDICATORS_FILE
+from pipeline.units import count_word
 
 
 def compute_year(paths: Paths, year: int) -> pd.DataFrame:
@@ -35,6 +37,15 @@ def compute_year(paths: Paths, year: int) -> pd.DataFrame:
     store.write_parquet(indicators, paths.processed_year(year) / INDICATORS_FILE)
     export_rejected(tables["rejected"], paths.processed_year(year) / "rejected")
     return indicators
+
+
+def pooled_note(units: list[Commune], approximate: bool) -> str:
+    """What last year's column of a merged commune is: 'tổng của các xã trước sắp xếp: …', in
+    the predecessors' own word ('các phường', 'các đơn vị' for xã and phường together)."""
+    word = count_word(u.kind for u in units)
+    return f"tổng của các {word} trước sắp xếp: {', '.join(in_sentence(u.name) for u in units)}" + (
+        f" (ước tính: có {word} bị chia tách cho nhiều đơn vị)" if approximate else ""
+    )
 
 
 def previous_of_successors(
@@ -64,10 +75,7 @@ def previous_of_successors(
             )
             continue
         groups[code] = [u.code for u in units]
-        notes[code] = (
-            f"tổng của các xã trước sắp xếp: {', '.join(in_sentence(u.name) for u in units)}"
-            + (" (ước tính: có xã bị chia tách cho nhiều xã)" if approximate else "")
-        )
+        notes[code] = pooled_note(units, approximate)
     if not groups:
         return None, notes
     pooled_tables = {

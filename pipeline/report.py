@@ -166,7 +166,6 @@ def comparison_context(
         TEAM_INDICATORS,
         all_columns,
         compare,
-        count_word,
         gaps,
         ranked_columns,
         unit_words,
@@ -202,7 +201,7 @@ def comparison_context(
             "worst": result.ends.get(code, ([], []))[1],
             "ranked": code in result.ends,  # the teams' counts are totalled, not ranked
             "same": _all_same(reported[code]),
-            "same_word": count_word(reported.loc[reported[code].notna(), "kind"]),
+            "same_word": units.count_word(reported.loc[reported[code].notna(), "kind"]),
         }
         for code in list(TEAM_INDICATORS) + columns  # the teams first: what the group has
     ]
@@ -284,8 +283,8 @@ def comparison_context(
         "group_word": group_word,
         "unit_words": words,  # "xã, phường": the kinds of units the group holds
         "unit_header": words[:1].upper() + words[1:],
-        "unit_count_word": count_word(kinds),  # "xã", or "đơn vị" when the kinds are mixed
-        "missing_count_word": count_word(c.kind for c in communes if c.code in missing_codes),
+        "unit_count_word": units.count_word(kinds),  # "xã", or "đơn vị" when the kinds are mixed
+        "missing_count_word": units.count_word(c.kind for c in communes if c.code in missing_codes),
         "columns": columns,
         "team_columns": list(TEAM_INDICATORS),
         "village_words": group_words.village,  # "thôn", "tổ dân phố, khu phố"

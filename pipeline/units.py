@@ -165,3 +165,9 @@ def places(names: list[str], words: UnitWords) -> str:
         rests = ", ".join(rest for _, rest in parts)
         return f"{kind} {rests}" if len(parts) == 1 else f"các {kind} {rests}"
     return ", ".join(f"{kind} {rest}" if kind else rest for kind, rest in parts)
+
+
+def count_word(kinds: Iterable[str]) -> str:
+    """The noun after a count of units: their kind when all share one ('01 xã'), else 'đơn vị'."""
+    held = {kind.strip().lower() for kind in kinds if kind and kind.strip()}
+    return held.pop() if len(held) == 1 else "đơn vị"

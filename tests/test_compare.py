@@ -12,7 +12,6 @@ from openpyxl import load_workbook
 from pipeline.compare import (
     TEAM_INDICATORS,
     compare,
-    count_word,
     unit_words,
 )
 from pipeline.computing import compute_year
@@ -27,6 +26,7 @@ from pipeline.rankchart import ranked_bars, text_width
 from pipeline.registry import Commune
 from pipeline.report import chart_pairs, comparison_charts, comparison_context
 from pipeline.sample import sample_communes
+from pipeline.units import count_word
 
 
 def _commune(code: str, name: str) -> Commune:

@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 
 from pipeline.clean import clean_workbook
+from pipeline.computing import pooled_note
 from pipeline.config import Paths
 from pipeline.ingest import read_workbook
 from pipeline.options import ReportOptions
-from pipeline.registry import find_commune
+from pipeline.registry import Commune, find_commune
 from pipeline.rendering import visible_text
 from pipeline.runner import run_year
 from pipeline.sample import commune_sheets, generate, territory_villages, write_workbook
@@ -183,3 +184,16 @@ def test_a_divided_predecessor_is_read_only_where_the_settings_say(
     assert origins.loc["10639", "status"] == "read"
     assert _value(_indicators(paths, year), "10645", "people_guided") > alone
     shutil.rmtree(paths.base / "outputs")
+
+
+def test_last_year_s_column_names_the_predecessors_in_their_own_word() -> None:
+    wards = [Commune(code, name, "490", "Quận Thử", "48", "Thành phố Thử") for code, name in
+             (("1", "Phường Thạch Thang"), ("2", "Phường Phước Ninh"))]  # fmt: skip
+    assert pooled_note(wards, False) == (
+        "tổng của các phường trước sắp xếp: phường Thạch Thang, phường Phước Ninh"
+    )
+    mixed = [wards[0], Commune("3", "Xã Hòa Bắc", "497", "Huyện Thử", "48", "Thành phố Thử")]
+    assert pooled_note(mixed, True) == (
+        "tổng của các đơn vị trước sắp xếp: phường Thạch Thang, xã Hòa Bắc"
+        " (ước tính: có đơn vị bị chia tách cho nhiều đơn vị)"
+    )
