@@ -96,7 +96,16 @@ def run_and_compare(
             remove_temporaries(folder)
         try:
             runs = _run_year(
-                paths, year, communes, workers, print, options, force, scheduler, missing, False
+                paths,
+                year,
+                communes,
+                workers,
+                print,
+                options,
+                force,
+                scheduler,
+                missing,
+                index=False,
             )
             return runs, _run_comparisons(paths, year, groups, options, print, force)
         finally:
