@@ -309,7 +309,9 @@ def _run_year(
         CommuneRun(
             c,
             "missing",
-            f"no workbook in {paths.raw_year(year).name}/ (expected {c.stem}.xlsx)",
+            # Shown in the reviewers' index, which is in Vietnamese.
+            f"chưa có sổ theo dõi trong thư mục {paths.raw_year(year).name}/ (cần tệp "
+            f"{c.stem}.xlsx)",
         )
         for c in missing
     ]
