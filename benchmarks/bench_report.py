@@ -10,6 +10,7 @@ no IPython, nothing displayed: what the computation itself costs. The rest of th
 the cost of making documents of it (the aim: at most 0.5 s of CPU per commune).
 
     .venv/bin/python benchmarks/bench_report.py [--communes 5] [--engine inprocess|kernel]
+        [--charts 5]   # also the PDF with its charts as images, inline, and left out
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pipeline.computing import compute_year
 from pipeline.config import Paths
 from pipeline.documents import REPORT_NOTEBOOK
 from pipeline.engine import ENGINE_NAME
-from pipeline.pdf import write_pdf
+from pipeline.pdf import INLINE_SVG, SCREEN_ONLY, charts_as_images, render, write_pdf
 from pipeline.preparing import prepare
 from pipeline.rendering import _KERNEL_CONFIG, render_html, report_fragment, visible_text
 from pipeline.sample import generate, sample_communes
@@ -94,6 +95,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--communes", type=int, default=5)
     parser.add_argument("--engine", choices=("inprocess", "kernel"), default="inprocess")
+    parser.add_argument(
+        "--charts",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time each report's PDF N times with its charts as SVG images (as made), "
+        "inline, and left out; print the least of the N (steadier than a median)",
+    )
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="cnscd-bench-report-"))
     paths = Paths.under(base)
@@ -106,6 +115,7 @@ def main() -> None:
     )
     bare, execute, html, notebook_html, pdf = Step(), Step(), Step(), Step(), Step()
     own = Step()
+    fragments: list[str] = []
     for commune in communes:
         with bare:
             bare_run(base)
@@ -139,6 +149,7 @@ def main() -> None:
         with notebook_html:
             render_html(work / "nb.ipynb", work / "notebook.html", "x", code=True)
         fragment = report_fragment(work / "nb.ipynb")
+        fragments.append(fragment)
         with pdf:
             write_pdf(fragment, visible_text(fragment), work / "report.pdf", "x")
 
@@ -170,6 +181,31 @@ def main() -> None:
         f"CPU per commune, all four steps: {statistics.median(total.cpu):.2f} s, of which "
         f"{statistics.median(above):.2f} s above the notebook's own work (medians; aim 0.5 s)"
     )
+
+    if args.charts:
+        chart_costs(fragments[1:], args.charts)  # the first paid the imports
+
+
+def chart_costs(fragments: list[str], repeat: int) -> None:
+    """A report's PDF (render and write, CPU) with its two charts as WeasyPrint receives them
+    (SVG images), inline as HTML, and cut out: the least of `repeat` runs, mean over reports."""
+    forms = {
+        "charts as SVG images (as made)": charts_as_images,
+        "charts inline (as before)": lambda fragment: fragment,
+        "charts left out": lambda fragment: INLINE_SVG.sub(
+            '<div style="height:8cm"></div>', fragment
+        ),
+    }
+    least = {name: [float("inf")] * len(fragments) for name in forms}
+    for _ in range(repeat):
+        for name, form in forms.items():
+            for i, fragment in enumerate(fragments):
+                started = time.process_time()
+                render(form(SCREEN_ONLY.sub("", fragment)), "x").write_pdf()
+                least[name][i] = min(least[name][i], time.process_time() - started)
+    print(f"a report's PDF, CPU, least of {repeat} runs, mean of {len(fragments)} reports:")
+    for name, times in least.items():
+        print(f"  {name:<34} {statistics.mean(times):5.2f} s")
 
 
 if __name__ == "__main__":
