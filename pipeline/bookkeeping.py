@@ -115,9 +115,14 @@ def record_year(
         write_status(folder, record)
     write_manifest(outputs_year, year)
     if index:
-        indicators_path = paths.processed_year(year) / INDICATORS_FILE
-        indicators = pd.read_parquet(indicators_path) if indicators_path.exists() else None
-        write_index(outputs_year, year, indicators)
+        write_year_index(paths, year)
+
+
+def write_year_index(paths: Paths, year: int) -> Path:
+    """The year's index, from every status in its folder and the year's indicators."""
+    indicators_path = paths.processed_year(year) / INDICATORS_FILE
+    indicators = pd.read_parquet(indicators_path) if indicators_path.exists() else None
+    return write_index(paths.outputs_year(year), year, indicators)
 
 
 INDICATOR_INPUTS_FILE = "indicators.inputs.json"  # what indicators.parquet was computed from

@@ -69,6 +69,8 @@ class Comparison:
     # Communes with data that have a value of each figure: a total of fewer than all of them
     # says so, since a missing value is not a zero.
     counted: dict[str, int] = field(default_factory=dict)
+    # Figures every commune with data prints alike (two or more of them): none is best or worst.
+    same: dict[str, bool] = field(default_factory=dict)
 
 
 def _columns() -> list[str]:
@@ -115,6 +117,11 @@ def _ends(
         return [(names[c], float(ranked[c])) for c in ranked.index[:size] if shown[c] != cut]
 
     return end(order), end(order.iloc[::-1])
+
+
+def _all_same(values: pd.Series) -> bool:
+    known = values.dropna()
+    return len(known) >= 2 and known.map(printed).nunique() == 1
 
 
 def is_additive(code: str) -> bool:
@@ -210,6 +217,7 @@ def compare(
         previous=previous,
         ends=ends,
         counted=counted,
+        same={code: _all_same(present[code]) for code in shown},
     )
 
 

@@ -34,8 +34,8 @@ SCREEN_ONLY = re.compile(r"<!--screen-->.*?<!--/screen-->", re.S)
 
 # A chart inlined in the HTML (matplotlib's or rankchart's SVG). WeasyPrint parses an inline SVG
 # as HTML and styles each of its elements as a box before drawing it: given as an image of the
-# same SVG, it parses it as XML once and draws the same vector chart, about 0.14 s less per
-# report (of about 1.0 s: `benchmarks/bench_report.py`, the PDF step). An SVG that is not
+# same SVG, it parses it as XML once and draws the same vector chart, about 0.1 s less per
+# report (of about 1.0 s: `benchmarks/bench_report.py --charts 5`). An SVG that is not
 # well-formed XML on its own (an HTML entity, an undeclared prefix, a nested <svg>) would be an
 # image that fails to load: it stays inline.
 INLINE_SVG = re.compile(r"<svg\b.*?</svg>", re.S)

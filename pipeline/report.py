@@ -20,7 +20,6 @@ from pipeline.indicators import (
     villages_without_team,
 )
 from pipeline.narrative import number
-from pipeline.numbers import printed
 from pipeline.rankchart import ranked_bars
 from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group, in_sentence
 from pipeline.units import UnitWords
@@ -135,13 +134,6 @@ def _none(value: object) -> object:
     return None if isinstance(value, float) and np.isnan(value) else value
 
 
-def _all_same(values: pd.Series) -> bool:
-    """Whether the communes with this figure (two or more) all print the same value: then no
-    commune is best or worst."""
-    known = values.dropna()
-    return len(known) >= 2 and known.map(printed).nunique() == 1
-
-
 def comparison_context(
     year: int,
     group: str,
@@ -200,7 +192,7 @@ def comparison_context(
             "best": result.ends.get(code, ([], []))[0],
             "worst": result.ends.get(code, ([], []))[1],
             "ranked": code in result.ends,  # the teams' counts are totalled, not ranked
-            "same": _all_same(reported[code]),
+            "same": result.same.get(code, False),
             "same_word": units.count_word(reported.loc[reported[code].notna(), "kind"]),
         }
         for code in list(TEAM_INDICATORS) + columns  # the teams first: what the group has

@@ -25,6 +25,7 @@ from pipeline.bookkeeping import (
     source_hash,
     stored_inputs,
     write_record,
+    write_year_index,
 )
 from pipeline.config import Paths
 from pipeline.documents import (
@@ -35,7 +36,7 @@ from pipeline.documents import (
     output_folder,
 )
 from pipeline.files import remove_temporaries
-from pipeline.index import read_status, write_index, write_status
+from pipeline.index import read_status, write_status
 from pipeline.limits import Limits
 from pipeline.locking import year_lock
 from pipeline.options import ReportOptions
@@ -109,13 +110,7 @@ def run_and_compare(
             )
             return runs, _run_comparisons(paths, year, groups, options, print, force)
         finally:
-            _write_index(paths, year)
-
-
-def _write_index(paths: Paths, year: int) -> None:
-    indicators_path = paths.processed_year(year) / INDICATORS_FILE
-    indicators = pd.read_parquet(indicators_path) if indicators_path.exists() else None
-    write_index(paths.outputs_year(year), year, indicators)
+            write_year_index(paths, year)
 
 
 def prepare(*args, **kwargs) -> dict[str, str]:
@@ -446,4 +441,4 @@ def run_comparisons(
         try:
             return _run_comparisons(paths, year, groups, options, echo, force)
         finally:  # the index says what was built, even when a comparison stopped the run
-            _write_index(paths, year)
+            write_year_index(paths, year)

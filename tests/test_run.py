@@ -78,8 +78,7 @@ def test_the_index_is_written_after_the_comparisons_even_if_they_stop(
         written.append(year)
         return index.write_index(outputs_year, year, indicators)
 
-    for module in (runner, bookkeeping):  # the run's record and the comparisons' end
-        monkeypatch.setattr(module, "write_index", counted)
+    monkeypatch.setattr(bookkeeping, "write_index", counted)  # the one writer of the index
 
     def stopped(*_: object) -> None:
         assert not written  # the reports recorded, the index not yet written
