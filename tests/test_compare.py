@@ -158,6 +158,19 @@ def test_a_commune_missing_this_year_is_shown_missing(district) -> None:
     assert "Chưa có báo cáo năm 2022: xã Nam Trung" in html
 
 
+def test_the_printed_tables_count_the_missing_communes_instead_of_a_row_each(district) -> None:
+    from pypdf import PdfReader
+
+    paths, _ = district
+    folder = paths.outputs_year(2022) / "so-sanh-291-nam-sach"
+    text = " ".join(page.extract_text() for page in PdfReader(folder / "comparison.pdf").pages)
+    text = re.sub(r"\s+", " ", text)
+    assert "Xã Nam Trung chưa có" not in text  # its row of "chưa có" in tables 3 and 4
+    note = "Bảng in không có dòng của 01 xã chưa có báo cáo (tên ở mục 1)"
+    assert text.count(note) == 2
+    assert "chưa có báo cáo: xã Nam Trung" in text  # named once, in section 1
+
+
 def test_outputs_pdf_landscape_and_excel(district) -> None:
     from pypdf import PdfReader
 
