@@ -41,8 +41,18 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(safe_cell)
+            out[column] = _safe_column(out[column])
     return out
+
+
+def _safe_column(values: pd.Series) -> pd.Series:
+    # Per distinct value, and only the texts it changes replaced: most cells need nothing.
+    changed = {
+        value: safe
+        for value in pd.unique(values.dropna())
+        if isinstance(value, str) and (safe := safe_cell(value)) != value
+    }
+    return values.replace(changed) if changed else values
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
