@@ -441,7 +441,11 @@ def _paragraph(document, element, style: str = "Normal", page_break: bool = Fals
     return paragraph
 
 
-def _blocks(document, parent, images: dict[str, bytes], page_break: bool = False) -> None:
+def _blocks(
+    document, parent, images: dict[str, bytes], page_break: bool = False, keep: bool = False
+) -> None:
+    """The elements of `parent` as Word blocks; with `keep`, each paragraph stays on the page of
+    what follows it (the closing sentence and the signature)."""
     for element in parent:
         tag = element.tag if isinstance(element.tag, str) else ""
         classes = _classes(element)
@@ -454,7 +458,9 @@ def _blocks(document, parent, images: dict[str, bytes], page_break: bool = False
         elif tag == "table":
             _data_table(document, element)
         elif tag == "section":
-            _blocks(document, element, images, page_break="annex" in classes)
+            _blocks(
+                document, element, images, page_break="annex" in classes, keep="closing" in classes
+            )
         elif tag == "div":  # the rule under the subject line
             _rule(document, RULE_CM["subject"], TEXT_CM, after=6)
         elif tag == "figure":
@@ -468,7 +474,9 @@ def _blocks(document, parent, images: dict[str, bytes], page_break: bool = False
         elif tag == "p" and "subject" in classes:
             _paragraph(document, element, "Subtitle", page_break)
         elif tag == "p":
-            _paragraph(document, element, "Normal", page_break)
+            paragraph = _paragraph(document, element, "Normal", page_break)
+            if keep:
+                paragraph.paragraph_format.keep_with_next = True
         else:
             raise DocxError(f"the report has a <{tag}> this Word writer does not know")
         page_break = False

@@ -198,6 +198,24 @@ def test_pdf_text_is_stable(nam_chinh, tmp_path) -> None:
     assert _pdf_text(again) == _pdf_text(folder / "report.pdf")
 
 
+def test_the_signature_never_stands_alone_on_a_page(nam_chinh, tmp_path) -> None:
+    """However far the text runs down the page, the closing sentence goes with the signature."""
+    _, folder = nam_chinh
+    fragment = report_fragment(folder / "notebook.ipynb")
+    start, closing = fragment.index("<h2>"), fragment.index('<section class="closing">')
+    end = fragment.index('<section class="annex">')
+    signature_pages = set()
+    for lines in range(6, 40, 2):  # the header block and 6-38 lines of text before the closing
+        filler = "".join(f"<p>Dòng {i}.</p>" for i in range(lines))
+        short = fragment[:start] + filler + fragment[closing:end] + "</article>"
+        write_pdf(short, visible_text(short), tmp_path / "short.pdf", "x")
+        pages = _pdf_text(tmp_path / "short.pdf")
+        [signed] = [i for i, text in enumerate(pages) if "TM. ỦY BAN NHÂN DÂN" in text]
+        assert "Trên đây là báo cáo" in pages[signed], lines
+        signature_pages.add(signed)
+    assert signature_pages == {0, 1}  # the text did push the signature onto the next page
+
+
 def test_a_font_without_vietnamese_is_refused() -> None:
     font = resolve_font()
     assert missing_glyphs("Cộng hòa xã hội chủ nghĩa Việt Nam ỷ ỹ ự ậ Đ đ", font) == []

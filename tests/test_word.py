@@ -103,6 +103,8 @@ def test_the_word_report_is_in_the_decrees_format_with_real_styles(nam_chinh) ->
     assert "Số: 05/BC-UBND" in header.cell(1, 0).text
     assert "Nơi nhận:" in signature.cell(0, 0).text
     assert "Trần Văn Xuyến" in signature.cell(0, 1).text
+    closing = [p for p in document.paragraphs if p.text.startswith("Trên đây là báo cáo")]
+    assert [p.paragraph_format.keep_with_next for p in closing] == [True]  # with the signature
     assert annex and all(t.style.name == "Table Grid" for t in annex)
     assert len(document.inline_shapes) == 2  # the two charts, as pictures
     properties = document.core_properties
