@@ -10,7 +10,7 @@ import pandas as pd
 from pipeline import store
 from pipeline.config import Paths
 from pipeline.exports import export_rejected
-from pipeline.indicators import compute_indicators, with_previous
+from pipeline.indicators import compute_indicators, pooled_from_parts, with_previous
 from pipeline.registry import (
     EXTRA_REGISTRY_NAME,
     Commune,
@@ -78,16 +78,32 @@ def previous_of_successors(
         notes[code] = pooled_note(units, approximate)
     if not groups:
         return None, notes
+    tables = {name: table for name, table in tables.items() if "commune_code" in table.columns}
     pooled_tables = {
         name: pd.concat(
             [
-                table[table["commune_code"].isin(parts)].assign(commune_code=successor)
+                _told_apart(table[table["commune_code"].isin(parts)]).assign(commune_code=successor)
                 for successor, parts in groups.items()
             ],
             ignore_index=True,
         )
         for name, table in tables.items()
-        if "commune_code" in table.columns
     }
     pooled = compute_indicators(pooled_tables, year - 1, pooled_tables["present"])
-    return pooled, notes
+    every_part = {part for parts in groups.values() for part in parts}
+    own_tables = {
+        name: table[table["commune_code"].isin(every_part)] for name, table in tables.items()
+    }
+    parts = compute_indicators(own_tables, year - 1, own_tables["present"])
+    return pooled_from_parts(pooled, parts, groups), notes
+
+
+def _told_apart(table: pd.DataFrame) -> pd.DataFrame:
+    """A predecessor's rows with its village names prefixed by its code: two communes' 'Ấp 1'
+    stay two villages when their rows are pooled under their successor."""
+    if "village" not in table.columns:
+        return table
+    named = table["village"].notna()
+    return table.assign(
+        village=table["village"].where(~named, table["commune_code"] + "/" + table["village"])
+    )

@@ -102,6 +102,13 @@ class Indicator:
     # A share or rate states what it divides: the codes of its numerator and denominator.
     numerator: str = ""
     denominator: str = ""
+    # A level that is not a count (population, people with an account) but adds up over the
+    # communes a merged one was made of, as every count does (`pooled_from_parts`).
+    level: bool = False
+
+    @property
+    def additive(self) -> bool:
+        return self.is_count or self.level
 
 
 def _count(table: pd.DataFrame, mask: pd.Series | None = None) -> pd.Series:
@@ -260,6 +267,7 @@ CATALOGUE: list[Indicator] = [
         ("villages",),
         lambda i: i.population,
         is_count=False,
+        level=True,
         missing_text=NO_POPULATION,
     ),
     Indicator(
@@ -272,6 +280,7 @@ CATALOGUE: list[Indicator] = [
         ("villages",),
         lambda i: i.households,
         is_count=False,
+        level=True,
         missing_text="thiếu dữ liệu số hộ",
     ),
     Indicator(
@@ -744,6 +753,7 @@ CATALOGUE += [
         ("results",),
         _has_kind(_KIND_OF["all_dossiers"]),
         is_count=False,
+        level=True,
         missing_text="chưa ghi tổng số hồ sơ",
     ),
     *(
@@ -757,6 +767,7 @@ CATALOGUE += [
             ("villages",),
             lambda i, code=code: i.denominator(code),
             is_count=False,
+            level=True,
             missing_text=f"thiếu '{header}'",
         )
         for code, name, name_en, unit, header in (
@@ -775,6 +786,7 @@ CATALOGUE += [
             ("results",),
             _latest(_KIND_OF[code]),
             is_count=False,
+            level=True,
             missing_text="chưa ghi chỉ tiêu này",
         )
         for code, name_en, unit, pillar in (
@@ -1005,6 +1017,38 @@ def with_previous(
     out["change"] = out["value"] - out["previous_value"]
     notes = notes or {}
     out["previous_note"] = [notes.get(code, "") for code in out["commune_code"]]
+    return out
+
+
+def pooled_from_parts(
+    pooled: pd.DataFrame, parts: pd.DataFrame, groups: dict[str, list[str]]
+) -> pd.DataFrame:
+    """Last year's indicators of merged communes (`pooled`, computed from their predecessors'
+    rows taken together) with what adds up taken from the predecessors' own values (`parts`;
+    `groups`: successor → predecessor codes): a count or a level is the sum of the parts (none
+    when a part has none), a share with a declared numerator and denominator their summed ratio.
+
+    Rows pooled under one code cannot say that each predecessor had its own commune-level team,
+    or its own latest month of a level; the parts' own indicators can.
+    """
+    link = pd.DataFrame(
+        [(successor, part) for successor, codes in groups.items() for part in codes],
+        columns=["successor", "commune_code"],
+    )
+    grouped = parts.merge(link, on="commune_code").groupby(["successor", "indicator"])["value"]
+    summed = grouped.sum().where(grouped.count() == grouped.size()).unstack("indicator")
+    replaced = summed[[i.code for i in CATALOGUE if i.additive and i.code in summed]].copy()
+    for indicator in CATALOGUE:
+        if indicator.numerator and not indicator.additive:
+            bottom = summed[indicator.denominator]
+            replaced[indicator.code] = summed[indicator.numerator] / bottom.where(bottom > 0) * 100
+    by_key = replaced.reset_index().melt(id_vars="successor", var_name="indicator")
+    by_key = by_key.set_index(["successor", "indicator"])["value"]
+    out = pooled.copy()
+    keys = pd.MultiIndex.from_frame(out[["commune_code", "indicator"]])
+    out["value"] = np.where(
+        out["indicator"].isin(replaced.columns), by_key.reindex(keys).to_numpy(), out["value"]
+    )
     return out
 
 

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from pipeline.clean import clean_workbook
-from pipeline.computing import pooled_note
+from pipeline.computing import _told_apart, pooled_note
 from pipeline.config import Paths
+from pipeline.indicators import CATALOGUE
 from pipeline.ingest import read_workbook
 from pipeline.options import ReportOptions
 from pipeline.registry import Commune, find_commune
@@ -125,6 +126,19 @@ def test_last_year_is_the_sum_of_the_predecessors_reports(reforms: Paths) -> Non
     assert rate != pytest.approx(mean)
     note = now.loc[now["commune_code"] == "10633", "previous_note"].iloc[0]
     assert note == "tổng của các xã trước sắp xếp: xã Hiệp Cát, xã Quốc Tuấn, xã Trần Phú"
+    # Every count and level adds up, those that count distinct things included: each
+    # predecessor had its own commune-level team (three, not one) and its own villages.
+    for indicator in CATALOGUE:
+        if indicator.additive:
+            expected = sum(_value(before, code, indicator.code) for code in parts)
+            previous = _value(now, "10633", indicator.code, "previous_value")
+            assert previous == pytest.approx(expected, nan_ok=True), indicator.code
+    assert _value(now, "10633", "teams_commune", "previous_value") == 3
+    # A declared share from its summed parts.
+    adults = sum(_value(before, code, "adults") for code in parts)
+    vneid = sum(_value(before, code, "adults_with_vneid") for code in parts)
+    share = _value(now, "10633", "vneid_share", "previous_value")
+    assert share == pytest.approx(vneid / adults * 100)
     report = (reforms.outputs_year(2025) / "10633-tran-phu" / "report.html").read_text("utf-8")
     assert "Cột năm 2024 là tổng của các xã trước sắp xếp: xã Hiệp Cát" in visible_text(report)
 
@@ -197,3 +211,12 @@ def test_last_year_s_column_names_the_predecessors_in_their_own_word() -> None:
         "tổng của các đơn vị trước sắp xếp: phường Thạch Thang, xã Hòa Bắc"
         " (ước tính: có đơn vị bị chia tách cho nhiều đơn vị)"
     )
+
+
+def test_two_predecessors_villages_of_one_name_stay_two_villages() -> None:
+    rows = pd.DataFrame(
+        {"commune_code": ["32110", "32116", "32116"], "village": ["Ấp 1", "Ấp 1", None]}
+    )
+    told = _told_apart(rows)
+    assert told["village"].tolist()[:2] == ["32110/Ấp 1", "32116/Ấp 1"]
+    assert pd.isna(told["village"].iloc[2])  # a commune-wide row stays commune-wide
