@@ -572,8 +572,12 @@ def _validate(
 
 
 def _near_duplicates(sheet: contract.Sheet, table: pd.DataFrame) -> pd.Series:
-    """Rows equal to an earlier row of the same commune once case, marks and spaces are folded."""
-    keys = {"commune_code": table["commune_code"]}
+    """Rows equal to an earlier row of the same workbook once case, marks and spaces are folded.
+
+    Only of the same workbook: a merged commune also reads its predecessors' workbooks, and two
+    communes' rows alike ('Tháng 3, hồ sơ trực tuyến, 12') are two records, not one typed twice.
+    """
+    keys = {"commune_code": table["commune_code"], FILE: table[FILE]}
     for column in sheet.columns:
         values = table[column.key]
         keys[column.key] = _by_value(values, match_key) if column.kind == "text" else values

@@ -16,7 +16,7 @@ from pipeline.clean import (
 )
 from pipeline.config import Paths
 from pipeline.ingest import read_workbook
-from pipeline.sample import score_cleaning
+from pipeline.sample import commune_sheets, sample_communes, score_cleaning, write_workbook
 
 
 @pytest.mark.parametrize(
@@ -190,3 +190,26 @@ def test_each_date_cell_is_typed_and_logged_by_what_was_written() -> None:
     assert kinds == {3: "date_text", 4: "date_serial", 5: "date_serial", 6: "date_serial"}
     why = rejected.set_index("excel_row")["reason_code"].to_dict()
     assert why == {7: "invalid_date", 8: "missing_value"}
+
+
+def test_rows_alike_in_two_workbooks_are_two_records(tmp_path) -> None:
+    """A merged commune reads its predecessors' workbooks too: a row alike in two of them is each
+    commune's own record ('Tháng 3, hồ sơ trực tuyến, 12'), kept twice; typed twice in one
+    workbook it is a duplicate."""
+    first, second = sample_communes(2022)[:2]
+    own = commune_sheets(first, 2022, 2022, (20, 30))
+    other = commune_sheets(second, 2022, 2022, (20, 30))
+    alike = dict(own["results"].rows[0])
+    other["results"].rows.append(dict(alike))
+    own["results"].rows.append(dict(alike))  # typed twice in the successor's own workbook
+    write_workbook(own, tmp_path / "a.xlsx")
+    write_workbook(other, tmp_path / "b.xlsx")
+    stacked = stack([(read_workbook(tmp_path / name), first.code) for name in ("a.xlsx", "b.xlsx")])
+    result = clean_tables(stacked, 2022)
+    results = result.tables["results"]
+    month = int(str(alike["month"]).split("/")[0])
+    same = (results["indicator"] == alike["indicator"]) & (results["month"] == month)
+    same &= (results["value"] == alike["value"]) & (results["village"] == alike["village"])
+    assert sorted(results.loc[same, "_file"]) == ["a.xlsx", "b.xlsx"]
+    duplicates = result.rejected[result.rejected["reason_code"] == "duplicate_row"]
+    assert list(duplicates["file"]) == ["a.xlsx"]
