@@ -39,6 +39,10 @@ REJECT_COLUMNS = [
 REASONS = {
     contract.BLANK_ROW: "Dòng trống",
     "duplicate_row": "Dòng trùng lặp với một dòng phía trên",
+    "duplicate_in_other_book": (
+        "Dòng giống một dòng trong sổ ghi ở cột giá trị (sổ của đơn vị trước sắp xếp): chỉ tính "
+        "một lần; nếu là hai hoạt động khác nhau, ghi rõ thôn hoặc nội dung rồi chạy lại"
+    ),
     "invalid_date": "Ngày không đọc được",
     "date_outside_year": "Ngày nằm ngoài năm báo cáo",
     "missing_value": "Thiếu giá trị bắt buộc",
@@ -295,17 +299,43 @@ def _present(series: pd.Series, factorized: Factorized | None = None) -> pd.Seri
     return holds.notna() & holds.astype(bool)
 
 
+# Nine digits or more in a text (a phone number typed in a note, a citizen's ID, an account),
+# separated or not ("0903 456 789", "+84.903.456.789"): they identify a person, and no report
+# needs them. Written over before anything is kept, and logged without the text.
+_LONG_NUMBER = re.compile(r"(?<!\d)\+?\d(?:[\s.\-]?\d){8,}(?!\d)")
+HIDDEN_NUMBER = "[số đã ẩn]"
+
+
+def hide_long_numbers(text: str) -> str:
+    return _LONG_NUMBER.sub(HIDDEN_NUMBER, text)
+
+
+def _repaired_and_hidden(value: object, hide: bool) -> tuple[str, str | None, bool]:
+    fixed, kind = repair_with_kind(value if isinstance(value, str) else _text(value))
+    hidden = hide_long_numbers(fixed) if hide else fixed
+    return hidden, kind, hidden != fixed
+
+
 def _clean_text(
-    table: pd.DataFrame, key: str, header: str, log: _Log, factorized: Factorized | None = None
+    table: pd.DataFrame,
+    column: contract.Column,
+    log: _Log,
+    factorized: Factorized | None = None,
 ) -> pd.Series:
-    raw = table[key]
-    fixed, kinds = _by_value(
+    """Text repaired (`vntext.repair`), long numbers hidden except in a `personal` column (a
+    phone's own column, never kept)."""
+    raw, header = table[column.key], column.header
+    fixed, kinds, hid = _by_value(
         raw,
-        lambda v: repair_with_kind(v if isinstance(v, str) else _text(v)),
-        outputs=2,
+        lambda v: _repaired_and_hidden(v, hide=not column.personal),
+        outputs=3,
         factorized=factorized,
     )
-    log.fix(table, kinds.notna(), header, kinds, raw, fixed)
+    hid = hid.fillna(False).astype(bool)
+    blank = pd.Series("", index=raw.index)
+    # A repaired cell that held a long number is logged without its text, before or after.
+    log.fix(table, kinds.notna(), header, kinds, raw.where(~hid, blank), fixed.where(~hid, ""))
+    log.fix(table, hid, header, "long_number_hidden", blank, blank)
     return fixed.where(fixed != "", None)
 
 
@@ -572,16 +602,23 @@ def _validate(
 
 
 def _near_duplicates(sheet: contract.Sheet, table: pd.DataFrame) -> pd.Series:
-    """Rows equal to an earlier row of the same workbook once case, marks and spaces are folded.
+    """The workbook of the earlier row each row equals once case, marks and spaces are folded
+    (None for a row that is the first of its kind).
 
-    Only of the same workbook: a merged commune also reads its predecessors' workbooks, and two
-    communes' rows alike ('Tháng 3, hồ sơ trực tuyến, 12') are two records, not one typed twice.
+    Within the commune, not the workbook: a merged commune also reads its predecessors' books,
+    and a row entered in two of them is counted once. Two predecessors' rows can also be alike
+    by chance ('Tháng 3, hồ sơ trực tuyến, 12'): the reason names the other book, for the
+    reviewer to judge.
     """
-    keys = {"commune_code": table["commune_code"], FILE: table[FILE]}
+    keys = {"commune_code": table["commune_code"]}
     for column in sheet.columns:
         values = table[column.key]
         keys[column.key] = _by_value(values, match_key) if column.kind == "text" else values
-    return pd.DataFrame(keys).duplicated(keep="first")
+    frame = pd.DataFrame(keys)
+    first_file = (
+        table[FILE].groupby(frame.groupby(list(frame), dropna=False).ngroup()).transform("first")
+    )
+    return first_file.where(frame.duplicated(keep="first"))
 
 
 def _read_notes(sheet: contract.Sheet, table: pd.DataFrame, log: _Log, reject: pd.Series) -> None:
@@ -660,9 +697,7 @@ def clean_sheet(
     _drop(log, table, reject, blank, "", "", contract.BLANK_ROW)
     for column in sheet.columns:
         if column.kind == "text":
-            table[column.key] = _clean_text(
-                table, column.key, column.header, log, distinct[column.key]
-            )
+            table[column.key] = _clean_text(table, column, log, distinct[column.key])
         elif column.kind == "date":
             table[column.key] = _clean_date(table, column, log, reject, distinct[column.key])
         elif column.kind in ("int", "float"):
@@ -683,8 +718,11 @@ def clean_sheet(
         _drop(log, table, reject, late, "", "", "after_change")
     _canonicalise(sheet, table, villages, log)
     _validate(sheet, table, year, log, reject)
-    duplicated = _near_duplicates(sheet, table[~reject]).reindex(table.index, fill_value=False)
-    _drop(log, table, reject, duplicated, "", "", "duplicate_row")
+    first_file = _near_duplicates(sheet, table[~reject]).reindex(table.index)
+    duplicated = first_file.notna()
+    elsewhere = duplicated & (first_file != table[FILE])
+    _drop(log, table, reject, duplicated & ~elsewhere, "", "", "duplicate_row")
+    _drop(log, table, reject, elsewhere, "", first_file, "duplicate_in_other_book")
     kept = list(
         dict.fromkeys(
             ["commune_code", FILE, ROW, *(c.key for c in sheet.columns if not c.personal)]

@@ -192,16 +192,18 @@ def test_each_date_cell_is_typed_and_logged_by_what_was_written() -> None:
     assert why == {7: "invalid_date", 8: "missing_value"}
 
 
-def test_rows_alike_in_two_workbooks_are_two_records(tmp_path) -> None:
-    """A merged commune reads its predecessors' workbooks too: a row alike in two of them is each
-    commune's own record ('Tháng 3, hồ sơ trực tuyến, 12'), kept twice; typed twice in one
-    workbook it is a duplicate."""
+def test_a_row_alike_in_two_books_of_a_commune_counts_once_and_names_the_other_book(
+    tmp_path,
+) -> None:
+    """A merged commune reads its predecessors' books too: a row entered in two of them counts
+    once (README), and the reason names the book of the copy kept, since two predecessors' rows
+    can also be alike by chance; typed twice in one book it is a plain duplicate."""
     first, second = sample_communes(2022)[:2]
     own = commune_sheets(first, 2022, 2022, (20, 30))
     other = commune_sheets(second, 2022, 2022, (20, 30))
     alike = dict(own["results"].rows[0])
     other["results"].rows.append(dict(alike))
-    own["results"].rows.append(dict(alike))  # typed twice in the successor's own workbook
+    own["results"].rows.append(dict(alike))  # typed twice in the successor's own book
     write_workbook(own, tmp_path / "a.xlsx")
     write_workbook(other, tmp_path / "b.xlsx")
     stacked = stack([(read_workbook(tmp_path / name), first.code) for name in ("a.xlsx", "b.xlsx")])
@@ -210,6 +212,9 @@ def test_rows_alike_in_two_workbooks_are_two_records(tmp_path) -> None:
     month = int(str(alike["month"]).split("/")[0])
     same = (results["indicator"] == alike["indicator"]) & (results["month"] == month)
     same &= (results["value"] == alike["value"]) & (results["village"] == alike["village"])
-    assert sorted(results.loc[same, "_file"]) == ["a.xlsx", "b.xlsx"]
-    duplicates = result.rejected[result.rejected["reason_code"] == "duplicate_row"]
-    assert list(duplicates["file"]) == ["a.xlsx"]
+    assert list(results.loc[same, "_file"]) == ["a.xlsx"]
+    rejected = result.rejected[result.rejected["sheet"] == "Kết quả"].set_index("reason_code")
+    assert rejected.loc[["duplicate_row"], "file"].tolist() == ["a.xlsx"]
+    other_book = rejected.loc[["duplicate_in_other_book"]]
+    assert other_book["file"].tolist() == ["b.xlsx"] and other_book["value"].tolist() == ["a.xlsx"]
+    assert "sổ" in other_book["reason"].iloc[0]

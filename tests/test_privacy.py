@@ -115,3 +115,30 @@ def test_phone_numbers_are_not_even_stored(tiny_district: Paths, tmp_path) -> No
     for path in stored:
         text = pd.read_parquet(path).to_csv()
         assert not [p for p in phones if p in text], path.name
+
+
+def test_a_phone_typed_in_a_note_is_written_over_and_logged_without_it(
+    tiny_district: Paths, tmp_path
+) -> None:
+    paths = Paths.under(tmp_path)
+    shutil.copytree(tiny_district.raw, paths.raw)
+    workbook = paths.raw_year(2022) / "10627-nam-chinh.xlsx"
+    book = load_workbook(workbook)
+    log = book["Nhật ký hoạt động"]
+    headers = [c.value for c in log[1]]
+    notes, activity = headers.index("Ghi chú") + 1, headers.index("Hoạt động") + 1
+    log.cell(2, notes, "Bà Lan cần gọi lại số 0903\u00a0456 789 để hẹn")  # a repair, too
+    log.cell(3, activity, "Hướng dẫn VNeID, CCCD 001203004567")
+    book.save(workbook)
+    prepare(paths, 2022, [sample_commune(2022, "nam-chinh")])
+    stored = {p.name: pd.read_parquet(p) for p in paths.processed.rglob("*.parquet")}
+    for name, table in stored.items():
+        digits = re.sub(r"[\s.\-]", "", table.to_csv())
+        assert "0903456789" not in digits and "001203004567" not in digits, name
+    kept = stored["activities.parquet"]
+    assert "Bà Lan cần gọi lại số [số đã ẩn] để hẹn" in set(kept["notes"])
+    assert "Hướng dẫn VNeID, CCCD [số đã ẩn]" in set(kept["activity"])
+    fixes = stored["fixes.parquet"]
+    hidden = fixes[fixes["kind"] == "long_number_hidden"]
+    assert sorted(hidden["column"]) == ["Ghi chú", "Hoạt động"]
+    assert set(hidden["raw"]) == set(hidden["fixed"]) == {""}
