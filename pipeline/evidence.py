@@ -203,7 +203,10 @@ def indicator_table(indicators: pd.DataFrame) -> pd.DataFrame:
                 "has_rows": i.code in ROW_EVIDENCE,
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    for column in ("value", "previous", "change"):  # a missing figure is None, never NaN
+        table[column] = table[column].astype(object).where(table[column].notna(), None)
+    return table
 
 
 def setting_sources(settings_file: Path | None, section: str = "limitations") -> dict[str, str]:

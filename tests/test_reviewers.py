@@ -253,3 +253,20 @@ def test_the_comparison_notebook_shows_what_it_read_and_who_is_missing(built: Pa
     comparison = (folder / "comparison.html").read_text("utf-8")
     assert lxml.html.fromstring(comparison).xpath("//a") == []
     assert "cnscd-audit" not in comparison and 'class="jp-InputArea' not in comparison
+
+
+def test_a_missing_figure_reads_as_a_dash_in_the_reviewers_table_never_nan() -> None:
+    indicators = pd.DataFrame(
+        {
+            "commune_code": ["1", "1"],
+            "indicator": ["people_15_with_account", "members_total"],
+            "value": [float("nan"), 12.0],
+            "previous_value": [float("nan"), float("nan")],
+            "change": [float("nan"), float("nan")],
+            "missing_reason": ["chưa ghi chỉ tiêu này", ""],
+        }
+    )
+    table = evidence.indicator_table(indicators).set_index("code")
+    assert table.loc["people_15_with_account", "value"] is None
+    assert table.loc["members_total", "value"] == 12
+    assert table.loc["members_total", "previous"] is None
