@@ -21,6 +21,7 @@ from pipeline.vntext import slugify
 INDICATOR_COLUMNS = ["commune_code", "indicator", "value", "missing_reason"]
 ORGANISATION, QUALITY = "Tổ chức", "Chất lượng dữ liệu"
 NO_POPULATION = "thiếu dữ liệu dân số"
+NOT_RECORDED = "chưa ghi chỉ tiêu này"
 
 
 class Inputs:
@@ -199,10 +200,6 @@ def _people(column: str, value: object) -> Callable[[Inputs], pd.Series]:
     return lambda i: i.picked("activities", column, value, "people")
 
 
-def _result(kind: str) -> Callable[[Inputs], pd.Series]:
-    return lambda i: i.picked("results", "indicator", kind, "value")
-
-
 def _latest(kind: str) -> Callable[[Inputs], pd.Series]:
     """A level reported month by month: each village's (or the commune-wide row's) latest
     month, summed; communes without a row of the kind have no value (not zero)."""
@@ -243,6 +240,20 @@ def _has_kind(kind: str) -> Callable[[Inputs], pd.Series]:
 
 def _per_1000(compute: Callable[[Inputs], pd.Series], base: str) -> Callable[[Inputs], pd.Series]:
     return lambda i: _share(compute(i), getattr(i, base), 1000)
+
+
+def _per_1000_of_recorded(
+    compute: Callable[[Inputs], pd.Series], base: str
+) -> Callable[[Inputs], pd.Series]:
+    """Per 1,000 of `base`, only where the figure was recorded (a kind with no row has none)."""
+
+    def rate(i: Inputs) -> pd.Series:
+        top, bottom = compute(i).dropna(), getattr(i, base)
+        bottom = bottom[bottom > 0]
+        common = top.index.intersection(bottom.index)
+        return top[common] / bottom[common] * 1000
+
+    return rate
 
 
 CATALOGUE: list[Indicator] = [
@@ -711,9 +722,13 @@ for _kind, _code_name in contract.RESULT_KINDS.items():
             _code_name.replace("_", " ").capitalize(),
             _unit,
             _RESULT_PILLARS[_code_name],
-            f"Tổng giá trị '{_kind}' trong bảng kết quả.",
+            f"Tổng giá trị '{_kind}' trong bảng kết quả; không có giá trị khi không có dòng nào "
+            "(xã không theo dõi chỉ tiêu này, không phải bằng 0).",
             ("results",),
-            _result(_kind),
+            _has_kind(_kind),
+            is_count=False,
+            missing_text=NOT_RECORDED,
+            level=True,
         ),
         Indicator(
             f"{_code_name}_per_1000",
@@ -724,9 +739,12 @@ for _kind, _code_name in contract.RESULT_KINDS.items():
             f"Tổng giá trị '{_kind}' chia cho {'số hộ' if _base == 'households' else 'dân số'}"
             ", nhân 1.000.",
             ("results", "villages"),
-            _per_1000(_result(_kind), _base),
+            _per_1000_of_recorded(_has_kind(_kind), _base),
             is_count=False,
-            missing_text="thiếu dữ liệu số hộ" if _base == "households" else NO_POPULATION,
+            missing_text=(
+                f"{NOT_RECORDED} hoặc "
+                + ("thiếu dữ liệu số hộ" if _base == "households" else NO_POPULATION)
+            ),
         ),
     ]
 _KIND_OF = {code: kind for kind, code in contract.ALL_RESULT_KINDS.items()}
@@ -738,9 +756,13 @@ CATALOGUE += [
         "VNeID level-2 accounts activated",
         "tài khoản",
         "Chính quyền số",
-        f"Tổng giá trị '{_KIND_OF['vneid_activated']}' trong bảng kết quả.",
+        f"Tổng giá trị '{_KIND_OF['vneid_activated']}' trong bảng kết quả; không có giá trị "
+        "khi không có dòng nào.",
         ("results",),
-        _result(_KIND_OF["vneid_activated"]),
+        _has_kind(_KIND_OF["vneid_activated"]),
+        is_count=False,
+        missing_text=NOT_RECORDED,
+        level=True,
     ),
     Indicator(
         "all_dossiers",
@@ -787,7 +809,7 @@ CATALOGUE += [
             _latest(_KIND_OF[code]),
             is_count=False,
             level=True,
-            missing_text="chưa ghi chỉ tiêu này",
+            missing_text=NOT_RECORDED,
         )
         for code, name_en, unit, pillar in (
             ("adults_with_vneid", "Adults with a level-2 e-ID", "người", "Chính quyền số"),
