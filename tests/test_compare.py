@@ -228,6 +228,15 @@ def test_a_named_list_of_communes_is_compared_like_a_district(district, tmp_path
     assert "01 xã chưa có báo cáo: xã Nam Trung" in html
     assert "Tổng và trung vị của nhóm" in html and "trung vị huyện" not in html
     assert "Xã Nam Chính" in html and "Xã An Lâm" in html and "Xã Nam Hưng" not in html
+    assert "thuộc nhóm Cụm Nam năm 2022" in html
+    # The scores' table prints each name whole, in its fixed first column (automatic widths
+    # gave a small group's names a letter or two a line).
+    from pypdf import PdfReader
+
+    pdf = paths.outputs_year(2022) / "so-sanh-nhom-cum-nam" / "comparison.pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+    scores = re.sub(r"\s+", " ", text.split("6. Điểm chuẩn hóa")[1].split("7. ")[0])
+    assert "Xã Nam Chính" in scores and "Xã An Lâm" in scores, scores[:300]
 
 
 def test_a_province_is_a_group_too_as_after_the_2025_reform() -> None:
