@@ -21,6 +21,7 @@ from pipeline.errors import InputError
 from pipeline.ingest import DECODED, FORMULAS, ROW, RawWorkbook
 from pipeline.numbers import DECIMAL_COMMA, INVALID, THOUSANDS, read_number
 from pipeline.schemas import CHECK_REASONS, schema_for
+from pipeline.units import VILLAGE_KINDS
 from pipeline.vntext import match_key, repair_with_kind
 
 FILE, SHEET = "_file", "_sheet"
@@ -464,11 +465,26 @@ def _canonical(
     return _by_value(values, lambda v: _closest(v, keys, key, cutoff))
 
 
+# "Cấp tổ" as communes write it: their own level (xã, phường, thị trấn, đặc khu) or their
+# villages' (thôn, bản, ấp, tổ dân phố…: every kind of units.VILLAGE_KINDS but a bare "tổ").
+_COMMUNE_LEVEL_KEYS = tuple(
+    f"{prefix}{kind}"
+    for kind in ("xa", "phuong", "thi tran", "dac khu")
+    for prefix in ("", "to ", "cap ")
+)
+_VILLAGE_LEVEL_KEYS = tuple(
+    f"{prefix}{match_key(kind)}"
+    for kind in (*VILLAGE_KINDS, "thôn")
+    if kind != "tổ"
+    for prefix in ("", "to ", "cap ")
+)
+
+
 def _team_level(value: str) -> str | None:
     key = match_key(value)
-    if key.startswith(("xa", "to xa", "cap xa", "thi tran", "phuong")):
+    if key.startswith(_COMMUNE_LEVEL_KEYS):
         return "Xã"
-    if key.startswith(("thon", "to thon", "cap thon", "xom", "khu", "ap", "to dan pho")):
+    if key.startswith(_VILLAGE_LEVEL_KEYS):
         return "Thôn"
     return None
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.config import Paths
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, UnknownCommuneError
 from pipeline.registry import (
     EXTRA_REGISTRY_NAME,
     Commune,
@@ -22,6 +22,7 @@ from pipeline.registry import (
     communes_of_year,
     default_group_key,
     ended_during,
+    ended_named,
     find_commune,
     find_district,
     find_named_group,
@@ -257,6 +258,10 @@ def known_villages(paths: Paths, year: int, commune) -> list[str]:
     return []
 
 
+def _dmy(iso: str) -> str:
+    return dt.date.fromisoformat(iso).strftime("%d/%m/%Y")
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     from pipeline.template import write_template
 
@@ -266,7 +271,18 @@ def cmd_template(args: argparse.Namespace) -> int:
         paths = _paths(args)
         extra = paths.raw / EXTRA_REGISTRY_NAME
         scope = [c for g in _groups(args, paths, args.year) for c in g.communes] or None
-        commune = find_commune(args.year, args.commune, extra, within=scope)
+        try:
+            commune = find_commune(args.year, args.commune, extra, within=scope)
+        except UnknownCommuneError:
+            ended = ended_named(args.year, args.commune, extra)
+            if len(ended) != 1:
+                raise
+            commune = ended[0]  # a predecessor's months before the change: its own workbook
+            print(
+                f"{commune.name} ({commune.code}) ended on {_dmy(commune.valid_to)}: this "
+                f"workbook holds its months of {args.year} before that day, which its successor's "
+                f"report reads; put it in data/raw/{args.year}/ as {commune.stem}.xlsx"
+            )
         villages = known_villages(paths, args.year, commune)
     output = (
         Path(args.output)
@@ -275,7 +291,7 @@ def cmd_template(args: argparse.Namespace) -> int:
     )
     if output.exists() and not args.force:
         raise PipelineError(f"{output} exists; pass --force to overwrite it")
-    write_template(output, commune, villages)
+    write_template(output, commune, villages, args.year)
     print(f"template: {output}")
     return 0
 

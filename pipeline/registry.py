@@ -562,6 +562,14 @@ def ended_during(year: int, extra_csv: Path | None = None) -> list[Commune]:
     return _communes(frame[(frame["end"] >= start) & (frame["end"] < tree_date(year))])
 
 
+def ended_named(year: int, wanted: str, extra_csv: Path | None = None) -> list[Commune]:
+    """The units of `ended_during` that `wanted` names (code, slug or name)."""
+    frame = load_registry(extra_csv)
+    start = pd.Timestamp(dt.date(year, 1, 1))
+    ended = frame[(frame["end"] >= start) & (frame["end"] < tree_date(year))]
+    return _communes(_matching(ended, wanted))
+
+
 def changes_during(commune: Commune, year: int) -> list[Change]:
     """The predecessors whose months of `year` before the change are the commune's: those of a
     unit that began during the year (Trần Phú, from 01/12/2024, takes in Nam Chính's January to

@@ -118,6 +118,18 @@ def test_template_command_writes_the_workbook(tmp_path) -> None:
     assert again.returncode == 2 and "--force" in again.stderr
 
 
+def test_a_predecessor_gets_its_workbook_for_the_months_before_the_change(tmp_path) -> None:
+    """Hiệp Cát ended on 30/06/2025 (into Trần Phú): the README asks for its January-June
+    workbook, so `template` writes it rather than refusing a unit of no 2025 report."""
+    out = tmp_path / "10618-hiep-cat.xlsx"
+    done = cnscd("template", "--year", "2025", "--commune", "10618", "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "Xã Hiệp Cát (10618) ended on 30/06/2025" in done.stdout
+    from openpyxl import load_workbook
+
+    assert load_workbook(out)["Thông tin xã"]["B2"].value == "Xã Hiệp Cát"
+
+
 def test_a_workbook_named_for_no_commune_is_pointed_out(tiny_district: Paths, tmp_path) -> None:
     import shutil
 

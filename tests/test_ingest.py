@@ -164,6 +164,35 @@ def test_template_has_lists_frozen_headers_and_reads_back(tmp_path: Path) -> Non
     assert result.tables["activities"].empty  # the examples sheet is not data
 
 
+def test_a_ward_s_template_speaks_of_its_own_units_and_reads_back(tmp_path: Path) -> None:
+    """A phường of 2025 (no district): no "Huyện" column, "Cấp tổ" offers its own words, the
+    guide's example is the ward's own, only required headers are bold, and what an analyst
+    writes with those words (or appends with openpyxl) reads back."""
+    from pipeline.registry import find_commune
+
+    ward = find_commune(2025, "26740")  # Phường Sài Gòn, Thành phố Hồ Chí Minh
+    path = write_template(tmp_path / "t.xlsx", ward, ["Khu phố 1", "Khu phố 2"], 2025)
+    book = load_workbook(path)
+    identity = [c.value for c in book["Thông tin xã"][1]]
+    assert "Huyện" not in identity and "Tỉnh" in identity
+    levels = [c.value for c in book[LISTS_SHEET]["A"][1:4]]
+    assert levels == ["Phường", "Khu phố", "Thôn"]
+    guide = [row for row in book["Hướng dẫn"].iter_rows(values_only=True) if any(row)]
+    assert "26740" in guide[3] and "Phường Sài Gòn" in guide[3]
+    assert any(row[0] == "Khu phố" and row[1] == "Khu phố 1" for row in guide)  # Cấp tổ, Thôn
+    bold = {c.value: c.font.b for c in book["Thành viên"][1]}
+    assert bold["Họ và tên"] and not bold["Số điện thoại"]
+    members = book["Thành viên"]
+    members.append(["Phường", None, "Nguyễn Văn An", "Tổ trưởng", 1980, None, None, "Có"])
+    members.append(["Khu phố", "Khu phố 2", "Trần Thị Bình", "Thành viên", 1990, None, None, "Có"])
+    book["Thông tin xã"]["D2"] = "Lê Văn C"  # the signer
+    book.save(path)
+    result = clean_workbook(read_workbook(path), "26740", 2025)
+    members = result.tables["members"]
+    assert members["team_level"].tolist() == ["Xã", "Thôn"]  # the commune level, a village
+    assert members["village"].tolist()[1] == "Khu phố 2"
+
+
 def test_old_or_encrypted_workbook_is_named_for_what_it_is(tmp_path: Path) -> None:
     path = tmp_path / "x.xlsx"
     path.write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 512)
