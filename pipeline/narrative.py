@@ -460,7 +460,12 @@ def formed_from(commune: Commune, year: int, origins: list[dict]) -> dict | None
     read = [o["source_name"] for o in origins if o["status"] == "read"]
     return {
         "date": date_vi(pd.Timestamp(changes[0].date)),
-        "names": ", ".join(dict.fromkeys(in_sentence(c.other.name) for c in changes)),
+        # A divided predecessor gave only part of itself, as the resolutions write it.
+        "names": ", ".join(
+            dict.fromkeys(
+                ("một phần " if c.split else "") + in_sentence(c.other.name) for c in changes
+            )
+        ),
         "read": ", ".join(in_sentence(name) for name in read),
         "refused": [o for o in origins if o["status"] == "split_unattributed"],
     }

@@ -187,6 +187,7 @@ def test_a_divided_predecessor_is_read_only_where_the_settings_say(
     assert (
         "Chưa tính số liệu của Xã Cộng Hòa (10639-cong-hoa.xlsx): đơn vị này được chia cho" in text
     )
+    assert "trên cơ sở xã An Bình, một phần xã Cộng Hòa, xã An Phú." in text  # divided
     alone = _value(_indicators(paths, year), "10645", "people_guided")
 
     settings = tmp_path / "settings.toml"
