@@ -45,6 +45,7 @@ REASONS = {
         "một lần; nếu là hai hoạt động khác nhau, ghi rõ thôn hoặc nội dung rồi chạy lại"
     ),
     "invalid_date": "Ngày không đọc được",
+    "nonexistent_date": "Ngày không có trong lịch (như 31/02): ghi lại ngày đúng",
     "date_outside_year": "Ngày nằm ngoài năm báo cáo",
     "missing_value": "Thiếu giá trị bắt buộc",
     "invalid_number": "Số không đọc được",
@@ -354,7 +355,8 @@ def _clean_date(
     parsed = pd.Series(dates[codes], index=raw.index, dtype=object)
     unreadable = raw.notna() & parsed.isna()
     if column.required:
-        _drop(log, table, reject, unreadable, column.header, raw, "invalid_date")
+        reason = _by_value(raw.where(unreadable), _unreadable_date_reason)
+        _drop(log, table, reject, unreadable, column.header, raw, reason)
     else:
         log.fix(table, unreadable, column.header, "invalid_value_blanked", raw, parsed)
     converted = parsed.notna() & written[codes].astype(bool)  # None (missing) is False
@@ -363,6 +365,14 @@ def _clean_date(
     # Typed once per distinct date, then taken for every row.
     typed = pd.to_datetime(pd.Series(dates, dtype=object)).astype("datetime64[ns]").to_numpy()
     return pd.Series(typed[codes], index=raw.index)
+
+
+def _unreadable_date_reason(value: object) -> str:
+    """'31/02/2025' is a date the calendar has not; 'hôm qua' is no date at all."""
+    found = _DMY.match(value) if isinstance(value, str) else None
+    if found and 1 <= int(found.group(1)) <= 31 and 1 <= int(found.group(2)) <= 12:
+        return "nonexistent_date"
+    return "invalid_date"
 
 
 def _date_and_kind(value: object) -> tuple[pd.Timestamp | None, bool, str]:

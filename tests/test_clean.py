@@ -166,6 +166,7 @@ def test_each_date_cell_is_typed_and_logged_by_what_was_written() -> None:
 
     sheet = contract.SHEETS_BY_KEY["activities"]
     dates = [dt.datetime(2022, 4, 25), "25/04/2022", 44676, 44676.0, "44676", "hôm qua", None]
+    dates.append("31/02/2022")  # a date the calendar has not
     raw = pd.DataFrame(
         {
             "commune_code": "10627",
@@ -189,7 +190,7 @@ def test_each_date_cell_is_typed_and_logged_by_what_was_written() -> None:
     kinds = fixes[fixes["column"] == "Ngày"].set_index("excel_row")["kind"].to_dict()
     assert kinds == {3: "date_text", 4: "date_serial", 5: "date_serial", 6: "date_serial"}
     why = rejected.set_index("excel_row")["reason_code"].to_dict()
-    assert why == {7: "invalid_date", 8: "missing_value"}
+    assert why == {7: "invalid_date", 8: "missing_value", 9: "nonexistent_date"}
 
 
 def test_a_row_alike_in_two_books_of_a_commune_counts_once_and_names_the_other_book(
