@@ -18,7 +18,7 @@ from pipeline.config import Paths
 from pipeline.documents import CommuneRun
 from pipeline.errors import InputError
 from pipeline.evidence import EVIDENCE_FOLDER
-from pipeline.exports import write_csv
+from pipeline.exports import readable_rejected, write_csv
 from pipeline.files import write_text
 from pipeline.index import read_status, write_index, write_manifest, write_status
 from pipeline.locate import find_predecessor_workbook, find_workbook
@@ -107,9 +107,8 @@ def record_year(
                 (folder / name).unlink(missing_ok=True)
             shutil.rmtree(folder / EVIDENCE_FOLDER, ignore_errors=True)
         if rejected is not None and run.status == "ok":
-            write_csv(
-                rejected[rejected["commune_code"] == run.commune.code], folder / "rejected.csv"
-            )
+            mine = rejected[rejected["commune_code"] == run.commune.code]
+            write_csv(readable_rejected(mine), folder / "rejected.csv")
         if quality is not None and run.commune.code in quality.index and run.status == "ok":
             record["quality"] = {k: int(v) for k, v in quality.loc[run.commune.code].items()}
         write_status(folder, record)

@@ -88,9 +88,9 @@ def write_xlsx(
     write_atomically(path, write)
 
 
-def export_rejected(rejected: pd.DataFrame, stem: Path) -> None:
-    """`{stem}.csv` and `{stem}.xlsx`: every dropped row with where it was and why."""
-    readable = rejected.rename(
+def readable_rejected(rejected: pd.DataFrame) -> pd.DataFrame:
+    """The dropped rows with the Vietnamese headers people read them under."""
+    return rejected.rename(
         columns={
             "commune_code": "Mã xã",
             "file": "Tệp",
@@ -102,6 +102,11 @@ def export_rejected(rejected: pd.DataFrame, stem: Path) -> None:
             "reason": "Lý do",
         }
     )
+
+
+def export_rejected(rejected: pd.DataFrame, stem: Path) -> None:
+    """`{stem}.csv` and `{stem}.xlsx`: every dropped row with where it was and why."""
+    readable = readable_rejected(rejected)
     write_csv(readable, stem.with_suffix(".csv"))
     write_xlsx(readable, stem.with_suffix(".xlsx"), "Dòng bị loại")
 

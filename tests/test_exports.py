@@ -80,6 +80,9 @@ def test_no_exported_cell_runs_as_a_formula(district_copy: Paths) -> None:
         if p.suffix in (".csv", ".xlsx")
     )
     assert {p.name for p in tables} >= {"rejected.csv", "rejected.xlsx", "comparison.xlsx"}
+    # The commune's own list of dropped rows reads under the year's Vietnamese headers.
+    headers = {p.read_text("utf-8-sig").splitlines()[0] for p in tables if p.name == "rejected.csv"}
+    assert len(headers) == 1 and headers.pop().startswith("Mã xã,Tệp,Trang tính,Dòng")
     seen: set[str] = set()
     for path in tables:
         for cell in _cells(path):
