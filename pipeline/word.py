@@ -278,12 +278,9 @@ def _no_borders(table) -> None:
 
 
 def _fixed_widths(table, widths_cm: list[float], margin_cm: float | None = None) -> None:
-    table.autofit = False
+    table.autofit = False  # <w:tblLayout w:type="fixed"/>, once
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     tblpr = table._tbl.tblPr
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    tblpr.append(layout)
     if margin_cm is not None:
         margins = OxmlElement("w:tblCellMar")
         for side in ("left", "right"):
@@ -367,16 +364,28 @@ def _block_table(document, table_element, widths_cm: tuple[float, ...]) -> None:
 
 def _column_widths(rows: list[list[str]]) -> list[float]:
     """Column widths filling the text width: each column as wide as its longest text in 12 pt
-    (about 0.21 cm a letter, up to 60 letters), the widest taking what is left, or giving up
-    what is missing (its text wraps)."""
+    (about 0.21 cm a letter, up to 60 letters), the widest taking what is left; when the texts
+    are too long for the page, each column keeps room for its longest word ("TT" stays narrow)
+    and the rest is shared in proportion to what each would want (their text wraps)."""
     columns = max(len(r) for r in rows)
-    longest = [max((len(r[i]) if i < len(r) else 0) for r in rows) for i in range(columns)]
-    natural = [max(0.6 + 0.21 * min(n, 60), 1.1) for n in longest]
-    widest = natural.index(max(natural))
-    natural[widest] += TEXT_CM - sum(natural)
-    if natural[widest] < 3.0:  # too many wide columns: share the width out evenly
-        return [round(TEXT_CM / columns, 2)] * columns
-    return [round(w, 2) for w in natural]
+
+    def cells(i: int) -> list[str]:
+        return [r[i] if i < len(r) else "" for r in rows]
+
+    def width(letters: int) -> float:
+        return max(0.6 + 0.21 * min(letters, 60), 1.1)
+
+    natural = [width(max(len(text) for text in cells(i))) for i in range(columns)]
+    if sum(natural) <= TEXT_CM:
+        widest = natural.index(max(natural))
+        natural[widest] += TEXT_CM - sum(natural)
+        return [round(w, 2) for w in natural]
+    least = [
+        width(max((len(w) for t in cells(i) for w in t.split()), default=0)) for i in range(columns)
+    ]
+    spare = max(TEXT_CM - sum(least), 0.0)
+    wanted = sum(n - m for n, m in zip(natural, least, strict=True)) or 1.0
+    return [round(m + (n - m) * spare / wanted, 2) for n, m in zip(natural, least, strict=True)]
 
 
 def _cell_text(td) -> str:

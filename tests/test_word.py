@@ -106,6 +106,12 @@ def test_the_word_report_is_in_the_decrees_format_with_real_styles(nam_chinh) ->
     closing = [p for p in document.paragraphs if p.text.startswith("Trên đây là báo cáo")]
     assert [p.paragraph_format.keep_with_next for p in closing] == [True]  # with the signature
     assert annex and all(t.style.name == "Table Grid" for t in annex)
+    numbered = [t for t in annex if t.cell(0, 0).text == "TT"]
+    assert numbered
+    for table in numbered:  # "TT" narrow, the indicator's name wide
+        widths = [int(col.get(qn("w:w"))) for col in table._tbl.tblGrid.iterchildren()]
+        assert widths[0] < widths[1] / 2, widths
+    assert all(len(t._tbl.tblPr.findall(qn("w:tblLayout"))) == 1 for t in annex)
     assert len(document.inline_shapes) == 2  # the two charts, as pictures
     properties = document.core_properties
     fixed = FIXED_TIME.replace(tzinfo=None)
@@ -191,3 +197,18 @@ def test_run_refuses_an_unknown_format(tiny_district: Paths, capsys) -> None:
     )
     assert code == 2
     assert "html,pdf,docx" in capsys.readouterr().err
+
+
+def test_a_table_too_wide_for_the_page_keeps_its_number_column_narrow() -> None:
+    """Long 'không có (…)' cells in two columns: each column keeps room for its longest word
+    and shares the rest by what it wants; 'TT' is not as wide as the indicator's name."""
+    from pipeline.word import TEXT_CM, _column_widths
+
+    missing = "không có (chưa ghi chỉ tiêu này)"
+    rows = [
+        ["TT", "Chỉ số", "Đơn vị", "Giá trị", "Năm 2024"],
+        ["1", "Tỷ lệ người từ 15 tuổi có tài khoản thanh toán", "%", missing, missing],
+    ]
+    widths = _column_widths(rows)
+    assert sum(widths) == pytest.approx(TEXT_CM, abs=0.05)
+    assert widths[0] < 1.5 and widths[1] > 2 * widths[0] and widths[1] > widths[2]
