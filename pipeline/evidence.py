@@ -25,6 +25,8 @@ from pipeline.indicators import (
     service_code,
     without_smartphone,
 )
+from pipeline.registry import split_kind
+from pipeline.units import UnitWords, in_words, unit_words
 from pipeline.vntext import slugify
 
 # Columns whose values identify a person: never shown, in evidence or in repair examples.
@@ -222,11 +224,14 @@ def setting_sources(settings_file: Path | None, section: str = "limitations") ->
 
 
 def rule_table(
-    values: dict[str, float | None], settings: dict, sources: dict[str, str]
+    values: dict[str, float | None],
+    settings: dict,
+    sources: dict[str, str],
+    words: UnitWords | None = None,
 ) -> pd.DataFrame:
     """The rules of sections II and III for one commune (`narrative.check_rules`): the figure,
     the threshold, where the threshold comes from, and whether the rule fired."""
-    names = {i.code: i.name_vi for i in CATALOGUE}
+    names = {i.code: in_words(i.name_vi, words) if words else i.name_vi for i in CATALOGUE}
     return pd.DataFrame(
         [
             {
@@ -349,6 +354,9 @@ class Audit:
     rules: pd.DataFrame
     evidence: dict[str, Rows]
     totals: dict[str, float]
+    # The commune's own words for its level and villages ('cấp phường', 'khu phố', 'bản'): the
+    # catalogue's names are written in them, as the report writes them.
+    words: UnitWords
 
 
 def build_audit(
@@ -367,7 +375,14 @@ def build_audit(
         k: (None if pd.isna(v) else float(v))
         for k, v in zip(mine["indicator"], mine["value"], strict=True)
     }
+    villages = tables["villages"][tables["villages"]["commune_code"] == commune_code]
+    words = unit_words(
+        split_kind(commune_name)[0] or "Xã", villages["village"], villages.get("village_kind", ())
+    )
     table = indicator_table(mine)
+    if not table.empty:
+        for column in ("name", "unit", "definition"):
+            table[column] = [in_words(text, words) for text in table[column]]
     codes = [c for c in table["code"] if c in ROW_EVIDENCE] if not table.empty else []
     files = sorted({f for name in contract.SHEETS_BY_KEY for f in tables[name]["_file"].dropna()})
     rows, totals = _evidence(tables, codes, year)
@@ -381,7 +396,8 @@ def build_audit(
         repairs=repairs_by_kind(tables["fixes"]),
         rejected_rows=len(tables["rejected"]),
         indicators=table,
-        rules=rule_table(values, settings, sources),
+        rules=rule_table(values, settings, sources, words),
         evidence=rows,
         totals=totals,
+        words=words,
     )

@@ -20,6 +20,7 @@ from pipeline.files import write_text
 from pipeline.group_evidence import GroupAudit, build_group_audit, figure_names
 from pipeline.indicators import CATALOGUE_BY_CODE, service_code
 from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group
+from pipeline.units import in_words
 
 EVIDENCE_SHOWN = 20  # rows of a long evidence list shown in the notebook (all are in its CSV)
 
@@ -126,7 +127,9 @@ def save_evidence(audit: Audit, folder: str | Path = ".") -> dict[str, str]:
 def evidence_rows(audit: Audit, csvs: dict[str, str]) -> Shown:
     """The rows each counting indicator adds up, collapsed; long lists point to their CSV."""
     values = {r.code: r.value for r in audit.indicators.itertuples() if r.code in audit.evidence}
-    names = {code: CATALOGUE_BY_CODE[code].name_vi for code in audit.evidence}
+    names = {
+        code: in_words(CATALOGUE_BY_CODE[code].name_vi, audit.words) for code in audit.evidence
+    }
     return Shown(str(_macros().evidence(audit, names, values, csvs, EVIDENCE_SHOWN)))
 
 

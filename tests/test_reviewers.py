@@ -12,7 +12,7 @@ import lxml.html
 import pandas as pd
 import pytest
 
-from pipeline import evidence, group_evidence, narrative, store
+from pipeline import evidence, group_evidence, narrative, reviewing, store
 from pipeline.config import Paths
 from pipeline.options import ReportOptions
 from pipeline.rendering import link_figures, visible_text
@@ -270,3 +270,27 @@ def test_a_missing_figure_reads_as_a_dash_in_the_reviewers_table_never_nan() -> 
     assert table.loc["people_15_with_account", "value"] is None
     assert table.loc["members_total", "value"] == 12
     assert table.loc["members_total", "previous"] is None
+
+
+def test_the_reviewers_tables_name_units_in_the_commune_s_own_words(built: Paths) -> None:
+    """The report says 'cấp thị trấn' and 'tổ dân phố' for a thị trấn: so does the audit
+    (indicator names and units, the rules, the evidence lists), not the catalogue's thôn/xã."""
+    processed = built.processed_year(2022)
+    audit = evidence.build_audit(
+        2022,
+        "10627",
+        "Thị trấn Thử",  # the same data, read as a thị trấn's (its villages' default word)
+        store.read_commune(processed, "10627"),
+        pd.read_parquet(processed / "indicators.parquet"),
+        narrative.load_settings(),
+        {},
+        "",
+    )
+    names = audit.indicators.set_index("code")
+    assert names.loc["teams_commune", "name"] == "Tổ CNSCĐ cấp thị trấn"
+    assert names.loc["villages", "unit"] == "tổ dân phố"
+    village_word = re.compile(r"\bthôn\b", re.I)  # not "thông minh"
+    assert not any(village_word.search(n) for n in names["name"]), list(names["name"])
+    assert not any(village_word.search(n) for n in audit.rules["indicator_name"])
+    lists = reviewing.evidence_rows(audit, {}).html
+    assert "Thành viên tổ cấp tổ dân phố" in lists and "Thành viên tổ cấp thôn" not in lists
