@@ -7,7 +7,9 @@ cluster worker never needs the caller's files, and a file edited during a run ch
 
 from __future__ import annotations
 
+import json
 import os
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,10 +48,17 @@ class ReportOptions:
                 raise InputError(f"templates folder {self.templates_dir} does not exist")
             object.__setattr__(self, "templates", _read_templates(self.templates_dir))
 
-    def digests(self) -> dict[str, str]:
-        """The content of the district's settings and templates, as stage inputs."""
+    def digests(self, report: bool = False) -> dict[str, str]:
+        """The content of the district's settings and templates, as stage inputs; for a
+        commune's `report`, the settings without their `[groups]` (named lists of communes,
+        which only comparisons read)."""
+        settings = hash_bytes(self.settings_text) if self.settings_file else ""
+        if report and self.settings_file:
+            read = tomllib.loads(self.settings_text.decode("utf-8"))
+            read.pop("groups", None)
+            settings = hash_bytes(json.dumps(read, sort_keys=True, default=str).encode())
         return {
-            "settings": hash_bytes(self.settings_text) if self.settings_file else "",
+            "settings": settings,
             "templates": hash_bytes(*(n.encode() + b"\0" + c for n, c in self.templates))
             if self.templates_dir
             else "",

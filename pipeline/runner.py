@@ -249,7 +249,7 @@ def _run_year(
     )
     shared = {
         **stages.code_inputs(stages.REPORT),
-        **options.digests(),
+        **options.digests(report=True),
         "own units": extra_registry,
     }
     code = stages.key_of(shared)

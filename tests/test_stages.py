@@ -126,6 +126,13 @@ def test_settings_changed_rebuilds_reports_not_cleaning(
     assert [r.status for r in runs] == ["ok"]
     assert "2022: reports to build: 1 (settings changed)" in said
     assert not any("cleaning" in line for line in said)
+    # A named group added to the same settings is the comparisons' business: no report again.
+    settings.write_text(
+        settings.read_text("utf-8") + '[groups]\n"Cụm" = ["10627", "10645"]\n', encoding="utf-8"
+    )
+    options = ReportOptions(settings, formats=("html",), engine="inprocess")
+    runs = run_year(district_copy, 2022, communes, workers=1, echo=said.append, options=options)
+    assert [r.status for r in runs] == ["skipped"]
 
 
 def _set_cell(workbook: Path, sheet: str, header: str, value: object) -> int:
