@@ -41,7 +41,7 @@ REASONS = {
     contract.BLANK_ROW: "Dòng trống",
     "duplicate_row": "Dòng trùng lặp với một dòng phía trên",
     "duplicate_in_other_book": (
-        "Dòng giống một dòng trong sổ ghi ở cột giá trị (sổ của đơn vị trước sắp xếp): chỉ tính "
+        "Trùng với một dòng trong sổ của đơn vị sau sắp xếp (tên tệp ở cột Giá trị): chỉ tính "
         "một lần; nếu là hai hoạt động khác nhau, ghi rõ thôn hoặc nội dung rồi chạy lại"
     ),
     "invalid_date": "Ngày không đọc được",
@@ -179,6 +179,9 @@ class _Log:
         self.personal: frozenset[str] = frozenset()
 
     def _hidden(self, column: str | pd.Series, values: pd.Series) -> pd.Series:
+        """Logged values: none of a personal column's, and no long number of any other (a phone
+        typed one column off, under "Có điện thoại thông minh")."""
+        values = values.map(lambda v: hide_long_numbers(v) if isinstance(v, str) else v)
         if isinstance(column, str):
             return values.map(lambda _: "") if column in self.personal else values
         return values.where(~column.isin(self.personal), "")
@@ -302,9 +305,10 @@ def _present(series: pd.Series, factorized: Factorized | None = None) -> pd.Seri
 
 
 # Nine digits or more in a text (a phone number typed in a note, a citizen's ID, an account),
-# separated or not ("0903 456 789", "+84.903.456.789"): they identify a person, and no report
-# needs them. Written over before anything is kept, and logged without the text.
-_LONG_NUMBER = re.compile(r"(?<!\d)\+?\d(?:[\s.\-]?\d){8,}(?!\d)")
+# separated or not ("0903 456 789", "+84.903.456.789", "(0220) 3.123.456", "0903 - 456 - 789"):
+# they identify a person, and no report needs them (nor a sum of money written in a note).
+# Written over before anything is kept, and logged without the text.
+_LONG_NUMBER = re.compile(r"(?<!\d)[+(]?\d(?:[\s.\-()]{0,3}\d){8,}(?!\d)")
 HIDDEN_NUMBER = "[số đã ẩn]"
 
 
@@ -368,9 +372,21 @@ def _clean_date(
 
 
 def _unreadable_date_reason(value: object) -> str:
-    """'31/02/2025' is a date the calendar has not; 'hôm qua' is no date at all."""
-    found = _DMY.match(value) if isinstance(value, str) else None
-    if found and 1 <= int(found.group(1)) <= 31 and 1 <= int(found.group(2)) <= 12:
+    """'31/02/2025' (or '2025-02-31') is a day the calendar has not; 'hôm qua', '12/05/2202'
+    are no date a report can read."""
+    dmy = _DMY.match(value) if isinstance(value, str) else None
+    iso = _ISO.match(value) if isinstance(value, str) and dmy is None else None
+    if dmy:
+        day, month, year = (int(g) for g in dmy.groups())
+    elif iso:
+        year, month, day = (int(g) for g in iso.groups())
+    else:
+        return "invalid_date"
+    if not (_YEARS[0] <= year <= _YEARS[1] and 1 <= month <= 12 and 1 <= day <= 31):
+        return "invalid_date"
+    try:
+        dt.date(year, month, day)
+    except ValueError:
         return "nonexistent_date"
     return "invalid_date"
 
@@ -492,9 +508,13 @@ _VILLAGE_LEVEL_KEYS = tuple(
 
 def _team_level(value: str) -> str | None:
     key = match_key(value)
-    if key.startswith(_COMMUNE_LEVEL_KEYS):
+
+    def starts(keys: tuple[str, ...]) -> bool:  # whole words: "ban" is bản, not "ban chỉ đạo"
+        return key in keys or key.startswith(tuple(f"{k} " for k in keys))
+
+    if starts(_COMMUNE_LEVEL_KEYS):
         return "Xã"
-    if key.startswith(_VILLAGE_LEVEL_KEYS):
+    if starts(_VILLAGE_LEVEL_KEYS):
         return "Thôn"
     return None
 
@@ -627,24 +647,33 @@ def _validate(
         )
 
 
-def _near_duplicates(sheet: contract.Sheet, table: pd.DataFrame) -> pd.Series:
-    """The workbook of the earlier row each row equals once case, marks and spaces are folded
-    (None for a row that is the first of its kind).
+# Monthly figures of two territories ('Tháng 3, hồ sơ trực tuyến, 12') are alike by chance:
+# compared within one book only.
+_WITHIN_ONE_BOOK = frozenset({"results"})
 
-    Within the commune, not the workbook: a merged commune also reads its predecessors' books,
-    and a row entered in two of them is counted once. Two predecessors' rows can also be alike
-    by chance ('Tháng 3, hồ sơ trực tuyến, 12'): the reason names the other book, for the
-    reviewer to judge.
+
+def _near_duplicates(
+    sheet: contract.Sheet, table: pd.DataFrame, predecessors: frozenset[str]
+) -> tuple[pd.Series, pd.Series]:
+    """Rows equal to an earlier row once case, marks and spaces are folded: typed twice in one
+    book, and a predecessor's row the successor's own book holds too (`predecessors`: their
+    files), with that book's name. Two predecessors' books are never compared with each other:
+    they are two territories.
     """
     keys = {"commune_code": table["commune_code"]}
     for column in sheet.columns:
         values = table[column.key]
         keys[column.key] = _by_value(values, match_key) if column.kind == "text" else values
     frame = pd.DataFrame(keys)
-    first_file = (
-        table[FILE].groupby(frame.groupby(list(frame), dropna=False).ngroup()).transform("first")
-    )
-    return first_file.where(frame.duplicated(keep="first"))
+    in_book = frame.assign(**{FILE: table[FILE]}).duplicated(keep="first")
+    from_predecessor = table[FILE].isin(predecessors)
+    if sheet.key in _WITHIN_ONE_BOOK or not from_predecessor.any():
+        return in_book, pd.Series(None, index=table.index, dtype=object)
+    own = frame[~from_predecessor].drop_duplicates()
+    own_file = table.loc[~from_predecessor, FILE].iloc[0] if (~from_predecessor).any() else None
+    also_own = frame.merge(own, how="left", indicator=True)["_merge"].eq("both").to_numpy()
+    elsewhere = pd.Series(np.where(from_predecessor & also_own, own_file, None), index=table.index)
+    return in_book & elsewhere.isna(), elsewhere
 
 
 def _read_notes(sheet: contract.Sheet, table: pd.DataFrame, log: _Log, reject: pd.Series) -> None:
@@ -744,11 +773,12 @@ def clean_sheet(
         _drop(log, table, reject, late, "", "", "after_change")
     _canonicalise(sheet, table, villages, log)
     _validate(sheet, table, year, log, reject)
-    first_file = _near_duplicates(sheet, table[~reject]).reindex(table.index)
-    duplicated = first_file.notna()
-    elsewhere = duplicated & (first_file != table[FILE])
-    _drop(log, table, reject, duplicated & ~elsewhere, "", "", "duplicate_row")
-    _drop(log, table, reject, elsewhere, "", first_file, "duplicate_in_other_book")
+    in_book, own_book = _near_duplicates(sheet, table[~reject], frozenset(cutoffs or ()))
+    _drop(
+        log, table, reject, in_book.reindex(table.index, fill_value=False), "", "", "duplicate_row"
+    )
+    own_book = own_book.reindex(table.index)
+    _drop(log, table, reject, own_book.notna(), "", own_book, "duplicate_in_other_book")
     kept = list(
         dict.fromkeys(
             ["commune_code", FILE, ROW, *(c.key for c in sheet.columns if not c.personal)]

@@ -125,9 +125,9 @@ def _all_same(values: pd.Series) -> bool:
 
 
 def is_additive(code: str) -> bool:
-    """A figure whose group total is the sum of the communes' (counts, not shares or rates)."""
-    unit = CATALOGUE_BY_CODE[code].unit
-    return "%" not in unit and "/" not in unit
+    """A figure whose group total is the sum of the communes' (counts and levels, not shares,
+    rates or months): the catalogue's `Indicator.additive`, which merged communes sum too."""
+    return CATALOGUE_BY_CODE[code].additive
 
 
 def compare(

@@ -51,8 +51,9 @@ def pooled_note(units: list[Commune], approximate: bool) -> str:
 def previous_of_successors(
     processed_before: Path, year: int, codes: set[str], extra: Path | None = None
 ) -> tuple[pd.DataFrame | None, dict[str, str]]:
-    """Last year's indicators of communes formed since (`codes`), from their predecessors' rows
-    pooled under the successor's code, and a note per commune saying what it is compared with.
+    """Last year's indicators of communes formed since (`codes`), from their predecessors' own
+    indicators and their rows pooled under the successor's code (`pooled_from_parts`), and a
+    note per commune saying what it is compared with.
 
     A predecessor without last year's data leaves the comparison out (a partial sum would read
     as a fall), and the note says whose data is missing.

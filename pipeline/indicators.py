@@ -1021,8 +1021,8 @@ def with_previous(
 
     `same_commune` holds the codes that name the same commune in both years' trees: a code
     reused for other territory after a reform is not compared with its own past. A commune
-    formed by a merger is compared with `pooled`: the indicators of its predecessors' rows of
-    the previous year taken together (counts summed, shares and rates recomputed from the summed
+    formed by a merger is compared with `pooled`: its predecessors' previous year taken
+    together (`pooled_from_parts`: counts summed, shares and rates recomputed from the summed
     parts, never averaged); `notes` says so, per commune, in words.
     """
     out = current.copy()
@@ -1047,8 +1047,9 @@ def pooled_from_parts(
 ) -> pd.DataFrame:
     """Last year's indicators of merged communes (`pooled`, computed from their predecessors'
     rows taken together) with what adds up taken from the predecessors' own values (`parts`;
-    `groups`: successor → predecessor codes): a count or a level is the sum of the parts (none
-    when a part has none), a share with a declared numerator and denominator their summed ratio.
+    `groups`: successor → predecessor codes): a count or a level is the sum of the parts, a
+    share with a declared numerator and denominator their summed ratio, any other rate the
+    pooled rows'; none of them where a part has no value.
 
     Rows pooled under one code cannot say that each predecessor had its own commune-level team,
     or its own latest month of a level; the parts' own indicators can.
@@ -1058,10 +1059,12 @@ def pooled_from_parts(
         columns=["successor", "commune_code"],
     )
     grouped = parts.merge(link, on="commune_code").groupby(["successor", "indicator"])["value"]
-    summed = grouped.sum().where(grouped.count() == grouped.size()).unstack("indicator")
+    complete = (grouped.count() == grouped.size()).unstack("indicator")
+    summed = grouped.sum().unstack("indicator").where(complete)
     replaced = summed[[i.code for i in CATALOGUE if i.additive and i.code in summed]].copy()
     for indicator in CATALOGUE:
-        if indicator.numerator and not indicator.additive:
+        parts_known = {indicator.numerator, indicator.denominator} <= set(summed.columns)
+        if indicator.numerator and not indicator.additive and parts_known:
             bottom = summed[indicator.denominator]
             replaced[indicator.code] = summed[indicator.numerator] / bottom.where(bottom > 0) * 100
     by_key = replaced.reset_index().melt(id_vars="successor", var_name="indicator")
@@ -1071,6 +1074,11 @@ def pooled_from_parts(
     out["value"] = np.where(
         out["indicator"].isin(replaced.columns), by_key.reindex(keys).to_numpy(), out["value"]
     )
+    # A rate of the pooled rows where a part has no value would be a part's figure over the
+    # whole's base (or the whole's over a part's): none, as a partial sum is none.
+    whole = complete.reset_index().melt(id_vars="successor", var_name="indicator")
+    whole = whole.set_index(["successor", "indicator"])["value"].reindex(keys).eq(True)
+    out["value"] = out["value"].where(whole.to_numpy())
     return out
 
 

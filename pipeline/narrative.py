@@ -460,10 +460,11 @@ def formed_from(commune: Commune, year: int, origins: list[dict]) -> dict | None
     read = [o["source_name"] for o in origins if o["status"] == "read"]
     return {
         "date": date_vi(pd.Timestamp(changes[0].date)),
-        # A divided predecessor gave only part of itself, as the resolutions write it.
+        # A divided predecessor gave only part of itself: named last, as resolutions write it.
         "names": ", ".join(
             dict.fromkeys(
-                ("một phần " if c.split else "") + in_sentence(c.other.name) for c in changes
+                ("một phần " if c.split else "") + in_sentence(c.other.name)
+                for c in sorted(changes, key=lambda c: c.split)
             )
         ),
         "read": ", ".join(in_sentence(name) for name in read),

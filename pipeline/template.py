@@ -50,9 +50,8 @@ def examples(
     kind_word = village_kind.capitalize()
     named = village if prefix_kind(village) else f"{village_kind} {village}"
     named = village_in_sentence(named)
-    issuer = f"UBND {level.lower()} {identity['commune_name'].split(' ', 1)[-1]}"
-    if level.lower() == "thị trấn":
-        issuer = f"UBND thị trấn {identity['commune_name'].removeprefix('Thị trấn ')}"
+    short = commune.short_name if commune is not None else "Nam Chính"
+    issuer = f"UBND {level.lower()} {short}"
     return {
         "commune": {
             **identity,
@@ -117,7 +116,7 @@ def examples(
             "doc_kind": "Quyết định",
             "date": dt.date(year, 4, 25),
             "issuer": issuer,
-            "subject": f"Thành lập Tổ công nghệ số cộng đồng {village_kind}",
+            "subject": f"Thành lập Tổ công nghệ số cộng đồng {named}",
         },
     }
 

@@ -383,7 +383,9 @@ def _column_widths(rows: list[list[str]]) -> list[float]:
     least = [
         width(max((len(w) for t in cells(i) for w in t.split()), default=0)) for i in range(columns)
     ]
-    spare = max(TEXT_CM - sum(least), 0.0)
+    if sum(least) >= TEXT_CM:  # even the longest words are too wide: each its share of them
+        return [round(m * TEXT_CM / sum(least), 2) for m in least]
+    spare = TEXT_CM - sum(least)
     wanted = sum(n - m for n, m in zip(natural, least, strict=True)) or 1.0
     return [round(m + (n - m) * spare / wanted, 2) for n, m in zip(natural, least, strict=True)]
 

@@ -166,7 +166,7 @@ def test_each_date_cell_is_typed_and_logged_by_what_was_written() -> None:
 
     sheet = contract.SHEETS_BY_KEY["activities"]
     dates = [dt.datetime(2022, 4, 25), "25/04/2022", 44676, 44676.0, "44676", "hôm qua", None]
-    dates.append("31/02/2022")  # a date the calendar has not
+    dates += ["31/02/2022", "12/05/2202", "2022-02-31"]  # no such day; a year mistyped; none
     raw = pd.DataFrame(
         {
             "commune_code": "10627",
@@ -190,32 +190,81 @@ def test_each_date_cell_is_typed_and_logged_by_what_was_written() -> None:
     kinds = fixes[fixes["column"] == "Ngày"].set_index("excel_row")["kind"].to_dict()
     assert kinds == {3: "date_text", 4: "date_serial", 5: "date_serial", 6: "date_serial"}
     why = rejected.set_index("excel_row")["reason_code"].to_dict()
-    assert why == {7: "invalid_date", 8: "missing_value", 9: "nonexistent_date"}
+    assert why == {
+        7: "invalid_date",
+        8: "missing_value",
+        9: "nonexistent_date",
+        10: "invalid_date",
+        11: "nonexistent_date",
+    }
 
 
-def test_a_row_alike_in_two_books_of_a_commune_counts_once_and_names_the_other_book(
+def test_a_predecessor_s_row_in_the_successor_s_book_counts_once_and_two_territories_twice(
     tmp_path,
 ) -> None:
-    """A merged commune reads its predecessors' books too: a row entered in two of them counts
-    once (README), and the reason names the book of the copy kept, since two predecessors' rows
-    can also be alike by chance; typed twice in one book it is a plain duplicate."""
-    first, second = sample_communes(2022)[:2]
-    own = commune_sheets(first, 2022, 2022, (20, 30))
-    other = commune_sheets(second, 2022, 2022, (20, 30))
-    alike = dict(own["results"].rows[0])
-    other["results"].rows.append(dict(alike))
-    own["results"].rows.append(dict(alike))  # typed twice in the successor's own book
-    write_workbook(own, tmp_path / "a.xlsx")
-    write_workbook(other, tmp_path / "b.xlsx")
-    stacked = stack([(read_workbook(tmp_path / name), first.code) for name in ("a.xlsx", "b.xlsx")])
-    result = clean_tables(stacked, 2022)
+    """A merged commune reads its own book and its predecessors' (README): a predecessor's row
+    the successor's book holds too counts once, naming that book; two predecessors' rows alike
+    are two territories' records, and so are monthly results alike in two books; a row typed
+    twice in one book is a plain duplicate."""
+    first, second, third = sample_communes(2022)[:3]
+    books = {
+        "a.xlsx": commune_sheets(first, 2022, 2022, (20, 30)),  # the successor's own
+        "b.xlsx": commune_sheets(second, 2022, 2022, (20, 30)),  # its predecessors'
+        "c.xlsx": commune_sheets(third, 2022, 2022, (20, 30)),
+    }
+    copied = dict(books["a.xlsx"]["activities"].rows[0])  # typed in a's book and b's
+    books["b.xlsx"]["activities"].rows.append(dict(copied))
+    alike = dict(books["b.xlsx"]["activities"].rows[0])  # b's and c's: two territories
+    books["c.xlsx"]["activities"].rows.append(dict(alike))
+    month = dict(books["a.xlsx"]["results"].rows[0])  # a monthly figure alike in a and b
+    books["b.xlsx"]["results"].rows.append(dict(month))
+    books["a.xlsx"]["results"].rows.append(dict(month))  # and typed twice in a's book
+    for name, sheets in books.items():
+        write_workbook(sheets, tmp_path / name)
+    stacked = stack([(read_workbook(tmp_path / name), first.code) for name in books])
+    end = pd.Timestamp("2022-12-31")  # the successor began on the last day of the year
+    result = clean_tables(stacked, 2022, {"b.xlsx": end, "c.xlsx": end})
+
+    def books_of(row: dict) -> list[str]:
+        table = result.tables["activities"]
+        same = table["date"] == pd.Timestamp(row["date"])
+        for key in ("member", "activity", "people"):
+            same &= table[key] == row[key]
+        return sorted(table.loc[same, "_file"])
+
+    assert books_of(copied) == ["a.xlsx"]
+    assert books_of(alike) == ["b.xlsx", "c.xlsx"]
+    rejected = result.rejected[result.rejected["reason_code"] == "duplicate_in_other_book"]
+    logged = rejected[rejected["sheet"] == "Nhật ký hoạt động"]
+    assert list(zip(logged["file"], logged["value"], strict=True)) == [("b.xlsx", "a.xlsx")]
+    # The district's decision every book lists is one decision: the predecessors' copies go.
+    assert sorted(rejected.loc[rejected["sheet"] == "Văn bản", "file"]) == ["b.xlsx", "c.xlsx"]
     results = result.tables["results"]
-    month = int(str(alike["month"]).split("/")[0])
-    same = (results["indicator"] == alike["indicator"]) & (results["month"] == month)
-    same &= (results["value"] == alike["value"]) & (results["village"] == alike["village"])
-    assert list(results.loc[same, "_file"]) == ["a.xlsx"]
-    rejected = result.rejected[result.rejected["sheet"] == "Kết quả"].set_index("reason_code")
-    assert rejected.loc[["duplicate_row"], "file"].tolist() == ["a.xlsx"]
-    other_book = rejected.loc[["duplicate_in_other_book"]]
-    assert other_book["file"].tolist() == ["b.xlsx"] and other_book["value"].tolist() == ["a.xlsx"]
-    assert "sổ" in other_book["reason"].iloc[0]
+    number = int(str(month["month"]).split("/")[0])
+    same = (results["indicator"] == month["indicator"]) & (results["month"] == number)
+    same &= (results["value"] == month["value"]) & (results["village"] == month["village"])
+    assert sorted(results.loc[same, "_file"]) == ["a.xlsx", "b.xlsx"]
+    plain = result.rejected[result.rejected["reason_code"] == "duplicate_row"]
+    assert list(zip(plain["file"], plain["sheet"], strict=True)) == [("a.xlsx", "Kết quả")]
+
+
+@pytest.mark.parametrize(
+    ("written", "level"),
+    [
+        ("Phường", "Xã"),
+        ("Đặc khu", "Xã"),
+        ("Tổ xã", "Xã"),
+        ("Bản", "Thôn"),
+        ("Khu phố", "Thôn"),
+        ("Tổ dân phố", "Thôn"),
+        ("Ấp", "Thôn"),
+        ("cấp thôn", "Thôn"),
+        ("Tổ", None),
+        ("Huyện", None),
+        ("Bangkok", None),
+    ],
+)
+def test_team_levels_in_every_commune_s_words(written, level) -> None:
+    from pipeline.clean import _team_level
+
+    assert _team_level(written) == level

@@ -129,12 +129,20 @@ def test_a_phone_typed_in_a_note_is_written_over_and_logged_without_it(
     notes, activity = headers.index("Ghi chú") + 1, headers.index("Hoạt động") + 1
     log.cell(2, notes, "Bà Lan cần gọi lại số 0903\u00a0456 789 để hẹn")  # a repair, too
     log.cell(3, activity, "Hướng dẫn VNeID, CCCD 001203004567")
+    people = headers.index("Số người được hướng dẫn") + 1
+    log.cell(4, people, "0987 111 222")  # a phone one column off: the row is rejected
+    roster = book["Thành viên"]
+    smartphone = [c.value for c in roster[1]].index("Có điện thoại thông minh") + 1
+    roster.cell(2, smartphone, "(0220) 3.123.456")  # an optional cell blanked, and logged
     book.save(workbook)
     prepare(paths, 2022, [sample_commune(2022, "nam-chinh")])
     stored = {p.name: pd.read_parquet(p) for p in paths.processed.rglob("*.parquet")}
+    typed = ("0903456789", "001203004567", "0987111222", "02203123456")
     for name, table in stored.items():
-        digits = re.sub(r"[\s.\-]", "", table.to_csv())
-        assert "0903456789" not in digits and "001203004567" not in digits, name
+        digits = re.sub(r"[\s.\-()]", "", table.to_csv())
+        assert not [t for t in typed if t in digits], name
+    rejected = stored["rejected.parquet"]
+    assert "[số đã ẩn]" in set(rejected["value"])  # where and why, never the number
     kept = stored["activities.parquet"]
     assert "Bà Lan cần gọi lại số [số đã ẩn] để hẹn" in set(kept["notes"])
     assert "Hướng dẫn VNeID, CCCD [số đã ẩn]" in set(kept["activity"])

@@ -187,7 +187,7 @@ def test_a_divided_predecessor_is_read_only_where_the_settings_say(
     assert (
         "Chưa tính số liệu của Xã Cộng Hòa (10639-cong-hoa.xlsx): đơn vị này được chia cho" in text
     )
-    assert "trên cơ sở xã An Bình, một phần xã Cộng Hòa, xã An Phú." in text  # divided
+    assert "trên cơ sở xã An Bình, xã An Phú, một phần xã Cộng Hòa." in text  # divided last
     alone = _value(_indicators(paths, year), "10645", "people_guided")
 
     settings = tmp_path / "settings.toml"
@@ -221,3 +221,39 @@ def test_two_predecessors_villages_of_one_name_stay_two_villages() -> None:
     told = _told_apart(rows)
     assert told["village"].tolist()[:2] == ["32110/Ấp 1", "32116/Ấp 1"]
     assert pd.isna(told["village"].iloc[2])  # a commune-wide row stays commune-wide
+
+
+def test_a_predecessor_without_a_figure_leaves_last_year_s_figure_and_its_rates_empty() -> None:
+    """A recorded 4G upgrades, B did not: the merged commune's last year has no 4G figure, and
+    no rate of A's upgrades over A's and B's people either; what both have adds up."""
+    from pipeline.indicators import pooled_from_parts
+
+    def frame(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+        return pd.DataFrame(rows, columns=["commune_code", "indicator", "value"]).assign(
+            missing_reason=""
+        )
+
+    nan = float("nan")
+    parts = frame(
+        [
+            ("A", "upgrades_4g", 10.0),
+            ("B", "upgrades_4g", nan),
+            ("A", "upgrades_4g_per_1000", 10.0),
+            ("B", "upgrades_4g_per_1000", nan),
+            ("A", "teams_commune", 1.0),
+            ("B", "teams_commune", 1.0),
+            ("A", "population", 1000.0),
+            ("B", "population", 1000.0),
+        ]
+    )
+    pooled = frame(  # as the pooled rows give them: one team, A's upgrades over both
+        [
+            ("S", "upgrades_4g", 10.0),
+            ("S", "upgrades_4g_per_1000", 5.0),
+            ("S", "teams_commune", 1.0),
+            ("S", "population", 2000.0),
+        ]
+    )
+    out = pooled_from_parts(pooled, parts, {"S": ["A", "B"]}).set_index("indicator")["value"]
+    assert pd.isna(out["upgrades_4g"]) and pd.isna(out["upgrades_4g_per_1000"])
+    assert (out["teams_commune"], out["population"]) == (2.0, 2000.0)
