@@ -106,6 +106,9 @@ class Indicator:
     # A level that is not a count (population, people with an account) but adds up over the
     # communes a merged one was made of, as every count does (`pooled_from_parts`).
     level: bool = False
+    # The indicator whose missing value is the reason first ('chưa ghi chỉ tiêu này' for a rate
+    # of a kind of result not written, before 'thiếu dữ liệu dân số').
+    missing_with: str = ""
 
     @property
     def additive(self) -> bool:
@@ -741,10 +744,8 @@ for _kind, _code_name in contract.RESULT_KINDS.items():
             ("results", "villages"),
             _per_1000_of_recorded(_has_kind(_kind), _base),
             is_count=False,
-            missing_text=(
-                f"{NOT_RECORDED} hoặc "
-                + ("thiếu dữ liệu số hộ" if _base == "households" else NO_POPULATION)
-            ),
+            missing_text="thiếu dữ liệu số hộ" if _base == "households" else NO_POPULATION,
+            missing_with=_code_name,
         ),
     ]
 _KIND_OF = {code: kind for kind, code in contract.ALL_RESULT_KINDS.items()}
@@ -987,12 +988,17 @@ def compute_indicators(
     communes = pd.Index(sorted(present["commune_code"].unique()), name="commune_code")
     holders = {sheet: set(group) for sheet, group in present.groupby("sheet")["commune_code"]}
     frames = []
+    reasons: dict[str, pd.Series] = {}
     for indicator in CATALOGUE:
         computed = indicator.compute(inputs)
         values = computed.reindex(communes).astype("float64")
         if indicator.is_count:
             values = values.where(communes.isin(computed.index), 0.0)
         reason = pd.Series(np.where(values.isna(), indicator.missing_text, ""), index=communes)
+        if indicator.missing_with:
+            first = reasons[indicator.missing_with]
+            reason = reason.where(~values.isna() | (first == ""), first)
+        reasons[indicator.code] = reason
         for sheet in reversed(indicator.inputs):  # the first absent input names the reason
             lacking = ~communes.isin(list(holders.get(sheet, ())))
             values[lacking] = np.nan

@@ -174,8 +174,12 @@ def test_figures_worked_out_by_hand(two_communes) -> None:
     assert a["people_channel_nhom_zalo"] == 30 and a["people_channel_truc_tiep"] == 10
     assert a["people_month_03"] == 40 and a["people_month_04"] == 0
     assert (a["upgrades_4g"], a["new_internet"]) == (7, 5)
-    # A kind of result the commune wrote no row of is not tracked, not zero.
+    # A kind of result the commune wrote no row of is not tracked, not zero; its rate says so
+    # (the commune's population is known).
     assert a["cashless_accounts"] is None and a["cashless_accounts_per_1000"] is None
+    computed = compute_indicators(tables, 2022, present)
+    why = computed[computed["commune_code"] == "A"].set_index("indicator")["missing_reason"]
+    assert why["cashless_accounts"] == why["cashless_accounts_per_1000"] == "chưa ghi chỉ tiêu này"
     assert a["upgrades_4g_per_1000"] == pytest.approx(3.5)  # per 1,000 inhabitants
     assert a["new_internet_per_1000"] == pytest.approx(10)  # per 1,000 households
     assert (a["zalo_groups"], a["zalo_groups_commune"], a["zalo_groups_village"]) == (2, 1, 1)
