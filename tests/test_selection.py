@@ -80,6 +80,7 @@ def test_a_selected_districts_communes_without_a_workbook_are_missing_not_failed
     assert not (paths.outputs_year(2022) / "00004-truc-bach" / "report.html").exists()
     index = (paths.outputs_year(2022) / "index.html").read_text(encoding="utf-8")
     assert "13 chưa có số liệu" in index and "Chưa có số liệu" in index
+    assert "các đơn vị của huyện, tỉnh hay nhóm đã chọn khi chạy" in index  # whose, said
     assert "chưa có sổ theo dõi trong thư mục 2022/ (cần tệp 00004-truc-bach.xlsx)" in index
 
 
