@@ -21,7 +21,7 @@ from pipeline.errors import InputError
 from pipeline.ingest import DECODED, FORMULAS, ROW, RawWorkbook
 from pipeline.numbers import DECIMAL_COMMA, INVALID, THOUSANDS, read_number
 from pipeline.schemas import CHECK_REASONS, schema_for
-from pipeline.units import VILLAGE_KINDS
+from pipeline.units import COMMUNE_KINDS, VILLAGE_KINDS
 from pipeline.vntext import match_key, repair_with_kind
 
 FILE, SHEET = "_file", "_sheet"
@@ -493,29 +493,21 @@ def _canonical(
 
 # "Cấp tổ" as communes write it: their own level (xã, phường, thị trấn, đặc khu) or their
 # villages' (thôn, bản, ấp, tổ dân phố…: every kind of units.VILLAGE_KINDS but a bare "tổ").
-_COMMUNE_LEVEL_KEYS = tuple(
-    f"{prefix}{kind}"
-    for kind in ("xa", "phuong", "thi tran", "dac khu")
-    for prefix in ("", "to ", "cap ")
-)
-_VILLAGE_LEVEL_KEYS = tuple(
-    f"{prefix}{match_key(kind)}"
-    for kind in (*VILLAGE_KINDS, "thôn")
-    if kind != "tổ"
-    for prefix in ("", "to ", "cap ")
-)
+def _level_keys(kinds: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The folded words of a level ('to xa', 'cap thon'…), whole and as a first word."""
+    keys = frozenset(f"{p}{match_key(k)}" for k in kinds for p in ("", "to ", "cap "))
+    return keys, tuple(f"{k} " for k in keys)
+
+
+_COMMUNE_LEVEL = _level_keys(COMMUNE_KINDS)
+_VILLAGE_LEVEL = _level_keys(tuple(k for k in VILLAGE_KINDS if k != "tổ"))
 
 
 def _team_level(value: str) -> str | None:
     key = match_key(value)
-
-    def starts(keys: tuple[str, ...]) -> bool:  # whole words: "ban" is bản, not "ban chỉ đạo"
-        return key in keys or key.startswith(tuple(f"{k} " for k in keys))
-
-    if starts(_COMMUNE_LEVEL_KEYS):
-        return "Xã"
-    if starts(_VILLAGE_LEVEL_KEYS):
-        return "Thôn"
+    for (whole, first), level in ((_COMMUNE_LEVEL, "Xã"), (_VILLAGE_LEVEL, "Thôn")):
+        if key in whole or key.startswith(first):  # whole words: "ban chi dao" is no bản
+            return level
     return None
 
 

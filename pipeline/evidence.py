@@ -26,7 +26,7 @@ from pipeline.indicators import (
     without_smartphone,
 )
 from pipeline.registry import split_kind
-from pipeline.units import UnitWords, in_words, unit_words
+from pipeline.units import UnitWords, in_words
 from pipeline.vntext import slugify
 
 # Columns whose values identify a person: never shown, in evidence or in repair examples.
@@ -376,9 +376,7 @@ def build_audit(
         for k, v in zip(mine["indicator"], mine["value"], strict=True)
     }
     villages = tables["villages"][tables["villages"]["commune_code"] == commune_code]
-    words = unit_words(
-        split_kind(commune_name)[0] or "Xã", villages["village"], villages.get("village_kind", ())
-    )
+    words = narrative.commune_words(split_kind(commune_name)[0] or "Xã", villages)
     table = indicator_table(mine)
     if not table.empty:
         for column in ("name", "unit", "definition"):

@@ -218,18 +218,20 @@ def _latest(kind: str) -> Callable[[Inputs], pd.Series]:
     return compute
 
 
+def _known_ratio(top: pd.Series, bottom: pd.Series, scale: float) -> pd.Series:
+    """top / bottom × scale where both are known and the bottom is not zero (an absent top is
+    missing, not zero: the commune did not report it)."""
+    top, bottom = top.dropna(), bottom.dropna()
+    bottom = bottom[bottom > 0]
+    common = top.index.intersection(bottom.index)
+    return top[common] / bottom[common] * scale
+
+
 def _ratio(numerator: str, denominator: str) -> Callable[[Inputs], pd.Series]:
-    """Numerator over denominator, × 100, where both are known and the denominator is not zero
-    (an absent numerator is missing, not zero: the commune did not report it)."""
-
-    def compute(i: Inputs) -> pd.Series:
-        top = CATALOGUE_BY_CODE[numerator].compute(i).dropna()
-        bottom = CATALOGUE_BY_CODE[denominator].compute(i).dropna()
-        bottom = bottom[bottom > 0]
-        common = top.index.intersection(bottom.index)
-        return top[common] / bottom[common] * 100
-
-    return compute
+    """Numerator over denominator, × 100 (`_known_ratio`)."""
+    return lambda i: _known_ratio(
+        CATALOGUE_BY_CODE[numerator].compute(i), CATALOGUE_BY_CODE[denominator].compute(i), 100
+    )
 
 
 def _has_kind(kind: str) -> Callable[[Inputs], pd.Series]:
@@ -249,14 +251,7 @@ def _per_1000_of_recorded(
     compute: Callable[[Inputs], pd.Series], base: str
 ) -> Callable[[Inputs], pd.Series]:
     """Per 1,000 of `base`, only where the figure was recorded (a kind with no row has none)."""
-
-    def rate(i: Inputs) -> pd.Series:
-        top, bottom = compute(i).dropna(), getattr(i, base)
-        bottom = bottom[bottom > 0]
-        common = top.index.intersection(bottom.index)
-        return top[common] / bottom[common] * 1000
-
-    return rate
+    return lambda i: _known_ratio(compute(i), getattr(i, base), 1000)
 
 
 CATALOGUE: list[Indicator] = [

@@ -41,7 +41,7 @@ from pipeline.numbers import printed
 from pipeline.registry import UNIT_KINDS, Commune, changes_during, in_sentence
 from pipeline.settings import load_settings  # also read from here by report, cli, runner
 from pipeline.textsafety import printable
-from pipeline.units import in_words, places, unit_words, village_in_sentence
+from pipeline.units import UnitWords, in_words, places, unit_words, village_in_sentence
 
 LOCALE = "vi_VN"
 
@@ -346,11 +346,7 @@ def report_context(
     marked = figures(values)
     info = tables["commune"].iloc[0]
     villages = tables["villages"]
-    words = unit_words(
-        commune.kind,
-        villages["village"],
-        villages.get("village_kind", ()),
-    )
+    words = commune_words(commune.kind, villages)
     order = list(villages["village"])
     members = tables["members"]
     from pipeline.indicators import villages_without_team
@@ -449,6 +445,12 @@ def recipients(commune: Commune, settings: dict) -> list[str]:
     }
     lines = table.get("with_districts" if commune.district_name else "without_districts", [])
     return [str(line).format(**names) for line in lines]
+
+
+def commune_words(kind: str, villages: pd.DataFrame) -> UnitWords:
+    """The words of a commune of `kind` ('Phường') for itself and its villages, from its
+    villages' names and 'Loại' cells (a 'Villages' table)."""
+    return unit_words(kind, villages["village"], villages.get("village_kind", ()))
 
 
 def formed_from(commune: Commune, year: int, origins: list[dict]) -> dict | None:

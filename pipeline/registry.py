@@ -554,20 +554,21 @@ def predecessors(commune: Commune) -> list[Change]:
     return _changes(commune, "to", "from")
 
 
+def _ended(year: int, extra_csv: Path | None) -> pd.DataFrame:
+    frame = load_registry(extra_csv)
+    start = pd.Timestamp(dt.date(year, 1, 1))
+    return frame[(frame["end"] >= start) & (frame["end"] < tree_date(year))]
+
+
 def ended_during(year: int, extra_csv: Path | None = None) -> list[Commune]:
     """Units that ended during the year (before 31 December): their months of the year are
     their successors'."""
-    frame = load_registry(extra_csv)
-    start = pd.Timestamp(dt.date(year, 1, 1))
-    return _communes(frame[(frame["end"] >= start) & (frame["end"] < tree_date(year))])
+    return _communes(_ended(year, extra_csv))
 
 
 def ended_named(year: int, wanted: str, extra_csv: Path | None = None) -> list[Commune]:
     """The units of `ended_during` that `wanted` names (code, slug or name)."""
-    frame = load_registry(extra_csv)
-    start = pd.Timestamp(dt.date(year, 1, 1))
-    ended = frame[(frame["end"] >= start) & (frame["end"] < tree_date(year))]
-    return _communes(_matching(ended, wanted))
+    return _communes(_matching(_ended(year, extra_csv), wanted))
 
 
 def changes_during(commune: Commune, year: int) -> list[Change]:

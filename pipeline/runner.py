@@ -74,9 +74,13 @@ def run_year(
     (Ctrl-C) records the communes it finished, writes the index and raises `Interrupted`.
     """
     with year_lock(paths.outputs_year(year)):
-        for folder in (paths.outputs_year(year), paths.processed_year(year)):
-            remove_temporaries(folder)  # what a killed run was writing
+        _remove_temporaries(paths, year)
         return _run_year(paths, year, communes, workers, echo, options, force, scheduler, missing)
+
+
+def _remove_temporaries(paths: Paths, year: int) -> None:
+    for folder in (paths.outputs_year(year), paths.processed_year(year)):
+        remove_temporaries(folder)  # what a killed run was writing
 
 
 def run_and_compare(
@@ -93,8 +97,7 @@ def run_and_compare(
     """`run_year`, then the groups' comparisons, under one lock of the year's outputs. The
     index is written once, after both, and whatever stopped them (an error, Ctrl-C)."""
     with year_lock(paths.outputs_year(year)):
-        for folder in (paths.outputs_year(year), paths.processed_year(year)):
-            remove_temporaries(folder)
+        _remove_temporaries(paths, year)
         try:
             runs = _run_year(
                 paths,

@@ -16,7 +16,13 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from pipeline import contract
 from pipeline.registry import Commune
-from pipeline.units import DEFAULT_VILLAGE_KIND, VILLAGE_KINDS, prefix_kind, village_in_sentence
+from pipeline.units import (
+    COMMUNE_KINDS,
+    DEFAULT_VILLAGE_KIND,
+    VILLAGE_KINDS,
+    prefix_kind,
+    village_in_sentence,
+)
 
 LISTS_SHEET = "Danh mục"
 GUIDE_SHEET = "Hướng dẫn"
@@ -134,7 +140,7 @@ def team_levels(
     other kinds (cleaning reads each as the commune level or the village level)."""
     kinds = [kind.capitalize() for kind in VILLAGE_KINDS if kind not in ("tổ", "khu")]
     if commune is None:
-        return ("Xã", "Phường", "Thị trấn", "Đặc khu", *kinds)
+        return (*(kind.capitalize() for kind in COMMUNE_KINDS), *kinds)
     own = village_kind_of(commune, villages).capitalize()
     return (commune.kind, own, *(k for k in kinds if k != own))
 

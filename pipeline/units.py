@@ -43,6 +43,7 @@ DEFAULT_VILLAGE_KIND = {
     "thị trấn": "tổ dân phố",
     "đặc khu": "thôn",
 }
+COMMUNE_KINDS = tuple(DEFAULT_VILLAGE_KIND)  # "xã", "phường", "thị trấn", "đặc khu"
 _KEYS = {match_key(kind): kind for kind in VILLAGE_KINDS}
 
 
