@@ -8,7 +8,8 @@ changed, and the run says which ("clean.py changed", "settings changed").
 
 A stage's modules are its entry modules and every pipeline module they import, read from the
 source (imports under `if TYPE_CHECKING:` excluded), so a new import is never forgotten. Sources
-are hashed by content: bytecode, file times and a touched file change nothing.
+are hashed by their syntax tree without docstrings: bytecode, file times, a touched file, a comment,
+a docstring or a reformatting change nothing; a changed statement or constant does.
 """
 
 from __future__ import annotations
@@ -32,15 +33,27 @@ class Stage:
 
 PREPARE = Stage("prepare", ("preparing",), (PACKAGE_DIR / "data", PACKAGE_DIR / "settings.toml"))
 INDICATORS = Stage("indicators", ("computing",), (PACKAGE_DIR / "data",))
+# The reports and comparisons print the registry's names (a district renamed in units.csv must
+# reach them), so they depend on the reference data as cleaning does.
 REPORT = Stage(
     "report",
     ("documents", "report"),
-    (NOTEBOOKS / "commune_report.ipynb", TEMPLATES, PACKAGE_DIR / "settings.toml"),
+    (
+        NOTEBOOKS / "commune_report.ipynb",
+        TEMPLATES,
+        PACKAGE_DIR / "settings.toml",
+        PACKAGE_DIR / "data",
+    ),
 )
 COMPARISON = Stage(
     "comparison",
     ("documents", "report", "compare"),
-    (NOTEBOOKS / "district_comparison.ipynb", TEMPLATES, PACKAGE_DIR / "settings.toml"),
+    (
+        NOTEBOOKS / "district_comparison.ipynb",
+        TEMPLATES,
+        PACKAGE_DIR / "settings.toml",
+        PACKAGE_DIR / "data",
+    ),
 )
 
 
@@ -86,6 +99,25 @@ def _imported(module: str) -> frozenset[str]:
     return frozenset(name for name in found if _module_path(name) is not None)
 
 
+def _without_docstrings(tree: ast.Module) -> ast.Module:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0] if node.body else None
+            value = first.value if isinstance(first, ast.Expr) else None
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                node.body = node.body[1:] or [ast.Pass()]
+    return tree
+
+
+def source_digest(path: Path | None) -> str:
+    """A module's hash by what it does: its syntax tree without docstrings (comments, blank
+    lines and line numbers are not in the tree)."""
+    if path is None or not path.exists():
+        return ""
+    tree = _without_docstrings(ast.parse(path.read_text(encoding="utf-8")))
+    return hash_bytes(ast.dump(tree).encode())
+
+
 @cache
 def modules_of(stage: Stage) -> tuple[str, ...]:
     """The stage's modules: its entry modules and all they import, transitively."""
@@ -102,7 +134,7 @@ def modules_of(stage: Stage) -> tuple[str, ...]:
 def code_inputs(stage: Stage) -> dict[str, str]:
     """The digests of the stage's code: `clean.py`, `templates/`, … and the package versions."""
     inputs = {
-        f"{module.replace('.', '/')}.py": hash_path(_module_path(module))
+        f"{module.replace('.', '/')}.py": source_digest(_module_path(module))
         for module in modules_of(stage)
     }
     for path in stage.files:

@@ -74,7 +74,7 @@ def test_a_cleaning_rule_edited_recleans_and_rebuilds_what_it_changed(
     _run(district_copy, slugs)
     # The edit: clean.py's source differs, and its rule now drops one of Nam Chính's rows.
     edited = tmp_path / "clean.py"
-    edited.write_text((PACKAGE_DIR / "clean.py").read_text("utf-8") + "\n# a new rule\n", "utf-8")
+    edited.write_text((PACKAGE_DIR / "clean.py").read_text("utf-8") + "\n_NEW_RULE = 1\n", "utf-8")
     real_path = stages._module_path
     monkeypatch.setattr(stages, "_module_path", lambda m: edited if m == "clean" else real_path(m))
     stages.modules_of.cache_clear()
@@ -104,13 +104,36 @@ def test_a_cleaning_edit_that_changes_no_row_rebuilds_no_report(
 ) -> None:
     _run(district_copy, ("nam-chinh",))
     edited = tmp_path / "clean.py"
-    edited.write_text((PACKAGE_DIR / "clean.py").read_text("utf-8") + "\n# a comment\n", "utf-8")
+    edited.write_text((PACKAGE_DIR / "clean.py").read_text("utf-8") + "\n_UNUSED = 1\n", "utf-8")
     real_path = stages._module_path
     monkeypatch.setattr(stages, "_module_path", lambda m: edited if m == "clean" else real_path(m))
     said: list[str] = []
     assert _run(district_copy, ("nam-chinh",), said) == {"10627": "skipped"}
     assert "2022: cleaning 1 (clean.py changed)" in said
     assert not any("indicators" in line for line in said)
+
+
+def test_a_comment_or_docstring_rebuilds_nothing(
+    district_copy: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(district_copy, ("nam-chinh",))
+    edited: dict[str, Path] = {}
+    for module in ("clean", "indicators", "narrative", "compare"):
+        source = (PACKAGE_DIR / f"{module}.py").read_text("utf-8")
+        commented = source.replace('"""', '"""An edited docstring. ', 1) + "\n# a comment\n\n"
+        assert commented != source
+        edited[module] = tmp_path / f"{module}.py"
+        edited[module].write_text(commented, "utf-8")
+    real_path = stages._module_path
+    monkeypatch.setattr(stages, "_module_path", lambda m: edited.get(m) or real_path(m))
+    said: list[str] = []
+    assert _run(district_copy, ("nam-chinh",), said) == {"10627": "skipped"}
+    assert not any("cleaning" in line or "indicators" in line for line in said), said
+
+
+def test_a_registry_change_rebuilds_the_reports() -> None:
+    for stage in (stages.PREPARE, stages.REPORT, stages.COMPARISON):
+        assert "pipeline/data" in stages.code_inputs(stage), stage.name
 
 
 def test_settings_changed_rebuilds_reports_not_cleaning(
