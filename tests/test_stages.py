@@ -136,6 +136,22 @@ def test_a_registry_change_rebuilds_the_reports() -> None:
         assert "pipeline/data" in stages.code_inputs(stage), stage.name
 
 
+def test_last_year_s_rows_changed_recompute_this_year_s_figures(district_copy: Paths) -> None:
+    """The indicators' declared inputs include last year's clean rows: a report's
+    previous-year column must never be stale."""
+    commune = [sample_commune(2022, "nam-chinh")]
+    for year in (2022, 2023):
+        run_year(district_copy, year, commune, workers=1, echo=None, options=OPTIONS)
+    workbook = next(district_copy.raw_year(2022).glob("10627-*.xlsx"))
+    book = openpyxl.load_workbook(workbook)
+    book.remove(book["Kết quả"])  # last year's results, gone
+    book.save(workbook)
+    run_year(district_copy, 2022, commune, workers=1, echo=None, options=OPTIONS)
+    said: list[str] = []
+    run_year(district_copy, 2023, commune, workers=1, echo=said.append, options=OPTIONS)
+    assert any(line.startswith("2023: computing indicators (last year's") for line in said), said
+
+
 def test_settings_changed_rebuilds_reports_not_cleaning(
     district_copy: Paths, tmp_path: Path
 ) -> None:
