@@ -48,6 +48,9 @@ TABLE_TEXT = "Table Text"  # the paragraph style of table cells
 # Font sizes of the header and signature blocks, by the class of their cell (HTML).
 CELL_PT = {"issuer": 13, "motto": 13, "number": 13, "place-date": 14, "recipients": 11}
 LEFT_CELLS = {"recipients"}
+# Inline elements whose text is written as it stands (their look is not carried over).
+INLINE_PLAIN = {"span", "a", "sup", "sub", "small", "code", "u", "abbr", "time", "mark"}
+BLOCKS = {"p", "div", "table", "section", "figure", "h1", "h2", "h3", "ul", "ol"}
 
 
 class DocxError(PipelineError):
@@ -84,8 +87,13 @@ def _pieces(
             yield from _pieces(child, True, italic, size)
         elif tag in ("em", "i"):
             yield from _pieces(child, bold, True, size)
-        elif tag in ("span", "a", "sup", "sub"):
+        elif tag in INLINE_PLAIN:
             yield from _pieces(child, bold, italic, size)
+        elif tag:  # a comment or processing instruction has no tag and no text to show
+            raise DocxError(
+                f"the report has a <{tag}> inside a <{element.tag}> that this Word "
+                "writer does not know: its text would be lost"
+            )
         if child.tail:
             yield Piece(child.tail, bold, italic, size)
 
@@ -420,14 +428,30 @@ def _data_table(document, table_element) -> None:
 
 
 def _figure(document, element, images: dict[str, bytes]) -> None:
+    """A chart as its PNG, with its caption (<figcaption>) where the HTML puts it."""
     image = images.get(element.get("data-chart") or "")
-    if image is None:
-        return  # a chart without its PNG (a district's own figure): the text stands alone
-    paragraph = document.add_paragraph()
-    fmt = paragraph.paragraph_format
-    fmt.first_line_indent, fmt.line_spacing, fmt.keep_together = Cm(0), 1.0, True
+    captions = element.xpath("./figcaption")
+    for caption in captions:
+        if caption.getprevious() is None:  # a caption above the chart
+            _caption(document, caption, keep_with_next=image is not None)
+    if image is not None:  # a chart without its PNG (a district's own figure): no picture
+        paragraph = document.add_paragraph()
+        fmt = paragraph.paragraph_format
+        fmt.first_line_indent, fmt.line_spacing, fmt.keep_together = Cm(0), 1.0, True
+        fmt.keep_with_next = any(c.getprevious() is not None for c in captions)
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        paragraph.add_run().add_picture(io.BytesIO(image), width=Cm(CHART_CM))
+    for caption in captions:
+        if caption.getprevious() is not None:
+            _caption(document, caption, keep_with_next=False)
+
+
+def _caption(document, caption, keep_with_next: bool) -> None:
+    paragraph = document.add_paragraph(style="Normal")
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    paragraph.add_run().add_picture(io.BytesIO(image), width=Cm(CHART_CM))
+    fmt = paragraph.paragraph_format
+    fmt.first_line_indent, fmt.keep_with_next = Cm(0), keep_with_next
+    _add_runs(paragraph, list(_pieces(caption)))
 
 
 def _paragraph(document, element, style: str = "Normal", page_break: bool = False):
@@ -452,6 +476,42 @@ def _paragraph(document, element, style: str = "Normal", page_break: bool = Fals
     return paragraph
 
 
+def _holds_blocks(element) -> bool:
+    """Whether a <div> holds blocks (laid out one by one) rather than text (one paragraph);
+    both at once has no faithful Word form."""
+    blocks = [c for c in element if isinstance(c.tag, str) and c.tag in BLOCKS]
+    text = (element.text or "").strip() or any((c.tail or "").strip() for c in element)
+    if blocks and (text or len(blocks) < len([c for c in element if isinstance(c.tag, str)])):
+        raise DocxError(
+            "the report has a <div> that mixes text and blocks (<p>, <table>…): "
+            "put its text in a <p>"
+        )
+    return bool(blocks)
+
+
+def _list(document, element, page_break: bool) -> None:
+    """A list as the decree's documents write one: each item a paragraph opened by "- " (or
+    its number, in an ordered list)."""
+    for number, item in enumerate(element, start=1):
+        tag = item.tag if isinstance(item.tag, str) else ""
+        if not tag:
+            continue
+        if tag != "li":
+            raise DocxError(f"the report has a <{tag}> in a <{element.tag}>: only <li> belongs")
+        nested = [c.tag for c in item if isinstance(c.tag, str) and c.tag in BLOCKS]
+        if nested:
+            raise DocxError(
+                f"the report has a list item holding a <{nested[0]}>, which this Word "
+                "writer does not lay out: keep list items to text"
+            )
+        mark = f"{number}. " if element.tag == "ol" else "- "
+        paragraph = document.add_paragraph(style="Normal")
+        _add_runs(paragraph, [Piece(mark), *_pieces(item)])
+        if page_break:
+            paragraph.paragraph_format.page_break_before = True
+            page_break = False
+
+
 def _blocks(
     document, parent, images: dict[str, bytes], page_break: bool = False, keep: bool = False
 ) -> None:
@@ -460,7 +520,7 @@ def _blocks(
     for element in parent:
         tag = element.tag if isinstance(element.tag, str) else ""
         classes = _classes(element)
-        if tag in ("style", "script", "") or (tag == "div" and "rule" not in classes):
+        if tag in ("style", "script", ""):
             continue
         if tag == "table" and "header-block" in classes:
             _block_table(document, element, HEADER_COLUMNS_CM)
@@ -472,8 +532,14 @@ def _blocks(
             _blocks(
                 document, element, images, page_break="annex" in classes, keep="closing" in classes
             )
-        elif tag == "div":  # the rule under the subject line
+        elif tag == "div" and "rule" in classes:  # the rule under the subject line
             _rule(document, RULE_CM["subject"], TEXT_CM, after=6)
+        elif tag == "div" and _holds_blocks(element):
+            _blocks(document, element, images, page_break, keep)
+        elif tag == "div":  # a district template's text in a <div>: a paragraph
+            _paragraph(document, element, "Normal", page_break)
+        elif tag in ("ul", "ol"):
+            _list(document, element, page_break)
         elif tag == "figure":
             _figure(document, element, images)
         elif tag == "h1":

@@ -124,6 +124,41 @@ def test_a_fragment_that_is_not_a_report_is_refused() -> None:
         report_docx("<p>not a report</p>", {}, "x")
 
 
+DISTRICT_FRAGMENT = """<article class="cnscd-report">
+<h2>I. KẾT QUẢ</h2>
+<div class="note"><p>Đoạn văn trong một khối.</p><div><p>Khối lồng.</p></div></div>
+<div>Văn bản <small>nhỏ</small> trực tiếp trong khối.</div>
+<ul><li>Hướng dẫn <strong>dịch vụ công</strong> trực tuyến;</li><li>Thanh toán số.</li></ul>
+<ol><li>Tập huấn lần một.</li><li>Tập huấn lần hai.</li></ol>
+<table><thead><tr><th>TT</th><th>Nội dung</th></tr></thead>
+<tbody><tr><td>1</td><td>Hồ sơ <code>trực tuyến</code></td></tr></tbody></table>
+<figure data-chart="none"><figcaption>Biểu đồ 1: Số người được hướng dẫn</figcaption></figure>
+</article>"""
+
+
+def test_a_district_template_s_blocks_lists_and_captions_all_reach_word() -> None:
+    """Every word a district's own template shows reaches the Word report: text in a <div>
+    was dropped before, a list raised."""
+    text = docx_text(report_docx(DISTRICT_FRAGMENT, {}, "x"))
+    written = [w for w in _words(text) if w not in {"-", "1.", "2."}]
+    assert written == _words(visible_text(DISTRICT_FRAGMENT))
+    assert "- Hướng dẫn dịch vụ công trực tuyến;" in text and "2. Tập huấn lần hai." in text
+
+
+@pytest.mark.parametrize(
+    ("inner", "named"),
+    [
+        ("<p>Chữ <mark2>mất</mark2></p>", "mark2"),
+        ("<video>phim</video>", "video"),
+        ("<ul><li><p>Đoạn</p></li></ul>", "<p>"),
+        ("<div>Chữ<p>Đoạn</p></div>", "mixes text and blocks"),
+    ],
+)
+def test_an_element_word_cannot_lay_out_is_refused_not_dropped(inner: str, named: str) -> None:
+    with pytest.raises(DocxError, match=re.escape(named)):
+        report_docx(f'<article class="cnscd-report">{inner}</article>', {}, "x")
+
+
 def _top_margin_text(page) -> list[str]:
     found: list[str] = []
     height = float(page.mediabox.height)
