@@ -69,14 +69,30 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
-@cache
-def _imported(module: str) -> frozenset[str]:
-    """The pipeline modules `module` imports anywhere in its source (functions included)."""
+def _tree(module: str) -> ast.Module | None:
+    """The module's parsed source, read again only when its file changed (in a long process)."""
     path = _module_path(module)
     if path is None:
-        return frozenset()
+        return None
+    stat = path.stat()
+    return _parsed(path, stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _parsed(path: Path, mtime_ns: int, size: int) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _imported(module: str) -> frozenset[str]:
+    """The pipeline modules `module` imports anywhere in its source (functions included)."""
+    tree = _tree(module)
+    return frozenset() if tree is None else _pipeline_imports(tree)
+
+
+@cache
+def _pipeline_imports(tree: ast.Module) -> frozenset[str]:
     found: set[str] = set()
-    pending: list[ast.AST] = [ast.parse(path.read_text(encoding="utf-8"))]
+    pending: list[ast.AST] = [tree]
     while pending:
         node = pending.pop()
         if isinstance(node, ast.If) and _is_type_checking(node):
@@ -99,22 +115,31 @@ def _imported(module: str) -> frozenset[str]:
     return frozenset(name for name in found if _module_path(name) is not None)
 
 
-def _without_docstrings(tree: ast.Module) -> ast.Module:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            first = node.body[0] if node.body else None
-            value = first.value if isinstance(first, ast.Expr) else None
-            if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                node.body = node.body[1:] or [ast.Pass()]
-    return tree
+def _docstrings_removed(node: ast.AST) -> None:
+    """Remove the docstrings of a module, its classes and functions (statements only are
+    walked: a docstring is never inside an expression)."""
+    if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+        first = node.body[0] if node.body else None
+        value = first.value if isinstance(first, ast.Expr) else None
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            node.body = node.body[1:] or [ast.Pass()]
+    for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+        for child in getattr(node, field, ()):
+            if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case):
+                _docstrings_removed(child)
 
 
-def source_digest(path: Path | None) -> str:
+def source_digest(module: str) -> str:
     """A module's hash by what it does: its syntax tree without docstrings (comments, blank
     lines and line numbers are not in the tree)."""
-    if path is None or not path.exists():
-        return ""
-    tree = _without_docstrings(ast.parse(path.read_text(encoding="utf-8")))
+    tree = _tree(module)
+    return "" if tree is None else _tree_digest(tree)
+
+
+@cache
+def _tree_digest(tree: ast.Module) -> str:
+    # The parsed tree is shared with `_imported`: removing docstrings removes no import.
+    _docstrings_removed(tree)
     return hash_bytes(ast.dump(tree).encode())
 
 
@@ -134,8 +159,7 @@ def modules_of(stage: Stage) -> tuple[str, ...]:
 def code_inputs(stage: Stage) -> dict[str, str]:
     """The digests of the stage's code: `clean.py`, `templates/`, … and the package versions."""
     inputs = {
-        f"{module.replace('.', '/')}.py": source_digest(_module_path(module))
-        for module in modules_of(stage)
+        f"{module.replace('.', '/')}.py": source_digest(module) for module in modules_of(stage)
     }
     for path in stage.files:
         inputs[path.relative_to(path.parents[1]).as_posix()] = hash_path(path)
