@@ -50,6 +50,12 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def figure(value: float | None) -> str:
+    """A figure as the report prints it (1.234; 12,5), "–" when missing: for the notebook's
+    own tables."""
+    return narrative.number(None if value is None or pd.isna(value) else value)
+
+
 @lru_cache(maxsize=1)
 def _macros():
     env = narrative.new_environment()
