@@ -56,9 +56,10 @@ def short_name(name: str) -> str:
 
 
 def in_sentence(name: str) -> str:
-    """A unit's name inside a sentence: 'Thành phố Hải Dương' -> 'thành phố Hải Dương'."""
+    """A unit's name inside a sentence: 'Thành phố Hải Dương' -> 'thành phố Hải Dương'; a
+    numbered unit keeps its kind capitalised ('Phường 9'), as Nghị định 30 writes it."""
     kind, rest = split_kind(name)
-    return f"{kind.lower()} {rest}" if kind else name
+    return f"{kind.lower()} {rest}" if kind and not rest[:1].isdigit() else name
 
 
 def _day(value: pd.Timestamp) -> str:

@@ -457,7 +457,7 @@ def _zalo_rows(
 
 def _commune_body(commune: Commune) -> str:
     """'UBND xã Nam Chính', as documents name the issuing body."""
-    return f"UBND {commune.kind.lower()} {commune.short_name}"
+    return f"UBND {in_sentence(commune.name)}"
 
 
 def _department(year: int) -> str:

@@ -44,6 +44,9 @@ DEFAULT_VILLAGE_KIND = {
     "đặc khu": "thôn",
 }
 COMMUNE_KINDS = tuple(DEFAULT_VILLAGE_KIND)  # "xã", "phường", "thị trấn", "đặc khu"
+# The village kinds a "Cấp tổ" cell names: all but a bare "tổ" (the team itself, "Tổ xã").
+# Cleaning reads them and the template offers them: one list for both.
+TEAM_VILLAGE_KINDS = tuple(kind for kind in VILLAGE_KINDS if kind != "tổ")
 _KEYS = {match_key(kind): kind for kind in VILLAGE_KINDS}
 
 
