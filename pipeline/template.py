@@ -44,7 +44,7 @@ def examples(
             "district_name": "Huyện Nam Sách",
             "province_name": "Tỉnh Hải Dương",
         }
-        level, village_kind = "Xã", "thôn"
+        village_kind = "thôn"
     else:
         identity = {
             "commune_code": commune.code,
@@ -52,7 +52,7 @@ def examples(
             "district_name": commune.district_name,
             "province_name": commune.province_name,
         }
-        level, village_kind = commune.kind, village_kind_of(commune, villages)
+        village_kind = village_kind_of(commune, villages)
     village = (villages or [None])[0] or f"{village_kind.capitalize()} 1"
     kind_word = village_kind.capitalize()
     named = village if prefix_kind(village) else f"{village_kind} {village}"
