@@ -144,9 +144,11 @@ def test_team_totals_of_the_district_are_the_sum_of_its_communes(district) -> No
     sheet = load_workbook(folder / "comparison.xlsx")["So sánh"]
     headers = [cell.value for cell in sheet[2]]
     total = next(r for r in range(3, sheet.max_row + 1) if sheet.cell(r, 2).value == "Tổng")
+    words = UnitWords("xã, thị trấn", ("thôn", "tổ dân phố"))  # as the page and the PDF say
     for code in TEAM_INDICATORS:
         indicator = CATALOGUE_BY_CODE[code]
-        column = headers.index(f"{indicator.name_vi} ({indicator.unit})") + 1
+        name, unit = in_words(indicator.name_vi, words), in_words(indicator.unit, words)
+        column = headers.index(f"{name} ({unit})") + 1
         assert sheet.cell(total, column).value == expected[code], code
         assert {sheet.cell(r, column).number_format for r in range(3, total + 1)} == {"#,##0"}
     text = " ".join(page.extract_text() for page in PdfReader(folder / "comparison.pdf").pages)
