@@ -135,7 +135,7 @@ def write_comparison_xlsx(comparison, path: Path, title: str, words=None) -> Non
 
     from pipeline.compare import is_additive, unit_words
     from pipeline.indicators import CATALOGUE_BY_CODE
-    from pipeline.units import UnitWords, in_words
+    from pipeline.units import UnitWords, count_word, in_words
 
     table = comparison.table
     codes = [c for c in table.columns if c in CATALOGUE_BY_CODE]
@@ -143,7 +143,8 @@ def write_comparison_xlsx(comparison, path: Path, title: str, words=None) -> Non
     sheet = book.active
     sheet.title = "So sánh"
     words = words or UnitWords(unit_words(table["kind"]), ("thôn",))
-    headers = ["Mã xã", words.commune[:1].upper() + words.commune[1:], "Trạng thái"]
+    code_header = f"Mã {count_word(table['kind'])}"  # "Mã phường"; "Mã đơn vị" for mixed kinds
+    headers = [code_header, words.commune[:1].upper() + words.commune[1:], "Trạng thái"]
     formats: list[str] = []  # one per figure column, from column D on
     for code in codes:
         indicator = CATALOGUE_BY_CODE[code]

@@ -368,6 +368,7 @@ def test_excel_headers_are_in_the_words_the_html_and_pdf_use(tmp_path) -> None:
     path = tmp_path / "comparison.xlsx"
     write_comparison_xlsx(compared, path, "Tỉnh Thử 2022", words)
     headers = [cell.value for cell in load_workbook(path)["So sánh"][2]]
+    assert headers[:2] == ["Mã đơn vị", "Xã, phường, thị trấn"]  # not "Mã xã" of a phường
     for code in TEAM_INDICATORS:
         assert f"{context['names'][code]} ({context['units'][code]})" in headers, code
     assert "Ấp, khóm có Tổ CNSCĐ (ấp, khóm)" in headers, headers
