@@ -21,7 +21,7 @@ from pipeline.errors import InputError
 from pipeline.ingest import DECODED, FORMULAS, ROW, RawWorkbook
 from pipeline.numbers import DECIMAL_COMMA, INVALID, THOUSANDS, read_number
 from pipeline.schemas import CHECK_REASONS, schema_for
-from pipeline.units import COMMUNE_KINDS, VILLAGE_KINDS
+from pipeline.units import COMMUNE_KINDS, TEAM_VILLAGE_KINDS
 from pipeline.vntext import match_key, repair_with_kind
 
 FILE, SHEET = "_file", "_sheet"
@@ -492,7 +492,7 @@ def _canonical(
 
 
 # "Cấp tổ" as communes write it: their own level (xã, phường, thị trấn, đặc khu) or their
-# villages' (thôn, bản, ấp, tổ dân phố…: every kind of units.VILLAGE_KINDS but a bare "tổ").
+# villages' (thôn, bản, ấp, tổ dân phố…: units.TEAM_VILLAGE_KINDS, which the template offers).
 def _level_keys(kinds: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
     """The folded words of a level ('to xa', 'cap thon'…), whole and as a first word."""
     keys = frozenset(f"{p}{match_key(k)}" for k in kinds for p in ("", "to ", "cap "))
@@ -500,7 +500,7 @@ def _level_keys(kinds: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]
 
 
 _COMMUNE_LEVEL = _level_keys(COMMUNE_KINDS)
-_VILLAGE_LEVEL = _level_keys(tuple(k for k in VILLAGE_KINDS if k != "tổ"))
+_VILLAGE_LEVEL = _level_keys(TEAM_VILLAGE_KINDS)
 
 
 def _team_level(value: str) -> str | None:

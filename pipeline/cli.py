@@ -374,24 +374,46 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_communes(args: argparse.Namespace) -> int:
-    from pipeline.registry import parents_named, predecessors, search, successors
+    from pipeline.registry import (
+        code_elsewhere,
+        code_level,
+        lineage_of,
+        parents_named,
+        predecessors,
+        search,
+        successors,
+    )
 
     paths = _paths(args)
     extra = paths.raw / EXTRA_REGISTRY_NAME
-    if all(word.isdigit() for word in args.query):  # several codes: each one
-        found = [c for code in args.query for c in search(code, args.year, extra)]
+    query = " ".join(args.query)
+    scope = {"province": args.province, "district": args.district}
+    if not args.query and not any(scope.values()):
+        raise PipelineError("communes needs a name or code, or --province or --district")
+    if args.query and all(word.isdigit() for word in args.query):  # several codes: each one
+        found = [c for code in args.query for c in search(code, args.year, extra, **scope)]
+        for code in args.query:  # a bare code's level is said, and what it is elsewhere
+            others = code_elsewhere(code, args.year, extra)
+            if others:
+                print(
+                    f"'{code}' is taken as a {code_level(code)}'s code (a province's has 1–2 "
+                    "digits, a district's 3, a commune's 5, as --province and --district read "
+                    f"them); written so, it would be the {'; the '.join(others)}",
+                    file=sys.stderr,
+                )
     else:
-        found = search(" ".join(args.query), args.year, extra)
-        named = parents_named(" ".join(args.query), args.year, extra)
+        found = search(query, args.year, extra, **scope)
+        named = parents_named(query, args.year, extra) if query else []
         if len(named) > 1:
             print(
-                f"'{' '.join(args.query)}' names {', '.join(named)}: the units of each are "
+                f"'{query}' names {', '.join(named)}: the units of each are "
                 "listed; give the name with its marks, or a code, for one",
                 file=sys.stderr,
             )
     tree = f"the {args.year} tree (31/12/{args.year})" if args.year else "every tree"
     if not found:
-        print(f"no unit matches '{' '.join(args.query)}' in {tree}", file=sys.stderr)
+        within = "".join(f" in {level} '{v}'" for level, v in scope.items() if v)
+        print(f"no unit matches '{query}'{within} in {tree}", file=sys.stderr)
         return 1
     shown = found if args.all else found[: args.limit]
     for commune in shown:
@@ -407,11 +429,11 @@ def cmd_communes(args: argparse.Namespace) -> int:
             f"{commune.code}  {commune.name:<28} {commune.kind.lower():<9} "
             f"{parents:<56} {commune.validity}"
         )
-        if args.lineage:
-            for change in predecessors(commune):
-                print(f"       ← từ {change.describe()}")
-            for change in successors(commune):
-                print(f"       → thành {change.describe()}")
+        if args.lineage:  # every reform back to the first tree and on to today's unit
+            for depth, change in lineage_of(commune, predecessors):
+                print(f"       {'  ' * depth}← từ {change.describe()}")
+            for depth, change in lineage_of(commune, successors):
+                print(f"       {'  ' * depth}→ thành {change.describe()}")
     if len(shown) < len(found):
         print(f"… {len(found) - len(shown)} more (--all lists them)")
     return 0
@@ -552,9 +574,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     communes.add_argument(
         "query",
-        nargs="+",
-        help="a name (any case, with or without marks), a "
-        "code, or a district's or province's name to list its units",
+        nargs="*",
+        help="a name (any case, with or without marks), a code (1–2 digits: a province, 3: a "
+        "district, 5: a commune), or a district's or province's name to list its units",
+    )
+    communes.add_argument("--province", help="only the units of this province (code or name)")
+    communes.add_argument(
+        "--district", help="only the units of this district (its 3-digit code, or name)"
     )
     communes.add_argument("--year", type=int, help="only the tree of this year (31 December)")
     communes.add_argument("--limit", type=int, default=40, help="lines shown (default 40)")
@@ -562,7 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     communes.add_argument(
         "--lineage",
         action="store_true",
-        help="also what each unit was made of and what it became in the reforms",
+        help="also what each unit was made of and what it became, through every reform",
     )
     communes.set_defaults(func=cmd_communes)
 

@@ -97,6 +97,7 @@ def execute_comparison(
     """The comparison of a group's communes: notebook, HTML, PDF (landscape) and Excel."""
     from pipeline.compare import compare
     from pipeline.exports import write_comparison_xlsx
+    from pipeline.report import own_words, village_words_of, words_of_group
 
     found = group_of(paths, year, group, options)
     name, communes = found.name, list(found.communes)
@@ -104,10 +105,14 @@ def execute_comparison(
     indicators = pd.read_parquet(paths.processed_year(year) / INDICATORS_FILE)
 
     def workbook(work_dir: Path) -> list[str]:
+        compared = compare(indicators, communes, options.settings()["comparison"]["outlier_z"])
+        missing = set(compared.table.loc[compared.table["status"] == "missing", "commune_code"])
+        own = own_words(communes, village_words_of(paths, year, communes))
         write_comparison_xlsx(
-            compare(indicators, communes, options.settings()["comparison"]["outlier_z"]),
+            compared,
             work_dir / "comparison.xlsx",
             f"{name} {year}",
+            words_of_group(communes, own, missing),
         )
         return ["comparison.xlsx"]
 

@@ -26,7 +26,7 @@ from pipeline.indicators import (
     without_smartphone,
 )
 from pipeline.registry import split_kind
-from pipeline.units import UnitWords, in_words
+from pipeline.units import UnitWords, in_words, village_kind
 from pipeline.vntext import slugify
 
 # Columns whose values identify a person: never shown, in evidence or in repair examples.
@@ -278,9 +278,35 @@ def _in_order(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["_file", "_row"], kind="stable").reset_index(drop=True)
 
 
-def _view(frame: pd.DataFrame, sheet_key: str) -> pd.DataFrame:
+def _levels(frame: pd.DataFrame, words: UnitWords, villages: pd.DataFrame) -> np.ndarray:
+    """The "Cấp tổ" of each row in the commune's words: its own level ('Phường') for the
+    commune's team, the village's own kind ('Tổ dân phố', 'Bản') for a village's."""
+    declared = dict(zip(villages["village"], villages.get("village_kind", ()), strict=False))
+
+    def word(level: object, village: object) -> object:
+        if level == "Xã":
+            kind = words.commune
+        elif level == "Thôn":
+            kind = village_kind(words.commune, village, declared.get(village))
+        else:
+            return level
+        return kind[:1].upper() + kind[1:]
+
+    return np.array(
+        [word(lv, vi) for lv, vi in zip(frame["team_level"], frame["village"], strict=True)],
+        dtype=object,
+    )
+
+
+_YES_NO = {True: "Có", False: "Không"}
+
+
+def _view(
+    frame: pd.DataFrame, sheet_key: str, words: UnitWords, villages: pd.DataFrame
+) -> pd.DataFrame:
     """What evidence shows of a sheet's rows: file, sheet, Excel row and the columns that make
-    a figure, under their headers (never a name, phone or birth year)."""
+    a figure, under their headers (never a name, phone or birth year), in the words a person
+    wrote: the commune's and its villages' own levels, "Có"/"Không" for a yes or no."""
     sheet = contract.SHEETS_BY_KEY[sheet_key]
     out = pd.DataFrame(
         {
@@ -290,19 +316,28 @@ def _view(frame: pd.DataFrame, sheet_key: str) -> pd.DataFrame:
         }
     )
     for column in SHOWN[sheet_key]:
-        if column in frame.columns:
-            out[sheet.column(column).header] = frame[column].to_numpy()
+        if column not in frame.columns:
+            continue
+        values = frame[column].to_numpy(dtype=object)
+        if column == "team_level" and "village" in frame.columns:
+            values = _levels(frame, words, villages)
+        elif sheet.column(column).kind == "yesno":
+            values = np.array([_YES_NO.get(v, v) for v in values], dtype=object)
+        out[sheet.column(column).header] = values
     return out
 
 
 def _evidence(
-    tables: dict[str, pd.DataFrame], codes: list[str], year: int
+    tables: dict[str, pd.DataFrame], codes: list[str], year: int, words: UnitWords | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, float]]:
     """The rows each indicator adds up and their total (count, or sum of the summed column);
-    each sheet is ordered and laid out once."""
+    each sheet is ordered and laid out once. `words`: the commune's (by default, a xã's with
+    its villages' own kinds)."""
+    villages = tables["villages"]
+    words = words or narrative.commune_words("Xã", villages)
     sheets = {ROW_EVIDENCE[c].sheet for c in codes}
     ordered = {s: _in_order(tables[s]) for s in sheets}
-    views = {s: _view(ordered[s], s) for s in sheets}
+    views = {s: _view(ordered[s], s, words, villages) for s in sheets}
     arrays = {s: v.to_numpy(dtype=object) for s, v in views.items()}
     rows, totals = {}, {}
     for code in codes:
@@ -383,7 +418,7 @@ def build_audit(
             table[column] = [in_words(text, words) for text in table[column]]
     codes = [c for c in table["code"] if c in ROW_EVIDENCE] if not table.empty else []
     files = sorted({f for name in contract.SHEETS_BY_KEY for f in tables[name]["_file"].dropna()})
-    rows, totals = _evidence(tables, codes, year)
+    rows, totals = _evidence(tables, codes, year, words)
     return Audit(
         year=year,
         code=commune_code,

@@ -122,8 +122,10 @@ def _figure(value: object) -> float | int | None:
     return int(value) if value.is_integer() else value
 
 
-def write_comparison_xlsx(comparison, path: Path, title: str) -> None:
-    """The comparison table as a workbook: Vietnamese headers, number formats, frozen headers.
+def write_comparison_xlsx(comparison, path: Path, title: str, words=None) -> None:
+    """The comparison table as a workbook: Vietnamese headers in the group's words (`words`,
+    `report.words_of_group`: 'cấp xã, phường', 'ấp, khóm', as the PDF writes them), number
+    formats, frozen headers.
 
     Counts are integers (`#,##0`), shares and rates keep one decimal (`#,##0.0`); a ranked figure
     is followed by its rank. Below the communes, the group's total (counts only) and median.
@@ -133,21 +135,24 @@ def write_comparison_xlsx(comparison, path: Path, title: str) -> None:
 
     from pipeline.compare import is_additive, unit_words
     from pipeline.indicators import CATALOGUE_BY_CODE
+    from pipeline.units import UnitWords, count_word, in_words
 
     table = comparison.table
     codes = [c for c in table.columns if c in CATALOGUE_BY_CODE]
     book = Workbook()
     sheet = book.active
     sheet.title = "So sánh"
-    words = unit_words(table["kind"])
-    headers = ["Mã xã", words[:1].upper() + words[1:], "Trạng thái"]
+    words = words or UnitWords(unit_words(table["kind"]), ("thôn",))
+    code_header = f"Mã {count_word(table['kind'])}"  # "Mã phường"; "Mã đơn vị" for mixed kinds
+    headers = [code_header, words.commune[:1].upper() + words.commune[1:], "Trạng thái"]
     formats: list[str] = []  # one per figure column, from column D on
     for code in codes:
         indicator = CATALOGUE_BY_CODE[code]
-        headers.append(f"{indicator.name_vi} ({indicator.unit})")
+        name, unit = in_words(indicator.name_vi, words), in_words(indicator.unit, words)
+        headers.append(f"{name} ({unit})")
         formats.append(COUNT_FORMAT if is_additive(code) else RATE_FORMAT)
         if f"rank_{code}" in table.columns:
-            headers.append(f"Hạng: {indicator.name_vi}")
+            headers.append(f"Hạng: {name}")
             formats.append(RANK_FORMAT)
     sheet.append([safe_cell(title)])
     sheet.append(headers)

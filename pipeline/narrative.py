@@ -125,14 +125,14 @@ def with_unit(value: float | int | None, unit: str) -> str:
 
 _ADMIN_WORDS = tuple(kind for kind in UNIT_KINDS)
 _MID_SENTENCE_KIND = re.compile(
-    rf"(?<=\S )({'|'.join(map(re.escape, _ADMIN_WORDS))})(?= [A-ZĐÂĂÊÔƠƯÁÀẢÃẠ0-9])"
-)
+    rf"(?<=\S )({'|'.join(map(re.escape, _ADMIN_WORDS))})(?= [A-ZĐÂĂÊÔƠƯÁÀẢÃẠ])"
+)  # a numbered unit keeps its capital: 'UBND Phường 9' (Nghị định 30)
 
 
 def names_in_sentence(text: str) -> str:
     """Unit kinds inside a name, as a sentence writes them: 'Phòng Văn hóa và Thông tin Thành
     phố Hải Dương' -> '… thành phố Hải Dương'. The first word is left alone, and so is a kind
-    not followed by a proper name ('Tỉnh ủy')."""
+    not followed by a proper name ('Tỉnh ủy') or followed by a number ('Phường 9')."""
     return _MID_SENTENCE_KIND.sub(lambda m: m.group(1).lower(), text)
 
 
@@ -389,6 +389,7 @@ def report_context(
         "year": year,
         "commune": commune,
         "words": words,
+        "team_words": team_words(commune.kind, villages, members),
         # The villages a finding lies in, in the order of the commune's list.
         "aged_leader_villages": _villages_where(
             members, aged_leaders(members, year, "Thôn"), order
@@ -451,6 +452,16 @@ def commune_words(kind: str, villages: pd.DataFrame) -> UnitWords:
     """The words of a commune of `kind` ('Phường') for itself and its villages, from its
     villages' names and 'Loại' cells (a 'Villages' table)."""
     return unit_words(kind, villages["village"], villages.get("village_kind", ()))
+
+
+def team_words(kind: str, villages: pd.DataFrame, members: pd.DataFrame) -> UnitWords:
+    """The words of the villages that have a team ('Tổ CNSCĐ cấp buôn' when every team is a
+    buôn's, in a commune of thôn and buôn); the commune's words when no village has one."""
+    teams = members.loc[members["team_level"].eq("Thôn"), "village"].dropna().unique()
+    if not len(teams):
+        return commune_words(kind, villages)
+    declared = dict(zip(villages["village"], villages.get("village_kind", ()), strict=False))
+    return unit_words(kind, teams, [declared.get(name) for name in teams])
 
 
 def formed_from(commune: Commune, year: int, origins: list[dict]) -> dict | None:

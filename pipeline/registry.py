@@ -15,7 +15,7 @@ import datetime as dt
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
@@ -56,9 +56,10 @@ def short_name(name: str) -> str:
 
 
 def in_sentence(name: str) -> str:
-    """A unit's name inside a sentence: 'Thành phố Hải Dương' -> 'thành phố Hải Dương'."""
+    """A unit's name inside a sentence: 'Thành phố Hải Dương' -> 'thành phố Hải Dương'; a
+    numbered unit keeps its kind capitalised ('Phường 9'), as Nghị định 30 writes it."""
     kind, rest = split_kind(name)
-    return f"{kind.lower()} {rest}" if kind else name
+    return f"{kind.lower()} {rest}" if kind and not rest[:1].isdigit() else name
 
 
 def _day(value: pd.Timestamp) -> str:
@@ -554,6 +555,19 @@ def predecessors(commune: Commune) -> list[Change]:
     return _changes(commune, "to", "from")
 
 
+def lineage_of(
+    commune: Commune, step: Callable[[Commune], list[Change]] = successors, depth: int = 0
+) -> list[tuple[int, Change]]:
+    """Every link of a unit's lineage in one direction (`successors` or `predecessors`), each
+    with its depth: Nam Chính became Trần Phú (01/12/2024), which became Trần Phú of Hải Phòng
+    (01/07/2025): followed until the unit in force today (or the first tree)."""
+    found = []
+    for change in step(commune):
+        found.append((depth, change))
+        found += lineage_of(change.other, step, depth + 1)
+    return found
+
+
 def _ended(year: int, extra_csv: Path | None) -> pd.DataFrame:
     frame = load_registry(extra_csv)
     start = pd.Timestamp(dt.date(year, 1, 1))
@@ -602,19 +616,68 @@ def previous_units(commune: Commune, year: int) -> tuple[list[Commune], bool]:
     return sorted(found, key=lambda c: c.code), approximate
 
 
-def search(query: str, year: int | None = None, extra_csv: Path | None = None) -> list[Commune]:
-    """Units by code, or by a name without diacritics or case, or every unit of a district or
-    province whose name is the query; every tree's entries unless a year is given."""
+# A bare code's level, by its length, as --province and --district take codes: one or two digits
+# a province ('96', Cà Mau), three a district ('096', Mường Nhé), four or five a commune.
+CODE_COLUMNS = {
+    "province": ("province_code", "province_name", 2),
+    "district": ("district_code", "district_name", 3),
+    "commune": ("code", "name", 5),
+}
+
+
+def code_level(code: str) -> str:
+    """'96' -> 'province', '096' -> 'district', '10627' -> 'commune'."""
+    return "province" if len(code) <= 2 else "district" if len(code) == 3 else "commune"
+
+
+def _coded(frame: pd.DataFrame, code: str, level: str) -> pd.DataFrame:
+    column, _, width = CODE_COLUMNS[level]
+    return frame[frame[column] == code.zfill(width)]
+
+
+def code_elsewhere(code: str, year: int | None = None, extra_csv: Path | None = None) -> list[str]:
+    """What a bare code would name at the levels it is not taken at ('96': 'district 096, Huyện
+    Mường Nhé' before 2025), for a hint."""
     frame = year_frame(year, extra_csv) if year is not None else load_registry(extra_csv)
-    key = match_key(str(query))
+    found = []
+    for level, (_, name, width) in CODE_COLUMNS.items():
+        if level != code_level(code):
+            rows = _coded(frame, code, level)
+            found += [f"{level} {code.zfill(width)}, {n}" for n in dict.fromkeys(rows[name])]
+    return found
+
+
+def _within(frame: pd.DataFrame, level: str, wanted: str) -> pd.DataFrame:
+    """The rows of a district's or province's units, by its code (a district's written whole,
+    '096', as --district takes it) or its name."""
+    key = match_key(str(wanted))
     if key.isdigit():
-        return _communes(
-            frame[
-                (frame["code"] == key.zfill(5))
-                | (frame["district_code"] == key.zfill(3))
-                | (frame["province_code"] == key.zfill(2))
-            ]
-        )
+        return _coded(frame, key, level) if level != "district" or len(key) == 3 else frame[:0]
+    column = f"{level}_name"
+    names = [n for n in frame[column].unique() if n and key in _parent_keys("", n)]
+    return frame[frame[column].isin(_as_spelled(wanted, names))]
+
+
+def search(
+    query: str,
+    year: int | None = None,
+    extra_csv: Path | None = None,
+    province: str | None = None,
+    district: str | None = None,
+) -> list[Commune]:
+    """Units by code (a bare code's level by its length: `code_level`), or by a name without
+    diacritics or case, or every unit of a district or province whose name is the query; every
+    tree's entries unless a year is given. `province` and `district` (a code or name) narrow it,
+    or, without a query, list their units."""
+    frame = year_frame(year, extra_csv) if year is not None else load_registry(extra_csv)
+    for level, wanted in (("province", province), ("district", district)):
+        if wanted:
+            frame = _within(frame, level, wanted)
+    key = match_key(str(query))
+    if not key:
+        return _communes(frame)
+    if key.isdigit():
+        return _communes(_coded(frame, key, code_level(key)))
     named = parents_named(query, year, extra_csv)  # a district, a province, or both (Lai Châu)
     if named:
         return _communes(

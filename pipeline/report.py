@@ -173,15 +173,8 @@ def comparison_context(
     kinds = [c.kind for c in communes]
     missing_codes = set(result.table.loc[result.table["status"] == "missing", "commune_code"])
     words = unit_words(kinds)
-    village_words = village_words or {}
-    own = {c.code: village_words.get(c.code) or units.unit_words(c.kind) for c in communes}
-    # The headers' village words: those of the units with data ("tổ dân phố" for a city's
-    # phường), the whole group's when none has any.
-    reporting = [code for code in own if code not in missing_codes] or list(own)
-    village_kinds = {k for code in reporting for k in own[code].villages}
-    group_words = units.UnitWords(
-        words, tuple(k for k in units.VILLAGE_KINDS if k in village_kinds) or ("thôn",)
-    )
+    own = own_words(communes, village_words)
+    group_words = words_of_group(communes, own, missing_codes)
     names_by_code = {c.name: own[c.code] for c in communes}
     reported = result.table[result.table["status"] == "ok"]
     summary = [
@@ -368,6 +361,46 @@ def comparison_charts(context: dict) -> list[str]:
     return svgs
 
 
+def own_words(
+    communes: list, village_words: dict[str, UnitWords] | None = None
+) -> dict[str, UnitWords]:
+    """Each commune's unit words by code: from its Thôn sheet where given, else its kind's."""
+    village_words = village_words or {}
+    return {c.code: village_words.get(c.code) or units.unit_words(c.kind) for c in communes}
+
+
+def words_of_group(communes: list, own: dict[str, UnitWords], missing_codes: set[str]) -> UnitWords:
+    """A comparison's words for its headers (HTML, PDF and Excel alike): the group's kinds of
+    units ("xã, phường, đặc khu") and the village kinds of the units with data ("tổ dân phố"
+    for a city's phường; the whole group's when none has any)."""
+    from pipeline.compare import unit_words
+
+    reporting = [code for code in own if code not in missing_codes] or list(own)
+    village_kinds = {k for code in reporting for k in own[code].villages}
+    return units.UnitWords(
+        unit_words(c.kind for c in communes),
+        tuple(k for k in units.VILLAGE_KINDS if k in village_kinds) or ("thôn",),
+    )
+
+
+def village_words_of(
+    paths: Paths, year: int, communes: list, villages: pd.DataFrame | None = None
+) -> dict[str, UnitWords]:
+    """The unit words of the group's communes that have a Thôn sheet, by code (from the year's
+    villages table, or the group's rows of it when already read)."""
+    if villages is None:
+        villages = pd.read_parquet(
+            paths.processed_year(year) / "villages.parquet",
+            filters=[("commune_code", "in", [c.code for c in communes])],
+        )
+    return {
+        c.code: units.unit_words(c.kind, rows["village"], rows.get("village_kind", ()))
+        for c in communes
+        for rows in [villages[villages["commune_code"] == c.code]]
+        if not rows.empty
+    }
+
+
 def district_comparison_html(
     year: int,
     group: str,
@@ -390,13 +423,7 @@ def district_comparison_html(
         for sheet in ("villages", "members")
     }
     uncovered = villages_without_team(tables["villages"], tables["members"])
-    villages = tables["villages"]
-    words = {
-        c.code: units.unit_words(c.kind, rows["village"], rows.get("village_kind", ()))
-        for c in communes
-        for rows in [villages[villages["commune_code"] == c.code]]
-        if not rows.empty
-    }
+    words = village_words_of(paths, year, communes, tables["villages"])
     context = comparison_context(
         year,
         slug,

@@ -1,4 +1,6 @@
-"""The sample district: analysts' workbooks for Nam Sách, with the mess real files carry.
+"""The sample district: analysts' workbooks for Nam Sách, with the mess real files carry; and,
+for 2025, two merged units of real size (`POST_MERGER`: tens of thousands of people, dozens of
+villages, hundreds of members).
 
 Deterministic for a seed. Nam Chính 2022 carries the facts of the real report in shared/seed.
 Every planted problem is written to `_planted.csv` beside the workbooks, the ground truth that
@@ -14,6 +16,7 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +34,7 @@ from pipeline.registry import (
     in_sentence,
     predecessors,
 )
+from pipeline.units import prefix_kind
 from pipeline.vntext import TCVN3_TO_UNICODE, strip_diacritics
 
 YEARS = (2022, 2023)
@@ -57,6 +61,11 @@ TOWN_UNITS = 8
 NO_COMMUNE_TEAM = "10609"  # Nam Hưng: village teams only, no commune-level team
 ONE_TEAM = "10612"  # Nam Tân: the commune-level team alone, no village team
 LOG_TO_APRIL = ("10615", 2023)  # Hợp Tiến 2023: the log stops at the end of April
+# Real units of the 2025 tree, each formed on 01/07/2025 from several, written at the size of a
+# merged commune (`REAL_SIZE`): Phường Hải Dương (four phường of Thành phố Hải Dương) and Xã Thái
+# Tân (three xã of Nam Sách), both of Thành phố Hải Phòng. `post_merger_communes` gives them.
+POST_MERGER = ("10525", "10642")
+POST_MERGER_YEAR = 2025
 NAM_CHINH_VILLAGES = (
     ("Bịch Đông", 1200),
     ("Bịch Tây", 1010),
@@ -163,6 +172,58 @@ PROVINCE_DECISION = (
 _UNICODE_TO_TCVN3 = {v: k for k, v in TCVN3_TO_UNICODE.items()}
 
 
+@dataclass(frozen=True)
+class Size:
+    """How big a commune's workbook is drawn: ranges of the random draws."""
+
+    commune_team: tuple[int, int] = (8, 20)
+    village_team: tuple[int, int] = (3, 7)
+    trainings: tuple[int, int] = (1, 3)
+    participants: tuple[int, int] = (10, 45)
+    activity_rows: tuple[int, int] | None = None  # None: `generate`'s activity_rows
+    people: tuple[int, int] = (1, 35)  # people guided at one session
+    dossiers: tuple[int, int] = (30, 80)  # dossiers received by the commune in a month
+    activated: tuple[int, int] = (1, 40)  # e-ID accounts activated in a village in a month
+    village_results: tuple[int, int] = (1, 12)  # a village's 4G, fibre, accounts, online dossiers
+    commune_group: tuple[int, int] = (40, 200)  # members of the commune team's Zalo group
+
+
+SAMPLE_SIZE = Size()
+# A merged commune since 01/07/2025: 28 to 52 villages and 42,000 to 115,000 people
+# (`_real_size_villages`), several hundred members, tens of thousands of people guided and of
+# dossiers a year; every single row stays a plausible one (a session of at most 60 people).
+REAL_SIZE = Size(
+    commune_team=(20, 32),
+    village_team=(6, 10),
+    trainings=(3, 6),
+    participants=(40, 250),
+    activity_rows=(1300, 1700),
+    people=(5, 60),
+    dossiers=(1500, 2600),
+    activated=(20, 120),
+    village_results=(8, 60),
+    commune_group=(800, 3000),
+)
+
+
+@lru_cache(maxsize=1)
+def post_merger_communes() -> tuple[Commune, ...]:
+    """The sample's merged units of real size, as the 2025 tree has them."""
+    return tuple(find_commune(POST_MERGER_YEAR, code) for code in POST_MERGER)
+
+
+def size_of(commune: Commune) -> Size:
+    return REAL_SIZE if commune in post_merger_communes() else SAMPLE_SIZE
+
+
+def _levels(commune: Commune) -> tuple[str, str]:
+    """The "Cấp tổ" words the commune writes: the contract's ("Xã", "Thôn"), or a merged
+    phường's own ("Phường", "Tổ dân phố"), as the template offers them."""
+    if size_of(commune) is REAL_SIZE and commune.kind == "Phường":
+        return "Phường", "Tổ dân phố"
+    return "Xã", "Thôn"
+
+
 @dataclass
 class SheetRows:
     sheet: contract.Sheet
@@ -219,7 +280,20 @@ def _phone(rng: random.Random) -> str:
     return "09" + "".join(str(rng.randrange(10)) for _ in range(8))
 
 
+def _real_size_villages(commune: Commune, rng: random.Random) -> list[tuple[str, int]]:
+    """A merged phường's 38 to 52 tổ dân phố, or a merged xã's 28 to 34 thôn (names of the
+    sample's villages with a part of the compass, as merged territories name them apart)."""
+    if commune.kind == "Phường":
+        count = rng.randint(38, 52)
+        return [(f"Tổ dân phố số {n}", rng.randint(1300, 2200)) for n in range(1, count + 1)]
+    parts = ("", " Đông", " Tây", " Nam", " Bắc")
+    names = rng.sample([f"{name}{part}" for name in VILLAGE_NAMES for part in parts], 34)
+    return [(name, rng.randint(1500, 2600)) for name in names[: rng.randint(28, 34)]]
+
+
 def _villages(commune: Commune, rng: random.Random) -> list[tuple[str, int]]:
+    if size_of(commune) is REAL_SIZE:
+        return _real_size_villages(commune, rng)
     if commune.code == NAM_CHINH:
         return list(NAM_CHINH_VILLAGES)
     if commune.code == TOWN:
@@ -232,11 +306,12 @@ def _member_rows(
     commune: Commune, year: int, villages: list[tuple[str, int]], rng: random.Random
 ) -> list[dict[str, object]]:
     """Team rosters. Nam Chính 2022: 20 commune members, 19 village members in 4 teams."""
+    size = size_of(commune)
     if commune.code == NAM_CHINH:
         commune_size, village_sizes = 20, [5, 5, 5, 4]
     else:
-        commune_size = rng.randint(8, 20)
-        village_sizes = [rng.randint(3, 7) for _ in villages]
+        commune_size = rng.randint(*size.commune_team)
+        village_sizes = [rng.randint(*size.village_team) for _ in villages]
         if len(villages) > 3 and rng.random() < 0.3:
             village_sizes[-1] = 0  # a village without a team, as happens
     if commune.code == NO_COMMUNE_TEAM:
@@ -244,14 +319,17 @@ def _member_rows(
     if commune.code == ONE_TEAM:
         village_sizes = [0] * len(villages)
     rows: list[dict[str, object]] = []
-    teams = [("Xã", "", commune_size)] + [
-        ("Thôn", name, size) for (name, _), size in zip(villages, village_sizes, strict=True)
+    own, village_level = _levels(commune)
+    head = "Tổ trưởng tổ dân phố" if village_level == "Tổ dân phố" else "Trưởng thôn"
+    teams = [(own, "", commune_size)] + [
+        (village_level, name, count)
+        for (name, _), count in zip(villages, village_sizes, strict=True)
     ]
-    for level, village, size in teams:
-        for i in range(size):
+    for level, village, count in teams:
+        for i in range(count):
             name, _ = _person(rng)
             leader = i == 0
-            if leader and level == "Thôn":
+            if leader and level == village_level:
                 # Village heads lead village teams; many are elderly (a limitation in the seed).
                 birth_year = (
                     rng.randint(1955, 1963) if rng.random() < 0.5 else rng.randint(1964, 1985)
@@ -265,9 +343,7 @@ def _member_rows(
                 and village in ("Bịch Đông", "Hoàng Xá")
             ):
                 birth_year = 1958 if village == "Bịch Đông" else 1961
-            organisation = (
-                "Trưởng thôn" if leader and level == "Thôn" else rng.choice(ORGANISATIONS)
-            )
+            organisation = head if leader and level == village_level else rng.choice(ORGANISATIONS)
             smartphone = rng.random() > (0.18 if year == 2022 else 0.08)
             rows.append(
                 {
@@ -299,13 +375,14 @@ def _training_rows(commune: Commune, year: int, rng: random.Random) -> list[dict
             }
         ]
     rows = []
-    for _ in range(rng.randint(1, 3)):
+    size = size_of(commune)
+    for _ in range(rng.randint(*size.trainings)):
         rows.append(
             {
                 "date": dt.date(year, rng.randint(3, 11), rng.randint(1, 28)),
                 "mode": rng.choice(contract.TRAINING_MODES),
                 "organiser": rng.choice((district, _commune_body(commune), _department(year))),
-                "participants": rng.randint(10, 45),
+                "participants": rng.randint(*size.participants),
                 "topic": "Kỹ năng số cơ bản cho thành viên Tổ CNSCĐ",
             }
         )
@@ -324,6 +401,7 @@ def _activity_rows(
     rng: random.Random,
     count: int,
     last_month: int = 12,
+    size: Size = SAMPLE_SIZE,
 ) -> list[dict[str, object]]:
     services = list(contract.SERVICES)
     village_names = [v for v, _ in villages]
@@ -345,7 +423,7 @@ def _activity_rows(
                 "pillar": contract.SERVICES[service],
                 "service": service,
                 "channel": rng.choice(contract.CHANNELS),
-                "people": rng.randint(1, 35),
+                "people": rng.randint(*size.people),
                 "notes": "",
             }
         )
@@ -357,7 +435,11 @@ _FIRST_RESULT_KINDS = tuple(contract.RESULT_KINDS)[:4]  # the kinds of the first
 
 
 def _result_rows(
-    year: int, villages: list[tuple[str, int]], rng: random.Random, last_month: int = 12
+    year: int,
+    villages: list[tuple[str, int]],
+    rng: random.Random,
+    last_month: int = 12,
+    size: Size = SAMPLE_SIZE,
 ) -> list[dict[str, object]]:
     rows = []
     for month in range(1, last_month + 1):
@@ -369,14 +451,18 @@ def _result_rows(
                             "month": f"{month:02d}/{year}",
                             "village": village,
                             "indicator": indicator,
-                            "value": rng.randint(1, 12),
+                            "value": rng.randint(*size.village_results),
                         }
                     )
     return rows
 
 
 def _frame_rows(
-    year: int, villages: list[tuple[str, int]], rng: random.Random, last_month: int = 12
+    year: int,
+    villages: list[tuple[str, int]],
+    rng: random.Random,
+    last_month: int = 12,
+    size: Size = SAMPLE_SIZE,
 ) -> list[dict[str, object]]:
     """The national frame's results: e-ID accounts activated and all dossiers each month, and
     the levels reached (adults with a level-2 e-ID, people 15+ with a payment account,
@@ -391,7 +477,7 @@ def _frame_rows(
                 "month": f"{month:02d}/{year}",
                 "village": "",
                 "indicator": "Hồ sơ thủ tục hành chính tiếp nhận",
-                "value": rng.randint(30, 80),
+                "value": rng.randint(*size.dossiers),
             }
         )
         for village, _ in villages:
@@ -401,7 +487,7 @@ def _frame_rows(
                         "month": f"{month:02d}/{year}",
                         "village": village,
                         "indicator": "Tài khoản định danh điện tử mức 2 được kích hoạt",
-                        "value": rng.randint(1, 40),
+                        "value": rng.randint(*size.activated),
                     }
                 )
     for month in months:
@@ -427,12 +513,13 @@ def _frame_rows(
 def _zalo_rows(
     commune: Commune, villages: list[tuple[str, int]], year: int, rng: random.Random
 ) -> list[dict[str, object]]:
+    own, village_level = _levels(commune)
     rows = [
         {
             "group_name": f"Tổ CNSCĐ {commune.name}",
-            "team_level": "Xã",
+            "team_level": own,
             "village": "",
-            "group_members": rng.randint(40, 200),
+            "group_members": rng.randint(*size_of(commune).commune_group),
             "created": dt.date(2022, 5, 3),
         }
     ]
@@ -444,9 +531,9 @@ def _zalo_rows(
         rows.append(
             {
                 "group_name": f"CNSCĐ {village}"
-                if commune.code == TOWN
+                if commune.code == TOWN or prefix_kind(village)
                 else f"CNSCĐ thôn {village}",
-                "team_level": "Thôn",
+                "team_level": village_level,
                 "village": village,
                 "group_members": rng.randint(population // 20, population // 5),
                 "created": dt.date(2022, rng.randint(5, 8), rng.randint(1, 28)),
@@ -457,7 +544,7 @@ def _zalo_rows(
 
 def _commune_body(commune: Commune) -> str:
     """'UBND xã Nam Chính', as documents name the issuing body."""
-    return f"UBND {commune.kind.lower()} {commune.short_name}"
+    return f"UBND {in_sentence(commune.name)}"
 
 
 def _department(year: int) -> str:
@@ -533,6 +620,8 @@ def commune_sheets(
     own = _villages(commune, rng)
     villages = villages or own
     year_rng = random.Random(f"{seed}-{commune.code}-{year}")
+    size = size_of(commune)
+    activity_rows = size.activity_rows or activity_rows
     members = _member_rows(commune, year, villages, year_rng)
     signer = "Trần Văn Xuyến" if commune.code == NAM_CHINH else _person(rng)[0]
     info = [
@@ -564,6 +653,8 @@ def commune_sheets(
     for row in village_rows:
         population = int(row["population"])  # type: ignore[call-overload]
         row["village_kind"] = "Tổ dân phố" if commune.code == TOWN else ""
+        if size is REAL_SIZE:  # a merged commune's list says each unit's kind
+            row["village_kind"] = _levels(commune)[1] if commune.kind == "Phường" else "Thôn"
         row["adults"] = int(population * frame_rng.uniform(0.68, 0.76))
         row["people_15"] = int(population * frame_rng.uniform(0.75, 0.8))
     last_month = _last_month(commune, year)
@@ -575,13 +666,19 @@ def commune_sheets(
         "activities": SheetRows(
             contract.ACTIVITIES,
             _activity_rows(
-                year, villages, members, year_rng, year_rng.randint(*activity_rows), last_month
+                year,
+                villages,
+                members,
+                year_rng,
+                year_rng.randint(*activity_rows),
+                last_month,
+                size,
             ),
         ),
         "results": SheetRows(
             contract.RESULTS,
-            _result_rows(year, villages, year_rng, last_month)
-            + _frame_rows(year, villages, frame_rng, last_month),
+            _result_rows(year, villages, year_rng, last_month, size)
+            + _frame_rows(year, villages, frame_rng, last_month, size),
         ),
         "zalo": SheetRows(contract.ZALO, _zalo_rows(commune, villages, year, year_rng)),
         "decisions": SheetRows(contract.DECISIONS, _decision_rows(commune, year, year_rng)),
@@ -843,6 +940,8 @@ def generate(
             specs = [(c, None, None) for c in units]
         elif communes is None and year in REFORM_YEARS:
             specs = reform_workbooks(year, seed)
+            if year == POST_MERGER_YEAR:  # and merged units of real size, their whole year
+                specs += [(c, None, None) for c in post_merger_communes()]
         elif communes is None:
             specs = [(c, None, None) for c in sample_communes(year) if not only or c.slug in only]
         else:

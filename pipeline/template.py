@@ -15,10 +15,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from pipeline import contract
-from pipeline.registry import Commune
+from pipeline.registry import Commune, in_sentence
 from pipeline.units import (
     COMMUNE_KINDS,
     DEFAULT_VILLAGE_KIND,
+    TEAM_VILLAGE_KINDS,
     VILLAGE_KINDS,
     prefix_kind,
     village_in_sentence,
@@ -43,7 +44,7 @@ def examples(
             "district_name": "Huyện Nam Sách",
             "province_name": "Tỉnh Hải Dương",
         }
-        level, village_kind = "Xã", "thôn"
+        village_kind = "thôn"
     else:
         identity = {
             "commune_code": commune.code,
@@ -51,13 +52,12 @@ def examples(
             "district_name": commune.district_name,
             "province_name": commune.province_name,
         }
-        level, village_kind = commune.kind, village_kind_of(commune, villages)
+        village_kind = village_kind_of(commune, villages)
     village = (villages or [None])[0] or f"{village_kind.capitalize()} 1"
     kind_word = village_kind.capitalize()
     named = village if prefix_kind(village) else f"{village_kind} {village}"
     named = village_in_sentence(named)
-    short = commune.short_name if commune is not None else "Nam Chính"
-    issuer = f"UBND {level.lower()} {short}"
+    issuer = f"UBND {in_sentence(identity['commune_name'])}"
     return {
         "commune": {
             **identity,
@@ -137,8 +137,8 @@ def team_levels(
     commune: Commune | None = None, villages: list[str] | None = None
 ) -> tuple[str, ...]:
     """The words "Cấp tổ" offers: the commune's own level, then its villages' kind, then the
-    other kinds (cleaning reads each as the commune level or the village level)."""
-    kinds = [kind.capitalize() for kind in VILLAGE_KINDS if kind not in ("tổ", "khu")]
+    other kinds: every word cleaning reads as the commune level or the village level."""
+    kinds = [kind.capitalize() for kind in TEAM_VILLAGE_KINDS]
     if commune is None:
         return (*(kind.capitalize() for kind in COMMUNE_KINDS), *kinds)
     own = village_kind_of(commune, villages).capitalize()

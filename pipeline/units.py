@@ -44,6 +44,9 @@ DEFAULT_VILLAGE_KIND = {
     "đặc khu": "thôn",
 }
 COMMUNE_KINDS = tuple(DEFAULT_VILLAGE_KIND)  # "xã", "phường", "thị trấn", "đặc khu"
+# The village kinds a "Cấp tổ" cell names: all but a bare "tổ" (the team itself, "Tổ xã").
+# Cleaning reads them and the template offers them: one list for both.
+TEAM_VILLAGE_KINDS = tuple(kind for kind in VILLAGE_KINDS if kind != "tổ")
 _KEYS = {match_key(kind): kind for kind in VILLAGE_KINDS}
 
 
@@ -98,14 +101,19 @@ def unit_words(
     prefix; a row with neither takes the commune's default).
     """
     commune = commune_kind.strip().lower() or "xã"
-    default = DEFAULT_VILLAGE_KIND.get(commune, "thôn")
     names, declared = list(names), list(declared)
     declared += [None] * (len(names) - len(declared))
-    found = {kind_of(d) or prefix_kind(n) or default for n, d in zip(names, declared, strict=False)}
-    if default == "tổ dân phố" and "tổ" in found:  # a phường's "Tổ 12" is its tổ dân phố số 12
-        found = (found - {"tổ"}) | {"tổ dân phố"}
+    found = {village_kind(commune, n, d) for n, d in zip(names, declared, strict=False)}
     order = [k for k in VILLAGE_KINDS if k in found]
-    return UnitWords(commune, tuple(order) or (default,))
+    return UnitWords(commune, tuple(order) or (village_kind(commune),))
+
+
+def village_kind(commune_kind: str, name: object = None, declared: object = None) -> str:
+    """One village's kind: its "Loại" cell's, else its name's prefix, else its commune's default
+    (a phường's 'Tổ 12' is its tổ dân phố số 12)."""
+    default = DEFAULT_VILLAGE_KIND.get(commune_kind.strip().lower() or "xã", "thôn")
+    kind = kind_of(declared) or prefix_kind(name) or default
+    return "tổ dân phố" if kind == "tổ" and default == "tổ dân phố" else kind
 
 
 _VILLAGE_WORD = re.compile(r"(?<!')\b([Tt])hôn\b(?!')")

@@ -268,3 +268,19 @@ def test_team_levels_in_every_commune_s_words(written, level) -> None:
     from pipeline.clean import _team_level
 
     assert _team_level(written) == level
+
+
+def test_the_template_offers_every_level_word_cleaning_reads() -> None:
+    """One list of kinds: each word the template's "Cấp tổ" offers is read as a level, and each
+    kind cleaning reads as a level ("Khu", "Khóm", "Plei"…) is offered, for any commune."""
+    from pipeline.clean import _team_level
+    from pipeline.registry import find_commune
+    from pipeline.template import team_levels
+    from pipeline.units import COMMUNE_KINDS, VILLAGE_KINDS
+
+    read = {k.capitalize() for k in (*COMMUNE_KINDS, *VILLAGE_KINDS) if _team_level(k)}
+    assert "Khu" in read
+    ward = find_commune(2025, "26740")  # Phường Sài Gòn
+    for offered in (team_levels(), team_levels(ward, ["Khu phố 1"])):
+        assert all(_team_level(word) for word in offered), offered
+        assert read - {"Xã", "Phường", "Thị trấn", "Đặc khu"} <= set(offered), offered

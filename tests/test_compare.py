@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from pipeline import units
 from pipeline.compare import (
     TEAM_INDICATORS,
     compare,
@@ -24,9 +25,15 @@ from pipeline.pdf import SCREEN_ONLY, charts_as_images
 from pipeline.preparing import prepare
 from pipeline.rankchart import ranked_bars, text_width
 from pipeline.registry import Commune
-from pipeline.report import chart_pairs, comparison_charts, comparison_context
+from pipeline.report import (
+    chart_pairs,
+    comparison_charts,
+    comparison_context,
+    own_words,
+    words_of_group,
+)
 from pipeline.sample import sample_communes
-from pipeline.units import count_word
+from pipeline.units import UnitWords, count_word, in_words
 
 
 def _commune(code: str, name: str) -> Commune:
@@ -137,9 +144,11 @@ def test_team_totals_of_the_district_are_the_sum_of_its_communes(district) -> No
     sheet = load_workbook(folder / "comparison.xlsx")["So sánh"]
     headers = [cell.value for cell in sheet[2]]
     total = next(r for r in range(3, sheet.max_row + 1) if sheet.cell(r, 2).value == "Tổng")
+    words = UnitWords("xã, thị trấn", ("thôn", "tổ dân phố"))  # as the page and the PDF say
     for code in TEAM_INDICATORS:
         indicator = CATALOGUE_BY_CODE[code]
-        column = headers.index(f"{indicator.name_vi} ({indicator.unit})") + 1
+        name, unit = in_words(indicator.name_vi, words), in_words(indicator.unit, words)
+        column = headers.index(f"{name} ({unit})") + 1
         assert sheet.cell(total, column).value == expected[code], code
         assert {sheet.cell(r, column).number_format for r in range(3, total + 1)} == {"#,##0"}
     text = " ".join(page.extract_text() for page in PdfReader(folder / "comparison.pdf").pages)
@@ -324,9 +333,11 @@ def test_excel_counts_are_integers_with_a_total_row(tmp_path) -> None:
     assert headers[1] == "Xã, phường, thị trấn"
     rows = {sheet.cell(r, 2).value: r for r in range(3, sheet.max_row + 1)}
     assert list(rows) == ["Xã Một", "Phường Hai", "Thị trấn Ba", "Phường Bốn", "Tổng", "Trung vị"]
+    words = UnitWords("xã, phường, thị trấn", ("thôn",))  # no village words given: thôn
     for code in TEAM_INDICATORS:
         indicator = CATALOGUE_BY_CODE[code]
-        column = headers.index(f"{indicator.name_vi} ({indicator.unit})") + 1
+        name, unit = in_words(indicator.name_vi, words), in_words(indicator.unit, words)
+        column = headers.index(f"{name} ({unit})") + 1
         for name in ("Xã Một", "Phường Hai", "Thị trấn Ba", "Tổng"):
             cell = sheet.cell(rows[name], column)
             assert cell.number_format == "#,##0" and isinstance(cell.value, int), (code, name)
@@ -338,6 +349,31 @@ def test_excel_counts_are_integers_with_a_total_row(tmp_path) -> None:
     assert sheet.cell(rows["Tổng"], share).value is None  # shares are not summed
     members = headers.index(f"{CATALOGUE_BY_CODE['members_total'].name_vi} (người)") + 1
     assert sheet.cell(rows["Trung vị"], members).value == 12  # of 12, 30 and 7.5
+
+
+def test_excel_headers_are_in_the_words_the_html_and_pdf_use(tmp_path) -> None:
+    """A group of a xã of ấp and a phường of khóm: the workbook's headers say 'cấp xã, phường,
+    thị trấn' and 'Ấp, khóm', as the comparison's page does (they said 'cấp xã' and 'Thôn')."""
+    village_words = {
+        "1": units.unit_words("Xã", ["Ấp Một", "Ấp Hai"]),
+        "2": units.unit_words("Phường", ["Khóm 1", "Khóm 2"]),
+        "3": units.unit_words("Thị trấn", ["Khóm 3"]),
+    }
+    context = comparison_context(
+        2022, "thu", "Tỉnh Thử", TEAM_GROUP, _team_indicators(), load_settings(),
+        village_words=village_words,
+    )  # fmt: skip
+    compared = compare(_team_indicators(), TEAM_GROUP)
+    words = words_of_group(TEAM_GROUP, own_words(TEAM_GROUP, village_words), {"4"})
+    path = tmp_path / "comparison.xlsx"
+    write_comparison_xlsx(compared, path, "Tỉnh Thử 2022", words)
+    headers = [cell.value for cell in load_workbook(path)["So sánh"][2]]
+    assert headers[:2] == ["Mã đơn vị", "Xã, phường, thị trấn"]  # not "Mã xã" of a phường
+    for code in TEAM_INDICATORS:
+        assert f"{context['names'][code]} ({context['units'][code]})" in headers, code
+    assert "Ấp, khóm có Tổ CNSCĐ (ấp, khóm)" in headers, headers
+    assert not [h for h in headers if "cấp xã" in h.replace("cấp xã, phường", "")]
+    assert not [h for h in headers if re.search(r"\bthôn\b", h.lower())]
 
 
 def test_villages_with_a_team_are_those_of_the_list_a_member_names() -> None:

@@ -61,9 +61,11 @@ def test_the_sample_follows_the_seed_commune(reforms: Paths) -> None:
         "10633-tran-phu.xlsx",  # from 01/12/2024
     ]
     assert sorted(p.name for p in reforms.raw_year(2025).glob("*.xlsx")) == [
+        "10525-hai-duong.xlsx",  # the merged units of real size (sample.POST_MERGER)
         "10618-hiep-cat.xlsx",  # Jan-Jun
         "10621-quoc-tuan.xlsx",
         "10633-tran-phu.xlsx",  # the whole year: it kept Trần Phú's code and name
+        "10642-thai-tan.xlsx",
     ]
 
 

@@ -294,3 +294,28 @@ def test_the_reviewers_tables_name_units_in_the_commune_s_own_words(built: Paths
     assert not any(village_word.search(n) for n in audit.rules["indicator_name"])
     lists = reviewing.evidence_rows(audit, {}).html
     assert "Thành viên tổ cấp tổ dân phố" in lists and "Thành viên tổ cấp thôn" not in lists
+
+
+def test_evidence_rows_say_the_units_own_words_and_yes_or_no() -> None:
+    """A phường's evidence lists (and their CSVs) say "Phường" and each village's own kind, and
+    "Có"/"Không": they said "Xã", "Thôn" for its tổ dân phố, and True/False."""
+    members = pd.DataFrame(
+        {
+            "_file": "a.xlsx",
+            "_row": [2, 3, 4],
+            "team_level": ["Xã", "Thôn", "Thôn"],
+            "village": [None, "Tổ dân phố số 1", "Khu phố Đông"],
+            "role": ["Tổ trưởng", "Tổ trưởng", "Thành viên"],
+            "birth_year": [1980, 1990, 1991],
+            "smartphone": pd.array([True, False, None], dtype="boolean"),
+        }
+    )
+    villages = pd.DataFrame(
+        {"village": ["Tổ dân phố số 1", "Khu phố Đông"], "village_kind": [None, None]}
+    )
+    words = narrative.commune_words("Phường", villages)
+    tables = {"members": members, "villages": villages}
+    frame = evidence._evidence(tables, ["members_total"], 2025, words)[0]["members_total"].frame()
+    assert frame["Cấp tổ"].tolist() == ["Phường", "Tổ dân phố", "Khu phố"]
+    assert frame["Có điện thoại thông minh"].tolist()[:2] == ["Có", "Không"]
+    assert pd.isna(frame["Có điện thoại thông minh"].tolist()[2])

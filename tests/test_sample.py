@@ -2,9 +2,10 @@ import csv
 from collections import Counter
 
 import pandas as pd
+import pytest
 
 from pipeline.config import Paths
-from pipeline.sample import generate
+from pipeline.sample import generate, post_merger_communes, workbook_name
 
 
 def _sheets(path):
@@ -71,3 +72,80 @@ def test_same_seed_gives_the_same_bytes(tmp_path) -> None:
         assert {info.date_time for info in book.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         core = book.read("docProps/core.xml").decode()
     assert ">2000-01-01T00:00:00Z</dcterms:modified>" in core
+
+
+@pytest.fixture(scope="module")
+def post_merger(tmp_path_factory) -> Paths:
+    """The sample's two merged units of 2025 at real size, prepared and computed."""
+    from pipeline.computing import compute_year
+    from pipeline.preparing import prepare
+
+    paths = Paths.under(tmp_path_factory.mktemp("merged"))
+    generate(paths.raw, years=(2025,), units=list(post_merger_communes()))
+    prepare(paths, 2025, list(post_merger_communes()))
+    compute_year(paths, 2025)
+    return paths
+
+
+_READ: dict[str, dict[str, pd.DataFrame]] = {}
+
+
+def _raw_sheets(paths: Paths, commune) -> dict[str, pd.DataFrame]:
+    path = paths.raw_year(2025) / workbook_name(commune)
+    if str(path) not in _READ:
+        _READ[str(path)] = _sheets(path)
+    return _READ[str(path)]
+
+
+def test_the_post_merger_sample_is_of_real_size(post_merger: Paths) -> None:
+    """A merged phường and a merged xã of the 2025 tree: 40,000–120,000 people, 25–60 villages
+    in their own words, several hundred members, tens of thousands of people guided and of
+    dossiers in the year; each row a plausible one, under the former fixed caps."""
+    ward, commune = post_merger_communes()
+    assert (ward.kind, commune.kind) == ("Phường", "Xã") and ward.province_code == "31"
+    for unit in (ward, commune):
+        sheets = _raw_sheets(post_merger, unit)
+        villages = sheets["Thôn"]
+        assert 25 <= len(villages) <= 60
+        assert 40_000 <= villages["Số dân"].sum() <= 120_000
+        assert 250 <= len(sheets["Thành viên"]) <= 600
+        results = sheets["Kết quả"]
+        dossiers = results.loc[results["Chỉ tiêu"] == "Hồ sơ thủ tục hành chính tiếp nhận"]
+        assert 10_000 <= dossiers["Giá trị"].sum() < 100_000
+        assert results["Giá trị"].max() <= 10_000
+        people = pd.to_numeric(sheets["Nhật ký hoạt động"]["Số người được hướng dẫn"]).dropna()
+        assert people[people.between(1, 2_000)].sum() >= 10_000
+        assert (people.between(1, 2_000) | (people < 0) | (people == 99_999)).all()  # or planted
+    ward_sheets = _raw_sheets(post_merger, ward)
+    assert set(ward_sheets["Thôn"]["Loại"]) == {"Tổ dân phố"}
+    assert set(ward_sheets["Thành viên"]["Cấp tổ"]) == {"Phường", "Tổ dân phố"}
+
+
+def test_cleaning_and_indicators_keep_the_real_size_figures(post_merger: Paths) -> None:
+    """What the workbook says is what the indicators say: population, villages, members and
+    dossiers whole; people guided are the log's rows less exactly the rows planted as bad."""
+    processed = post_merger.processed_year(2025)
+    indicators = pd.read_parquet(processed / "indicators.parquet")
+    rejected = pd.read_parquet(processed / "rejected.parquet")
+    planted = pd.read_csv(post_merger.raw_year(2025) / "_planted.csv", dtype=str)
+    bad = planted[planted["expected"] == "rejected"]
+    assert set(zip(rejected["file"], rejected["excel_row"].astype(int), strict=True)) == set(
+        zip(bad["file"], bad["excel_row"].astype(int), strict=True)
+    )  # nothing of real size was thrown out
+    for unit in post_merger_communes():
+        sheets = _raw_sheets(post_merger, unit)
+        v = dict(
+            indicators.loc[indicators["commune_code"] == unit.code, ["indicator", "value"]].values
+        )
+        results = sheets["Kết quả"]
+        dossiers = results.loc[results["Chỉ tiêu"] == "Hồ sơ thủ tục hành chính tiếp nhận"]
+        assert v["population"] == sheets["Thôn"]["Số dân"].sum()
+        assert v["villages"] == len(sheets["Thôn"]) == v["teams_village"]
+        assert v["members_total"] == len(sheets["Thành viên"])
+        assert v["all_dossiers"] == dossiers["Giá trị"].sum() >= 10_000
+        log = sheets["Nhật ký hoạt động"]
+        mine = rejected[rejected["file"] == workbook_name(unit)]
+        dropped = set(mine["excel_row"].astype(int))
+        kept = log[[row + 2 not in dropped for row in range(len(log))]]
+        assert v["people_guided"] == pd.to_numeric(kept["Số người được hướng dẫn"]).sum()
+        assert v["people_guided"] >= 10_000 and v["adults_with_vneid"] >= 10_000

@@ -134,6 +134,33 @@ def test_communes_finds_units_without_marks_and_lists_a_province(tmp_path: Path)
     assert len(done.stdout.splitlines()) == 114
 
 
+def test_communes_says_the_level_of_a_bare_code_and_takes_province_or_district(
+    tmp_path: Path,
+) -> None:
+    """'96' is Cà Mau, as `--province 96` reads it (it listed Huyện Mường Nhé's units first, and
+    said nothing); the district 096 is named in the hint and listed by --district."""
+    done = cnscd(tmp_path, "communes", "96", "--year", "2023", "--all")
+    assert done.returncode == 0, done.stderr
+    provinces = {line.split("(")[-1].split(")")[0] for line in done.stdout.splitlines()}
+    assert provinces == {"96"}, provinces
+    assert "taken as a province's code" in done.stderr and "district 096, Huyện Mường Nhé" in (
+        done.stderr
+    )
+    done = cnscd(tmp_path, "communes", "--district", "096", "--year", "2023", "--all")
+    assert done.stdout and all("Huyện Mường Nhé (096)" in line for line in done.stdout.splitlines())
+    done = cnscd(tmp_path, "communes", "Trần Phú", "--province", "31", "--year", "2025")
+    assert [line.split()[0] for line in done.stdout.splitlines()] == ["10633"]
+
+
+def test_communes_lineage_follows_a_unit_to_today(tmp_path: Path) -> None:
+    """Nam Chính became Trần Phú (2024), which became Trần Phú of Hải Phòng (2025): both links
+    (it stopped at the first)."""
+    done = cnscd(tmp_path, "communes", "10627", "--lineage")
+    lines = done.stdout.splitlines()
+    assert "→ thành 10633 Xã Trần Phú (Huyện Nam Sách, Tỉnh Hải Dương; 01/12/2024)" in lines[1]
+    assert "→ thành 10633 Xã Trần Phú (Thành phố Hải Phòng; 01/07/2025)" in lines[2]
+
+
 def test_template_for_any_commune_of_the_registry(tmp_path: Path) -> None:
     out = tmp_path / "t.xlsx"
     done = cnscd(tmp_path, "template", "--year", "2022", "--commune", "00004", "--output", str(out))

@@ -481,3 +481,51 @@ def test_months_after_a_log_that_stops_in_april_have_no_figure_in_the_annex() ->
         for r in report_context(NAM_CHINH, 2023, _tables(), year, load_settings())["annex"]
     }
     assert rows["people_month_05"]["value"] == 0.0
+
+
+def test_only_the_kinds_that_have_a_team_name_the_village_teams() -> None:
+    """Eight teams, all in buôn, in a commune of two thôn and eight buôn: 'cấp buôn' (it read
+    'cấp thôn, buôn'); the units counted are still named 'thôn, buôn'."""
+    units = ["Thôn Một", "Thôn Hai"] + [f"Buôn Ea {n}" for n in range(1, 9)]
+    members = [_member("Xã")] + [
+        _member("Thôn", u, role="Tổ trưởng", born=1950, smartphone=False) for u in units[2:]
+    ]
+    values = {
+        "villages": 10.0,
+        "teams_village": 8.0,
+        "teams_total": 9.0,
+        "members_village": 8.0,
+        "members_total": 9.0,
+        "villages_without_team": 2.0,
+        "members_without_smartphone": 8.0,
+        "members_without_smartphone_village": 8.0,
+        "village_leaders_aged_60": 8.0,
+    }
+    text = _render(values, villages=units, members=members)
+    assert "08 Tổ CNSCĐ cấp buôn với 08 thành viên trên tổng số 10 thôn, buôn" in text
+    assert "08 tổ trưởng của Tổ CNSCĐ cấp buôn từ 60 tuổi" in text
+    assert "cấp thôn, buôn" not in text
+
+
+NUMBERED_WARD = Commune("27139", "Phường 9", "771", "Quận 3", "79", "Thành phố Hồ Chí Minh")
+
+
+def test_a_numbered_ward_keeps_its_capital_everywhere() -> None:
+    """Nghị định 30: a unit named by a number keeps its kind capitalised ('Ủy ban nhân dân
+    Phường 9'), in the header, the subject, the closing line and a decision's issuer."""
+    context = report_context(
+        NUMBERED_WARD,
+        2023,
+        _tables(villages=["Khu phố 1", "Khu phố 2"], issuer="UBND Phường 9"),
+        BASE,
+        load_settings(),
+    ) | {"footer": ""}
+    text = re.sub(r"\s+", " ", visible_text(render_report(context, {"services": "", "months": ""})))
+    assert "UBND PHƯỜNG 9" in text.upper()
+    for phrase in (
+        "trên địa bàn Phường 9 năm 2023",
+        "của Ủy ban nhân dân Phường 9.",
+        "của UBND Phường 9",
+    ):
+        assert phrase in text, phrase
+    assert "phường 9" not in text and "quận 3" not in text and "Quận 3" in text
