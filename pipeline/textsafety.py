@@ -35,6 +35,15 @@ def for_terminal(text: str) -> str:
     return _UNSAFE_RE.sub(_escaped, text)
 
 
+_UNSAFE_IN_A_LINE = re.compile(f"[\x00-\x1f{_BIDI_AND_C1}]")
+
+
+def one_line(text: str) -> str:
+    """`text` as `for_terminal` shows it, line feeds and tabs escaped too: a file name that
+    holds a line feed cannot add a line (a row of a table) of its own."""
+    return _UNSAFE_IN_A_LINE.sub(_escaped, text)
+
+
 class TerminalStream:
     """A text stream (stdout, stderr) that shows unsafe characters as escapes. A carriage
     return that starts a write is the progress line's own and is kept."""
