@@ -10,6 +10,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -240,21 +241,32 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if blocked else 0
 
 
-def known_villages(paths: Paths, year: int, commune) -> list[str]:
-    """The commune's villages from its latest readable workbook up to the year, if any."""
+def _villages_of(path: Path, code: str, year: int) -> list[str]:
     from pipeline.clean import clean_workbook
     from pipeline.ingest import read_workbook
+
+    result = clean_workbook(read_workbook(path), code, year)
+    return list(result.tables["villages"]["village"].dropna())
+
+
+def known_villages(paths: Paths, year: int, commune) -> list[str]:
+    """The commune's villages from its latest readable workbook up to the year, if any (read in
+    a process of capped memory, as every workbook is)."""
+    from pipeline.limits import default_limits
     from pipeline.locate import find_workbook
+    from pipeline.workers import map_capped
 
     for earlier in range(year, year - 3, -1):
         try:
             path = find_workbook(paths.raw_year(earlier), commune)
-            if not path.exists():
-                continue
-            result = clean_workbook(read_workbook(path), commune.code, earlier)
         except PipelineError:
             continue
-        return list(result.tables["villages"]["village"].dropna())
+        if not path.exists():
+            continue
+        read = partial(_villages_of, code=commune.code, year=earlier)
+        [found] = map_capped(read, [path], default_limits().worker_memory_mb)
+        if isinstance(found, list):
+            return found
     return []
 
 
