@@ -86,6 +86,7 @@ def record_year(
             "status": run.status,
             "message": run.message,
             "pdf_note": run.pdf_note,
+            "notes": run.notes,
             "quality": None,
             **provenance.get(run.commune.code, {}),
             "outputs": {

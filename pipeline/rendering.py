@@ -21,7 +21,8 @@ from pipeline.errors import PipelineError
 from pipeline.evidence import EVIDENCE_FOLDER
 from pipeline.files import write_text
 from pipeline.options import ReportOptions
-from pipeline.pdf import PdfUnavailable, write_pdf
+from pipeline.pdf import PdfUnavailable, resolve_font, write_pdf
+from pipeline.textsafety import drawable, font_coverage, said_replaced
 
 # Kernels talk over local sockets in the run's own folder rather than open TCP ports. Their own
 # log stays quiet: jupyter_client interrupts every kernel before shutting it down, which ipykernel
@@ -218,6 +219,15 @@ class Produced:
     message: str = ""
     files: list[str] = field(default_factory=list)
     pdf_note: str = ""
+    notes: list[str] = field(default_factory=list)  # what the documents show otherwise
+
+
+def _drawable(fragment: str) -> tuple[str, list[str]]:
+    """The fragment as the PDF's font can draw it (`textsafety.drawable`), and the line saying
+    what was replaced, if anything was: one letter no font has never fails a document."""
+    font = resolve_font()
+    printed, replaced = drawable(fragment, font_coverage(font))
+    return printed, [said_replaced(replaced, font.stem)] if replaced else []
 
 
 def execute_document(
@@ -275,9 +285,10 @@ def execute_document(
             fragment = report_fragment(executed) if done.status == "pending" else None
             if fragment and "pdf" in options.formats:
                 try:
+                    printed, done.notes = _drawable(fragment)
                     write_pdf(
-                        fragment,
-                        visible_text(fragment),
+                        printed,
+                        visible_text(printed),
                         work_dir / f"{stem}.pdf",
                         title,
                         landscape=landscape,
