@@ -164,6 +164,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"--formats takes html, and pdf or docx or both: html,pdf,docx (got {args.formats})"
         )
     options = ReportOptions(_settings_path(args), _templates_dir(args), formats, args.engine)
+    scheduler = args.scheduler
+    if scheduler:
+        from pipeline.cluster import Insecure, check_scheduler, tls_configured
+
+        check_scheduler(scheduler, args.insecure, tls_configured())  # before any work
+        scheduler = Insecure(scheduler) if args.insecure else scheduler
     finished = []
     comparisons_failed = 0
     for year, selection in selections.items():
@@ -180,7 +186,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "workers": args.workers,
             "options": options,
             "force": args.force,
-            "scheduler": args.scheduler,
+            "scheduler": scheduler,
             "missing": selection.missing,
         }
         if selection.groups:  # the groups selected, or each commune's district (or province)
@@ -505,7 +511,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--scheduler",
         default=os.environ.get("CNSCD_SCHEDULER"),
         help="run the reports on Dask: 'local' starts a LocalCluster, "
-        "tcp://host:8786 uses an existing scheduler ($CNSCD_SCHEDULER)",
+        "tcp://127.0.0.1:8786 or tls://host:8786 uses an existing scheduler ($CNSCD_SCHEDULER)",
+    )
+    run.add_argument(
+        "--insecure",
+        action="store_true",
+        help="reach a scheduler on another host without TLS (plain tcp://), with a warning",
     )
     run.set_defaults(func=cmd_run)
 
