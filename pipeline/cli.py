@@ -210,15 +210,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from pipeline.limits import Limits
     from pipeline.preparing import check_year
+    from pipeline.settings import load_settings
 
     paths = _paths(args)
+    settings = load_settings(_settings_path(args))  # its limits and predecessors, as run reads
+    limits = Limits.from_settings(settings)
+    attribution = {str(k): str(v) for k, v in settings.get("predecessors", {}).items()}
     blocked = 0
     for year in args.year:
         selection = _select(args, paths, year)
         communes = selection.communes
         _warn_unclaimed(selection, year)
-        summary, problems = check_year(paths, year, communes, workers=args.workers or 1)
+        summary, problems = check_year(
+            paths, year, communes, args.workers or 1, limits, attribution
+        )
         by_code = summary.set_index("commune_code") if not summary.empty else None
         print(f"{year}: {len(communes)} commune(s)")
         print(f"  {'commune':<24} {'read':>6} {'kept':>6} {'fixed':>6} {'rejected':>8}  status")
@@ -525,6 +532,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--commune", action="append", help="code, slug or name (repeatable)")
     _group_options(check)
     check.add_argument("--workers", type=int, help="parallel reading (default 1)")
+    check.add_argument(
+        "--settings",
+        help="a district's settings.toml (as for run): its [limits], [predecessors] and [groups]",
+    )
     check.set_defaults(func=cmd_check)
 
     template = commands.add_parser("template", help="write the blank workbook to fill")

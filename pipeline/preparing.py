@@ -282,12 +282,13 @@ def check_year(
     communes: list[Commune],
     workers: int = 1,
     limits: Limits | None = None,
+    attribution: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Validation alone: the quality summary per commune and the problems that block a report.
 
     Nothing is written.
     """
-    prepared = prepare_communes(paths, year, communes, workers, limits=limits)
+    prepared = prepare_communes(paths, year, communes, workers, attribution, limits)
     columns = ["rows_read", "rows_kept", "rows_fixed", "rows_rejected"]
     if prepared.result is None:
         empty = pd.DataFrame(columns=["commune_code", *columns, "top_reasons", "unread_columns"])
