@@ -55,3 +55,27 @@ def fixed_zip(data: bytes, edit: Callable[[str, bytes], bytes] | None = None) ->
             content = source.read(info.filename)
             target.writestr(fixed, edit(info.filename, content) if edit else content)
     return out.getvalue()
+
+
+# What a document's own dates say (created, modified): a fixed time, never that of writing, so
+# that the same tables give the same bytes.
+FIXED_DOCUMENT_TIME = "2000-01-01T00:00:00Z"
+_CORE_DATES = re.compile(rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def _fixed_core_dates(name: str, content: bytes) -> bytes:
+    if name != "docProps/core.xml":
+        return content
+    return _CORE_DATES.sub(rb"\g<1>" + FIXED_DOCUMENT_TIME.encode() + rb"\g<3>", content)
+
+
+def write_workbook_fixed(path: Path, save: Callable[[io.BytesIO], object]) -> None:
+    """Write an Excel workbook (`save(buffer)` writes it) whole, with fixed zip and document
+    dates: openpyxl stamps the time of writing in both."""
+
+    def write(tmp: Path) -> None:
+        buffer = io.BytesIO()
+        save(buffer)
+        tmp.write_bytes(fixed_zip(buffer.getvalue(), _fixed_core_dates))
+
+    write_atomically(path, write)
