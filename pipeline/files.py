@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import io
+import json
 import os
 import re
+import shutil
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -79,3 +82,25 @@ def write_workbook_fixed(path: Path, save: Callable[[io.BytesIO], object]) -> No
         tmp.write_bytes(fixed_zip(buffer.getvalue(), _fixed_core_dates))
 
     write_atomically(path, write)
+
+
+# Free space (bytes) below which a file cut short is taken as the disk's doing.
+_NEARLY_FULL = 1024 * 1024
+
+
+def load_json(path: Path) -> object:
+    """A JSON file's content. One cut short (a writer stopped by a full disk: papermill writes
+    its notebook in place) is said as the full disk it is, not as a JSONDecodeError."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except ValueError:
+        if shutil.disk_usage(path.parent).free < _NEARLY_FULL:
+            raise OSError(
+                errno.ENOSPC, "No space left on device (the file was cut short)", str(path)
+            ) from None
+        raise
+
+
+def disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC

@@ -19,7 +19,7 @@ from traitlets.config import Config
 from pipeline.config import NOTEBOOKS, TEMPLATES
 from pipeline.errors import PipelineError
 from pipeline.evidence import EVIDENCE_FOLDER
-from pipeline.files import write_text
+from pipeline.files import load_json, write_text
 from pipeline.options import ReportOptions
 from pipeline.pdf import PdfUnavailable, resolve_font, write_pdf
 from pipeline.textsafety import drawable, font_coverage, said_replaced
@@ -38,7 +38,7 @@ _KERNEL_CONFIG = Config(
 
 def _scrub(notebook_path: Path) -> None:
     """Drop timestamps and machine paths that papermill records, so outputs are reproducible."""
-    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    notebook = load_json(notebook_path)
     meta = notebook.get("metadata", {}).get("papermill", {})
     for key in ("input_path", "output_path", "start_time", "end_time", "duration"):
         meta.pop(key, None)
@@ -140,7 +140,7 @@ def render_html(notebook_path: Path, html_path: Path, title: str, code: bool = F
 def report_fragment(notebook_path: Path) -> str | None:
     """The report as the executed notebook displayed it (the last HTML output of the report's
     cells)."""
-    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    notebook = load_json(notebook_path)
     for cell in reversed(_report_cells(notebook["cells"])):
         for output in reversed(cell.get("outputs", [])):
             html = output.get("data", {}).get("text/html")
@@ -196,8 +196,7 @@ def _execute_notebook(
             return
         except (DeadKernelError, TimeoutError, RuntimeError):
             if engine == "inprocess" or (
-                output.exists()
-                and any(c.get("outputs") for c in json.loads(output.read_text("utf-8"))["cells"])
+                output.exists() and any(c.get("outputs") for c in load_json(output)["cells"])
             ):
                 raise  # the notebook itself failed: not a kernel start
             if attempt == KERNEL_START_ATTEMPTS:

@@ -10,6 +10,7 @@ from concurrent.futures import as_completed
 
 from pipeline.config import Paths
 from pipeline.documents import CommuneRun, execute_report
+from pipeline.files import disk_full
 from pipeline.options import ReportOptions
 from pipeline.progress import Progress
 from pipeline.provenance import hash_path
@@ -57,6 +58,16 @@ def checked(paths: Paths, year: int, commune: Commune, returned: object) -> Comm
     return run
 
 
+def failed(commune: Commune, exc: BaseException) -> CommuneRun:
+    """A report that raised: its commune failed, with one line saying why."""
+    if disk_full(exc):
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        why = f"disk full while making the report{where}: free some space and run again"
+    else:
+        why = f"{type(exc).__name__}: {exc}"
+    return CommuneRun(commune, "failed", why)
+
+
 def execute_all(
     paths: Paths,
     year: int,
@@ -73,7 +84,7 @@ def execute_all(
 
     def finish(commune: Commune, result: CommuneRun | BaseException) -> None:
         if isinstance(result, BaseException):  # a crash in one commune must not stop the others
-            result = CommuneRun(commune, "failed", f"{type(result).__name__}: {result}")
+            result = failed(commune, result)
         done[commune.code] = result
         progress.step(commune.name, result.status, result.message)
 

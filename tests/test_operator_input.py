@@ -373,6 +373,32 @@ def test_disk_full_is_one_line_naming_the_stage(tmp_path, monkeypatch, capsys) -
     )
 
 
+def test_a_notebook_cut_short_by_a_full_disk_says_disk_full(tmp_path, monkeypatch) -> None:
+    """papermill writes the executed notebook in place: a full disk leaves it cut short. The
+    commune then says 'disk full', not JSONDecodeError; a file cut short on a disk with room is
+    still the JSON error it is."""
+    from collections import namedtuple
+
+    import pipeline.files as files
+    from pipeline.rendering import report_fragment
+    from pipeline.sample import sample_commune
+    from pipeline.scheduling import failed
+
+    notebook = tmp_path / "notebook.ipynb"
+    notebook.write_text('{"cells": [{"outputs": [', encoding="utf-8")
+    with pytest.raises(json.JSONDecodeError):
+        report_fragment(notebook)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(files.shutil, "disk_usage", lambda path: usage(10**9, 10**9, 0))
+    with pytest.raises(OSError) as caught:
+        report_fragment(notebook)
+    run = failed(sample_commune(2022, "nam-chinh"), caught.value)
+    assert run.status == "failed"
+    assert run.message == (
+        f"disk full while making the report ({notebook}): free some space and run again"
+    )
+
+
 def test_an_unexpected_fault_is_one_line(monkeypatch, capsys) -> None:
     def broken(args):
         raise TypeError("unsupported operand")
