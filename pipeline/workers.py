@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import multiprocessing
+import os
 import resource
 import signal
 from collections.abc import Callable, Iterable
@@ -20,6 +21,9 @@ _PR_SET_PDEATHSIG = 1
 
 def _start_worker(then: Callable[..., None] | None = None, *args: object) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A reader that aborts (calamine, out of memory) says so in one line, not with a backtrace
+    # of 60: the run says which workbook stopped its process.
+    os.environ["RUST_BACKTRACE"] = "0"
     # Linux: killed when the parent dies, so no orphan keeps working or writing.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

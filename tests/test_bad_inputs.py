@@ -681,3 +681,35 @@ def test_a_stray_workbook_with_a_far_cell_leaves_the_run_within_memory(
     assert "not read, named for no commune: Book1.xlsx" in done.stderr
     assert (tmp_path / "outputs" / "2022" / "10627-nam-chinh" / "report.html").exists()
     assert (tmp_path / "outputs" / "2022" / "index.html").exists()
+
+
+def test_a_reader_that_aborts_says_so_in_a_line_or_two(source: Path, tmp_path: Path) -> None:
+    """The worker aborted by its memory cap (as in the test above) prints what the reader says,
+    not a Rust backtrace of 60 lines, even where RUST_BACKTRACE=1 is set."""
+    import subprocess
+    import sys
+
+    paths = Paths.under(tmp_path)
+    shutil.copytree(source, paths.raw)
+    _edited(_stray_cell_at_the_very_end)(paths.raw_year(2022) / "10627-nam-chinh.xlsx")
+    script = (
+        "import sys; from pathlib import Path; from pipeline.config import Paths; "
+        "from pipeline.limits import Limits; from pipeline.preparing import prepare_communes; "
+        "from pipeline.sample import sample_commune; "
+        "lifted = Limits(max_rows=2_000_000, max_columns=20_000, max_grid_cells=2**60, "
+        "worker_memory_mb=512); "
+        "p = prepare_communes(Paths.under(Path(sys.argv[1])), 2022, "
+        "[sample_commune(2022, 'nam-chinh')], limits=lifted); print(sorted(p.problems))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RUST_BACKTRACE": "1", "PYTHONPATH": str(Path(__file__).parents[1])},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "['10627']" in done.stdout
+    assert "stack backtrace" not in done.stderr, done.stderr[-2000:]
+    aborts = done.stderr.count("memory allocation of")  # the chunk's process, then its own
+    assert aborts >= 1 and len(done.stderr.splitlines()) <= 2 * aborts, done.stderr
