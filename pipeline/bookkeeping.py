@@ -66,7 +66,13 @@ def record_year(
     processed_year = paths.processed_year(year)
     rejected_path = processed_year / "rejected.parquet"
     built = any(run.status == "ok" for run in runs)  # nothing to read when nothing was built
-    rejected = pd.read_parquet(rejected_path) if built and rejected_path.exists() else None
+    ok = sorted({run.commune.code for run in runs if run.status == "ok"})
+    # Only the rows of the communes built, split once (not filtered again for each commune).
+    rejected, no_rows = None, pd.DataFrame()
+    if built and rejected_path.exists():
+        frame = pd.read_parquet(rejected_path, filters=[("commune_code", "in", ok)])
+        rejected = dict(iter(frame.groupby("commune_code", sort=False)))
+        no_rows = frame.iloc[0:0]
     quality_path = processed_year / "quality.parquet"
     quality = (
         pd.read_parquet(quality_path)
@@ -86,6 +92,7 @@ def record_year(
             "status": run.status,
             "message": run.message,
             "pdf_note": run.pdf_note,
+            "notes": run.notes,
             "quality": None,
             **provenance.get(run.commune.code, {}),
             "outputs": {
@@ -107,7 +114,7 @@ def record_year(
                 (folder / name).unlink(missing_ok=True)
             shutil.rmtree(folder / EVIDENCE_FOLDER, ignore_errors=True)
         if rejected is not None and run.status == "ok":
-            mine = rejected[rejected["commune_code"] == run.commune.code]
+            mine = rejected.get(run.commune.code, no_rows)
             write_csv(readable_rejected(mine), folder / "rejected.csv")
         if quality is not None and run.commune.code in quality.index and run.status == "ok":
             record["quality"] = {k: int(v) for k, v in quality.loc[run.commune.code].items()}

@@ -19,7 +19,7 @@ import pandera.pandas as pa
 from pipeline import contract
 from pipeline.errors import InputError
 from pipeline.ingest import DECODED, FORMULAS, ROW, RawWorkbook
-from pipeline.numbers import DECIMAL_COMMA, INVALID, THOUSANDS, read_number
+from pipeline.numbers import DECIMAL_COMMA, INVALID, OTHER_DIGITS, THOUSANDS, read_number
 from pipeline.schemas import CHECK_REASONS, schema_for
 from pipeline.units import COMMUNE_KINDS, TEAM_VILLAGE_KINDS
 from pipeline.vntext import match_key, repair_with_kind
@@ -49,6 +49,7 @@ REASONS = {
     "date_outside_year": "Ngày nằm ngoài năm báo cáo",
     "missing_value": "Thiếu giá trị bắt buộc",
     "invalid_number": "Số không đọc được",
+    "number_too_large": "Số quá lớn, không thể là số liệu thật",
     "not_whole_number": "Số đếm không phải số nguyên",
     "ambiguous_number": "Số đọc được hai cách (dấu chấm, dấu phẩy): ghi lại rõ ràng",
     "excel_error": "Ô báo lỗi của Excel (#REF!, #DIV/0!…)",
@@ -422,7 +423,7 @@ def _clean_number(
         refused = refused | outside
         numbers = numbers.mask(outside)
     numbers = numbers.where(numbers.abs() < 1e15)  # beyond any count, and beyond int64
-    reread = ~refused & hows.isin([THOUSANDS, DECIMAL_COMMA])
+    reread = ~refused & hows.isin([THOUSANDS, DECIMAL_COMMA, OTHER_DIGITS])
     log.fix(table, reread, column.header, hows, raw, numbers)
     if column.required:
         _drop(log, table, reject, refused, column.header, raw, reasons)

@@ -10,6 +10,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -163,6 +164,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"--formats takes html, and pdf or docx or both: html,pdf,docx (got {args.formats})"
         )
     options = ReportOptions(_settings_path(args), _templates_dir(args), formats, args.engine)
+    scheduler = args.scheduler
+    if scheduler:
+        from pipeline.cluster import Insecure, check_scheduler, tls_configured
+
+        check_scheduler(scheduler, args.insecure, tls_configured())  # before any work
+        scheduler = Insecure(scheduler) if args.insecure else scheduler
     finished = []
     comparisons_failed = 0
     for year, selection in selections.items():
@@ -179,7 +186,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "workers": args.workers,
             "options": options,
             "force": args.force,
-            "scheduler": args.scheduler,
+            "scheduler": scheduler,
             "missing": selection.missing,
         }
         if selection.groups:  # the groups selected, or each commune's district (or province)
@@ -203,15 +210,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from pipeline.limits import Limits
     from pipeline.preparing import check_year
+    from pipeline.settings import load_settings
 
     paths = _paths(args)
+    settings = load_settings(_settings_path(args))  # its limits and predecessors, as run reads
+    limits = Limits.from_settings(settings)
+    attribution = {str(k): str(v) for k, v in settings.get("predecessors", {}).items()}
     blocked = 0
     for year in args.year:
         selection = _select(args, paths, year)
         communes = selection.communes
         _warn_unclaimed(selection, year)
-        summary, problems = check_year(paths, year, communes, workers=args.workers or 1)
+        summary, problems = check_year(
+            paths, year, communes, args.workers or 1, limits, attribution
+        )
         by_code = summary.set_index("commune_code") if not summary.empty else None
         print(f"{year}: {len(communes)} commune(s)")
         print(f"  {'commune':<24} {'read':>6} {'kept':>6} {'fixed':>6} {'rejected':>8}  status")
@@ -240,21 +254,32 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if blocked else 0
 
 
-def known_villages(paths: Paths, year: int, commune) -> list[str]:
-    """The commune's villages from its latest readable workbook up to the year, if any."""
+def _villages_of(path: Path, code: str, year: int) -> list[str]:
     from pipeline.clean import clean_workbook
     from pipeline.ingest import read_workbook
+
+    result = clean_workbook(read_workbook(path), code, year)
+    return list(result.tables["villages"]["village"].dropna())
+
+
+def known_villages(paths: Paths, year: int, commune) -> list[str]:
+    """The commune's villages from its latest readable workbook up to the year, if any (read in
+    a process of capped memory, as every workbook is)."""
+    from pipeline.limits import default_limits
     from pipeline.locate import find_workbook
+    from pipeline.workers import map_capped
 
     for earlier in range(year, year - 3, -1):
         try:
             path = find_workbook(paths.raw_year(earlier), commune)
-            if not path.exists():
-                continue
-            result = clean_workbook(read_workbook(path), commune.code, earlier)
         except PipelineError:
             continue
-        return list(result.tables["villages"]["village"].dropna())
+        if not path.exists():
+            continue
+        read = partial(_villages_of, code=commune.code, year=earlier)
+        [found] = map_capped(read, [path], default_limits().worker_memory_mb)
+        if isinstance(found, list):
+            return found
     return []
 
 
@@ -515,7 +540,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--scheduler",
         default=os.environ.get("CNSCD_SCHEDULER"),
         help="run the reports on Dask: 'local' starts a LocalCluster, "
-        "tcp://host:8786 uses an existing scheduler ($CNSCD_SCHEDULER)",
+        "tcp://127.0.0.1:8786 or tls://host:8786 uses an existing scheduler ($CNSCD_SCHEDULER)",
+    )
+    run.add_argument(
+        "--insecure",
+        action="store_true",
+        help="reach a scheduler on another host without TLS (plain tcp://), with a warning",
     )
     run.set_defaults(func=cmd_run)
 
@@ -524,6 +554,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--commune", action="append", help="code, slug or name (repeatable)")
     _group_options(check)
     check.add_argument("--workers", type=int, help="parallel reading (default 1)")
+    check.add_argument(
+        "--settings",
+        help="a district's settings.toml (as for run): its [limits], [predecessors] and [groups]",
+    )
     check.set_defaults(func=cmd_check)
 
     template = commands.add_parser("template", help="write the blank workbook to fill")

@@ -9,14 +9,24 @@ year most dates of its activity log fall in. A workbook that passes is copied to
 two different files for one commune, an identity the registry does not know, another year's
 data, a file that is no workbook, are listed for the user to decide. Running it again files
 nothing new.
+
+The inbox is what arrived, so it is walked as untrusted: a link (to a file, a folder, a device,
+itself) is never followed, each real folder is walked once, a file's kind and size are checked
+before a byte of it is read, hashes are streamed, and a workbook is read only in a process of
+capped memory, with the limits and checks `run` reads it with (`ingest.read_workbook`). Every
+entry the walk meets is a line of the table: what is not read (a hidden file, a link, a FIFO, a
+photo) says why.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -25,10 +35,13 @@ from pipeline.clean import parse_date
 from pipeline.errors import PipelineError
 from pipeline.files import write_atomically
 from pipeline.ingest import read_workbook
-from pipeline.locate import find_workbook
+from pipeline.limits import Limits, default_limits
+from pipeline.locate import WORKBOOK_SUFFIXES, find_workbook
 from pipeline.provenance import hash_path
 from pipeline.registry import Commune
+from pipeline.textsafety import one_line
 from pipeline.vntext import match_key, repair
+from pipeline.workers import map_capped
 
 REPORT_NAME = "_collect.csv"  # in data/raw/{year}/: `_` keeps it from being taken for a workbook
 
@@ -42,8 +55,24 @@ CONFLICT = "another file is filed"
 UNKNOWN = "identity not known"
 OTHER_YEAR = "another year"
 NOT_WORKBOOK = "not a workbook"
-FINE = (FILED, ALREADY, COPY, NOT_KEPT)
-ORDER = (FILED, ALREADY, COPY, NOT_KEPT, DUPLICATE, CONFLICT, UNKNOWN, OTHER_YEAR, NOT_WORKBOOK)
+NOT_COPIED = "could not be filed"
+SKIPPED = "not read"  # a hidden file, a link, a FIFO, a photo: listed, nothing to decide
+FINE = (FILED, ALREADY, COPY, NOT_KEPT, SKIPPED)
+ORDER = (
+    FILED,
+    ALREADY,
+    COPY,
+    NOT_KEPT,
+    DUPLICATE,
+    CONFLICT,
+    UNKNOWN,
+    OTHER_YEAR,
+    NOT_WORKBOOK,
+    NOT_COPIED,
+    SKIPPED,
+)
+# The first bytes of an .xlsx (a zip) and of an .xls (OLE): a workbook sent without its suffix.
+_WORKBOOK_MAGIC = (b"PK\x03\x04", bytes.fromhex("D0CF11E0A1B11AE1"))
 
 
 @dataclass(frozen=True)
@@ -61,6 +90,7 @@ class Holding:
     first: dt.date | None = None  # first and last activity dates
     last: dt.date | None = None
     problem: str = ""  # why it is no workbook
+    skipped: str = ""  # why it was not read at all
 
     @property
     def year(self) -> int | None:
@@ -87,11 +117,50 @@ def _cell(table: pd.DataFrame, column: str) -> str:
     return repair(str(value)).strip()
 
 
-def read_holding(path: Path) -> Holding:
-    """Read a file of the inbox: its identity, the years of its activity log, its size."""
-    content = hash_path(path)
+def _entry_problem(path: Path, limits: Limits) -> str:
+    """Why a file or CSV folder of the inbox cannot be read as a workbook, from its kind and
+    size alone (nothing of it is read): a CSV folder holding anything but regular files, a file
+    beyond the limits."""
+    if path.is_dir():
+        for entry in sorted(os.scandir(path), key=lambda e: e.name):
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if not stat.S_ISREG(mode):
+                return (
+                    f"its entry {one_line(entry.name)!r} is {_kind(mode)}, not a file: a folder of "
+                    "CSV files is read only when it holds files alone"
+                )
+            if entry.name.endswith(".csv") and entry.stat().st_size > limits.max_csv_mb * _MB:
+                return (
+                    f"{one_line(entry.name)} is beyond the limit of {limits.max_csv_mb} MB "
+                    "per CSV file ([limits] max_csv_mb)"
+                )
+        return ""
+    size = path.stat().st_size
+    if size > limits.max_workbook_mb * _MB:
+        return (
+            f"the file is {size / _MB:,.0f} MB, beyond the limit of {limits.max_workbook_mb} MB "
+            "([limits] max_workbook_mb); ask for it again"
+        )
+    return ""
+
+
+_MB = 1024 * 1024
+
+
+def read_holding(path: Path, root: Path | None = None, limits: Limits | None = None) -> Holding:
+    """Read a file of the inbox: its identity, the years of its activity log, its size. Its
+    kind and size are checked first, then it is hashed (streamed) and read as `run` reads a
+    workbook (within `limits`, inside `root`)."""
+    limits = limits or default_limits()
     try:
-        raw = read_workbook(path)
+        problem = _entry_problem(path, limits)
+        if problem:
+            return Holding(path, problem=problem)
+        content = hash_path(path)
+    except OSError as exc:
+        return Holding(path, problem=f"cannot be read ({exc.strerror or exc})")
+    try:
+        raw = read_workbook(path, limits, root=root if root is not None else path.parent)
     except PipelineError as exc:
         return Holding(path, content, problem=str(exc))
     commune = raw.tables["commune"]
@@ -114,6 +183,21 @@ def read_holding(path: Path) -> Holding:
         min(dates).date() if dates else None,
         max(dates).date() if dates else None,
     )
+
+
+def read_holdings(paths: list[Path], root: Path, limits: Limits | None = None) -> list[Holding]:
+    """`read_holding` of each path, in a process of capped memory (`workers.map_capped`): a
+    file that stops that process, or fails in a way no check foresaw, is one line with why."""
+    limits = limits or default_limits()
+    read = partial(read_holding, root=root, limits=limits)
+    holdings = []
+    for path, found in zip(paths, map_capped(read, paths, limits.worker_memory_mb), strict=True):
+        if isinstance(found, Holding):
+            holdings.append(found)
+        else:
+            why = f"{type(found).__name__}: {found}" if isinstance(found, Exception) else found
+            holdings.append(Holding(path, problem=f"cannot be read: {why}".replace("\n", " ")))
+    return holdings
 
 
 _KINDS = ("xa", "phuong", "thi tran", "dac khu", "huyen", "quan", "thi xa", "thanh pho", "tinh")
@@ -153,27 +237,98 @@ def identify(holding: Holding, year: int, communes: list[Commune]) -> tuple[Comm
     return found, ""
 
 
-def inbox_entries(inbox: Path) -> list[Path]:
-    """Every file under the inbox, and every folder of CSV files (read as one workbook); hidden
-    files and Excel's lock files (`~$…`) left aside."""
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a link"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "a device or socket"
+
+
+def _is_csv_folder(folder: Path) -> bool:
+    return any(e.name.endswith(".csv") for e in os.scandir(folder))
+
+
+def _not_a_workbook(path: Path) -> str:
+    """Why a regular file is plainly no workbook (a photo, a PDF), from its name and first bytes;
+    "" for what may be one (any workbook suffix, a CSV, or a workbook's first bytes)."""
+    if path.suffix.lower() in (*WORKBOOK_SUFFIXES, ".csv"):
+        return ""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        try:
+            head = os.read(fd, 8)
+        finally:
+            os.close(fd)
+    except OSError:
+        head = b""
+    if head.startswith(_WORKBOOK_MAGIC):
+        return ""
+    return f"not a workbook ({path.suffix or 'no suffix'})"
+
+
+def inbox_entries(inbox: Path) -> tuple[list[Path], list[Holding]]:
+    """Every file under the inbox, and every folder of CSV files (read as one workbook); and
+    every entry not read, with why: hidden files, Excel's lock files (`~$…`), links (never
+    followed), FIFOs and devices, folders that cannot be listed, files plainly no workbook.
+    Each real folder is walked once."""
     found: list[Path] = []
+    skipped: list[Holding] = []
+    seen: set[tuple[int, int]] = set()
 
     def visit(folder: Path) -> None:
-        for entry in sorted(folder.iterdir()):
-            if entry.name.startswith((".", "~$")):
+        try:
+            info = os.stat(folder, follow_symlinks=False)
+            if (info.st_dev, info.st_ino) in seen:
+                return
+            seen.add((info.st_dev, info.st_ino))
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append(Holding(folder, skipped=f"folder cannot be read ({exc.strerror})"))
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                mode = entry.stat(follow_symlinks=False).st_mode
+            except OSError as exc:
+                skipped.append(Holding(path, skipped=f"cannot be read ({exc.strerror})"))
                 continue
-            if entry.is_dir():
-                if any(entry.glob("*.csv")):
-                    found.append(entry)
+            if entry.name.startswith("."):
+                skipped.append(Holding(path, skipped="hidden"))
+            elif entry.name.startswith("~$"):
+                skipped.append(Holding(path, skipped="Excel's lock file of an open workbook"))
+            elif stat.S_ISLNK(mode):
+                target = one_line(os.readlink(path))
+                skipped.append(
+                    Holding(
+                        path,
+                        skipped=f"a link (to {target}): links are not followed; put the file "
+                        "itself in the inbox",
+                    )
+                )
+            elif stat.S_ISDIR(mode):
+                try:
+                    csv_folder = _is_csv_folder(path)
+                except OSError as exc:
+                    skipped.append(Holding(path, skipped=f"folder cannot be read ({exc.strerror})"))
+                    continue
+                if csv_folder:
+                    found.append(path)
                 else:
-                    visit(entry)
-            elif entry.is_file():
-                found.append(entry)
+                    visit(path)
+            elif not stat.S_ISREG(mode):
+                skipped.append(Holding(path, skipped=f"{_kind(mode)}, not a file"))
+            elif why := _not_a_workbook(path):
+                skipped.append(Holding(path, skipped=why))
+            else:
+                found.append(path)
 
     if not inbox.is_dir():
         raise PipelineError(f"{inbox} is not a folder")
     visit(inbox)
-    return found
+    return found, skipped
 
 
 def _target(raw_year: Path, commune: Commune, source: Path) -> Path:
@@ -195,6 +350,9 @@ def plan(
     outcomes: list[Outcome] = []
     by_commune: dict[str, list[tuple[Holding, Commune]]] = {}
     for holding in holdings:
+        if holding.skipped:
+            outcomes.append(Outcome(holding, SKIPPED, note=holding.skipped))
+            continue
         if holding.problem:
             outcomes.append(Outcome(holding, NOT_WORKBOOK, note=holding.problem))
             continue
@@ -270,15 +428,42 @@ def _filing(holding: Holding, commune: Commune, raw_year: Path) -> Outcome:
     return Outcome(holding, FILED, commune, target)
 
 
-def file_copy(source: Path, target: Path) -> None:
-    """Copy a workbook (content and modification time) or a CSV folder into place, whole."""
-    if source.is_file():
-        write_atomically(target, lambda tmp: shutil.copy2(source, tmp))
+def file_copy(source: Path, target: Path, content: str) -> None:
+    """Copy a workbook (content and modification time) or a CSV folder into place, whole; only
+    regular files are copied, never a link, and the copy must hash as the file that was read
+    (`content`), or nothing is left in place."""
+    if not source.is_dir():
+        if not stat.S_ISREG(os.lstat(source).st_mode):
+            raise OSError(f"{source.name} is no longer a regular file")
+
+        def copy(tmp: Path) -> None:
+            shutil.copy2(source, tmp, follow_symlinks=False)
+            if hash_path(tmp) != content:
+                raise OSError("it changed while it was filed")
+
+        write_atomically(target, copy)
         return
     tmp = target.with_name(f".{target.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(source, tmp)
-    tmp.replace(target)
+    try:
+        tmp.mkdir(parents=True)
+        for entry in sorted(os.scandir(source), key=lambda e: e.name):
+            if not entry.is_file(follow_symlinks=False):
+                raise OSError(f"{one_line(entry.name)} is not a regular file")
+            shutil.copy2(entry.path, tmp / entry.name, follow_symlinks=False)
+        if hash_path(tmp) != content:
+            raise OSError("it changed while it was filed")
+        tmp.replace(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _modified(path: Path) -> str:
+    try:
+        when = os.lstat(path).st_mtime
+    except OSError:
+        return ""
+    return dt.datetime.fromtimestamp(when).strftime("%d/%m/%Y %H:%M")
 
 
 def table(outcomes: list[Outcome], inbox: Path) -> pd.DataFrame:
@@ -287,18 +472,16 @@ def table(outcomes: list[Outcome], inbox: Path) -> pd.DataFrame:
         [
             {
                 "outcome": o.outcome,
-                "file": o.holding.path.relative_to(inbox).as_posix(),
+                "file": one_line(o.holding.path.relative_to(inbox).as_posix()),
                 "commune_code": o.commune.code if o.commune else o.holding.code,
                 "commune": o.commune.name if o.commune else o.holding.name,
                 "data_year": o.holding.year or "",
-                "activity_rows": "" if o.holding.problem else o.holding.rows,
+                "activity_rows": "" if o.holding.problem or o.holding.skipped else o.holding.rows,
                 "first_date": o.holding.first.strftime("%d/%m/%Y") if o.holding.first else "",
                 "last_date": o.holding.last.strftime("%d/%m/%Y") if o.holding.last else "",
-                "modified": dt.datetime.fromtimestamp(o.holding.path.stat().st_mtime).strftime(
-                    "%d/%m/%Y %H:%M"
-                ),
+                "modified": _modified(o.holding.path),
                 "filed_as": o.filed_as.name if o.filed_as else "",
-                "note": o.note,
+                "note": one_line(o.note),
             }
             for o in outcomes
         ],
@@ -329,18 +512,30 @@ class Collected:
 
 
 def collect(
-    inbox: Path, raw_year: Path, year: int, communes: list[Commune], keep: tuple[Path, ...] = ()
+    inbox: Path,
+    raw_year: Path,
+    year: int,
+    communes: list[Commune],
+    keep: tuple[Path, ...] = (),
+    limits: Limits | None = None,
 ) -> Collected:
     """Read the inbox, file what can be filed into `raw_year`, and write the table of outcomes
     there (`_collect.csv`). The inbox is only read."""
     from pipeline.exports import write_csv
 
     inbox = inbox.resolve()
-    holdings = [read_holding(path) for path in inbox_entries(inbox)]
-    outcomes = plan(holdings, year, communes, raw_year, keep)
-    for outcome in outcomes:
+    found, skipped = inbox_entries(inbox)
+    holdings = read_holdings(found, inbox, limits)
+    outcomes = plan([*holdings, *skipped], year, communes, raw_year, keep)
+    for index, outcome in enumerate(outcomes):
         if outcome.outcome == FILED and outcome.filed_as is not None:
-            file_copy(outcome.holding.path, outcome.filed_as)
+            try:
+                file_copy(outcome.holding.path, outcome.filed_as, outcome.holding.content)
+            except OSError as exc:
+                why = exc.strerror or str(exc)
+                outcomes[index] = Outcome(
+                    outcome.holding, NOT_COPIED, outcome.commune, note=f"not copied: {why}"
+                )
     report = raw_year / REPORT_NAME
     write_csv(table(outcomes, inbox), report)
     return Collected(outcomes, report)

@@ -33,6 +33,7 @@ class CommuneRun:
     message: str = ""
     outputs: dict[str, str] = field(default_factory=dict)  # file -> path relative to the year
     pdf_note: str = ""  # why no PDF was made, when this machine cannot make one
+    notes: list[str] = field(default_factory=list)  # what its documents show otherwise
 
     @property
     def folder_name(self) -> str:
@@ -78,6 +79,7 @@ def execute_report(
         word=word,
     )
     run.status, run.message, run.pdf_note = done.status, done.message, done.pdf_note
+    run.notes = done.notes
     run.outputs = {name: f"{run.folder_name}/{name}" for name in done.files}
     return run
 

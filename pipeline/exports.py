@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import pandas as pd
 
-from pipeline.files import write_atomically
+from pipeline.files import write_atomically, write_workbook_fixed
 
 # A cell starting with one of these is run as a formula by spreadsheet programs.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -69,7 +70,7 @@ def write_xlsx(
     parts = [safe.iloc[i : i + rows_per_sheet] for i in range(0, len(safe), rows_per_sheet)]
     parts = parts or [safe]
 
-    def write(p: Path) -> None:
+    def write(p: io.BytesIO) -> None:
         with pd.ExcelWriter(p, engine="openpyxl") as writer:
             for number, part in enumerate(parts, start=1):
                 name = sheet if number == 1 else f"{sheet} ({number})"
@@ -85,7 +86,7 @@ def write_xlsx(
                     writer, sheet_name="Ghi chú", index=False
                 )
 
-    write_atomically(path, write)
+    write_workbook_fixed(path, write)
 
 
 def readable_rejected(rejected: pd.DataFrame) -> pd.DataFrame:
@@ -190,4 +191,4 @@ def write_comparison_xlsx(comparison, path: Path, title: str, words=None) -> Non
             cell.number_format = RATE_FORMAT
     sheet.freeze_panes = "C3"
     sheet.column_dimensions["B"].width = 22
-    write_atomically(path, book.save)
+    write_workbook_fixed(path, book.save)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import io
+import json
 import os
 import re
+import shutil
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -55,3 +58,49 @@ def fixed_zip(data: bytes, edit: Callable[[str, bytes], bytes] | None = None) ->
             content = source.read(info.filename)
             target.writestr(fixed, edit(info.filename, content) if edit else content)
     return out.getvalue()
+
+
+# What a document's own dates say (created, modified): a fixed time, never that of writing, so
+# that the same tables give the same bytes.
+FIXED_DOCUMENT_TIME = "2000-01-01T00:00:00Z"
+_CORE_DATES = re.compile(rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def _fixed_core_dates(name: str, content: bytes) -> bytes:
+    if name != "docProps/core.xml":
+        return content
+    return _CORE_DATES.sub(rb"\g<1>" + FIXED_DOCUMENT_TIME.encode() + rb"\g<3>", content)
+
+
+def write_workbook_fixed(path: Path, save: Callable[[io.BytesIO], object]) -> None:
+    """Write an Excel workbook (`save(buffer)` writes it) whole, with fixed zip and document
+    dates: openpyxl stamps the time of writing in both."""
+
+    def write(tmp: Path) -> None:
+        buffer = io.BytesIO()
+        save(buffer)
+        tmp.write_bytes(fixed_zip(buffer.getvalue(), _fixed_core_dates))
+
+    write_atomically(path, write)
+
+
+# Free space (bytes) below which a file cut short is taken as the disk's doing.
+_NEARLY_FULL = 1024 * 1024
+
+
+def load_json(path: Path) -> object:
+    """A JSON file's content. One cut short (a writer stopped by a full disk: papermill writes
+    its notebook in place) is said as the full disk it is, not as a JSONDecodeError."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except ValueError:
+        if shutil.disk_usage(path.parent).free < _NEARLY_FULL:
+            raise OSError(
+                errno.ENOSPC, "No space left on device (the file was cut short)", str(path)
+            ) from None
+        raise
+
+
+def disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC

@@ -9,7 +9,7 @@ import pandas as pd
 
 from pipeline.compare import unit_words
 from pipeline.evidence import SUMMARY_FILE
-from pipeline.files import write_text
+from pipeline.files import load_json, write_text
 from pipeline.indicators import values_by_commune
 from pipeline.narrative import environment
 from pipeline.provenance import package_versions
@@ -37,7 +37,7 @@ def _commune_statuses(outputs_year: Path) -> list[Path]:
 
 def read_status(folder: Path) -> dict | None:
     path = folder / STATUS_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    return load_json(path) if path.exists() else None
 
 
 def write_manifest(outputs_year: Path, year: int) -> Path:

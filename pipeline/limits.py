@@ -32,6 +32,7 @@ class Limits:
     max_csv_mb: int = 256
     max_rows: int = 250_000
     max_columns: int = 1_024
+    max_grid_cells: int = 50_000_000
     worker_memory_mb: int = 4_096
 
     @classmethod
@@ -192,6 +193,36 @@ def _far_cell(xml: bytes, limits: Limits) -> str | None:
     return None
 
 
+_ROW_START = re.compile(rb"<(?:\w+:)?row[\s>]")
+_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+
+
+def _last_valued_row(xml: bytes) -> int:
+    """The number of the last row holding a value (0 for none), looked for from the end: rows
+    of formatting only at the end of a sheet are common, rows of values after them are not."""
+    starts = [m.start() for m in _ROW_START.finditer(xml)]
+    for index in range(len(starts) - 1, -1, -1):
+        end = starts[index + 1] if index + 1 < len(starts) else len(xml)
+        if _VALUE.search(xml, starts[index], end):
+            tag = xml[starts[index] : xml.find(b">", starts[index]) + 1]
+            number = _ROW_NUMBER.search(tag)
+            return int(number.group(1)) if number else index + 1
+    return 0
+
+
+def _grid_cell(xml: bytes, limits: Limits) -> str | None:
+    """A valued cell that makes the sheet's grid (its last valued row times its last valued
+    column) larger than `max_grid_cells`, as Excel names it. The reader holds every cell of that
+    rectangle, empty ones too (calamine's range takes 31 bytes a cell, measured), so one value
+    far from the others costs as much as a full sheet."""
+    cells = limits.max_grid_cells
+    rows = _last_valued_row(xml)
+    if rows * limits.max_columns <= cells:
+        return None
+    columns = max(1, cells // max(rows, 1))
+    return _far_cell(xml, Limits(max_rows=limits.max_rows, max_columns=columns))
+
+
 def check_workbook(path: Path, limits: Limits) -> list[SheetXml]:
     """The sheets' XML of an .xlsx, once the zip's directory and each sheet's used range are
     within the limits. Trailing rows without a value (formatting only) do not count."""
@@ -225,6 +256,15 @@ def check_workbook(path: Path, limits: Limits) -> list[SheetXml]:
                 raise InputError(
                     f"{far} holds a value beyond the sheet's limit of {limits.max_rows:,} "
                     f"rows and {limits.max_columns:,} columns ([limits] max_rows, max_columns): "
+                    "delete that stray cell (Ctrl+End shows it) and save again",
+                    file=path.name,
+                    sheet=name,
+                )
+            wide = _grid_cell(xml, limits)
+            if wide is not None:
+                raise InputError(
+                    f"{wide} holds a value so far from the others that the sheet would be read "
+                    f"as more than {limits.max_grid_cells:,} cells ([limits] max_grid_cells): "
                     "delete that stray cell (Ctrl+End shows it) and save again",
                     file=path.name,
                     sheet=name,

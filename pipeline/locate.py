@@ -76,8 +76,7 @@ def _entries(raw_year: Path) -> list[Path]:
     ]
 
 
-def written_code(path: Path) -> str | None:
-    """The commune code a workbook gives itself on its "Thông tin xã" sheet, if it is readable."""
+def _read_written_code(path: Path) -> str | None:
     from pipeline.ingest import read_workbook
 
     try:
@@ -88,6 +87,16 @@ def written_code(path: Path) -> str | None:
         return None
     written = str(table["commune_code"].iloc[0]).strip().removesuffix(".0")
     return written.zfill(5) if written.isdigit() else None
+
+
+def written_code(path: Path) -> str | None:
+    """The commune code a workbook gives itself on its "Thông tin xã" sheet, if it is readable:
+    read in a process of capped memory, as every workbook is (a stray one may be anything)."""
+    from pipeline.limits import default_limits
+    from pipeline.workers import map_capped
+
+    [found] = map_capped(_read_written_code, [path], default_limits().worker_memory_mb)
+    return found if isinstance(found, str) else None
 
 
 def _name_key(stem: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
 # Figures are printed to one decimal (`narrative.number`): two figures that print alike are a
 # tie for the reader, and rankings treat them so.
@@ -28,11 +29,16 @@ EXCEL_ERRORS = frozenset(
 # How a value was read, when not plainly: the kind of fix cleaning logs.
 THOUSANDS = "thousands_separator"
 DECIMAL_COMMA = "decimal_comma"
+OTHER_DIGITS = "full_width_digits"  # '１２' (full-width, or another script's digits) read as 12
 # Why a value cannot be read: the reason a row (or a cell) is refused.
 NOT_WHOLE = "not_whole_number"
 AMBIGUOUS = "ambiguous_number"
 EXCEL_ERROR = "excel_error"
 INVALID = "invalid_number"
+TOO_LARGE = "number_too_large"
+# Beyond any count or area a commune writes, and beyond what int64 holds (1e308 is a typing
+# error or a formula's overflow, never a figure).
+LARGEST = 1e15
 
 _SPACES = re.compile(r"(?<=\d)[ \u00a0\u202f\u2009](?=\d{3}\b)")
 _PLAIN = re.compile(r"[+-]?\d+(?:\.\d+)?")
@@ -53,12 +59,16 @@ def read_number(value: object, whole: bool) -> tuple[float | None, str]:
         return None, INVALID
     if isinstance(value, (int, float)):
         number = float(value)
-        if math.isnan(number) or math.isinf(number):
+        if math.isnan(number):
             return None, INVALID
         return _whole_or_refused(number, "", whole)
     text = str(value).strip()
     if text.upper() in EXCEL_ERRORS:
         return None, EXCEL_ERROR
+    ascii_digits = _ascii_digits(text)
+    if ascii_digits != text:
+        number, how = read_number(ascii_digits, whole)
+        return number, (OTHER_DIGITS if number is not None and not how else how)
     spaced = _SPACES.sub("", text)
     how = THOUSANDS if spaced != text else ""
     if _PLAIN.fullmatch(spaced):
@@ -83,7 +93,18 @@ def read_number(value: object, whole: bool) -> tuple[float | None, str]:
     return None, INVALID
 
 
+def _ascii_digits(text: str) -> str:
+    """Digits of any script as ASCII digits ('１２' -> '12'); the rest as it is."""
+    if text.isascii():
+        return text
+    return "".join(
+        str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text
+    )
+
+
 def _whole_or_refused(number: float, how: str, whole: bool) -> tuple[float | None, str]:
+    if not abs(number) < LARGEST:  # infinity too
+        return None, TOO_LARGE
     if whole and not number.is_integer():
         return None, NOT_WHOLE
     return number, how

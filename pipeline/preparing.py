@@ -4,7 +4,6 @@ say what blocks a report; store the clean tables of the year."""
 from __future__ import annotations
 
 import multiprocessing
-import resource
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from pipeline.registry import (
     ended_during,
 )
 from pipeline.store import ORIGIN_COLUMNS, store_origins
-from pipeline.workers import process_pool
+from pipeline.workers import limit_memory, process_pool
 
 
 class _Misnamed:
@@ -157,21 +156,6 @@ def _merge(parts: list[Prepared]) -> Prepared:
     )
 
 
-def _limit_memory(megabytes: int) -> None:
-    """A worker's address space capped at what it holds when it starts plus `megabytes`: a
-    workbook that needs more fails in this process (MemoryError, or an abort), not the machine."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            held = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
-    except (OSError, StopIteration, ValueError):
-        return  # no /proc: the operating system's own limits apply
-    limit = held * 1024 + megabytes * 1024 * 1024
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-
-
 def _stopped(paths: Paths, year: int, commune: Commune, why: str) -> Prepared:
     """A commune whose reading or cleaning stopped its process: refused with a message."""
     try:
@@ -189,7 +173,7 @@ def _stopped(paths: Paths, year: int, commune: Commune, why: str) -> Prepared:
 
 
 def _pool(workers: int, limits: Limits) -> ProcessPoolExecutor:
-    return process_pool(workers, _limit_memory, limits.worker_memory_mb)
+    return process_pool(workers, limit_memory, limits.worker_memory_mb)
 
 
 def _one_by_one(
@@ -298,12 +282,13 @@ def check_year(
     communes: list[Commune],
     workers: int = 1,
     limits: Limits | None = None,
+    attribution: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Validation alone: the quality summary per commune and the problems that block a report.
 
     Nothing is written.
     """
-    prepared = prepare_communes(paths, year, communes, workers, limits=limits)
+    prepared = prepare_communes(paths, year, communes, workers, attribution, limits)
     columns = ["rows_read", "rows_kept", "rows_fixed", "rows_rejected"]
     if prepared.result is None:
         empty = pd.DataFrame(columns=["commune_code", *columns, "top_reasons", "unread_columns"])

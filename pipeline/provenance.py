@@ -37,16 +37,28 @@ def hash_bytes(*parts: bytes) -> str:
     return digest.hexdigest()
 
 
+def _file_digest(path: Path, prefix: bytes = b"") -> bytes:
+    """sha256 of `prefix` and the file's bytes, read in blocks (a file of gigabytes is never
+    held whole)."""
+    digest = hashlib.sha256(prefix)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()
+
+
 def hash_path(path: Path | None) -> str:
-    """A file's content hash, or a folder's (its files' relative names and contents)."""
+    """A file's content hash, or a folder's (its files' relative names and contents), as
+    `hash_bytes` gives it for those bytes; links are not followed into."""
     if path is None or not path.exists():
         return ""
     if path.is_file():
-        return hash_bytes(path.read_bytes())
-    files = sorted(p for p in path.rglob("*") if p.is_file())
-    return hash_bytes(
-        *(p.relative_to(path).as_posix().encode() + b"\0" + p.read_bytes() for p in files)
-    )
+        return hashlib.sha256(_file_digest(path)).hexdigest()
+    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(_file_digest(file, file.relative_to(path).as_posix().encode() + b"\0"))
+    return digest.hexdigest()
 
 
 @lru_cache(maxsize=1)

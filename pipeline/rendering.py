@@ -19,9 +19,10 @@ from traitlets.config import Config
 from pipeline.config import NOTEBOOKS, TEMPLATES
 from pipeline.errors import PipelineError
 from pipeline.evidence import EVIDENCE_FOLDER
-from pipeline.files import write_text
+from pipeline.files import load_json, write_text
 from pipeline.options import ReportOptions
-from pipeline.pdf import PdfUnavailable, write_pdf
+from pipeline.pdf import PdfUnavailable, resolve_font, write_pdf
+from pipeline.textsafety import drawable, font_coverage, said_replaced
 
 # Kernels talk over local sockets in the run's own folder rather than open TCP ports. Their own
 # log stays quiet: jupyter_client interrupts every kernel before shutting it down, which ipykernel
@@ -37,7 +38,7 @@ _KERNEL_CONFIG = Config(
 
 def _scrub(notebook_path: Path) -> None:
     """Drop timestamps and machine paths that papermill records, so outputs are reproducible."""
-    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    notebook = load_json(notebook_path)
     meta = notebook.get("metadata", {}).get("papermill", {})
     for key in ("input_path", "output_path", "start_time", "end_time", "duration"):
         meta.pop(key, None)
@@ -139,7 +140,7 @@ def render_html(notebook_path: Path, html_path: Path, title: str, code: bool = F
 def report_fragment(notebook_path: Path) -> str | None:
     """The report as the executed notebook displayed it (the last HTML output of the report's
     cells)."""
-    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    notebook = load_json(notebook_path)
     for cell in reversed(_report_cells(notebook["cells"])):
         for output in reversed(cell.get("outputs", [])):
             html = output.get("data", {}).get("text/html")
@@ -195,8 +196,7 @@ def _execute_notebook(
             return
         except (DeadKernelError, TimeoutError, RuntimeError):
             if engine == "inprocess" or (
-                output.exists()
-                and any(c.get("outputs") for c in json.loads(output.read_text("utf-8"))["cells"])
+                output.exists() and any(c.get("outputs") for c in load_json(output)["cells"])
             ):
                 raise  # the notebook itself failed: not a kernel start
             if attempt == KERNEL_START_ATTEMPTS:
@@ -218,6 +218,15 @@ class Produced:
     message: str = ""
     files: list[str] = field(default_factory=list)
     pdf_note: str = ""
+    notes: list[str] = field(default_factory=list)  # what the documents show otherwise
+
+
+def _drawable(fragment: str) -> tuple[str, list[str]]:
+    """The fragment as the PDF's font can draw it (`textsafety.drawable`), and the line saying
+    what was replaced, if anything was: one letter no font has never fails a document."""
+    font = resolve_font()
+    printed, replaced = drawable(fragment, font_coverage(font))
+    return printed, [said_replaced(replaced, font.stem)] if replaced else []
 
 
 def execute_document(
@@ -275,9 +284,10 @@ def execute_document(
             fragment = report_fragment(executed) if done.status == "pending" else None
             if fragment and "pdf" in options.formats:
                 try:
+                    printed, done.notes = _drawable(fragment)
                     write_pdf(
-                        fragment,
-                        visible_text(fragment),
+                        printed,
+                        visible_text(printed),
                         work_dir / f"{stem}.pdf",
                         title,
                         landscape=landscape,

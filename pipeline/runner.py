@@ -301,6 +301,9 @@ def _run_year(
     for note in sorted({r.pdf_note for r in final if r.pdf_note}):
         say(f"warning: no PDF was made on this machine: {note}")
     for r in final:
+        for note in r.notes:
+            say(f"warning: {r.commune.name}: {note}")
+    for r in final:
         if r.status == "failed" and r.commune.code in problems:
             say(f"{r.commune.name}: failed - {r.message}")
     absent = [
@@ -425,6 +428,7 @@ def _compare_group(
     echo(
         f"{year}: comparison {found.name}: {done.status} ({reason})"
         + (f" - {done.message}" if done.message else "")
+        + "".join(f"; warning: {note}" for note in done.notes)
     )
 
 

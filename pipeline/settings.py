@@ -8,6 +8,7 @@ message naming the file and the key's path (`limitations.max_trainings`), never 
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import fields
 from pathlib import Path
@@ -156,12 +157,24 @@ def _describe(error: ValidationError) -> str:
     return f"{here}{error.message}"
 
 
+def _not_finite(value: object, where: str = "") -> list[str]:
+    """`nan` and `inf` (TOML has them) where a number is written: JSON Schema's bounds let them
+    through (nan is neither above nor below a bound)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{where}: {value!r} is not a number a setting can be"]
+    if isinstance(value, dict):
+        return [e for k, v in value.items() for e in _not_finite(v, f"{where}.{k}".lstrip("."))]
+    if isinstance(value, list):
+        return [e for i, v in enumerate(value) for e in _not_finite(v, f"{where}.{i}")]
+    return []
+
+
 def check_settings(settings: dict, source: Path | str) -> None:
     """Raise SettingsError listing every way `settings` departs from the schema."""
     errors = sorted(_VALIDATOR.iter_errors(settings), key=lambda e: list(map(str, e.path)))
-    if errors:
-        lines = "; ".join(dict.fromkeys(_describe(e) for e in errors))
-        raise SettingsError(f"settings {source}: {lines}")
+    lines = [*_not_finite(settings), *dict.fromkeys(_describe(e) for e in errors)]
+    if lines:
+        raise SettingsError(f"settings {source}: {'; '.join(lines)}")
 
 
 def read_settings_file(path: Path) -> dict:

@@ -399,6 +399,11 @@ CASES = {
         _edited(_stray_cell_at_the_very_end),
         "sheet Nhật ký hoạt động: cell XFD1048576 holds a value beyond the sheet's limit",
     ),
+    "one cell at AMJ250000, within the rows and columns allowed": Case(
+        _edited(lambda book: book[ACTIVITIES].__setitem__("AMJ250000", "x")),
+        "sheet Nhật ký hoạt động: cell AMJ250000 holds a value so far from the others that the "
+        "sheet would be read as more than 50,000,000 cells ([limits] max_grid_cells)",
+    ),
     "formatting down to row 1048576, no value there": Case(_edited(_formatted_to_the_last_row)),
     "a sheet inflating to 64 MB from a few dozen KB": Case(
         _sheet_inflating_to(64),
@@ -531,7 +536,9 @@ def test_a_workbook_that_stops_its_process_fails_its_commune_only(
     paths = Paths.under(tmp_path)
     shutil.copytree(source, paths.raw)
     _edited(_stray_cell_at_the_very_end)(paths.raw_year(2022) / "10627-nam-chinh.xlsx")
-    lifted = Limits(max_rows=2_000_000, max_columns=20_000, worker_memory_mb=512)
+    lifted = Limits(
+        max_rows=2_000_000, max_columns=20_000, max_grid_cells=2**60, worker_memory_mb=512
+    )
     communes = [sample_commune(2022, s) for s in ("nam-chinh", "an-lam")]
     # The worker's abort is expected: pytest's faulthandler, inherited by the forked worker,
     # would print its traceback as if something had gone wrong.
@@ -623,3 +630,86 @@ def test_an_unreadable_workbook_is_refused_by_name(source: Path, tmp_path: Path)
     assert outcome["problems"][CODE].startswith(
         "file 10627-nam-chinh.xlsx: cannot be read: permission denied"
     ), outcome["problems"][CODE]
+
+
+def test_a_stray_workbook_with_a_far_cell_leaves_the_run_within_memory(
+    tiny_district: Paths, tmp_path: Path
+) -> None:
+    """`Book1.xlsx`, named for no commune, with one value at AMJ250000 (inside the rows and
+    columns allowed): it is looked at for the code it writes, in a capped process and refused
+    before any grid is built. The whole run, kernels included, is held to 3 GB of address space
+    (a cap the old main process broke, reading a 256-million-cell grid), and the report is
+    built."""
+    import resource
+    import subprocess
+    import sys
+
+    from openpyxl import Workbook
+
+    shutil.copytree(tiny_district.raw, tmp_path / "data" / "raw")
+    book = Workbook()
+    sheet = book.active
+    sheet.title, sheet["A1"], sheet["B1"], sheet["AMJ250000"] = "Thông tin xã", "Mã xã", "Tên xã", 1
+    book.save(tmp_path / "data" / "raw" / "2022" / "Book1.xlsx")
+    cap = 3 * 1024**3
+
+    def capped() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "--data-dir",
+            str(tmp_path),
+            "run",
+            "--year",
+            "2022",
+            "--commune",
+            "nam-chinh",
+            "--formats",
+            "html",
+        ],
+        capture_output=True,
+        text=True,
+        preexec_fn=capped,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        timeout=600,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert "not read, named for no commune: Book1.xlsx" in done.stderr
+    assert (tmp_path / "outputs" / "2022" / "10627-nam-chinh" / "report.html").exists()
+    assert (tmp_path / "outputs" / "2022" / "index.html").exists()
+
+
+def test_a_reader_that_aborts_says_so_in_a_line_or_two(source: Path, tmp_path: Path) -> None:
+    """The worker aborted by its memory cap (as in the test above) prints what the reader says,
+    not a Rust backtrace of 60 lines, even where RUST_BACKTRACE=1 is set."""
+    import subprocess
+    import sys
+
+    paths = Paths.under(tmp_path)
+    shutil.copytree(source, paths.raw)
+    _edited(_stray_cell_at_the_very_end)(paths.raw_year(2022) / "10627-nam-chinh.xlsx")
+    script = (
+        "import sys; from pathlib import Path; from pipeline.config import Paths; "
+        "from pipeline.limits import Limits; from pipeline.preparing import prepare_communes; "
+        "from pipeline.sample import sample_commune; "
+        "lifted = Limits(max_rows=2_000_000, max_columns=20_000, max_grid_cells=2**60, "
+        "worker_memory_mb=512); "
+        "p = prepare_communes(Paths.under(Path(sys.argv[1])), 2022, "
+        "[sample_commune(2022, 'nam-chinh')], limits=lifted); print(sorted(p.problems))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RUST_BACKTRACE": "1", "PYTHONPATH": str(Path(__file__).parents[1])},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "['10627']" in done.stdout
+    assert "stack backtrace" not in done.stderr, done.stderr[-2000:]
+    aborts = done.stderr.count("memory allocation of")  # the chunk's process, then its own
+    assert aborts >= 1 and len(done.stderr.splitlines()) <= 2 * aborts, done.stderr

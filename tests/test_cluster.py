@@ -52,18 +52,24 @@ class Cluster:
         self.processes.append(process)
         return process
 
-    def start_scheduler(self) -> None:
+    def start_scheduler(self, tls: tuple[str, ...] = ()) -> None:
+        """`tls`: the `--tls-…` options (and the scheduler listens on tls://)."""
         file = self.folder / "scheduler.json"
+        host = ("--host", "tls://127.0.0.1", "--no-dashboard") if tls else LOOPBACK
         self._start(
             "scheduler",
-            [*DASK, "scheduler", *LOOPBACK, "--port", "0", "--scheduler-file", str(file)],
+            [*DASK, "scheduler", *host, "--port", "0", "--scheduler-file", str(file), *tls],
             ROOT,
         )
         self.address = json.loads(_wait_for(lambda: _read(file), "the scheduler"))["address"]
-        assert self.address.startswith("tcp://127.0.0.1:")
+        assert self.address.startswith("tls://127.0.0.1:" if tls else "tcp://127.0.0.1:")
 
     def start_worker(
-        self, name: str, pythonpath: Path = ROOT, registered: bool = True
+        self,
+        name: str,
+        pythonpath: Path = ROOT,
+        registered: bool = True,
+        extra: tuple[str, ...] = (),
     ) -> subprocess.Popen:
         """One worker process (no nanny: killing it kills the worker), one thread; returns once
         it has registered with the scheduler, unless told not to wait."""
@@ -72,6 +78,7 @@ class Cluster:
             [
                 *(*DASK, "worker", self.address, *LOOPBACK, "--nthreads", "1", "--no-nanny"),
                 *("--name", name, "--local-directory", str(self.folder / name)),
+                *extra,
             ],
             pythonpath,
         )
@@ -259,3 +266,120 @@ def test_work_waits_for_a_worker_of_the_same_version_and_resumes_on_one_that_joi
     assert not runner.is_alive(), "the tasks were never run again on the worker that joined"
     assert results == {"a": second.pid, "b": second.pid}
     assert len(warnings) == 2  # the other version again, once per run
+
+
+# --- trust: the scheduler's address, TLS, the code a worker runs, what it returns ------------
+
+
+def test_plain_tcp_is_for_this_machine_only() -> None:
+    from pipeline.cluster import check_scheduler, is_loopback
+
+    for address in ("tcp://127.0.0.1:8786", "127.0.0.1:8786", "tcp://localhost:1", "tcp://[::1]:1"):
+        assert is_loopback(address) and check_scheduler(address) == "", address
+    assert check_scheduler("local") == ""
+    for address in ("tcp://10.1.2.3:8786", "tcp://scheduler.example:8786", "10.1.2.3:8786"):
+        with pytest.raises(PipelineError, match=r"use TLS \(tls://host:port"):
+            check_scheduler(address)
+        assert "without TLS" in check_scheduler(address, insecure=True)
+    with pytest.raises(PipelineError, match="TLS needs the certificates"):
+        check_scheduler("tls://10.1.2.3:8786")
+    assert check_scheduler("tls://10.1.2.3:8786", tls_configured=True) == ""
+
+
+def test_the_command_line_refuses_plain_tcp_to_another_host(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pipeline", "--data-dir", str(tmp_path), "run"),
+            *("--year", "2022", "--scheduler", "tcp://10.1.2.3:8786"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert "use TLS (tls://host:port" in done.stderr and "--insecure" in done.stderr
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_a_worker_whose_loaded_code_was_patched_is_refused(cluster: Cluster, tmp_path: Path):
+    """Its files and its own fingerprint are this cnscd's; a `--preload` script changed a
+    function in memory. The client's own probe, sent to it, finds the change."""
+    patch = cluster.folder / "patch_rendering.py"
+    patch.write_text(
+        "import pipeline.rendering as rendering\nrendering.visible_text = lambda html: 'forged'\n",
+        encoding="utf-8",
+    )
+    cluster.start_worker("patched", extra=("--preload", str(patch)))
+    warnings: list[str] = []
+    with pytest.raises(PipelineError, match="can run these reports"):
+        run_on_dask(
+            cluster.address, 1, print, [("x",)], ["x"], lambda *a: None, warn=warnings.append
+        )
+    assert len(warnings) == 1, warnings
+    assert "its loaded code differs (pipeline.rendering)" in warnings[0], warnings
+
+
+def _self_signed(folder: Path) -> tuple[str, ...]:
+    """A certificate and key for 127.0.0.1, its own authority, made here for the test."""
+    openssl = shutil.which("openssl")
+    assert openssl, "openssl is needed to make the test's certificates"
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            *(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=cnscd-test"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return ("--tls-ca-file", str(cert), "--tls-cert", str(cert), "--tls-key", str(key))
+
+
+def test_a_tls_cluster_runs_the_work_and_its_results_are_checked(tmp_path: Path, request):
+    import dask
+
+    cluster = Cluster(tmp_path / "cluster")
+    cluster.folder.mkdir()
+    request.addfinalizer(cluster.stop)
+    tls = _self_signed(cluster.folder)
+    cluster.start_scheduler(tls)
+    cluster.start_worker("tls-worker", extra=tls)
+    ca, cert, key = tls[1], tls[3], tls[5]
+    results: dict[str, object] = {}
+
+    def square(n: int) -> int:  # sent by value
+        return n * n
+
+    with pytest.raises(PipelineError, match="TLS needs the certificates"):
+        run_on_dask(cluster.address, 1, square, [(3,)], ["3"], results.__setitem__)
+    settings = {
+        "distributed.comm.tls.ca-file": ca,
+        "distributed.comm.tls.client.cert": cert,
+        "distributed.comm.tls.client.key": key,
+    }
+    with dask.config.set(settings):
+        run_on_dask(cluster.address, 1, square, [(3,), (4,)], ["3", "4"], results.__setitem__)
+    assert results == {"3": 9, "4": 16}, cluster.log()
+
+
+def test_a_report_whose_files_are_not_what_the_worker_returned_is_failed(
+    tmp_path: Path,
+) -> None:
+    from pipeline.documents import CommuneRun
+    from pipeline.provenance import hash_path
+    from pipeline.scheduling import checked
+
+    paths = Paths.under(tmp_path)
+    commune = sample_commune(2022, "nam-chinh")
+    folder = paths.outputs_year(2022) / commune.stem
+    folder.mkdir(parents=True)
+    (folder / "report.html").write_text("<p>the data folder's</p>", encoding="utf-8")
+    run = CommuneRun(commune, "ok", outputs={"report.html": f"{commune.stem}/report.html"})
+    good = {"report.html": hash_path(folder / "report.html")}
+    assert checked(paths, 2022, commune, (run, good)) is run
+    forged = checked(paths, 2022, commune, (run, {"report.html": "0" * 64}))
+    assert forged.status == "failed" and "not those in the data folder" in forged.message
+    other = checked(paths, 2022, sample_commune(2022, "an-lam"), (run, good))
+    assert other.status == "failed"

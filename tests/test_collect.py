@@ -202,3 +202,123 @@ def test_an_inbox_of_good_workbooks_exits_0(tiny_district: Paths, tmp_path: Path
     assert _collect(tmp_path / "office", folder) == 0
     assert _collect(tmp_path / "office", folder) == 0  # already filed: nothing to do
     assert _table(tmp_path / "office")["x.xlsx"]["outcome"] == ALREADY
+
+
+def test_an_inbox_of_links_fifos_and_odd_names_is_listed_never_followed(
+    tiny_district: Paths, tmp_path: Path
+) -> None:
+    """Links to /dev/zero, to a secret file and a folder outside the inbox, two links of a
+    folder to itself, a CSV folder holding a link to /dev/zero, a FIFO, a hidden file, a photo,
+    a file whose name holds a line feed: collect finishes (run as the user runs it, with a guard
+    against hanging), files the one workbook, copies none of the rest, and lists each with why,
+    one row each."""
+    import os
+    import subprocess
+    import sys
+
+    from pipeline.collect import SKIPPED
+
+    folder = tmp_path / "inbox"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy2(tiny_district.raw / "2022" / "10645-an-lam.xlsx", folder / "an lam.xlsx")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("mật khẩu", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy2(tiny_district.raw / "2022" / "10627-nam-chinh.xlsx", elsewhere / "nc.xlsx")
+    (folder / "zero.xlsx").symlink_to("/dev/zero")
+    (folder / "secret.xlsx").symlink_to(secret)
+    (folder / "outside").symlink_to(elsewhere, target_is_directory=True)
+    (folder / "sub" / "loop1").symlink_to("..", target_is_directory=True)
+    (folder / "sub" / "loop2").symlink_to(".", target_is_directory=True)
+    csv_book = folder / "csv book"
+    csv_book.mkdir()
+    (csv_book / "Thông tin xã.csv").write_text("Mã xã,Tên xã\n10633,Nam Trung\n", "utf-8")
+    (csv_book / "Nhật ký hoạt động.csv").symlink_to("/dev/zero")
+    os.mkfifo(folder / "pipe.xlsx")
+    (folder / ".hidden.xlsx").write_bytes(b"x")
+    (folder / "IMG_2041.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 64)
+    forged = "x.xlsx\nfiled,forged.xlsx"
+    (folder / forged).write_text("gửi anh", encoding="utf-8")
+    base = tmp_path / "office"
+    command = [sys.executable, "-m", "pipeline", "--data-dir", str(base), "collect"]
+    done = subprocess.run(
+        [*command, str(folder), "--year", "2022"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        timeout=300,
+    )
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.returncode == 1, done.stdout + done.stderr  # the text file needs the user
+    rows = _table(base)
+    outcomes = {file: row["outcome"] for file, row in rows.items()}
+    assert outcomes == {
+        "an lam.xlsx": FILED,
+        "zero.xlsx": SKIPPED,
+        "secret.xlsx": SKIPPED,
+        "outside": SKIPPED,
+        "sub/loop1": SKIPPED,
+        "sub/loop2": SKIPPED,
+        "csv book": NOT_WORKBOOK,
+        "pipe.xlsx": SKIPPED,
+        ".hidden.xlsx": SKIPPED,
+        "IMG_2041.jpg": SKIPPED,
+        "x.xlsx\\x0afiled,forged.xlsx": NOT_WORKBOOK,
+    }
+    assert "links are not followed" in rows["zero.xlsx"]["note"]
+    assert str(secret) in rows["secret.xlsx"]["note"]
+    assert "is a link" in rows["csv book"]["note"]
+    assert "a FIFO" in rows["pipe.xlsx"]["note"]
+    assert rows[".hidden.xlsx"]["note"] == "hidden"
+    assert "not a workbook (.jpg)" in rows["IMG_2041.jpg"]["note"]
+    raw = Paths.under(base).raw_year(2022)
+    assert sorted(p.name for p in raw.iterdir()) == sorted([REPORT_NAME, "10645-an-lam.xlsx"])
+    printed = done.stdout.splitlines()
+    assert not any(line.startswith("filed,forged") for line in printed)
+    assert "x.xlsx\\x0afiled,forged.xlsx" in done.stdout
+
+
+def test_a_file_that_cannot_be_read_is_one_line_not_the_end(
+    tiny_district: Paths, tmp_path: Path
+) -> None:
+    """A workbook without read permission beside a good one: the good one is filed, the other
+    listed with why. Run as the unprivileged user `nobody` (root reads everything)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="cnscd-collect-"))  # pytest's folders are 0700
+    try:
+        home.chmod(0o777)
+        folder = home / "inbox"
+        folder.mkdir(mode=0o755)
+        shutil.copy2(tiny_district.raw / "2022" / "10645-an-lam.xlsx", folder / "an lam.xlsx")
+        shutil.copy2(tiny_district.raw / "2022" / "10627-nam-chinh.xlsx", folder / "khoa.xlsx")
+        (folder / "an lam.xlsx").chmod(0o644)
+        (folder / "khoa.xlsx").chmod(0o000)
+        script = (
+            "import sys; from pipeline.cli import main; "
+            "sys.exit(main(['--data-dir', sys.argv[1], 'collect', sys.argv[2], '--year', '2022']))"
+        )
+        command = [sys.executable, "-c", script, str(home / "office"), str(folder)]
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")
+            assert setpriv, "setpriv is needed to run this case as an unprivileged user"
+            command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+        environment["HOME"] = str(home)
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=environment, timeout=300, cwd=home
+        )
+        assert "Traceback" not in done.stderr, done.stderr[-3000:]
+        assert done.returncode == 1, done.stdout + done.stderr
+        rows = _table(home / "office")
+        json.dumps(rows)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    assert rows["an lam.xlsx"]["outcome"] == FILED
+    assert rows["khoa.xlsx"]["outcome"] == NOT_WORKBOOK
+    assert "Permission denied" in rows["khoa.xlsx"]["note"], rows["khoa.xlsx"]["note"]

@@ -146,3 +146,64 @@ def test_more_rows_than_a_sheet_holds_are_split_with_a_note(tmp_path: Path) -> N
         assert note.startswith("7 dòng, nhiều hơn số dòng một trang tính chứa được (3)"), note
     finally:
         book.close()
+
+
+def test_the_same_tables_give_the_same_workbook_bytes(tmp_path: Path, monkeypatch) -> None:
+    """`rejected.xlsx` and `comparison.xlsx` carry no time of writing (openpyxl stamps it in the
+    zip and in the document's properties): written at two different times, the same bytes."""
+    import datetime as dt
+    import io
+    import zipfile
+
+    import openpyxl.packaging.core
+    import openpyxl.writer.excel
+
+    from pipeline.compare import compare
+    from pipeline.exports import export_rejected, write_comparison_xlsx
+
+    rejected = pd.DataFrame(
+        {
+            "commune_code": ["10627"],
+            "file": ["10627-nam-chinh.xlsx"],
+            "sheet": ["Thôn"],
+            "excel_row": [3],
+            "column": ["Số hộ"],
+            "value": ["x"],
+            "reason_code": ["invalid_number"],
+            "reason": ["Số không đọc được"],
+        }
+    )
+    communes = [sample_commune(2022, s) for s in ("nam-chinh", "an-lam")]
+    indicators = pd.DataFrame(
+        {
+            "commune_code": ["10627", "10645"],
+            "indicator": ["members_total", "members_total"],
+            "value": [12.0, 9.0],
+            "missing_reason": ["", ""],
+        }
+    )
+
+    class Clock(dt.datetime):
+        shown = dt.datetime(2031, 5, 6, 7, 8, 9)
+
+        @classmethod
+        def now(cls, tz=None):
+            return cls.shown
+
+    written = []
+    for moment in (dt.datetime(2031, 5, 6, 7, 8, 9), dt.datetime(2032, 1, 2, 3, 4, 5)):
+        Clock.shown = moment
+        monkeypatch.setattr(openpyxl.writer.excel.datetime, "datetime", Clock)
+        monkeypatch.setattr(openpyxl.packaging.core.datetime, "datetime", Clock)
+        monkeypatch.setattr(zipfile.time, "localtime", lambda *_, at=moment: at.timetuple())
+        folder = tmp_path / str(moment.year)
+        folder.mkdir()
+        export_rejected(rejected, folder / "rejected")
+        write_comparison_xlsx(compare(indicators, communes), folder / "comparison.xlsx", "Nam")
+        written.append(
+            {name: (folder / name).read_bytes() for name in ("rejected.xlsx", "comparison.xlsx")}
+        )
+    assert written[0] == written[1]
+    for content in written[0].values():
+        core = zipfile.ZipFile(io.BytesIO(content)).read("docProps/core.xml")
+        assert b"2031" not in core and b"2000-01-01T00:00:00Z" in core

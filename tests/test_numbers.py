@@ -37,6 +37,11 @@ from pipeline.numbers import read_number
         ("mười", True, (None, "invalid_number")),
         ("1.2.3", True, (None, "invalid_number")),
         (True, True, (None, "invalid_number")),
+        ("１２", True, (12, "full_width_digits")),  # typed with a Japanese or Chinese IME
+        ("１.２００", True, (1200, "thousands_separator")),
+        (1e308, True, (None, "number_too_large")),  # not a missing value: a value, refused
+        (1e308, False, (None, "number_too_large")),
+        (float("inf"), False, (None, "number_too_large")),
     ],
 )
 def test_numbers_are_read_as_people_mean_them(written, whole: bool, expected) -> None:
@@ -92,13 +97,19 @@ def test_a_required_count_that_is_not_whole_refuses_its_row(tiny_district, tmp_p
     log.cell(2, people).value = "12,5"
     log.cell(3, people).value = "#REF!"
     log.cell(4, people).value = "1.000"
+    log.cell(5, people).value = 1e308
+    log.cell(6, people).value = "１２"
     book.save(workbook)
     result = clean_workbook(read_workbook(workbook), "10627", 2022)
     rejected = result.rejected.set_index(["sheet", "excel_row"])["reason_code"]
     assert rejected.loc[("Nhật ký hoạt động", 2)] == "not_whole_number"
     assert rejected.loc[("Nhật ký hoạt động", 3)] == "excel_error"
+    assert rejected.loc[("Nhật ký hoạt động", 5)] == "number_too_large"
     kept = result.tables["activities"].set_index("_row")
     assert kept.loc[4, "people"] == 1000  # "1.000" people guided: a thousand, not one
+    assert kept.loc[6, "people"] == 12
+    fixes = result.fixes.set_index(["sheet", "excel_row", "column"])["kind"]
+    assert fixes.loc[("Nhật ký hoạt động", 6, "Số người được hướng dẫn")] == "full_width_digits"
 
 
 @pytest.mark.parametrize("month", ["tháng 13/2022", "0/2022", "99/2022"])

@@ -89,6 +89,8 @@ def test_control_and_bidi_characters_never_reach_a_document() -> None:
         ("[limitations\nmax_trainings = 2\n", "not valid TOML: Expected ']' at the end of a table"),
         ("[limitations]\nmin_pillar_share = 150\n", "min_pillar_share: 150 must be at most 100"),
         ("[comparison]\noutlier_z = true\n", "comparison.outlier_z: true is not a number"),
+        ("[comparison]\noutlier_z = nan\n", "comparison.outlier_z: nan is not a number a setting"),
+        ("[comparison]\nmuch_points = inf\n", "comparison.much_points: inf is not a number a"),
         ('[targets.nope]\nvalue = 1\nyear = 2023\ntext = "x"\n', "nope: no such indicator"),
         ('[recipients]\nwith_districts = ["Phòng {x}"]\n', "may name only {district}"),
         ('[groups]\n"Cụm" = ["10627", "../x"]\n', 'groups.Cụm.1: "../x" is not a unit\'s code'),
@@ -298,7 +300,7 @@ def test_options_naming_no_file_exit_2(tmp_path, capsys, command) -> None:
         )
 
 
-@pytest.mark.parametrize("command", ["run", "compare"])
+@pytest.mark.parametrize("command", ["run", "compare", "check"])
 @pytest.mark.parametrize(
     ("text", "says"),
     [
@@ -322,6 +324,18 @@ def test_bad_settings_are_one_message_before_any_work(tmp_path, capsys, command,
     assert code == 2
     assert err.splitlines() == [f"cnscd: error: settings {settings}: {says}"]
     assert not (tmp_path / "data" / "processed").exists()
+
+
+def test_check_reads_with_the_district_s_settings(district_copy, capsys) -> None:
+    """`check --settings` reads the workbooks as `run --settings` would: with its [limits]."""
+    settings = district_copy.base / "own.toml"
+    settings.write_text("[limits]\nmax_rows = 20\n", encoding="utf-8")
+    base = ["--data-dir", str(district_copy.base), "check", "--year", "2022"]
+    assert cli.main([*base, "--commune", "nam-chinh"]) == 0
+    capsys.readouterr()
+    assert cli.main([*base, "--commune", "nam-chinh", "--settings", str(settings)]) == 1
+    out = capsys.readouterr().out
+    assert "BLOCKED" in out and "limit of 20 rows" in out, out
 
 
 def test_compare_rebuilds_the_reports_with_the_district_s_options(
@@ -356,6 +370,32 @@ def test_disk_full_is_one_line_naming_the_stage(tmp_path, monkeypatch, capsys) -
     assert err == (
         f"cnscd: error: disk full while writing the clean tables ({table}): free some space "
         "and run again\n"
+    )
+
+
+def test_a_notebook_cut_short_by_a_full_disk_says_disk_full(tmp_path, monkeypatch) -> None:
+    """papermill writes the executed notebook in place: a full disk leaves it cut short. The
+    commune then says 'disk full', not JSONDecodeError; a file cut short on a disk with room is
+    still the JSON error it is."""
+    from collections import namedtuple
+
+    import pipeline.files as files
+    from pipeline.rendering import report_fragment
+    from pipeline.sample import sample_commune
+    from pipeline.scheduling import failed
+
+    notebook = tmp_path / "notebook.ipynb"
+    notebook.write_text('{"cells": [{"outputs": [', encoding="utf-8")
+    with pytest.raises(json.JSONDecodeError):
+        report_fragment(notebook)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(files.shutil, "disk_usage", lambda path: usage(10**9, 10**9, 0))
+    with pytest.raises(OSError) as caught:
+        report_fragment(notebook)
+    run = failed(sample_commune(2022, "nam-chinh"), caught.value)
+    assert run.status == "failed"
+    assert run.message == (
+        f"disk full while making the report ({notebook}): free some space and run again"
     )
 
 
