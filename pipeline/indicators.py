@@ -22,6 +22,29 @@ INDICATOR_COLUMNS = ["commune_code", "indicator", "value", "missing_reason"]
 ORGANISATION, QUALITY = "Tổ chức", "Chất lượng dữ liệu"
 NO_POPULATION = "thiếu dữ liệu dân số"
 NOT_RECORDED = "chưa ghi chỉ tiêu này"
+# The third state of a figure, beside recorded and not written: written, but a row of it (or of
+# what it is computed from) was rejected, so the figure is not printed (a partial sum would read
+# as the whole). Said in every output that gives a missing value's reason.
+REJECTED = "có số liệu nhưng bị loại: xem dòng bị loại"
+# Rejected rows whose figure is counted all the same: no data, a copy, another book's months,
+# a total recomputed from the villages, village rows the commune-wide row stands for.
+_NOT_LOST = frozenset(
+    {
+        contract.BLANK_ROW,
+        "duplicate_row",
+        "duplicate_in_other_book",
+        "after_change",
+        "total_row",
+        "beside_commune_row",
+    }
+)
+# The headers of the bases a cell of the Thôn or Thông tin xã sheet gives, by indicator code.
+_BASE_HEADERS = {
+    (sheet.name, column.header): column.key
+    for sheet in (contract.VILLAGES, contract.COMMUNE)
+    for column in sheet.columns
+    if column.key in ("population", "households", "adults", "people_15")
+}
 
 
 class Inputs:
@@ -51,18 +74,21 @@ class Inputs:
 
     @cached_property
     def population(self) -> pd.Series:
-        return _sum(self["villages"], "population").dropna()
+        return self.denominator("population")
 
     @cached_property
     def households(self) -> pd.Series:
         return self.denominator("households")
 
     def denominator(self, column: str) -> pd.Series:
-        """A count of people or households: the villages' sum, else the commune sheet's total."""
+        """A count of people or households: the villages' sum where every listed village gives
+        it, else the commune sheet's total, else none (a village left blank is not zero)."""
         villages = self["villages"]
-        summed = (
-            _sum(villages, column).dropna() if column in villages else pd.Series(dtype="float64")
-        )
+        summed = pd.Series(dtype="float64")
+        if column in villages:
+            lacking = villages[column].isna().groupby(villages["commune_code"]).any()
+            summed = _sum(villages, column).dropna()
+            summed = summed[~lacking.reindex(summed.index, fill_value=True)]
         commune = self.tables.get("commune")
         if commune is None or column not in commune:
             return summed
@@ -272,7 +298,7 @@ CATALOGUE: list[Indicator] = [
         "Population",
         "người",
         ORGANISATION,
-        "Tổng số dân của các thôn.",
+        "Tổng số dân của các thôn khi mọi thôn đều ghi; nếu không, lấy ở trang 'Thông tin xã'.",
         ("villages",),
         lambda i: i.population,
         is_count=False,
@@ -285,7 +311,7 @@ CATALOGUE: list[Indicator] = [
         "Households",
         "hộ",
         ORGANISATION,
-        "Tổng số hộ của các thôn.",
+        "Tổng số hộ của các thôn khi mọi thôn đều ghi; nếu không, lấy ở trang 'Thông tin xã'.",
         ("villages",),
         lambda i: i.households,
         is_count=False,
@@ -967,6 +993,47 @@ CATALOGUE += [
     ),
 ]
 CATALOGUE_BY_CODE = {i.code: i for i in CATALOGUE}
+CONTRACT_RESULT_CODES = frozenset(contract.ALL_RESULT_KINDS.values())
+
+
+def lost_figures(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """(commune_code, indicator) of the figures a rejection took rows from: a result kind with a
+    rejected row (its `figure`), a base (population, adults…) with a village's or the commune's
+    cell blanked as implausible or unreadable."""
+    found = [pd.DataFrame(columns=["commune_code", "indicator"])]
+    rejected = tables.get("rejected")
+    if rejected is not None and "figure" in rejected:
+        lost = rejected[rejected["figure"].ne("") & ~rejected["reason_code"].isin(_NOT_LOST)]
+        lost = lost[lost["figure"].isin(contract.ALL_RESULT_KINDS)]
+        found.append(
+            pd.DataFrame(
+                {
+                    "commune_code": lost["commune_code"],
+                    "indicator": lost["figure"].map(contract.ALL_RESULT_KINDS),
+                }
+            )
+        )
+    fixes = tables.get("fixes")
+    if fixes is not None and not fixes.empty:
+        at = pd.Series(list(zip(fixes["sheet"], fixes["column"], strict=True)), index=fixes.index)
+        blanked = fixes["kind"].astype(str).str.endswith("_blanked") & at.isin(_BASE_HEADERS)
+        found.append(
+            pd.DataFrame(
+                {
+                    "commune_code": fixes.loc[blanked, "commune_code"],
+                    "indicator": at[blanked].map(_BASE_HEADERS),
+                }
+            )
+        )
+    return pd.concat(found, ignore_index=True).drop_duplicates().reset_index(drop=True)
+
+
+def _depends_on(indicator: Indicator) -> set[str]:
+    """The indicators whose loss makes this one's value lost too."""
+    bases = {NO_POPULATION: "population", "thiếu dữ liệu số hộ": "households"}
+    found = {indicator.numerator, indicator.denominator, indicator.missing_with}
+    found.add(bases.get(indicator.missing_text, ""))
+    return found - {"", indicator.code}
 
 
 def compute_indicators(
@@ -984,6 +1051,8 @@ def compute_indicators(
     holders = {sheet: set(group) for sheet, group in present.groupby("sheet")["commune_code"]}
     frames = []
     reasons: dict[str, pd.Series] = {}
+    lost_rows = lost_figures(tables)
+    lost: dict[str, pd.Series] = {}
     for indicator in CATALOGUE:
         computed = indicator.compute(inputs)
         values = computed.reindex(communes).astype("float64")
@@ -993,6 +1062,17 @@ def compute_indicators(
         if indicator.missing_with:
             first = reasons[indicator.missing_with]
             reason = reason.where(~values.isna() | (first == ""), first)
+        # A result kind with a rejected row is lost whole; a base only where it is missing (the
+        # commune's own total may stand for a village's blanked cell); and all that uses them.
+        own = communes.isin(lost_rows.loc[lost_rows["indicator"] == indicator.code, "commune_code"])
+        gone = pd.Series(own, index=communes)
+        if indicator.code not in CONTRACT_RESULT_CODES:
+            gone &= values.isna()
+        for code in _depends_on(indicator):
+            gone |= lost.get(code, False)
+        lost[indicator.code] = gone
+        values[gone] = np.nan
+        reason[gone] = REJECTED
         reasons[indicator.code] = reason
         for sheet in reversed(indicator.inputs):  # the first absent input names the reason
             lacking = ~communes.isin(list(holders.get(sheet, ())))
