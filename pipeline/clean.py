@@ -57,7 +57,6 @@ REASONS = {
     "out_of_range": "Giá trị ngoài khoảng hợp lý",
     "after_change": "Sau ngày sắp xếp: thuộc sổ của đơn vị mới",
     "impossible_count": "Số lượng âm hoặc quá lớn",
-    BEYOND_BOUND: "Lớn hơn giới hạn hợp lý của đơn vị",  # the row's own text names the bound
     "total_row": "Dòng tổng cộng, không phải một thôn: tổng được tính lại từ các thôn",
     "beside_commune_row": (
         "Sổ đã ghi số liệu toàn đơn vị cho chỉ tiêu này: số theo thôn không cộng thêm (số toàn "

@@ -1192,6 +1192,31 @@ def values_by_commune(indicators: pd.DataFrame) -> dict[str, dict[str, float | N
     return found
 
 
+# The figures a rejection can take whole, by their own rows or cells (the others only through
+# them): what a reader is told was lost.
+OWN_ROW_FIGURES = (
+    "population",
+    "households",
+    "adults",
+    "people_15",
+    *contract.ALL_RESULT_KINDS.values(),
+)
+
+
+def rejected_by_commune(indicators: pd.DataFrame) -> dict[str, list[str]]:
+    """Per commune, the names of its figures written but rejected (`REJECTED`), in the
+    catalogue's order; a commune that lost none is absent."""
+    lost = indicators[
+        indicators["indicator"].isin(OWN_ROW_FIGURES) & indicators["missing_reason"].eq(REJECTED)
+    ]
+    order = {code: n for n, code in enumerate(c.code for c in CATALOGUE)}
+    found: dict[str, list[str]] = {}
+    for commune, group in lost.groupby("commune_code"):
+        codes = sorted(group["indicator"], key=order.__getitem__)
+        found[commune] = [CATALOGUE_BY_CODE[code].name_vi for code in codes]
+    return found
+
+
 def values_of(indicators: pd.DataFrame, commune_code: str) -> dict[str, float | None]:
     """One commune's indicator values by code; a missing value is None."""
     mine = indicators[indicators["commune_code"] == commune_code]

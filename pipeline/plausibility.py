@@ -12,7 +12,9 @@ from pipeline import contract
 from pipeline.indicators import Inputs
 
 BASES = ("population", "adults", "people_15", "households")
-BEYOND_BOUND = "beyond_bound"
+# A count above its bound is as impossible for its commune as a negative one: the same reason
+# code, with a text naming the bound.
+BEYOND_BOUND = "impossible_count"
 
 
 def commune_bases(villages: pd.DataFrame, commune: pd.DataFrame) -> pd.DataFrame:

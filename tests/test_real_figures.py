@@ -116,7 +116,7 @@ def test_real_size_figures_of_a_merged_phuong_are_kept_exactly() -> None:
 def test_a_level_above_its_own_base_is_rejected_with_the_bound_named() -> None:
     sheets = _merged_phuong(adults=24_000)  # 28,000 adults with VNeID of 24,000 adults
     result = _clean(**sheets)
-    gone = result.rejected[result.rejected["reason_code"] == "beyond_bound"]
+    gone = result.rejected[result.rejected["reason_code"] == "impossible_count"]
     assert len(gone) == 1
     assert gone["value"].iloc[0] == "28000"
     assert "24.000" in gone["reason"].iloc[0] and "người trưởng thành" in gone["reason"].iloc[0]
@@ -127,7 +127,7 @@ def test_a_session_larger_than_the_commune_is_rejected_with_its_population_named
     sheets = _merged_phuong()
     sheets["activities"][3]["people"] = 61_000
     result = _clean(**sheets)
-    gone = result.rejected[result.rejected["reason_code"] == "beyond_bound"]
+    gone = result.rejected[result.rejected["reason_code"] == "impossible_count"]
     assert gone["excel_row"].tolist() == [5]
     assert "60.000" in gone["reason"].iloc[0]
 
