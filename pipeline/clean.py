@@ -21,7 +21,7 @@ from pipeline.errors import InputError
 from pipeline.ingest import DECODED, FORMULAS, ROW, RawWorkbook
 from pipeline.numbers import DECIMAL_COMMA, INVALID, THOUSANDS, read_number
 from pipeline.plausibility import BEYOND_BOUND, beyond_bounds, commune_bases
-from pipeline.schemas import CHECK_REASONS, schema_for
+from pipeline.schemas import CHECK_REASONS, COUNT_LIMITS, schema_for
 from pipeline.units import COMMUNE_KINDS, VILLAGE_KINDS
 from pipeline.vntext import match_key, repair_with_kind
 
@@ -438,10 +438,16 @@ def _clean_number(
     hows = hows.fillna("")
     refused = (_present(raw) if present is None else present) & numbers.isna()
     reasons = hows.where(refused, "")
-    if column.valid_range is not None:
-        low, high = column.valid_range
+    # A count's range (negative or beyond any commune: schemas.COUNT_LIMITS) is checked here,
+    # not only by the schema, so that an optional cell (a village's population typed -5) is
+    # blanked, not its row dropped (the village would vanish from the list).
+    bounds = column.valid_range, "out_of_range"
+    if column.valid_range is None and column.key in COUNT_LIMITS:
+        bounds = (0, COUNT_LIMITS[column.key]), "impossible_count"
+    if bounds[0] is not None:
+        (low, high), why = bounds
         outside = numbers.notna() & ~numbers.between(low, high)
-        reasons = reasons.mask(outside, "out_of_range")
+        reasons = reasons.mask(outside, why)
         refused = refused | outside
         numbers = numbers.mask(outside)
     numbers = numbers.where(numbers.abs() < 1e15)  # beyond any count, and beyond int64

@@ -38,9 +38,10 @@ _NOT_LOST = frozenset(
         "beside_commune_row",
     }
 )
-# The headers of the bases a cell of the Thôn or Thông tin xã sheet gives, by indicator code.
+# The headers of the bases (by indicator code) a cell of the Thôn or Thông tin xã sheet gives:
+# no other sheet has them, whatever a workbook names its sheets.
 _BASE_HEADERS = {
-    (sheet.name, column.header): column.key
+    column.header: column.key
     for sheet in (contract.VILLAGES, contract.COMMUNE)
     for column in sheet.columns
     if column.key in ("population", "households", "adults", "people_15")
@@ -1015,7 +1016,7 @@ def lost_figures(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         )
     fixes = tables.get("fixes")
     if fixes is not None and not fixes.empty:
-        at = pd.Series(list(zip(fixes["sheet"], fixes["column"], strict=True)), index=fixes.index)
+        at = fixes["column"]
         blanked = fixes["kind"].astype(str).str.endswith("_blanked") & at.isin(_BASE_HEADERS)
         found.append(
             pd.DataFrame(
@@ -1163,8 +1164,17 @@ def pooled_from_parts(
     return out
 
 
+def bound_text(code: str) -> str:
+    """How large a row of the figure may be in its commune (`contract.BOUNDS`), in words."""
+    bound = contract.BOUNDS.get(code)
+    if bound is None:
+        return ""
+    times = "" if bound.multiple == 1 else f"{bound.multiple:g} lần "
+    return f"Mỗi dòng không lớn hơn {times}{bound.words} của đơn vị; lớn hơn thì dòng bị loại."
+
+
 def catalogue_frame() -> pd.DataFrame:
-    """The catalogue as users read it."""
+    """The catalogue as users read it, each figure's plausible bound in its definition."""
     return pd.DataFrame(
         [
             {
@@ -1173,9 +1183,10 @@ def catalogue_frame() -> pd.DataFrame:
                 "name_en": i.name_en,
                 "unit": i.unit,
                 "pillar": i.pillar,
-                "definition": i.definition,
+                "definition": " ".join(filter(None, (i.definition, bound_text(i.code)))),
                 "numerator": i.numerator,
                 "denominator": i.denominator,
+                "bound": bound_text(i.code),
             }
             for i in CATALOGUE
         ]

@@ -343,3 +343,32 @@ def test_a_duplicate_in_another_book_names_its_own_commune_s_book() -> None:
     result = clean_tables(stacked, YEAR, {"px.xlsx": late, "py.xlsx": late})
     logged = result.rejected[result.rejected["reason_code"] == "duplicate_in_other_book"]
     assert list(zip(logged["file"], logged["value"], strict=True)) == [("py.xlsx", "y.xlsx")]
+
+
+def test_a_village_population_typed_negative_makes_the_population_rejected() -> None:
+    villages = [{"village": "Thôn 1", "population": 1_000}, {"village": "Thôn 2", "population": -5}]
+    activities = [
+        {
+            "date": f"02/03/{YEAR}",
+            "team_level": "Xã",
+            "pillar": "Chính quyền số",
+            "service": "Cổng dịch vụ công",
+            "people": 50,
+        }
+    ]
+    indicators = _indicators(_clean(villages=villages, activities=activities)).set_index(
+        "indicator"
+    )
+    for code in ("population", "people_guided_per_1000", "members_per_1000"):
+        assert indicators.loc[code, "missing_reason"] == REJECTED, code
+
+
+def test_every_bound_is_declared_with_the_catalogue() -> None:
+    from pipeline.indicators import CATALOGUE_BY_CODE, catalogue_frame
+
+    frame = catalogue_frame().set_index("code")
+    for code in contract.BOUNDS:
+        if "." not in code:  # a result kind's figure
+            assert code in CATALOGUE_BY_CODE
+            assert frame.loc[code, "bound"] in frame.loc[code, "definition"]
+    assert "3 lần dân số" in frame.loc["online_dossiers", "bound"]
