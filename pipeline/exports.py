@@ -100,6 +100,7 @@ def readable_rejected(rejected: pd.DataFrame) -> pd.DataFrame:
             "value": "Giá trị",
             "reason_code": "Mã lý do",
             "reason": "Lý do",
+            "figure": "Chỉ tiêu",
         }
     )
 
