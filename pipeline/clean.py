@@ -723,8 +723,10 @@ def _beyond_bounds(
     if sheet.key not in _BOUNDED:
         return
     keys, column = _BOUNDED[sheet.key](table)
-    why = beyond_bounds(keys, table[column], table["commune_code"], bases)
-    above = why.notna()
+    standing = table[~reject]
+    why = beyond_bounds(keys[~reject], standing[column], standing["commune_code"], bases)
+    above = why.reindex(table.index).notna()
+    why = why.reindex(table.index)
     if sheet.column(column).required:
         _drop(
             log, table, reject, above, sheet.column(column).header, table[column], BEYOND_BOUND, why
@@ -899,8 +901,6 @@ def clean_sheet(
             table["village"],
             "total_row",
         )
-    if bases is not None:
-        _beyond_bounds(sheet, table, bases, log, reject)
     in_book, own_book = _near_duplicates(sheet, table[~reject], frozenset(cutoffs or ()))
     _drop(
         log, table, reject, in_book.reindex(table.index, fill_value=False), "", "", "duplicate_row"
@@ -918,6 +918,9 @@ def clean_sheet(
             table["village"],
             "beside_commune_row",
         )
+    if bases is not None:  # on the rows that stand, so that a year's sum counts each once
+        _beyond_bounds(sheet, table, bases, log, reject)
+    if sheet.key == "results":
         log.name_figures(logged_before, table)
     kept = list(
         dict.fromkeys(

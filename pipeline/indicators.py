@@ -1170,7 +1170,8 @@ def bound_text(code: str) -> str:
     if bound is None:
         return ""
     times = "" if bound.multiple == 1 else f"{bound.multiple:g} lần "
-    return f"Mỗi dòng không lớn hơn {times}{bound.words} của đơn vị; lớn hơn thì dòng bị loại."
+    what = "Tổng cả năm" if code in contract.RESULT_KINDS.values() else "Mỗi dòng"
+    return f"{what} không lớn hơn {times}{bound.words} của đơn vị; lớn hơn thì bị loại."
 
 
 def catalogue_frame() -> pd.DataFrame:

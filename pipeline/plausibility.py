@@ -37,12 +37,17 @@ def _limit(bound: contract.Bound, bases: dict[str, float]) -> tuple[float, str]:
     return contract.POPULATION_CEILING * bound.multiple, "dân số lớn nhất của một đơn vị cấp xã"
 
 
+# A flow's rows add up to the year's figure: their sum is bounded too.
+_FLOWS = frozenset(contract.RESULT_KINDS.values())
+
+
 def beyond_bounds(
     keys: pd.Series, values: pd.Series, codes: pd.Series, bases: pd.DataFrame
 ) -> pd.Series:
     """For each row, why its value is above the bound of its figure (`keys`: a code of
-    `contract.BOUNDS` or None) in its commune (`codes`), else None. A base the commune does not
-    give falls back to its population, then to `contract.POPULATION_CEILING`."""
+    `contract.BOUNDS` or None) in its commune (`codes`), else None; for a flow of the year, why
+    the sum of its rows is (each row then says so). A base the commune does not give falls back
+    to its population, then to `contract.POPULATION_CEILING`."""
     why = pd.Series(None, index=values.index, dtype=object)
     numbers = pd.to_numeric(values, errors="coerce")
     by_commune = bases.to_dict("index")
@@ -51,10 +56,22 @@ def beyond_bounds(
         if not mine.any():
             continue
         limits = {code: _limit(bound, by_commune.get(code, {})) for code in codes[mine].unique()}
+        times = "" if bound.multiple == 1 else f"{_grouped(bound.multiple)} lần "
         limit = codes[mine].map(lambda code, limits=limits: limits[code][0])
         above = numbers[mine] > limit
         for row in above[above].index:
             top, words = limits[codes[row]]
-            times = "" if bound.multiple == 1 else f"{_grouped(bound.multiple)} lần "
             why[row] = f"Lớn hơn {times}{words} ({_grouped(top)}): kiểm tra lại số đã ghi"
+        if key not in _FLOWS:
+            continue
+        rest = mine & why.isna()
+        year = numbers[rest].groupby(codes[rest]).sum()
+        for code, total in year.items():
+            top, words = limits[code]
+            if total <= top:
+                continue
+            why[rest & codes.eq(code)] = (
+                f"Tổng cả năm của chỉ tiêu này ({_grouped(total)}) lớn hơn {times}{words} "
+                f"({_grouped(top)}): kiểm tra lại các số đã ghi"
+            )
     return why

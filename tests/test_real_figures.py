@@ -372,3 +372,17 @@ def test_every_bound_is_declared_with_the_catalogue() -> None:
             assert code in CATALOGUE_BY_CODE
             assert frame.loc[code, "bound"] in frame.loc[code, "definition"]
     assert "3 lần dân số" in frame.loc["online_dossiers", "bound"]
+
+
+def test_a_flow_s_year_is_bounded_by_its_multiple_of_the_population() -> None:
+    """Online dossiers: at most 3 × the population in a year. Twelve months of 20,000 in a
+    phường of 60,000 (240,000 a year) each stand alone, not together."""
+    sheets = _merged_phuong()
+    sheets["results"] = [{"month": m, "indicator": ONLINE, "value": 20_000} for m in range(1, 13)]
+    result = _clean(**sheets)
+    gone = result.rejected[result.rejected["reason_code"] == "impossible_count"]
+    assert len(gone) == 12
+    assert gone["reason"].iloc[0].startswith("Tổng cả năm của chỉ tiêu này (240.000) lớn hơn 3 lần")
+    assert "(180.000)" in gone["reason"].iloc[0]
+    indicators = _indicators(result).set_index("indicator")
+    assert indicators.loc["online_dossiers", "missing_reason"] == REJECTED
