@@ -441,8 +441,10 @@ def _clean_number(
     # A count's range (negative or beyond any commune: schemas.COUNT_LIMITS) is checked here,
     # not only by the schema, so that an optional cell (a village's population typed -5) is
     # blanked, not its row dropped (the village would vanish from the list).
+    # A report number is left to the schema, which refuses the commune's row: the run stops
+    # with the cell named rather than a report going out without its number.
     bounds = column.valid_range, "out_of_range"
-    if column.valid_range is None and column.key in COUNT_LIMITS:
+    if column.valid_range is None and column.key in COUNT_LIMITS and column.key != "report_number":
         bounds = (0, COUNT_LIMITS[column.key]), "impossible_count"
     if bounds[0] is not None:
         (low, high), why = bounds
@@ -979,15 +981,17 @@ def clean_tables(
     """Every sheet of every commune given, cleaned in one pass (`cutoffs`: see clean_sheet)."""
     log = _Log()
     tables: dict[str, pd.DataFrame] = {}
+    bases: pd.DataFrame | None = None  # each commune's size, once its two sheets are clean
     for key in ["commune", "villages"] + [
         s.key for s in contract.SHEETS if s.key not in ("commune", "villages")
     ]:
         sheet = contract.SHEETS_BY_KEY[key]
         villages = tables.get("villages", pd.DataFrame(columns=["commune_code", "village"]))
-        bases = None
-        if key not in ("commune", "villages"):
+        if bases is None and key not in ("commune", "villages"):
             bases = commune_bases(tables["villages"], tables["commune"])
-        tables[key] = clean_sheet(sheet, stacked[key], year, villages, log, cutoffs, bases)
+        tables[key] = clean_sheet(
+            sheet, stacked[key], year, villages, log, cutoffs, bases if key in _BOUNDED else None
+        )
     fixes, rejected = log.frames()
     return CleanResult(tables, fixes, rejected)
 
