@@ -248,7 +248,7 @@ def lost_figure_sentences(
     )
     if unjudged:
         sentence += f"; do đó chưa đánh giá được {', '.join(unjudged)}"
-    sentence += ". Đề nghị kiểm tra, ghi lại số liệu đúng để tổng hợp."
+    sentence += "."
     return [in_words(sentence, words) if words else sentence]
 
 
