@@ -20,7 +20,8 @@ from pipeline import contract
 from pipeline.errors import InputError
 from pipeline.ingest import DECODED, FORMULAS, ROW, RawWorkbook
 from pipeline.numbers import DECIMAL_COMMA, INVALID, OTHER_DIGITS, THOUSANDS, read_number
-from pipeline.schemas import CHECK_REASONS, schema_for
+from pipeline.plausibility import BEYOND_BOUND, beyond_bounds, commune_bases
+from pipeline.schemas import CHECK_REASONS, COUNT_LIMITS, schema_for
 from pipeline.units import COMMUNE_KINDS, TEAM_VILLAGE_KINDS
 from pipeline.vntext import match_key, repair_with_kind
 
@@ -36,6 +37,7 @@ REJECT_COLUMNS = [
     "value",
     "reason_code",
     "reason",
+    "figure",  # a rejected result row's kind (Chỉ tiêu): the figure it made lost
 ]
 REASONS = {
     contract.BLANK_ROW: "Dòng trống",
@@ -56,6 +58,11 @@ REASONS = {
     "out_of_range": "Giá trị ngoài khoảng hợp lý",
     "after_change": "Sau ngày sắp xếp: thuộc sổ của đơn vị mới",
     "impossible_count": "Số lượng âm hoặc quá lớn",
+    "total_row": "Dòng tổng cộng, không phải một thôn: tổng được tính lại từ các thôn",
+    "beside_commune_row": (
+        "Sổ đã ghi số liệu toàn đơn vị cho chỉ tiêu này: số theo thôn không cộng thêm (số toàn "
+        "đơn vị được dùng)"
+    ),
     "unknown_value": "Giá trị không có trong danh mục",
     "invalid_month": "Tháng không đọc được",
     "formula_without_value": (
@@ -226,6 +233,7 @@ class _Log:
         column: str | pd.Series,
         values: pd.Series | str,
         reason: str | pd.Series,
+        reason_text: pd.Series | None = None,
     ) -> None:
         if not mask.any():
             return
@@ -241,12 +249,27 @@ class _Log:
                     "column": column[mask] if isinstance(column, pd.Series) else column,
                     "value": values,
                     "reason_code": codes,
-                    "reason": codes.map(REASONS)
+                    "reason": reason_text[mask]
+                    if reason_text is not None
+                    else codes.map(REASONS)
                     if isinstance(codes, pd.Series)
                     else REASONS[codes],
+                    "figure": "",
                 }
             )
         )
+
+    def name_figures(self, since: int, table: pd.DataFrame) -> None:
+        """The result kind of each results row rejected since the `since`-th logged frame."""
+        known = table["indicator"].where(table["indicator"].isin(contract.ALL_RESULT_KINDS), "")
+        kinds = pd.Series(
+            known.fillna("").to_numpy(),
+            index=pd.MultiIndex.from_frame(table[["commune_code", FILE, ROW]]),
+        )
+        kinds = kinds[~kinds.index.duplicated()]
+        for frame in self.rejected[since:]:
+            where = pd.MultiIndex.from_frame(frame[["commune_code", "file", "excel_row"]])
+            frame["figure"] = kinds.reindex(where).fillna("").to_numpy()
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         def join(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
@@ -416,10 +439,18 @@ def _clean_number(
     hows = hows.fillna("")
     refused = (_present(raw) if present is None else present) & numbers.isna()
     reasons = hows.where(refused, "")
-    if column.valid_range is not None:
-        low, high = column.valid_range
+    # A count's range (negative or beyond any commune: schemas.COUNT_LIMITS) is checked here,
+    # not only by the schema, so that an optional cell (a village's population typed -5) is
+    # blanked, not its row dropped (the village would vanish from the list).
+    # A report number is left to the schema, which refuses the commune's row: the run stops
+    # with the cell named rather than a report going out without its number.
+    bounds = column.valid_range, "out_of_range"
+    if column.valid_range is None and column.key in COUNT_LIMITS and column.key != "report_number":
+        bounds = (0, COUNT_LIMITS[column.key]), "impossible_count"
+    if bounds[0] is not None:
+        (low, high), why = bounds
         outside = numbers.notna() & ~numbers.between(low, high)
-        reasons = reasons.mask(outside, "out_of_range")
+        reasons = reasons.mask(outside, why)
         refused = refused | outside
         numbers = numbers.mask(outside)
     numbers = numbers.where(numbers.abs() < 1e15)  # beyond any count, and beyond int64
@@ -466,21 +497,28 @@ def _drop(
     column: str | pd.Series,
     values: pd.Series | str,
     reason: str | pd.Series,
+    reason_text: pd.Series | None = None,
 ) -> None:
     """Reject rows not yet rejected, in place on `reject`, logging why."""
     mask = mask & ~reject
-    log.reject(table, mask, column, values, reason)
+    log.reject(table, mask, column, values, reason, reason_text)
     reject |= mask
 
 
+_DIGITS = re.compile(r"\d+")
+
+
 def _closest(value: object, keys: dict[str, str], key, cutoff: float) -> str | None:
-    """The choice a written value means: same key, or a key close enough (a small typo)."""
+    """The choice a written value means: same key, or a key close enough (a small typo) that
+    holds the same numbers ('Tổ dân phố số 12' is never 'số 2', nor 'Khu phố 31' 'Khu phố 3')."""
     if not isinstance(value, str):
         return None
     k = key(value)
     if k in keys:
         return keys[k]
-    close = difflib.get_close_matches(k, list(keys), n=1, cutoff=cutoff)
+    numbers = _DIGITS.findall(k)
+    same = [c for c in keys if _DIGITS.findall(c) == numbers]
+    close = difflib.get_close_matches(k, same, n=1, cutoff=cutoff)
     return keys[close[0]] if close else None
 
 
@@ -502,6 +540,9 @@ def _level_keys(kinds: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]
 
 _COMMUNE_LEVEL = _level_keys(COMMUNE_KINDS)
 _VILLAGE_LEVEL = _level_keys(TEAM_VILLAGE_KINDS)
+# The level words as the template's drop-down offers them ("Phường", "Tổ dân phố", "Buôn"…): a
+# commune's own word for its level, read as the level it means, is no repair.
+OFFERED_LEVELS = frozenset(k[:1].upper() + k[1:] for k in (*COMMUNE_KINDS, *TEAM_VILLAGE_KINDS))
 
 
 def _team_level(value: str) -> str | None:
@@ -510,6 +551,17 @@ def _team_level(value: str) -> str | None:
         if key in whole or key.startswith(first):  # whole words: "ban chi dao" is no bản
             return level
     return None
+
+
+_TOTAL = re.compile(
+    r"^(?:(?:tong(?: cong| so)?|cong)(?: (?:toan|ca) (?:xa|phuong|thi tran|dac khu|don vi))?"
+    r"|(?:toan|ca) (?:xa|phuong|thi tran|dac khu|don vi))$"
+)
+
+
+def _is_total(value: object) -> bool:
+    """'Tổng cộng', 'Tổng số', 'Cộng', 'Toàn phường': a total row, not a village."""
+    return isinstance(value, str) and bool(_TOTAL.match(match_key(value)))
 
 
 def _villages_by_commune(table: pd.DataFrame, villages: pd.DataFrame) -> pd.Series:
@@ -544,15 +596,28 @@ def _canonicalise(
 ) -> None:
     """Replace written variants with the contract's words, logging each change."""
 
-    def apply(key: str, canonical: pd.Series, kind: str) -> None:
+    def apply(key: str, canonical: pd.Series, kind: str, offered=frozenset()) -> None:
         hit = canonical.notna() & (canonical != table[key])
-        log.fix(table, hit, sheet.column(key).header, kind, table[key], canonical)
+        typed = hit & ~table[key].isin(offered)  # a word the template offers is not a repair
+        log.fix(table, typed, sheet.column(key).header, kind, table[key], canonical)
         table[key] = table[key].where(~hit, canonical)
 
     columns = {c.key for c in sheet.columns}
     if "team_level" in columns:
-        apply("team_level", _by_value(table["team_level"], _team_level), "vocabulary")
+        levels = _by_value(table["team_level"], _team_level)
+        apply("team_level", levels, "vocabulary", OFFERED_LEVELS)
     if "village" in columns and sheet.key != "villages":
+        # 'Tổng cộng', 'Toàn xã' where a village goes: a figure of the whole commune.
+        whole = _by_value(table["village"], _is_total).fillna(False).astype(bool)
+        log.fix(
+            table,
+            whole,
+            sheet.column("village").header,
+            "commune_wide",
+            table["village"],
+            pd.Series("", index=table.index),
+        )
+        table["village"] = table["village"].where(~whole, None)
         matched = _villages_by_commune(table, villages)
         apply("village", matched, "village_match")
         unmatched = table["village"].notna() & matched.isna()
@@ -640,6 +705,59 @@ def _validate(
         )
 
 
+# The bound of a figure, by sheet: its key in contract.BOUNDS, row by row.
+_BOUNDED = {
+    "results": lambda table: (table["indicator"].map(contract.ALL_RESULT_KINDS), "value"),
+    "activities": lambda table: (pd.Series("activities.people", index=table.index), "people"),
+    "trainings": lambda table: (
+        pd.Series("trainings.participants", index=table.index),
+        "participants",
+    ),
+}
+
+
+def _beyond_bounds(
+    sheet: contract.Sheet, table: pd.DataFrame, bases: pd.DataFrame, log: _Log, reject: pd.Series
+) -> None:
+    """Rows whose figure is above what its commune can hold (`plausibility`): rejected, the
+    bound named in the reason."""
+    if sheet.key not in _BOUNDED:
+        return
+    keys, column = _BOUNDED[sheet.key](table)
+    standing = table[~reject]
+    why = beyond_bounds(keys[~reject], standing[column], standing["commune_code"], bases)
+    above = why.reindex(table.index).notna()
+    why = why.reindex(table.index)
+    if sheet.column(column).required:
+        _drop(
+            log, table, reject, above, sheet.column(column).header, table[column], BEYOND_BOUND, why
+        )
+    else:  # an optional count (a class's participants): the cell blanked, as for other ranges
+        log.fix(
+            table,
+            above & ~reject,
+            sheet.column(column).header,
+            f"{BEYOND_BOUND}_blanked",
+            table[column],
+            pd.Series("", index=table.index),
+        )
+        table[column] = table[column].mask(above & ~reject)
+
+
+def _beside_commune_row(table: pd.DataFrame, reject: pd.Series) -> pd.Series:
+    """Village rows of a kind of result that the same book also gives for the whole commune:
+    the commune-wide figure wins (it is the commune's own count, the village rows may cover
+    only some villages); never both summed."""
+    kept = table[~reject]
+    keys = ["commune_code", FILE, "indicator"]
+    wide = kept.loc[kept["village"].isna(), keys].drop_duplicates()
+    if wide.empty:
+        return pd.Series(False, index=table.index)
+    flagged = table[keys].merge(wide.assign(_wide=True), how="left", on=keys)["_wide"]
+    flagged = pd.Series(flagged.fillna(False).astype(bool).to_numpy(), index=table.index)
+    return flagged & table["village"].notna() & ~reject
+
+
 # Monthly figures of two territories ('Tháng 3, hồ sơ trực tuyến, 12') are alike by chance:
 # compared within one book only.
 _WITHIN_ONE_BOOK = frozenset({"results"})
@@ -663,9 +781,11 @@ def _near_duplicates(
     if sheet.key in _WITHIN_ONE_BOOK or not from_predecessor.any():
         return in_book, pd.Series(None, index=table.index, dtype=object)
     own = frame[~from_predecessor].drop_duplicates()
-    own_file = table.loc[~from_predecessor, FILE].iloc[0] if (~from_predecessor).any() else None
+    # Each commune's own book (a chunk holds several merged communes and their predecessors').
+    own_books = table.loc[~from_predecessor].groupby("commune_code")[FILE].first()
+    own_file = table["commune_code"].map(own_books)
     also_own = frame.merge(own, how="left", indicator=True)["_merge"].eq("both").to_numpy()
-    elsewhere = pd.Series(np.where(from_predecessor & also_own, own_file, None), index=table.index)
+    elsewhere = own_file.where(from_predecessor & also_own, None).astype(object)
     return in_book & elsewhere.isna(), elsewhere
 
 
@@ -708,6 +828,8 @@ def _after_change(sheet: contract.Sheet, table: pd.DataFrame, cutoffs: dict[str,
     """Rows of a predecessor's workbook dated on or after the day it was merged: those months
     are the successor's own, in its own workbook."""
     cutoff = table[FILE].map(cutoffs)
+    if table.empty:  # no workbook of the chunk has the sheet
+        return pd.Series(False, index=table.index)
     if sheet.key == "results":
         month = pd.to_numeric(table["month"], errors="coerce")
         return cutoff.notna() & (month >= cutoff.map(lambda d: d.month if pd.notna(d) else 13))
@@ -729,11 +851,14 @@ def clean_sheet(
     villages: pd.DataFrame,
     log: _Log,
     cutoffs: dict[str, pd.Timestamp] | None = None,
+    bases: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One sheet of many communes: drop blank rows, type and repair, validate, de-duplicate.
 
-    `cutoffs` maps a predecessor's workbook (file name) to the day its successor began."""
+    `cutoffs` maps a predecessor's workbook (file name) to the day its successor began;
+    `bases` holds each commune's population, adults… that bound its figures (`plausibility`)."""
     table = raw.copy()
+    logged_before = len(log.rejected)
     reject = pd.Series(False, index=table.index)
     log.personal = frozenset(c.header for c in sheet.columns if c.personal)
     _read_notes(sheet, table, log, reject)
@@ -766,12 +891,38 @@ def clean_sheet(
         _drop(log, table, reject, late, "", "", "after_change")
     _canonicalise(sheet, table, villages, log)
     _validate(sheet, table, year, log, reject)
+    if sheet.key == "villages":
+        totals = _by_value(table["village"], _is_total).fillna(False).astype(bool)
+        _drop(
+            log,
+            table,
+            reject,
+            totals,
+            sheet.column("village").header,
+            table["village"],
+            "total_row",
+        )
     in_book, own_book = _near_duplicates(sheet, table[~reject], frozenset(cutoffs or ()))
     _drop(
         log, table, reject, in_book.reindex(table.index, fill_value=False), "", "", "duplicate_row"
     )
     own_book = own_book.reindex(table.index)
     _drop(log, table, reject, own_book.notna(), "", own_book, "duplicate_in_other_book")
+    if sheet.key == "results":
+        beside = _beside_commune_row(table, reject)
+        _drop(
+            log,
+            table,
+            reject,
+            beside,
+            sheet.column("village").header,
+            table["village"],
+            "beside_commune_row",
+        )
+    if bases is not None:  # on the rows that stand, so that a year's sum counts each once
+        _beyond_bounds(sheet, table, bases, log, reject)
+    if sheet.key == "results":
+        log.name_figures(logged_before, table)
     kept = list(
         dict.fromkeys(
             ["commune_code", FILE, ROW, *(c.key for c in sheet.columns if not c.personal)]
@@ -829,12 +980,17 @@ def clean_tables(
     """Every sheet of every commune given, cleaned in one pass (`cutoffs`: see clean_sheet)."""
     log = _Log()
     tables: dict[str, pd.DataFrame] = {}
+    bases: pd.DataFrame | None = None  # each commune's size, once its two sheets are clean
     for key in ["commune", "villages"] + [
         s.key for s in contract.SHEETS if s.key not in ("commune", "villages")
     ]:
         sheet = contract.SHEETS_BY_KEY[key]
         villages = tables.get("villages", pd.DataFrame(columns=["commune_code", "village"]))
-        tables[key] = clean_sheet(sheet, stacked[key], year, villages, log, cutoffs)
+        if bases is None and key not in ("commune", "villages"):
+            bases = commune_bases(tables["villages"], tables["commune"])
+        tables[key] = clean_sheet(
+            sheet, stacked[key], year, villages, log, cutoffs, bases if key in _BOUNDED else None
+        )
     fixes, rejected = log.frames()
     return CleanResult(tables, fixes, rejected)
 

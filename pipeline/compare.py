@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from pipeline.indicators import CATALOGUE_BY_CODE
+from pipeline.indicators import CATALOGUE_BY_CODE, REJECTED
 from pipeline.numbers import printed
 from pipeline.registry import Commune
 
@@ -46,6 +46,8 @@ TEAM_INDICATORS: tuple[str, ...] = (
 PERIOD_INDICATORS: tuple[str, ...] = ("log_first_month", "log_last_month", "log_months")
 # Figures where less is better (ranked ascending).
 LOWER_IS_BETTER = {"rows_rejected_share"}
+REJECTED_PREFIX = "rejected_"  # the table's column that says a figure was written but rejected
+REJECTED_CELL = "bị loại"  # what its cell shows in place of a value (HTML and Excel)
 TOP_BOTTOM = 3  # communes named at each end of a ranking in the summary
 # Kinds of commune-level units, in the order documents list them ("xã, phường, thị trấn").
 UNIT_KINDS = ("xã", "phường", "thị trấn", "đặc khu")
@@ -160,6 +162,13 @@ def compare(
     has_data = base.index.isin(wide.index)
     table = base.join(wide, how="left")
     table["status"] = np.where(has_data, "ok", "missing")
+    # A figure written but rejected is neither a value nor 'not written': its cell says so.
+    reasons = indicators.get("missing_reason", pd.Series("", index=indicators.index))
+    states = indicators.assign(missing_reason=reasons).pivot(
+        index="commune_code", columns="indicator", values="missing_reason"
+    )
+    rejected = states.reindex(index=table.index, columns=shown).eq(REJECTED)
+    table = table.join(rejected.add_prefix(REJECTED_PREFIX))
     present = table[table["status"] == "ok"]
     for code in columns:
         ascending = code in LOWER_IS_BETTER

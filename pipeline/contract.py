@@ -57,6 +57,7 @@ COMMUNE = Sheet(
         *(
             Column(key, header, "int", required=False, synonyms=synonyms)
             for key, header, synonyms in (
+                ("population", "Số dân", ("Dân số", "Tổng số dân", "Số nhân khẩu")),
                 ("households", "Số hộ", ("Tổng số hộ",)),
                 ("adults", "Số người trưởng thành", ("Số người từ 18 tuổi", "Dân số từ 18 tuổi")),
                 ("people_15", "Số người từ 15 tuổi", ("Dân số từ 15 tuổi",)),
@@ -251,5 +252,50 @@ STOCK_RESULT_KINDS: dict[str, str] = {
     "Hộ gia đình có Internet cáp quang": "fibre_households",
 }
 ALL_RESULT_KINDS: dict[str, str] = {**RESULT_KINDS, **STOCK_RESULT_KINDS}
+
+
+@dataclass(frozen=True)
+class Bound:
+    """How large one figure can be for the commune it belongs to: `multiple` × the commune's
+    `base` (population, adults, people_15 or households: the villages' sum, else the commune
+    sheet's total). A row above it is rejected with the bound named (pipeline/plausibility.py)."""
+
+    base: str
+    multiple: float = 1.0
+    words: str = ""  # the base as a sentence names it
+
+
+_BASE_WORDS = {
+    "population": "dân số",
+    "adults": "số người trưởng thành",
+    "people_15": "số người từ 15 tuổi",
+    "households": "số hộ",
+}
+
+
+def _bound(base: str, multiple: float = 1.0) -> Bound:
+    return Bound(base, multiple, _BASE_WORDS[base])
+
+
+# One place for the bounds, by result kind's code, and for the other figures by sheet and
+# column. A level is at most its own base; a flow of the year (a month's row, as the year's sum
+# is made of them) at most a multiple of the population; a session or a class at most the
+# commune's population. Where the commune's base is not known, POPULATION_CEILING stands in.
+BOUNDS: dict[str, Bound] = {
+    "adults_with_vneid": _bound("adults"),
+    "people_15_with_account": _bound("people_15"),
+    "fibre_households": _bound("households"),
+    "new_internet": _bound("households"),
+    "upgrades_4g": _bound("population"),
+    "cashless_accounts": _bound("population"),
+    "vneid_activated": _bound("population"),
+    "online_dossiers": _bound("population", 3),
+    "all_dossiers": _bound("population", 5),
+    "activities.people": _bound("population"),
+    "trainings.participants": _bound("population"),
+}
+# The largest commune-level unit of the country is some 300,000 people; above this no commune
+# can be, whatever its base.
+POPULATION_CEILING = 1_000_000
 YES = ("có", "co", "x", "1", "yes", "y", "true", "đúng", "rồi")
 NO = ("không", "khong", "ko", "k", "0", "no", "n", "false", "chưa", "-")

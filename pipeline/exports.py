@@ -101,6 +101,7 @@ def readable_rejected(rejected: pd.DataFrame) -> pd.DataFrame:
             "value": "Giá trị",
             "reason_code": "Mã lý do",
             "reason": "Lý do",
+            "figure": "Chỉ tiêu",
         }
     )
 
@@ -134,7 +135,7 @@ def write_comparison_xlsx(comparison, path: Path, title: str, words=None) -> Non
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from pipeline.compare import is_additive, unit_words
+    from pipeline.compare import REJECTED_CELL, REJECTED_PREFIX, is_additive, unit_words
     from pipeline.indicators import CATALOGUE_BY_CODE
     from pipeline.units import UnitWords, count_word, in_words
 
@@ -168,7 +169,8 @@ def write_comparison_xlsx(comparison, path: Path, title: str, words=None) -> Non
             "có số liệu" if record["status"] == "ok" else "chưa có báo cáo",
         ]
         for code in codes:
-            values.append(_figure(record[code]))
+            lost = bool(record.get(f"{REJECTED_PREFIX}{code}")) and pd.isna(record[code])
+            values.append(REJECTED_CELL if lost else _figure(record[code]))
             if ranked[code]:
                 values.append(_figure(record[f"rank_{code}"]))
         sheet.append([safe_cell(v) for v in values])

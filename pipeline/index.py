@@ -10,7 +10,7 @@ import pandas as pd
 from pipeline.compare import unit_words
 from pipeline.evidence import SUMMARY_FILE
 from pipeline.files import load_json, write_text
-from pipeline.indicators import values_by_commune
+from pipeline.indicators import rejected_by_commune, values_by_commune
 from pipeline.narrative import environment
 from pipeline.provenance import package_versions
 from pipeline.registry import split_kind
@@ -70,6 +70,7 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
     """Every commune that has a status in the year's folder, with its key figures."""
     rows = []
     by_commune = values_by_commune(indicators) if indicators is not None else {}
+    lost = rejected_by_commune(indicators) if indicators is not None else {}
     for status_path in _commune_statuses(outputs_year):
         record = json.loads(status_path.read_text(encoding="utf-8"))
         values = by_commune.get(record["code"], {})
@@ -113,6 +114,8 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
                 "rows_rejected": quality.get("rows_rejected"),
                 "rejected_share": share,
                 "quality_warning": "poor_data" in (limitations or ()),  # the report's rule
+                # Figures written but rejected: the report prints none of them.
+                "lost_figures": lost.get(record["code"], []),
                 "links": links,
                 "limitations": None if limitations is None else len(limitations),
                 "review": f"{folder}/notebook.html#dau-vao"

@@ -22,6 +22,30 @@ INDICATOR_COLUMNS = ["commune_code", "indicator", "value", "missing_reason"]
 ORGANISATION, QUALITY = "Tổ chức", "Chất lượng dữ liệu"
 NO_POPULATION = "thiếu dữ liệu dân số"
 NOT_RECORDED = "chưa ghi chỉ tiêu này"
+# The third state of a figure, beside recorded and not written: written, but a row of it (or of
+# what it is computed from) was rejected, so the figure is not printed (a partial sum would read
+# as the whole). Said in every output that gives a missing value's reason.
+REJECTED = "có số liệu nhưng bị loại: xem dòng bị loại"
+# Rejected rows whose figure is counted all the same: no data, a copy, another book's months,
+# a total recomputed from the villages, village rows the commune-wide row stands for.
+_NOT_LOST = frozenset(
+    {
+        contract.BLANK_ROW,
+        "duplicate_row",
+        "duplicate_in_other_book",
+        "after_change",
+        "total_row",
+        "beside_commune_row",
+    }
+)
+# The headers of the bases (by indicator code) a cell of the Thôn or Thông tin xã sheet gives:
+# no other sheet has them, whatever a workbook names its sheets.
+_BASE_HEADERS = {
+    column.header: column.key
+    for sheet in (contract.VILLAGES, contract.COMMUNE)
+    for column in sheet.columns
+    if column.key in ("population", "households", "adults", "people_15")
+}
 
 
 class Inputs:
@@ -51,18 +75,21 @@ class Inputs:
 
     @cached_property
     def population(self) -> pd.Series:
-        return _sum(self["villages"], "population").dropna()
+        return self.denominator("population")
 
     @cached_property
     def households(self) -> pd.Series:
         return self.denominator("households")
 
     def denominator(self, column: str) -> pd.Series:
-        """A count of people or households: the villages' sum, else the commune sheet's total."""
+        """A count of people or households: the villages' sum where every listed village gives
+        it, else the commune sheet's total, else none (a village left blank is not zero)."""
         villages = self["villages"]
-        summed = (
-            _sum(villages, column).dropna() if column in villages else pd.Series(dtype="float64")
-        )
+        summed = pd.Series(dtype="float64")
+        if column in villages:
+            lacking = villages[column].isna().groupby(villages["commune_code"]).any()
+            summed = _sum(villages, column).dropna()
+            summed = summed[~lacking.reindex(summed.index, fill_value=True)]
         commune = self.tables.get("commune")
         if commune is None or column not in commune:
             return summed
@@ -272,7 +299,7 @@ CATALOGUE: list[Indicator] = [
         "Population",
         "người",
         ORGANISATION,
-        "Tổng số dân của các thôn.",
+        "Tổng số dân của các thôn khi mọi thôn đều ghi; nếu không, lấy ở trang 'Thông tin xã'.",
         ("villages",),
         lambda i: i.population,
         is_count=False,
@@ -285,7 +312,7 @@ CATALOGUE: list[Indicator] = [
         "Households",
         "hộ",
         ORGANISATION,
-        "Tổng số hộ của các thôn.",
+        "Tổng số hộ của các thôn khi mọi thôn đều ghi; nếu không, lấy ở trang 'Thông tin xã'.",
         ("villages",),
         lambda i: i.households,
         is_count=False,
@@ -967,6 +994,47 @@ CATALOGUE += [
     ),
 ]
 CATALOGUE_BY_CODE = {i.code: i for i in CATALOGUE}
+CONTRACT_RESULT_CODES = frozenset(contract.ALL_RESULT_KINDS.values())
+
+
+def lost_figures(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """(commune_code, indicator) of the figures a rejection took rows from: a result kind with a
+    rejected row (its `figure`), a base (population, adults…) with a village's or the commune's
+    cell blanked as implausible or unreadable."""
+    found = [pd.DataFrame(columns=["commune_code", "indicator"])]
+    rejected = tables.get("rejected")
+    if rejected is not None and "figure" in rejected:
+        lost = rejected[rejected["figure"].ne("") & ~rejected["reason_code"].isin(_NOT_LOST)]
+        lost = lost[lost["figure"].isin(contract.ALL_RESULT_KINDS)]
+        found.append(
+            pd.DataFrame(
+                {
+                    "commune_code": lost["commune_code"],
+                    "indicator": lost["figure"].map(contract.ALL_RESULT_KINDS),
+                }
+            )
+        )
+    fixes = tables.get("fixes")
+    if fixes is not None and not fixes.empty:
+        at = fixes["column"]
+        blanked = fixes["kind"].astype(str).str.endswith("_blanked") & at.isin(_BASE_HEADERS)
+        found.append(
+            pd.DataFrame(
+                {
+                    "commune_code": fixes.loc[blanked, "commune_code"],
+                    "indicator": at[blanked].map(_BASE_HEADERS),
+                }
+            )
+        )
+    return pd.concat(found, ignore_index=True).drop_duplicates().reset_index(drop=True)
+
+
+def _depends_on(indicator: Indicator) -> set[str]:
+    """The indicators whose loss makes this one's value lost too."""
+    bases = {NO_POPULATION: "population", "thiếu dữ liệu số hộ": "households"}
+    found = {indicator.numerator, indicator.denominator, indicator.missing_with}
+    found.add(bases.get(indicator.missing_text, ""))
+    return found - {"", indicator.code}
 
 
 def compute_indicators(
@@ -984,6 +1052,8 @@ def compute_indicators(
     holders = {sheet: set(group) for sheet, group in present.groupby("sheet")["commune_code"]}
     frames = []
     reasons: dict[str, pd.Series] = {}
+    lost_rows = lost_figures(tables)
+    lost: dict[str, pd.Series] = {}
     for indicator in CATALOGUE:
         computed = indicator.compute(inputs)
         values = computed.reindex(communes).astype("float64")
@@ -993,6 +1063,17 @@ def compute_indicators(
         if indicator.missing_with:
             first = reasons[indicator.missing_with]
             reason = reason.where(~values.isna() | (first == ""), first)
+        # A result kind with a rejected row is lost whole; a base only where it is missing (the
+        # commune's own total may stand for a village's blanked cell); and all that uses them.
+        own = communes.isin(lost_rows.loc[lost_rows["indicator"] == indicator.code, "commune_code"])
+        gone = pd.Series(own, index=communes)
+        if indicator.code not in CONTRACT_RESULT_CODES:
+            gone &= values.isna()
+        for code in _depends_on(indicator):
+            gone |= lost.get(code, False)
+        lost[indicator.code] = gone
+        values[gone] = np.nan
+        reason[gone] = REJECTED
         reasons[indicator.code] = reason
         for sheet in reversed(indicator.inputs):  # the first absent input names the reason
             lacking = ~communes.isin(list(holders.get(sheet, ())))
@@ -1083,8 +1164,18 @@ def pooled_from_parts(
     return out
 
 
+def bound_text(code: str) -> str:
+    """How large a row of the figure may be in its commune (`contract.BOUNDS`), in words."""
+    bound = contract.BOUNDS.get(code)
+    if bound is None:
+        return ""
+    times = "" if bound.multiple == 1 else f"{bound.multiple:g} lần "
+    what = "Tổng cả năm" if code in contract.RESULT_KINDS.values() else "Mỗi dòng"
+    return f"{what} không lớn hơn {times}{bound.words} của đơn vị; lớn hơn thì bị loại."
+
+
 def catalogue_frame() -> pd.DataFrame:
-    """The catalogue as users read it."""
+    """The catalogue as users read it, each figure's plausible bound in its definition."""
     return pd.DataFrame(
         [
             {
@@ -1093,9 +1184,10 @@ def catalogue_frame() -> pd.DataFrame:
                 "name_en": i.name_en,
                 "unit": i.unit,
                 "pillar": i.pillar,
-                "definition": i.definition,
+                "definition": " ".join(filter(None, (i.definition, bound_text(i.code)))),
                 "numerator": i.numerator,
                 "denominator": i.denominator,
+                "bound": bound_text(i.code),
             }
             for i in CATALOGUE
         ]
@@ -1109,6 +1201,31 @@ def values_by_commune(indicators: pd.DataFrame) -> dict[str, dict[str, float | N
         indicators["commune_code"], indicators["indicator"], indicators["value"], strict=True
     ):
         found.setdefault(commune, {})[code] = None if pd.isna(value) else float(value)
+    return found
+
+
+# The figures a rejection can take whole, by their own rows or cells (the others only through
+# them): what a reader is told was lost.
+OWN_ROW_FIGURES = (
+    "population",
+    "households",
+    "adults",
+    "people_15",
+    *contract.ALL_RESULT_KINDS.values(),
+)
+
+
+def rejected_by_commune(indicators: pd.DataFrame) -> dict[str, list[str]]:
+    """Per commune, the names of its figures written but rejected (`REJECTED`), in the
+    catalogue's order; a commune that lost none is absent."""
+    lost = indicators[
+        indicators["indicator"].isin(OWN_ROW_FIGURES) & indicators["missing_reason"].eq(REJECTED)
+    ]
+    order = {code: n for n, code in enumerate(c.code for c in CATALOGUE)}
+    found: dict[str, list[str]] = {}
+    for commune, group in lost.groupby("commune_code"):
+        codes = sorted(group["indicator"], key=order.__getitem__)
+        found[commune] = [CATALOGUE_BY_CODE[code].name_vi for code in codes]
     return found
 
 

@@ -32,6 +32,8 @@ from pipeline.indicators import (
     CATALOGUE,
     CATALOGUE_BY_CODE,
     OUTSIDE_LOG,
+    OWN_ROW_FIGURES,
+    REJECTED,
     aged_leaders,
     months_outside_log,
     service_code,
@@ -218,6 +220,38 @@ def find_limitations(values: dict[str, float | None], settings: dict) -> dict[st
 PILLARS = {"chinh_quyen_so": "Chính quyền số", "kinh_te_so": "Kinh tế số", "xa_hoi_so": "Xã hội số"}
 
 
+def lost_figure_sentences(
+    reasons: dict[str, str], settings: dict, words: UnitWords | None = None
+) -> list[str]:
+    """Section II's sentence on figures written but rejected (`indicators.REJECTED`): which,
+    and the national targets and rules that could not be judged without them; none when no
+    figure was lost."""
+    lost = [c for c in OWN_ROW_FIGURES if reasons.get(c) == REJECTED]
+    if not lost:
+        return []
+    names = [f"“{lower_first(CATALOGUE_BY_CODE[c].name_vi)}”" for c in lost]
+    targets = national_targets(settings)
+    unjudged = [
+        f"chỉ tiêu quốc gia năm {t['year']} về tỷ lệ {t['text']}"
+        for code, t in targets.items()
+        if not t["reference"] and reasons.get(code) == REJECTED
+    ]
+    unjudged += [
+        f"chỉ số {lower_first(CATALOGUE_BY_CODE[r.indicator].name_vi)}"
+        for r in RULES
+        if reasons.get(r.indicator) == REJECTED
+    ]
+    sentence = (
+        f"Số liệu {', '.join(names)} đã được ghi nhưng có dòng không hợp lệ bị loại (số âm, "
+        "vượt quá quy mô của địa phương hoặc không đọc được; xem danh sách dòng bị loại kèm "
+        "theo), nên chưa được tổng hợp vào báo cáo"
+    )
+    if unjudged:
+        sentence += f"; do đó chưa đánh giá được {', '.join(unjudged)}"
+    sentence += "."
+    return [in_words(sentence, words) if words else sentence]
+
+
 def pillar_order(values: dict[str, float | None]) -> list[str]:
     """The three pillars, the one with least activity first (where next year should push)."""
     return [
@@ -382,6 +416,7 @@ def report_context(
             "reason": OUTSIDE_LOG
             if i.code in unlogged
             else in_words(reasons.get(i.code, ""), words),
+            "rejected": reasons.get(i.code) == REJECTED,
         }
         for i in CATALOGUE
     ]
@@ -411,6 +446,7 @@ def report_context(
         "training_organisers": sorted(trainings["organiser"].dropna().unique()),
         "v": marked,
         "findings": find_limitations(values, settings),
+        "lost_figures": lost_figure_sentences(reasons, settings, words),
         "pillars_next_year": pillar_order(values),
         "annex": annex,
         "previous": {},  # last year's values, where the indicator table has them

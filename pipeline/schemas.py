@@ -12,16 +12,19 @@ import pandera.pandas as pa
 
 from pipeline import contract
 
-# Above these a count is taken as a typing error, not a fact.
+# Above these a count is a typing error whatever the commune: a negative count is one too. The
+# figures that grow with the commune are bounded by its own size (contract.BOUNDS, applied in
+# pipeline/plausibility.py), not here.
+_ANY_COMMUNE = contract.POPULATION_CEILING
 COUNT_LIMITS = {
-    "people": 2_000,
-    "participants": 5_000,
-    "value": 10_000,
+    "people": _ANY_COMMUNE,
+    "participants": _ANY_COMMUNE,
+    "value": _ANY_COMMUNE * max(b.multiple for b in contract.BOUNDS.values()),
     "group_members": 50_000,
-    "households": 100_000,
-    "population": 500_000,
-    "adults": 500_000,
-    "people_15": 500_000,
+    "households": _ANY_COMMUNE,
+    "population": _ANY_COMMUNE,
+    "adults": _ANY_COMMUNE,
+    "people_15": _ANY_COMMUNE,
     "report_number": 9_999,
 }
 # The reason a failed check gives, by the check's name.

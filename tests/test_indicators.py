@@ -125,7 +125,10 @@ def two_communes():
             ],
         ),
         "decisions": _table("decisions", []),
-        "commune": _table("commune", []),
+        # Village Nam gives no population nor households: the commune's own totals stand.
+        "commune": _table(
+            "commune", [{"commune_code": "A", "population": 2000, "households": 500}]
+        ),
         "quality": pd.DataFrame(
             {
                 "commune_code": ["A", "A", "B"],
@@ -298,3 +301,37 @@ def test_one_commune_or_the_district_give_identical_rows(district_indicators) ->
     everything, alone = district_indicators
     mine = everything[everything["commune_code"] == "10627"].reset_index(drop=True)
     pd.testing.assert_frame_equal(mine, alone.reset_index(drop=True))
+
+
+def test_a_level_takes_each_village_s_own_latest_month_worked_out_by_hand() -> None:
+    """Villages whose rows stop in different months: each gives its own last month (Đông
+    stops in June at 40, Tây in November at 25, the commune-wide row in March at 7), summed:
+    72. The earliest months would give 10 + 5 + 7 = 22; the year's last month alone, 25."""
+    kind = "Người trưởng thành có tài khoản định danh điện tử mức 2"
+    rows = [
+        ("Đông", 2, 10),
+        ("Đông", 6, 40),
+        ("Tây", 1, 5),
+        ("Tây", 11, 25),
+        ("Tây", 4, 12),
+        (None, 3, 7),
+    ]
+    tables = {
+        key: _table(key, [])
+        for key in ("villages", "members", "trainings", "activities", "zalo", "decisions")
+    }
+    tables["commune"] = _table("commune", [{"commune_code": "A", "adults": 144}])
+    tables["results"] = _table(
+        "results",
+        [
+            {"commune_code": "A", "village": v, "month": m, "indicator": kind, "value": n}
+            for v, m, n in rows
+        ],
+    )
+    tables["quality"] = pd.DataFrame(
+        columns=["commune_code", "rows_read", "rows_kept", "rows_fixed", "rows_rejected"]
+    )
+    present = pd.DataFrame([("A", "results"), ("A", "villages")], columns=["commune_code", "sheet"])
+    a = values_of(compute_indicators(tables, 2025, present), "A")
+    assert a["adults_with_vneid"] == 72
+    assert a["vneid_share"] == 50

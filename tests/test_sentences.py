@@ -529,3 +529,18 @@ def test_a_numbered_ward_keeps_its_capital_everywhere() -> None:
     ):
         assert phrase in text, phrase
     assert "phường 9" not in text and "quận 3" not in text and "Quận 3" in text
+
+
+def test_a_rejected_figure_a_target_needs_is_named_in_one_sentence() -> None:
+    """Section II says which figure was written but rejected and which target it leaves
+    unjudged; with nothing lost it says nothing."""
+    from pipeline.indicators import REJECTED
+    from pipeline.narrative import load_settings, lost_figure_sentences
+
+    settings = load_settings()
+    assert lost_figure_sentences({"adults_with_vneid": ""}, settings) == []
+    reasons = {"adults_with_vneid": REJECTED, "vneid_share": REJECTED}
+    (sentence,) = lost_figure_sentences(reasons, settings)
+    assert sentence.startswith("Số liệu “người trưởng thành có tài khoản định danh điện tử mức 2”")
+    assert "chỉ tiêu quốc gia năm 2023 về tỷ lệ người trưởng thành có tài khoản" in sentence
+    assert sentence.count(".") == 1 and sentence.endswith(".")
