@@ -228,6 +228,7 @@ def rule_table(
     settings: dict,
     sources: dict[str, str],
     words: UnitWords | None = None,
+    year: int | None = None,
 ) -> pd.DataFrame:
     """The rules of sections II and III for one commune (`narrative.check_rules`): the figure,
     the threshold, where the threshold comes from, and whether the rule fired."""
@@ -237,8 +238,10 @@ def rule_table(
             {
                 "rule": c.rule.code,
                 "indicator": c.rule.indicator,
-                "indicator_name": names.get(c.rule.indicator, c.rule.indicator),
-                "comparison": "≥" if c.rule.above else "≤",
+                "indicator_name": c.rule.measure
+                or names.get(c.rule.indicator, c.rule.indicator),
+                "comparison": {">=": "≥", "<=": "≤", "<": "<"}[c.rule.comparison],
+                "reads": ", ".join(c.rule.figures),
                 "setting": c.rule.setting,
                 "setting_value": c.setting,
                 "threshold": c.threshold,
@@ -247,7 +250,7 @@ def rule_table(
                 "value": c.value,
                 "fired": c.fired,
             }
-            for c in narrative.check_rules(values, settings)
+            for c in narrative.check_rules(values, settings, year)
         ]
     )
 
@@ -394,7 +397,7 @@ def build_audit(
         repairs=repairs_by_kind(tables["fixes"]),
         rejected_rows=len(tables["rejected"]),
         indicators=table,
-        rules=rule_table(values, settings, sources, words),
+        rules=rule_table(values, settings, sources, words, year),
         evidence=rows,
         totals=totals,
         words=words,

@@ -96,8 +96,10 @@ def test_a_section_two_sentence_leads_to_its_rule_threshold_and_value(built: Pat
     assert rule.get("id") == "quy-tac-aged_leaders"
     threshold = rule.xpath('.//span[@class="threshold"]')[0].text_content()
     value = rule.xpath('.//span[@class="value"]')[0].text_content()
-    assert float(threshold) == narrative.load_settings()["limitations"]["min_aged_leaders"]
-    assert int(value) == int(figure.text) >= float(threshold)
+    # The rule compares the share of leaders aged 60 or more; the sentence states their count.
+    limit = narrative.load_settings()["limitations"]["min_aged_leaders_share"]
+    assert float(threshold) == limit
+    assert float(value.replace(",", ".")) >= float(threshold) and int(figure.text) >= 1
     assert "pipeline/settings.toml" in rule.text_content()
     assert "có" in rule.xpath("td")[-1].text_content()
 
@@ -161,12 +163,12 @@ def test_repairs_of_personal_columns_are_counted_never_shown() -> None:
 
 def test_a_district_threshold_is_shown_with_its_source(tmp_path: Path) -> None:
     own = tmp_path / "huyen.toml"
-    own.write_text("[limitations]\nmin_aged_leaders = 5\n", encoding="utf-8")
+    own.write_text("[limitations]\nmin_aged_leaders_share = 95\n", encoding="utf-8")
     settings = narrative.load_settings(own)
     rules = evidence.rule_table(
         {"village_leaders_aged_60": 3.0}, settings, evidence.setting_sources(own)
     ).set_index("rule")
-    assert rules.at["aged_leaders", "threshold"] == 5
+    assert rules.at["aged_leaders", "threshold"] == 95
     assert rules.at["aged_leaders", "source"] == "thiết lập của huyện (huyen.toml)"
     assert not rules.at["aged_leaders", "fired"]
     assert rules.at["few_trainings", "source"] == evidence.SOURCE_OF_PACKAGE
