@@ -7,11 +7,21 @@ and `cnscd template`, and the other ways officers write that header.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # The reason code of a wholly blank row (a template's pre-formatted rows, a line left empty): it
 # is logged with the rejected rows, but it holds no figure, so it is neither a row read nor a row
 # rejected in any count or summary of reasons.
 BLANK_ROW = "blank_row"
+
+
+def rows_rejected(rejected: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a `rejected` table that count as rejected: a wholly blank row is dropped
+    but is not a rejected row (the quality summary, the annex and the notebook agree)."""
+    return rejected[rejected["reason_code"] != BLANK_ROW]
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ def input_summary(
     quality: pd.DataFrame, rejected: pd.DataFrame, present: pd.DataFrame
 ) -> pd.DataFrame:
     """Per sheet read: rows read, kept, fixed, rejected, and the main reasons of rejection."""
-    rejected = rejected[rejected["reason_code"] != contract.BLANK_ROW]  # not a rejected row
+    rejected = contract.rows_rejected(rejected)
     reasons = (
         rejected.groupby(["sheet", "reason"]).size().rename("rows").reset_index()
         if not rejected.empty
@@ -238,8 +238,7 @@ def rule_table(
             {
                 "rule": c.rule.code,
                 "indicator": c.rule.indicator,
-                "indicator_name": c.rule.measure
-                or names.get(c.rule.indicator, c.rule.indicator),
+                "indicator_name": c.rule.measure or names.get(c.rule.indicator, c.rule.indicator),
                 "comparison": {">=": "≥", "<=": "≤", "<": "<"}[c.rule.comparison],
                 "reads": ", ".join(c.rule.figures),
                 "setting": c.rule.setting,

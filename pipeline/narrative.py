@@ -365,7 +365,10 @@ def report_context(
         "formed": None,  # a commune formed during the year: how (`formed_from`)
         "pillar_names": PILLARS,
         "quality": tables["quality"].to_dict("records"),
-        "rejected_reasons": list(tables["rejected"]["reason"].value_counts().sort_index().items()),
+        # Adds up to the quality table's "Bị loại" (blank rows are not rejected rows).
+        "rejected_reasons": list(
+            contract.rows_rejected(tables["rejected"])["reason"].value_counts().sort_index().items()
+        ),
         "services": services_guided(marked),
     }
 

@@ -197,7 +197,7 @@ def comparison_context(
         }
         for code in list(TEAM_INDICATORS) + columns  # the teams first: what the group has
     ]
-    national = narrative.national_targets(settings)
+    national = narrative.national_targets(settings, year)
     targets = []
     for code, target in national.items():
         measured = [r for r in rows if r["status"] == "ok" and r[code] is not None]

@@ -190,6 +190,11 @@ def _target_label(target: dict) -> str:
         f"Chỉ tiêu quốc gia năm {target['year']}: {'trên ' if target['above'] else ''}"
         f"{_percent(target['value'])}% {target['text']}"
         + (" (tham chiếu)" if target["reference"] else "")
+        + (
+            f" (chưa có chỉ tiêu năm {target['for_year']})"
+            if target["year"] != target["for_year"]
+            else ""
+        )
     )
 
 

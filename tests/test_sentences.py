@@ -442,7 +442,7 @@ CASES = [
         {},
         [
             "Tỷ lệ hồ sơ thủ tục hành chính được nộp trực tuyến mới đạt 26,7%, chưa đạt chỉ tiêu "
-            "quốc gia năm 2023 (50%), còn thiếu 23,3 điểm phần trăm.",
+            "quốc gia năm 2023 là 50%, còn thiếu 23,3 điểm phần trăm.",
             "Bộ phận Một cửa xã phối hợp với các Tổ CNSCĐ hướng dẫn người dân nộp hồ sơ thủ tục "
             "hành chính trực tuyến, phấn đấu đạt chỉ tiêu 50%",
         ],
@@ -661,3 +661,31 @@ def test_training_once_in_a_second_year_is_not_said_as_a_first() -> None:
     assert "Do mới" not in second
     second = re.sub(r"\s+", " ", second)
     assert "chỉ được tham dự 01 lớp tập huấn bằng hình thức trực tuyến" in second
+
+
+def test_the_annex_reasons_add_up_to_the_rows_rejected() -> None:
+    # Nam Chính's annex listed 16 rows of reasons under "Bị loại 14": its two blank rows are
+    # not rejected rows (cleaning's quality summary leaves them out), so neither are they here.
+    tables = _tables()
+    tables["quality"] = pd.DataFrame(
+        [
+            {
+                "sheet": "Nhật ký hoạt động",
+                "rows_read": 70,
+                "rows_kept": 69,
+                "rows_fixed": 0,
+                "rows_rejected": 1,
+            }
+        ]
+    )
+    tables["rejected"] = pd.DataFrame(
+        {
+            "reason_code": ["blank_row", "blank_row", "duplicate_row"],
+            "reason": ["Dòng trống", "Dòng trống", "Dòng trùng lặp"],
+        }
+    )
+    context = report_context(NAM_CHINH, 2023, tables, BASE, load_settings())
+    assert context["rejected_reasons"] == [("Dòng trùng lặp", 1)]
+    assert sum(n for _, n in context["rejected_reasons"]) == sum(
+        row["rows_rejected"] for row in context["quality"]
+    )
