@@ -31,6 +31,7 @@ from pipeline.indicators import (
     CATALOGUE,
     CATALOGUE_BY_CODE,
     OUTSIDE_LOG,
+    QUALITY,
     aged_leaders,
     months_outside_log,
     service_code,
@@ -312,6 +313,7 @@ def report_context(
             else in_words(reasons.get(i.code, ""), words),
         }
         for i in CATALOGUE
+        if i.pillar != QUALITY  # the data's quality is the reviewers' (notebook, index)
     ]
     return {
         "year": year,

@@ -17,7 +17,8 @@ from pypdf import PdfReader
 from pipeline.config import Paths
 from pipeline.documents import execute_report
 from pipeline.indicators import values_of
-from pipeline.narrative import count, number
+from pipeline.narrative import count, load_settings, national_targets, number
+from pipeline.numbers import printed
 from pipeline.pdf import (
     PdfUnavailable,
     charts_as_images,
@@ -81,6 +82,20 @@ def test_pdf_is_a4_with_the_decree_layout(nam_chinh) -> None:
     whole = " ".join(pages)
     assert "TM. ỦY BAN NHÂN DÂN" in whole and "Trần Văn Xuyến" in whole
     assert "Nơi nhận:" in whole and "PHỤ LỤC" in whole
+
+
+def test_the_signed_document_carries_no_data_quality_or_software_line(nam_chinh) -> None:
+    _, folder = nam_chinh
+    whole = " ".join(_pdf_text(folder / "report.pdf"))
+    annex = whole[whole.index("PHỤ LỤC") :]
+    assert "(Kèm theo Báo cáo số 05/BC-UBND ngày 05/3/2023 của Ủy ban nhân dân xã Nam Chính)" in (
+        annex
+    )
+    for line in ("Số dòng đã đọc", "Trang tính", "Tỷ lệ dòng đã sửa", "Lý do loại", "cnscd "):
+        assert line not in whole, line
+    # The reviewers keep them: report.html shows the data's quality and the provenance.
+    html = (folder / "report.html").read_text("utf-8")
+    assert "Chất lượng số liệu" in html and "cnscd " in html
 
 
 def test_pdf_embeds_a_times_compatible_font(nam_chinh) -> None:
@@ -166,6 +181,14 @@ def test_every_figure_in_the_text_comes_from_the_indicator_table(nam_chinh) -> N
     values = values_of(indicators, "10627")
     allowed = {number(v) for v in values.values() if v is not None}
     allowed |= {count(v) for v in values.values() if v is not None and v == int(v)}
+    # Besides: the national targets of the settings, and each one's gap (target - share, II).
+    targets = national_targets(load_settings(), 2022)
+    allowed |= {number(t["value"]) for t in targets.values()}
+    allowed |= {
+        number(printed(t["value"] - printed(values[code])))
+        for code, t in targets.items()
+        if values.get(code) is not None
+    }
     html = (folder / "report.html").read_text(encoding="utf-8")
     body = visible_text(html)
     body = body[body.index("I. KẾT QUẢ HOẠT ĐỘNG") : body.index("PHỤ LỤC")]
