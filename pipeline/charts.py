@@ -14,6 +14,7 @@ from pathlib import Path
 
 import matplotlib
 from matplotlib.figure import Figure  # not pyplot: no global figure state, and faster to import
+from matplotlib.ticker import FuncFormatter
 
 from pipeline.narrative import number
 
@@ -38,6 +39,10 @@ def font_face_css() -> str:
 
 
 PNG_DPI = 200  # print resolution for the Word report
+
+
+# Axis ticks as the bars' labels and the text write figures: 1.000, 1.250 (not 1000, 1250).
+VIETNAMESE_TICKS = FuncFormatter(lambda value, _: number(value))
 
 
 def _png(figure: Figure) -> bytes:
@@ -101,6 +106,7 @@ def _bar_figure(
     axes.bar_label(bars, labels=[number(value) for value, _ in pairs], padding=3)
     axes.set_title(title, loc="left", fontweight="bold")
     axes.set_xlabel(unit)
+    axes.xaxis.set_major_formatter(VIETNAMESE_TICKS)
     axes.spines[["top", "right"]].set_visible(False)
     axes.margins(x=0.12)
     if target is not None:
@@ -138,6 +144,7 @@ def _column_figure(labels: list[str], values: list[float], title: str, unit: str
     axes.bar_label(bars, labels=[number(v) for v in values], padding=2, fontsize=7)
     axes.set_title(title, loc="left", fontweight="bold")
     axes.set_ylabel(unit)
+    axes.yaxis.set_major_formatter(VIETNAMESE_TICKS)
     axes.spines[["top", "right"]].set_visible(False)
     axes.margins(y=0.15)
     return figure

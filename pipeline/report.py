@@ -50,6 +50,18 @@ def month_chart(values: dict[str, float | None]) -> tuple | None:
     )
 
 
+def numbered(charts: list[tuple | None]) -> list[tuple | None]:
+    """The report's charts, each titled "Biểu đồ 1: …" in the order they are printed."""
+    out, n = [], 0
+    for chart in charts:
+        if chart is not None:
+            n += 1
+            labels, values, title, unit = chart
+            chart = (labels, values, f"Biểu đồ {n}: {title}", unit)
+        out.append(chart)
+    return out
+
+
 def _context(
     year: int,
     commune: str,
@@ -92,7 +104,7 @@ def commune_report_html(
     if templates_dir:
         code = context["commune"].code
         overrides = [Path(data_dir, templates_dir, code), Path(data_dir, templates_dir)]
-    services, months = service_chart(context), month_chart(values)
+    services, months = numbered([service_chart(context), month_chart(values)])
     chart_svgs = {
         "services": charts.bar_chart(*services, name="services") if services else "",
         "months": charts.column_chart(*months, name="months") if months else "",
@@ -109,7 +121,7 @@ def commune_chart_images(
     """The report's charts as PNG at print resolution, by the name the HTML gives each figure
     (`data-chart`): the same data as its SVG charts, for the Word report."""
     context, values = _context(year, commune, data_dir, settings_file)
-    services, months = service_chart(context), month_chart(values)
+    services, months = numbered([service_chart(context), month_chart(values)])
     images = {}
     if services:
         images["services"] = charts.bar_png(*services)

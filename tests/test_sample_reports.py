@@ -228,3 +228,18 @@ def test_the_communes_main_problems_are_in_section_two(rendered) -> None:
                 raise AssertionError(f"{name} cites {year} targets without saying why")
     one, _, _ = _sections(rendered["2025/tran-phu"])
     assert "chỉ tiêu quốc gia năm 2025 là 80%" in one
+
+
+def test_charts_are_numbered_with_vietnamese_figures_on_their_axes(rendered) -> None:
+    html = rendered["2022/nam-chinh"]
+    assert "Biểu đồ 1: Người dân được hướng dẫn theo dịch vụ, nền tảng" in html
+    assert "Biểu đồ 2: Người dân được hướng dẫn theo tháng" in html
+    from pipeline.charts import bar_chart, column_chart
+
+    for svg in (
+        column_chart(["T1", "T2", "T3"], [1000.0, 1250.0, 1668.0], "x", "lượt người"),
+        bar_chart(["A", "B", "C"], [1000.0, 1250.0, 1668.0], "x", "lượt người"),
+    ):
+        ticks = re.findall(r"<text[^>]*>(\d[\d.]*)</text>", svg)
+        assert "1.668" in ticks and any(t in ticks for t in ("1.000", "1.200", "1.500"))
+        assert not [t for t in ticks if len(t) >= 4 and "." not in t], ticks  # not 1000
