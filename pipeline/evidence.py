@@ -238,7 +238,8 @@ def rule_table(
             {
                 "rule": c.rule.code,
                 "indicator": c.rule.indicator,
-                "indicator_name": c.rule.measure or names.get(c.rule.indicator, c.rule.indicator),
+                "indicator_name": (in_words(c.rule.measure, words) if words else c.rule.measure)
+                or names.get(c.rule.indicator, c.rule.indicator),
                 "comparison": {">=": "≥", "<=": "≤", "<": "<"}[c.rule.comparison],
                 "reads": ", ".join(c.rule.figures),
                 "setting": c.rule.setting,

@@ -52,7 +52,7 @@ def test_nam_chinh_report_states_the_seed_facts(district_run) -> None:
         "04 Tổ CNSCĐ cấp thôn với 19 thành viên",
         "01 nhóm Zalo của Tổ CNSCĐ xã, 04 nhóm Zalo của Tổ CNSCĐ thôn",
         "Quyết định số 689/QĐ-UBND ngày 21/3/2022 của UBND tỉnh Hải Dương",
-        "Quyết định số 40/QĐ-UBND ngày 25/4/2022 của UBND xã Nam Chính",
+        "UBND xã Nam Chính đã ban hành Quyết định số 40/QĐ-UBND ngày 25/4/2022",
         "01 lớp tập huấn theo hình thức trực tuyến",
         "Do mới được tham dự lớp tập huấn 01 lần bằng hình thức trực tuyến",
         "không có điện thoại thông minh",

@@ -234,8 +234,8 @@ def test_in_a_browser_a_table_opens_and_evidence_links_work(built: Paths) -> Non
         assert page.url.endswith("#bang-chung-members_commune")
         page.click("#bang-chung-members_commune > summary")
         assert rows.nth(19).is_visible()
-        page.click("#quy-tac-aged_leaders a[href='#chi-so-village_leaders_aged_60']")
-        assert page.locator("#chi-so-village_leaders_aged_60").is_visible()
+        page.click("#quy-tac-aged_leaders a[href='#chi-so-leaders_aged_60_share']")
+        assert page.locator("#chi-so-leaders_aged_60_share").is_visible()
         browser.close()
     assert errors == []
 
