@@ -356,6 +356,12 @@ def report_context(
         "decisions_own": [d for d in decisions if issued_by(commune, d.get("issuer"))],
         "decisions_above": [d for d in decisions if not issued_by(commune, d.get("issuer"))],
         "training_organisers": sorted(trainings["organiser"].dropna().unique()),
+        # What the trainings taught, as the sheet's "Nội dung" gives it (the seed says it).
+        "training_topics": [
+            lower_first(str(t).strip().rstrip("."))
+            for t in dict.fromkeys(trainings.get("topic", pd.Series(dtype=object)).dropna())
+            if str(t).strip()
+        ],
         "v": marked,
         "findings": {c.rule.code: c.rule.indicator for c in checks if c.fired},
         # The figure each rule compared (a share where its threshold is one).

@@ -77,7 +77,9 @@ def _tables(
         "quality": pd.DataFrame(
             columns=["sheet", "rows_read", "rows_kept", "rows_fixed", "rows_rejected"]
         ),
-        "rejected": pd.DataFrame({"reason": pd.Series([], dtype=object)}),
+        "rejected": pd.DataFrame(
+            {"reason_code": pd.Series([], dtype=object), "reason": pd.Series([], dtype=object)}
+        ),
     }
 
 
@@ -688,4 +690,24 @@ def test_the_annex_reasons_add_up_to_the_rows_rejected() -> None:
     assert context["rejected_reasons"] == [("Dòng trùng lặp", 1)]
     assert sum(n for _, n in context["rejected_reasons"]) == sum(
         row["rows_rejected"] for row in context["quality"]
+    )
+
+
+def test_the_training_content_is_said_as_the_seed_says_it() -> None:
+    tables = _tables()
+    tables["trainings"] = pd.DataFrame(
+        {
+            "organiser": ["UBND huyện Nam Sách", "UBND huyện Nam Sách"],
+            "topic": ["Sử dụng dịch vụ công trực tuyến.", "Sử dụng dịch vụ công trực tuyến."],
+        }
+    )
+    context = report_context(NAM_CHINH, 2023, tables, BASE, load_settings()) | {"footer": ""}
+    text = re.sub(r"\s+", " ", visible_text(render_report(context, {"services": "", "months": ""})))
+    assert (
+        "Tại các lớp tập huấn, các thành viên được hướng dẫn về sử dụng dịch vụ công trực tuyến."
+        in text
+    )
+    context = report_context(NAM_CHINH, 2023, _tables(), BASE, load_settings()) | {"footer": ""}
+    assert "Tại lớp tập huấn" not in visible_text(
+        render_report(context, {"services": "", "months": ""})
     )
