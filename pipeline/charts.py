@@ -123,21 +123,35 @@ def _bar_figure(
     return figure
 
 
+# A mark between two bars: (the index of the bar it stands before, its words).
+Mark = tuple[int, str] | None
+
+
 def column_chart(
-    labels: list[str], values: list[float], title: str, unit: str, name: str = ""
+    labels: list[str],
+    values: list[float],
+    title: str,
+    unit: str,
+    name: str = "",
+    mark: Mark = None,
 ) -> str:
-    """Vertical bars in the given order (months), each labelled with its value."""
+    """Vertical bars in the given order (months), each labelled with its value; `mark` draws a
+    line before one bar (a merger during the year) with its words."""
     with matplotlib.rc_context(_STYLE):
-        return _figure_tag(_svg(_column_figure(labels, values, title, unit)), name)
+        return _figure_tag(_svg(_column_figure(labels, values, title, unit, mark)), name)
 
 
-def column_png(labels: list[str], values: list[float], title: str, unit: str) -> bytes:
+def column_png(
+    labels: list[str], values: list[float], title: str, unit: str, mark: Mark = None
+) -> bytes:
     """The same vertical bars as `column_chart`, as PNG."""
     with matplotlib.rc_context(_STYLE):
-        return _png(_column_figure(labels, values, title, unit))
+        return _png(_column_figure(labels, values, title, unit, mark))
 
 
-def _column_figure(labels: list[str], values: list[float], title: str, unit: str) -> Figure:
+def _column_figure(
+    labels: list[str], values: list[float], title: str, unit: str, mark: Mark = None
+) -> Figure:
     figure = Figure(figsize=(6.2, 2.6))
     axes = figure.subplots()
     bars = axes.bar(labels, values, color="#1f4e79")
@@ -147,4 +161,15 @@ def _column_figure(labels: list[str], values: list[float], title: str, unit: str
     axes.yaxis.set_major_formatter(VIETNAMESE_TICKS)
     axes.spines[["top", "right"]].set_visible(False)
     axes.margins(y=0.15)
+    if mark is not None:
+        axes.axvline(mark[0] - 0.5, color="#b22222", linestyle="--", linewidth=1)
+        axes.annotate(
+            " " + mark[1],
+            (mark[0] - 0.5, 0.98),
+            xycoords=("data", "axes fraction"),
+            color="#b22222",
+            fontsize=7,
+            ha="left",
+            va="top",
+        )
     return figure

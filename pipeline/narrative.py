@@ -445,6 +445,7 @@ def formed_from(commune: Commune, year: int, origins: list[dict]) -> dict | None
     read = [o["source_name"] for o in origins if o["status"] == "read"]
     return {
         "date": date_vi(pd.Timestamp(changes[0].date)),
+        "month": pd.Timestamp(changes[0].date).month,  # marked on the monthly chart
         # A divided predecessor gave only part of itself: named last, as resolutions write it.
         "names": ", ".join(
             dict.fromkeys(

@@ -50,6 +50,15 @@ def month_chart(values: dict[str, float | None]) -> tuple | None:
     )
 
 
+def merger_mark(chart: tuple | None, formed: dict | None) -> tuple[int, str] | None:
+    """Where a monthly chart marks the commune's merger during the year: (the first month's
+    bar, its words), or None (no merger, or one before the months drawn): a drop or a rise
+    at that month is the territory changing, not the teams' work."""
+    if chart is None or not formed or f"T{formed['month']}" not in chart[0][1:]:
+        return None
+    return chart[0].index(f"T{formed['month']}"), f"Sắp xếp từ {formed['date']}"
+
+
 def numbered(charts: list[tuple | None]) -> list[tuple | None]:
     """The report's charts, each titled "Biểu đồ 1: …" in the order they are printed."""
     out, n = [], 0
@@ -105,9 +114,10 @@ def commune_report_html(
         code = context["commune"].code
         overrides = [Path(data_dir, templates_dir, code), Path(data_dir, templates_dir)]
     services, months = numbered([service_chart(context), month_chart(values)])
+    mark = merger_mark(months, context["formed"])
     chart_svgs = {
         "services": charts.bar_chart(*services, name="services") if services else "",
-        "months": charts.column_chart(*months, name="months") if months else "",
+        "months": charts.column_chart(*months, name="months", mark=mark) if months else "",
     }
     return narrative.render_report(context, chart_svgs, overrides)
 
@@ -122,11 +132,12 @@ def commune_chart_images(
     (`data-chart`): the same data as its SVG charts, for the Word report."""
     context, values = _context(year, commune, data_dir, settings_file)
     services, months = numbered([service_chart(context), month_chart(values)])
+    mark = merger_mark(months, context["formed"])
     images = {}
     if services:
         images["services"] = charts.bar_png(*services)
     if months:
-        images["months"] = charts.column_png(*months)
+        images["months"] = charts.column_png(*months, mark=mark)
     return images
 
 

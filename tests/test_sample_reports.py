@@ -243,3 +243,11 @@ def test_charts_are_numbered_with_vietnamese_figures_on_their_axes(rendered) -> 
         ticks = re.findall(r"<text[^>]*>(\d[\d.]*)</text>", svg)
         assert "1.668" in ticks and any(t in ticks for t in ("1.000", "1.200", "1.500"))
         assert not [t for t in ticks if len(t) >= 4 and "." not in t], ticks  # not 1000
+
+
+def test_a_merger_during_the_year_is_marked_on_the_monthly_chart(rendered) -> None:
+    months = rendered["2025/tran-phu"]
+    chart = months[months.index('data-chart="months"') :]
+    chart = chart[: chart.index("</figure>")]
+    assert "Sắp xếp từ 01/7/2025" in chart
+    assert "Sắp xếp từ" not in rendered["2023/nam-chinh"]  # no merger, no mark
