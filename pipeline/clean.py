@@ -404,6 +404,7 @@ def _clean_number(
     reject: pd.Series,
     present: pd.Series | None = None,
     factorized: Factorized | None = None,
+    year: int | None = None,
 ) -> pd.Series:
     """Numbers as people write them (`pipeline.numbers`): another reading than the plain one is
     logged as a fix; a value that cannot stand (unreadable, not whole, two readings, an Excel
@@ -415,8 +416,9 @@ def _clean_number(
     hows = hows.fillna("")
     refused = (_present(raw) if present is None else present) & numbers.isna()
     reasons = hows.where(refused, "")
-    if column.valid_range is not None:
-        low, high = column.valid_range
+    bounds = column.bounds(year) if year is not None else column.valid_range
+    if bounds is not None:
+        low, high = bounds
         outside = numbers.notna() & ~numbers.between(low, high)
         reasons = reasons.mask(outside, "out_of_range")
         refused = refused | outside
@@ -749,7 +751,7 @@ def clean_sheet(
             table[column.key] = _clean_date(table, column, log, reject, distinct[column.key])
         elif column.kind in ("int", "float"):
             table[column.key] = _clean_number(
-                table, column, log, reject, present[column.key], distinct[column.key]
+                table, column, log, reject, present[column.key], distinct[column.key], year
             )
         elif column.kind == "yesno":
             table[column.key] = _clean_yesno(
