@@ -114,7 +114,7 @@ def test_totals_equal_the_sum_of_the_communes_figures(district) -> None:
     )
     total_row = re.search(r'<tr class="total">(.*?)</tr>', html, re.S).group(1)
     printed = re.findall(r'<td class="num">([^<]*)</td>', total_row)
-    for code in ("members_total", "people_guided", "trainings", "zalo_groups"):
+    for code in ("members_total", "people_guided", "zalo_groups"):  # shared trainings: no sum
         figures = [values_of(indicators, c)[code] for c in indicators["commune_code"].unique()]
         assert number(sum(figures)) in printed, code
 
@@ -633,3 +633,47 @@ def test_a_large_group_prints_compact_and_names_each_figure_once_in_the_remarks(
     assert "hạng" in SCREEN_ONLY.sub("", small_html) and "heat-table" in SCREEN_ONLY.sub(
         "", small_html
     )
+
+
+def test_a_partial_year_is_not_ranked_against_full_years() -> None:
+    # Hợp Tiến's log stops in April: it was ranked first on people guided, with no mark.
+    communes = [_commune(str(n), f"Xã {name}") for n, name in enumerate("ABCDEF", start=1)]
+    full = {"log_months": 12.0, "log_first_month": 1.0, "log_last_month": 12.0}
+    values = {
+        str(n): {**full, "people_guided": 1000.0 + 100 * n, "smartphone_share": 80.0 + n}
+        for n in range(1, 6)
+    }
+    values["6"] = {
+        "log_months": 4.0,
+        "log_first_month": 1.0,
+        "log_last_month": 4.0,
+        "people_guided": 9000.0,
+        "smartphone_share": 99.0,
+    }
+    result = compare(_indicators(values), communes, outlier_z=1.0)
+    table = result.table.set_index("commune_code")
+    assert pd.isna(table.at["6", "rank_people_guided"])  # not ranked on a yearly flow
+    assert table.at["5", "rank_people_guided"] == 1
+    assert "Xã F" not in [name for name, _ in result.ends["people_guided"][0]]
+    assert not [
+        o for o in result.outliers if o["commune"] == "Xã F" and o["indicator"] == "people_guided"
+    ]
+    assert result.medians["people_guided"] == 1300.0  # of the full years
+    assert result.totals["people_guided"] == 9000.0 + sum(1000.0 + 100 * n for n in range(1, 6))
+    assert table.at["6", "rank_smartphone_share"] == 1  # a share of members is not a flow
+
+
+def test_shared_trainings_are_not_summed_and_one_unit_has_no_median() -> None:
+    # A class the district runs for every commune is counted by each: "Lớp tập huấn Tổng 40"
+    # added the same classes up. And a median of one unit is that unit, not a median.
+    communes = [_commune("1", "Xã Một"), _commune("2", "Xã Hai"), _commune("3", "Xã Ba")]
+    values = {
+        "1": {"trainings": 2.0, "teams_total": 3.0, "vneid_share": 40.0},
+        "2": {"trainings": 2.0, "teams_total": 5.0},
+        "3": {"trainings": 3.0, "teams_total": 4.0},
+    }
+    result = compare(_indicators(values), communes, outlier_z=1.5)
+    assert result.totals["trainings"] is None
+    assert result.totals["teams_total"] == 12.0  # the teams in all, as a district publishes
+    assert result.medians["trainings"] == 2.0
+    assert result.medians["vneid_share"] is None  # one unit: no median
