@@ -274,7 +274,7 @@ def test_a_comparison_whose_notebook_failed_keeps_only_its_notebook(tmp_path, mo
     assert sorted(status["outputs"]) == ["notebook.html", "notebook.ipynb"]
     [(name, links)] = comparison_links(paths.outputs_year(2022))
     assert name == "Huyện Nam Sách (lỗi, chưa lập được)"
-    assert links == [("Notebook", "so-sanh-291-nam-sach/notebook.html")]
+    assert links == [("Sổ tính kiểm tra", "so-sanh-291-nam-sach/notebook.html")]
 
 
 # --- the command line ------------------------------------------------------------------------

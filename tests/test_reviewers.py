@@ -116,7 +116,7 @@ def test_report_html_is_a_clean_document(built: Paths) -> None:
 
 def test_index_counts_limitations_and_links_the_input_section(built: Paths) -> None:
     html = built.outputs_year(2022).joinpath("index.html").read_text("utf-8")
-    assert 'href="10627-nam-chinh/notebook.html#dau-vao"' in html
+    assert 'href="10627-nam-chinh/notebook.html#quy-tac"' in html  # the rules, not the inputs
     summary = evidence.SUMMARY_FILE
     fired = _folder(built).joinpath(summary).read_text("utf-8")
     page = lxml.html.fromstring(_folder(built).joinpath("notebook.html").read_text("utf-8"))
