@@ -294,6 +294,8 @@ def report_context(
     ]
     following = national_targets(settings, year + 1)
     checks = check_rules(values, settings, year)
+    # Those it was formed from this year, under another name (one that kept its name is itself).
+    predecessors = [c.other for c in changes_during(commune, year) if c.other.name != commune.name]
     decisions = decisions_of(tables)
     report_date = info["report_date"] if pd.notna(info["report_date"]) else None
     number_text = (
@@ -354,7 +356,18 @@ def report_context(
         # The commune's own decisions are the sentence's main clause ("UBND xã … đã ban hành"),
         # those of the levels above what it carries out ("Thực hiện …").
         "decisions_own": [d for d in decisions if issued_by(commune, d.get("issuer"))],
-        "decisions_above": [d for d in decisions if not issued_by(commune, d.get("issuer"))],
+        # Those of the communes it was formed from this year: theirs, said before the merger.
+        "decisions_before": [
+            d
+            for d in decisions
+            if not issued_by(commune, d.get("issuer"))
+            and any(issued_by(u, d.get("issuer")) for u in predecessors)
+        ],
+        "decisions_above": [
+            d
+            for d in decisions
+            if not any(issued_by(u, d.get("issuer")) for u in (commune, *predecessors))
+        ],
         "training_organisers": sorted(trainings["organiser"].dropna().unique()),
         # What the trainings taught, as the sheet's "Nội dung" gives it (the seed says it).
         "training_topics": [

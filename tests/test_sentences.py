@@ -708,3 +708,40 @@ def test_the_training_content_is_said_as_the_seed_says_it() -> None:
     assert "Nội dung tập huấn" not in visible_text(
         render_report(context, {"services": "", "months": ""})
     )
+
+
+def test_a_predecessors_decisions_are_theirs_before_the_merger() -> None:
+    from pipeline.registry import find_commune
+
+    tran_phu = find_commune(2024, "10633")  # from Nam Chính and Nam Trung on 01/12/2024
+    decisions = [
+        {
+            "number": n,
+            "doc_kind": "Quyết định",
+            "date": pd.Timestamp(date),
+            "issuer": issuer,
+            "subject": "Kiện toàn Tổ",
+        }
+        for n, date, issuer in (
+            ("27/QĐ-UBND", "2024-05-28", "UBND xã Nam Chính"),
+            ("69/QĐ-UBND", "2024-12-01", "UBND xã Trần Phú"),
+        )
+    ]
+    context = report_context(
+        tran_phu, 2024, _tables(decisions=decisions), BASE, load_settings()
+    ) | {"footer": ""}
+    text = re.sub(r"\s+", " ", visible_text(render_report(context, {"services": "", "months": ""})))
+    assert (
+        "UBND xã Trần Phú đã ban hành Quyết định số 69/QĐ-UBND ngày 01/12/2024 kiện toàn Tổ. "
+        "Trước khi sắp xếp, UBND xã Nam Chính (cũ) đã ban hành Quyết định số 27/QĐ-UBND ngày "
+        "28/5/2024 kiện toàn Tổ."
+    ) in text
+    assert "Thực hiện" not in text
+
+
+def test_low_reach_claims_nothing_the_figures_do_not_show() -> None:
+    # A đặc khu's II said "nhiều người dân dùng điện thoại thông minh nhưng chưa sử dụng dịch vụ
+    # số" with no figure of smartphones among the people behind it.
+    text = _render({"people_guided_per_1000": 200.0})
+    assert "mới đạt 200 lượt trên 1.000 dân" in text
+    assert "dùng điện thoại thông minh nhưng" not in text
