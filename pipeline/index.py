@@ -107,6 +107,12 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
                 **record,
                 "members": members,
                 "people_guided": value("people_guided"),
+                # A log that covers part of the year: the report is built, the year is not whole.
+                "partial_year": (
+                    (value("log_first_month"), value("log_last_month"))
+                    if (value("log_months") or 12) < 12
+                    else None
+                ),
                 "zalo_groups": value("zalo_groups"),
                 "rows_read": quality.get("rows_read"),
                 "rows_fixed": quality.get("rows_fixed"),
