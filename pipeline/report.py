@@ -310,6 +310,9 @@ def comparison_context(
         "rows": rows,
         "included": [r for r in rows if r["status"] == "ok"],
         "missing": result.missing,
+        # Few missing units are named in the coverage line; many are counted there and listed
+        # once at the end.
+        "name_missing": len(result.missing) <= NAME_MISSING_UP_TO,
         "unreadable": [],  # of those, whose workbook came but could not be read (from the run)
         "totals": result.totals,
         "counted": result.counted,
@@ -341,6 +344,7 @@ def comparison_context(
 
 WORDS = ("cao hơn nhiều", "cao hơn", "thấp hơn", "thấp hơn nhiều")  # narrative.gap_word's
 CHART_ALL_UP_TO = 30  # communes drawn in a ranked chart; above, only both ends
+NAME_MISSING_UP_TO = 10  # missing units named in the coverage line; beyond, listed at the end
 CHART_ENDS = 10
 
 

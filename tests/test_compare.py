@@ -156,7 +156,19 @@ def test_a_commune_missing_this_year_is_shown_missing(district) -> None:
     )
     row = re.search(r"<tr class=\"missing\"><td>Xã Nam Trung</td>(.*?)</tr>", html, re.S)
     assert row and "chưa có" in row.group(1) and ">0<" not in row.group(1)
-    assert "Chưa có báo cáo năm 2022: xã Nam Trung" in html
+    assert "01 xã chưa có báo cáo: xã Nam Trung" in html  # few: named once, in section 1
+    assert "Chưa có báo cáo năm 2022" not in html  # not repeated at the end
+
+
+def test_many_missing_units_are_counted_first_and_listed_once_at_the_end() -> None:
+    # The 2025 comparison's page 1 was a wall of 113 names, repeated at the end.
+    communes = [_commune(str(n), f"Xã {n:03d}") for n in range(1, 16)]
+    indicators = _indicators({"1": {"people_guided": 10.0}, "2": {"people_guided": 20.0}})
+    html = _render(comparison_context(2025, "x", "Tỉnh Thử", communes, indicators, load_settings()))
+    text = re.sub(r"\s+", " ", html)
+    assert "13 xã chưa có báo cáo (danh sách ở cuối báo cáo)" in text
+    assert text.count("xã 015") == 1  # named once
+    assert "Chưa có báo cáo năm 2025 (13 xã): xã 003" in text
 
 
 def test_the_printed_tables_count_the_missing_communes_instead_of_a_row_each(district) -> None:
