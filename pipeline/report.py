@@ -320,6 +320,12 @@ def comparison_context(
         "heat": heat,
         "long_group": len(rows) > CHART_ALL_UP_TO,  # tables printed compact, without ranks
         "outliers": result.outliers,
+        # The remarks a district reads: the largest gaps only ("cao hơn nhiều", "thấp hơn
+        # nhiều"), the widest first, a few of them; the full table has every unit.
+        "remarks": sorted(
+            (o for o in result.outliers if o["word"].endswith("nhiều")),
+            key=lambda o: -abs(o["value"] - o["median"]) / (abs(o["median"]) or 1),
+        )[:REMARKS_UP_TO],
         "outlier_groups": sorted(
             grouped.values(), key=lambda g: (columns.index(g["indicator"]), WORDS.index(g["word"]))
         ),
@@ -344,6 +350,7 @@ def comparison_context(
 
 WORDS = ("cao hơn nhiều", "cao hơn", "thấp hơn", "thấp hơn nhiều")  # narrative.gap_word's
 CHART_ALL_UP_TO = 30  # communes drawn in a ranked chart; above, only both ends
+REMARKS_UP_TO = 8  # remarks on units far from the median, in a group printed in full
 NAME_MISSING_UP_TO = 10  # missing units named in the coverage line; beyond, listed at the end
 CHART_ENDS = 10
 

@@ -689,3 +689,26 @@ def test_shared_trainings_are_not_summed_and_one_unit_has_no_median() -> None:
     assert result.totals["teams_total"] == 12.0  # the teams in all, as a district publishes
     assert result.medians["trainings"] == 2.0
     assert result.medians["vneid_share"] is None  # one unit: no median
+
+
+def test_the_remarks_put_the_targets_first_and_only_the_largest_gaps() -> None:
+    # The remarks ran 81 lines of "cao hơn nhiều so với trung vị" before the target summary.
+    communes = [_commune(str(n), f"Xã {n:02d}") for n in range(1, 13)]
+    far = {"people_guided": (1, 2, 3), "zalo_groups": (4, 5, 6), "members_total": (7, 8, 9)}
+    values = {
+        str(n): {
+            **{code: (5.0 if n in ends else 1.0) * 100 + n for code, ends in far.items()},
+            "vneid_share": 20.0 + 2 * n,
+        }
+        for n in range(1, 13)
+    }
+    context = comparison_context(
+        2023, "x", "Huyện Thử", communes, _indicators(values), load_settings()
+    )
+    assert len(context["outliers"]) > 8 == len(context["remarks"])
+    assert all(r["word"].endswith("nhiều") for r in context["remarks"])
+    text = re.sub(r"\s+", " ", _render(context))
+    remarks = text[text.index("Nhận xét") :]
+    target = remarks.index("Chỉ tiêu quốc gia năm 2023: trên 30%")
+    assert target < remarks.index("so với trung vị")
+    assert remarks.count("so với trung vị") == len(context["remarks"])
