@@ -1,7 +1,7 @@
 """Charts as inline SVG (vector in HTML and PDF) and as PNG at print resolution (Word), drawn
 from the same figure and byte-identical for the same data.
 
-The SVG keeps its text as text (`svg.fonttype: none`), in DejaVu Sans, the font matplotlib
+The SVG keeps its text as text (`svg.fonttype: none`), in DejaVu Serif, the font matplotlib
 measures it with (the PDF embeds matplotlib's own copy: `font_face_css`). Drawn as paths, every
 letter was an element of its own, and WeasyPrint spent about 40 % of a report's PDF time
 parsing, styling and drawing them; as text the SVG is a sixth of the size and selectable.
@@ -18,7 +18,9 @@ from matplotlib.ticker import FuncFormatter
 
 from pipeline.narrative import number
 
-FONT = "DejaVu Sans"  # shipped with matplotlib: the same letters on every machine
+# Shipped with matplotlib (the same letters on every machine), and a serif like the report's
+# Times text beside it.
+FONT = "DejaVu Serif"
 _STYLE = {
     "svg.hashsalt": "cnscd",  # fixed ids, so the same data gives the same bytes
     "svg.fonttype": "none",
@@ -34,7 +36,7 @@ def font_face_css() -> str:
     return "".join(
         f'@font-face {{ font-family: "{FONT}"; font-weight: {weight}; '
         f'src: url("{(folder / name).as_uri()}"); }}'
-        for weight, name in (("normal", "DejaVuSans.ttf"), ("bold", "DejaVuSans-Bold.ttf"))
+        for weight, name in (("normal", "DejaVuSerif.ttf"), ("bold", "DejaVuSerif-Bold.ttf"))
     )
 
 

@@ -31,8 +31,8 @@ from pipeline.runner import run_year
 from pipeline.sample import sample_commune
 
 MM = 72 / 25.4  # PDF points per millimetre
-# The charts' labels are text in matplotlib's own DejaVu Sans (pipeline/charts.py), embedded too.
-CHART_FONT = "DejaVu-Sans"
+# The charts' labels are text in matplotlib's own DejaVu Serif (pipeline/charts.py), embedded too.
+CHART_FONT = "DejaVu-Serif"
 
 
 @pytest.fixture(scope="module")
@@ -264,14 +264,15 @@ def test_html_only_when_pdf_is_not_asked(nam_chinh) -> None:
 def test_without_root_the_fetched_font_is_used(nam_chinh, tmp_path, monkeypatch) -> None:
     from pipeline import pdf
 
-    # matplotlib's DejaVu Serif stands in for the fetched Tinos: fontconfig would find the
-    # system's Tinos by itself, so only another face shows the fetched files are the ones used.
+    # matplotlib's DejaVu Sans stands in for the fetched Tinos: fontconfig would find the
+    # system's Tinos by itself, so only another face shows the fetched files are the ones used
+    # (not DejaVu Serif: the charts are drawn in it).
     shipped = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     local = tmp_path / "fonts"
     local.mkdir()
-    for face in ("Regular", "Bold", "Italic", "BoldItalic"):
-        source = "DejaVuSerif.ttf" if face == "Regular" else f"DejaVuSerif-{face}.ttf"
-        shutil.copy(shipped / source, local / f"Tinos-{face}.ttf")
+    faces = {"Regular": "", "Bold": "-Bold", "Italic": "-Oblique", "BoldItalic": "-BoldOblique"}
+    for face, suffix in faces.items():
+        shutil.copy(shipped / f"DejaVuSans{suffix}.ttf", local / f"Tinos-{face}.ttf")
     monkeypatch.setattr(pdf, "_system_font", lambda family: None)
     monkeypatch.setattr(pdf, "LOCAL_FONTS", local)
     pdf.resolve_font.cache_clear()
@@ -287,7 +288,7 @@ def test_without_root_the_fetched_font_is_used(nam_chinh, tmp_path, monkeypatch)
                 descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
                 program = descriptor.get_object()["/FontFile2"].get_object().get_data()
                 families.add(TTFont(io.BytesIO(program))["name"].getDebugName(1))
-        assert "DejaVu Serif" in families and "Tinos" not in families, families
+        assert "DejaVu Sans" in families and "Tinos" not in families, families
         monkeypatch.setattr(pdf, "LOCAL_FONTS", tmp_path / "none")
         pdf.resolve_font.cache_clear()
         with pytest.raises(PdfUnavailable, match="make setup"):
