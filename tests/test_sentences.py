@@ -444,7 +444,7 @@ CASES = [
         {},
         [
             "Tỷ lệ hồ sơ thủ tục hành chính được nộp trực tuyến mới đạt 26,7%, chưa đạt chỉ tiêu "
-            "quốc gia năm 2023 là 50%, còn thiếu 23,3 điểm phần trăm.",
+            "quốc gia năm 2023 (50%), còn thiếu 23,3 điểm phần trăm.",
             "Bộ phận Một cửa xã phối hợp với các Tổ CNSCĐ hướng dẫn người dân nộp hồ sơ thủ tục "
             "hành chính trực tuyến, phấn đấu đạt chỉ tiêu 50%",
         ],
