@@ -1,7 +1,7 @@
 """Charts as inline SVG (vector in HTML and PDF) and as PNG at print resolution (Word), drawn
 from the same figure and byte-identical for the same data.
 
-The SVG keeps its text as text (`svg.fonttype: none`), in DejaVu Sans, the font matplotlib
+The SVG keeps its text as text (`svg.fonttype: none`), in DejaVu Serif, the font matplotlib
 measures it with (the PDF embeds matplotlib's own copy: `font_face_css`). Drawn as paths, every
 letter was an element of its own, and WeasyPrint spent about 40 % of a report's PDF time
 parsing, styling and drawing them; as text the SVG is a sixth of the size and selectable.
@@ -14,10 +14,13 @@ from pathlib import Path
 
 import matplotlib
 from matplotlib.figure import Figure  # not pyplot: no global figure state, and faster to import
+from matplotlib.ticker import FuncFormatter
 
 from pipeline.narrative import number
 
-FONT = "DejaVu Sans"  # shipped with matplotlib: the same letters on every machine
+# Shipped with matplotlib (the same letters on every machine), and a serif like the report's
+# Times text beside it.
+FONT = "DejaVu Serif"
 _STYLE = {
     "svg.hashsalt": "cnscd",  # fixed ids, so the same data gives the same bytes
     "svg.fonttype": "none",
@@ -33,11 +36,15 @@ def font_face_css() -> str:
     return "".join(
         f'@font-face {{ font-family: "{FONT}"; font-weight: {weight}; '
         f'src: url("{(folder / name).as_uri()}"); }}'
-        for weight, name in (("normal", "DejaVuSans.ttf"), ("bold", "DejaVuSans-Bold.ttf"))
+        for weight, name in (("normal", "DejaVuSerif.ttf"), ("bold", "DejaVuSerif-Bold.ttf"))
     )
 
 
 PNG_DPI = 200  # print resolution for the Word report
+
+
+# Axis ticks as the bars' labels and the text write figures: 1.000, 1.250 (not 1000, 1250).
+VIETNAMESE_TICKS = FuncFormatter(lambda value, _: number(value))
 
 
 def _png(figure: Figure) -> bytes:
@@ -101,6 +108,7 @@ def _bar_figure(
     axes.bar_label(bars, labels=[number(value) for value, _ in pairs], padding=3)
     axes.set_title(title, loc="left", fontweight="bold")
     axes.set_xlabel(unit)
+    axes.xaxis.set_major_formatter(VIETNAMESE_TICKS)
     axes.spines[["top", "right"]].set_visible(False)
     axes.margins(x=0.12)
     if target is not None:
@@ -117,27 +125,53 @@ def _bar_figure(
     return figure
 
 
+# A mark between two bars: (the index of the bar it stands before, its words).
+Mark = tuple[int, str] | None
+
+
 def column_chart(
-    labels: list[str], values: list[float], title: str, unit: str, name: str = ""
+    labels: list[str],
+    values: list[float],
+    title: str,
+    unit: str,
+    name: str = "",
+    mark: Mark = None,
 ) -> str:
-    """Vertical bars in the given order (months), each labelled with its value."""
+    """Vertical bars in the given order (months), each labelled with its value; `mark` draws a
+    line before one bar (a merger during the year) with its words."""
     with matplotlib.rc_context(_STYLE):
-        return _figure_tag(_svg(_column_figure(labels, values, title, unit)), name)
+        return _figure_tag(_svg(_column_figure(labels, values, title, unit, mark)), name)
 
 
-def column_png(labels: list[str], values: list[float], title: str, unit: str) -> bytes:
+def column_png(
+    labels: list[str], values: list[float], title: str, unit: str, mark: Mark = None
+) -> bytes:
     """The same vertical bars as `column_chart`, as PNG."""
     with matplotlib.rc_context(_STYLE):
-        return _png(_column_figure(labels, values, title, unit))
+        return _png(_column_figure(labels, values, title, unit, mark))
 
 
-def _column_figure(labels: list[str], values: list[float], title: str, unit: str) -> Figure:
+def _column_figure(
+    labels: list[str], values: list[float], title: str, unit: str, mark: Mark = None
+) -> Figure:
     figure = Figure(figsize=(6.2, 2.6))
     axes = figure.subplots()
     bars = axes.bar(labels, values, color="#1f4e79")
     axes.bar_label(bars, labels=[number(v) for v in values], padding=2, fontsize=7)
     axes.set_title(title, loc="left", fontweight="bold")
     axes.set_ylabel(unit)
+    axes.yaxis.set_major_formatter(VIETNAMESE_TICKS)
     axes.spines[["top", "right"]].set_visible(False)
     axes.margins(y=0.15)
+    if mark is not None:
+        axes.axvline(mark[0] - 0.5, color="#b22222", linestyle="--", linewidth=1)
+        axes.annotate(
+            " " + mark[1],
+            (mark[0] - 0.5, 0.98),
+            xycoords=("data", "axes fraction"),
+            color="#b22222",
+            fontsize=7,
+            ha="left",
+            va="top",
+        )
     return figure

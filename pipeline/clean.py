@@ -428,6 +428,7 @@ def _clean_number(
     reject: pd.Series,
     present: pd.Series | None = None,
     factorized: Factorized | None = None,
+    year: int | None = None,
 ) -> pd.Series:
     """Numbers as people write them (`pipeline.numbers`): another reading than the plain one is
     logged as a fix; a value that cannot stand (unreadable, not whole, two readings, an Excel
@@ -444,11 +445,12 @@ def _clean_number(
     # blanked, not its row dropped (the village would vanish from the list).
     # A report number is left to the schema, which refuses the commune's row: the run stops
     # with the cell named rather than a report going out without its number.
-    bounds = column.valid_range, "out_of_range"
-    if column.valid_range is None and column.key in COUNT_LIMITS and column.key != "report_number":
-        bounds = (0, COUNT_LIMITS[column.key]), "impossible_count"
-    if bounds[0] is not None:
-        (low, high), why = bounds
+    bounds = column.bounds(year) if year is not None else column.valid_range
+    why = "out_of_range"
+    if bounds is None and column.key in COUNT_LIMITS and column.key != "report_number":
+        bounds, why = (0, COUNT_LIMITS[column.key]), "impossible_count"
+    if bounds is not None:
+        low, high = bounds
         outside = numbers.notna() & ~numbers.between(low, high)
         reasons = reasons.mask(outside, why)
         refused = refused | outside
@@ -875,7 +877,7 @@ def clean_sheet(
             table[column.key] = _clean_date(table, column, log, reject, distinct[column.key])
         elif column.kind in ("int", "float"):
             table[column.key] = _clean_number(
-                table, column, log, reject, present[column.key], distinct[column.key]
+                table, column, log, reject, present[column.key], distinct[column.key], year
             )
         elif column.kind == "yesno":
             table[column.key] = _clean_yesno(

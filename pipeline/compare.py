@@ -35,6 +35,7 @@ KEY_INDICATORS: tuple[tuple[str, str | None], ...] = (
 )
 # The teams and whom they reach: counts with a group total, shown but not ranked or scored.
 TEAM_INDICATORS: tuple[str, ...] = (
+    "teams_total",  # the teams in all, as a district publishes them, then their parts
     "teams_commune",
     "members_commune",
     "teams_village",
@@ -44,6 +45,21 @@ TEAM_INDICATORS: tuple[str, ...] = (
 )
 # The months the activity log covers: not ranked, read to flag a partial year.
 PERIOD_INDICATORS: tuple[str, ...] = ("log_first_month", "log_last_month", "log_months")
+# Figures of the year's flow, summed over the months logged: a unit whose log covers part of
+# the year is totalled but not ranked, scored or given a median against full years.
+YEARLY_FLOWS = frozenset(
+    {
+        "people_guided",
+        "people_guided_per_1000",
+        "cashless_accounts",
+        "cashless_accounts_per_1000",
+        "online_dossiers",
+        "online_dossiers_per_1000",
+    }
+)
+# Counts a unit shares with the others: a training the district runs for every commune is
+# counted by each, so the group's total would count it again and again.
+SHARED_ACROSS_UNITS = frozenset({"trainings", "trainings_online", "trainings_in_person"})
 # Figures where less is better (ranked ascending).
 LOWER_IS_BETTER = {"rows_rejected_share"}
 REJECTED_PREFIX = "rejected_"  # the table's column that says a figure was written but rejected
@@ -170,11 +186,16 @@ def compare(
     rejected = states.reindex(index=table.index, columns=shown).eq(REJECTED)
     table = table.join(rejected.add_prefix(REJECTED_PREFIX))
     present = table[table["status"] == "ok"]
+    partial = present["log_months"] < 12  # missing months: not known to be partial
+    # Each figure as it is ranked: a yearly flow without the units of a partial year.
+    ranked = present[columns].copy()
+    for code in YEARLY_FLOWS & set(columns):
+        ranked.loc[partial, code] = np.nan
     for code in columns:
         ascending = code in LOWER_IS_BETTER
         # Ties (figures that print alike) share the best rank ("min").
         table[f"rank_{code}"] = (
-            present[code]
+            ranked[code]
             .map(printed, na_action="ignore")
             .rank(method="min", ascending=ascending)
             .reindex(table.index)
@@ -183,22 +204,23 @@ def compare(
     totals = {
         code: (
             float(present[code].sum())
-            if is_additive(code) and present[code].notna().any()
+            if is_additive(code) and code not in SHARED_ACROSS_UNITS and present[code].notna().any()
             else None
         )
         for code in shown
     }
     medians = {
-        code: (float(present[code].median()) if present[code].notna().any() else None)
+        code: (float(values.median()) if values.notna().sum() >= 2 else None)  # not of one
         for code in shown
+        for values in [ranked[code] if code in ranked else present[code]]
     }
     counted = {code: int(present[code].notna().sum()) for code in shown}
     ends = {
-        code: _ends(present[code], present["name"], ascending=code in LOWER_IS_BETTER)
+        code: _ends(ranked[code], present["name"], ascending=code in LOWER_IS_BETTER)
         for code in columns
     }
-    spread = present[columns].std(ddof=0).replace(0, np.nan)
-    scores = ((present[columns] - present[columns].median()) / spread).reindex(table.index)
+    spread = ranked.std(ddof=0).replace(0, np.nan)
+    scores = ((ranked - ranked.median()) / spread).reindex(table.index)
     outliers = []
     for code in columns:
         for commune_code, z in scores[code].dropna().items():

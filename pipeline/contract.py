@@ -7,11 +7,21 @@ and `cnscd template`, and the other ways officers write that header.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # The reason code of a wholly blank row (a template's pre-formatted rows, a line left empty): it
 # is logged with the rejected rows, but it holds no figure, so it is neither a row read nor a row
 # rejected in any count or summary of reasons.
 BLANK_ROW = "blank_row"
+
+
+def rows_rejected(rejected: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a `rejected` table that count as rejected: a wholly blank row is dropped
+    but is not a rejected row (the quality summary, the annex and the notebook agree)."""
+    return rejected[rejected["reason_code"] != BLANK_ROW]
 
 
 @dataclass(frozen=True)
@@ -25,6 +35,15 @@ class Column:
     # The values a number may take; outside, a required cell's row is refused, an optional cell
     # blanked, each with its reason. Counts' upper limits are in schemas.COUNT_LIMITS.
     valid_range: tuple[float, float] | None = None
+    # For a year of birth: the ages (youngest, oldest) it may give in the report's year.
+    valid_ages: tuple[int, int] | None = None
+
+    def bounds(self, year: int) -> tuple[float, float] | None:
+        """The values a number may take in a report of `year`."""
+        if self.valid_ages is not None:
+            youngest, oldest = self.valid_ages
+            return (year - oldest, year - youngest)
+        return self.valid_range
 
 
 @dataclass(frozen=True)
@@ -94,6 +113,10 @@ VILLAGES = Sheet(
     synonyms=("Danh sách thôn",),
 )
 
+# The ages a team member's year of birth may give in the report's year: the bounds follow the
+# year (1917–2012 for 2022, 1925–2020 for 2030) instead of fixed years.
+MEMBER_AGES = (10, 105)
+
 MEMBERS = Sheet(
     "members",
     "Thành viên",
@@ -102,8 +125,8 @@ MEMBERS = Sheet(
         Column("village", "Thôn", required=False),
         Column("name", "Họ và tên", synonyms=("Họ tên", "Tên thành viên")),
         Column("role", "Chức danh trong tổ", synonyms=("Chức danh", "Vai trò", "Nhiệm vụ")),
-        # A member born before 1920 or after 2015 (under 11 in 2026) is a typing error.
-        Column("birth_year", "Năm sinh", "int", required=False, valid_range=(1920, 2015)),
+        # A member younger than 10 or older than 105 in the report's year is a typing error.
+        Column("birth_year", "Năm sinh", "int", required=False, valid_ages=MEMBER_AGES),
         Column("organisation", "Đơn vị công tác", required=False, synonyms=("Đơn vị", "Tổ chức")),
         Column(
             "phone",

@@ -125,7 +125,7 @@ def input_summary(
     quality: pd.DataFrame, rejected: pd.DataFrame, present: pd.DataFrame
 ) -> pd.DataFrame:
     """Per sheet read: rows read, kept, fixed, rejected, and the main reasons of rejection."""
-    rejected = rejected[rejected["reason_code"] != contract.BLANK_ROW]  # not a rejected row
+    rejected = contract.rows_rejected(rejected)
     reasons = (
         rejected.groupby(["sheet", "reason"]).size().rename("rows").reset_index()
         if not rejected.empty
@@ -228,6 +228,7 @@ def rule_table(
     settings: dict,
     sources: dict[str, str],
     words: UnitWords | None = None,
+    year: int | None = None,
 ) -> pd.DataFrame:
     """The rules of sections II and III for one commune (`narrative.check_rules`): the figure,
     the threshold, where the threshold comes from, and whether the rule fired."""
@@ -237,8 +238,10 @@ def rule_table(
             {
                 "rule": c.rule.code,
                 "indicator": c.rule.indicator,
-                "indicator_name": names.get(c.rule.indicator, c.rule.indicator),
-                "comparison": "≥" if c.rule.above else "≤",
+                "indicator_name": (in_words(c.rule.measure, words) if words else c.rule.measure)
+                or names.get(c.rule.indicator, c.rule.indicator),
+                "comparison": {">=": "≥", "<=": "≤", "<": "<"}[c.rule.comparison],
+                "reads": ", ".join(c.rule.figures),
                 "setting": c.rule.setting,
                 "setting_value": c.setting,
                 "threshold": c.threshold,
@@ -247,7 +250,7 @@ def rule_table(
                 "value": c.value,
                 "fired": c.fired,
             }
-            for c in narrative.check_rules(values, settings)
+            for c in narrative.check_rules(values, settings, year)
         ]
     )
 
@@ -429,7 +432,7 @@ def build_audit(
         repairs=repairs_by_kind(tables["fixes"]),
         rejected_rows=len(tables["rejected"]),
         indicators=table,
-        rules=rule_table(values, settings, sources, words),
+        rules=rule_table(values, settings, sources, words, year),
         evidence=rows,
         totals=totals,
         words=words,

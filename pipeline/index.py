@@ -88,8 +88,8 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
                 ("Báo cáo (HTML)", "report.html"),
                 ("Báo cáo (PDF)", "report.pdf"),
                 ("Báo cáo (Word)", "report.docx"),
-                ("Notebook", "notebook.html"),
-                ("ipynb", "notebook.ipynb"),
+                ("Sổ tính kiểm tra", "notebook.html"),
+                ("Sổ tính (tệp gốc)", "notebook.ipynb"),
                 ("Dòng bị loại", "rejected.csv"),
             )
             if (status_path.parent / name).exists()
@@ -108,6 +108,12 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
                 **record,
                 "members": members,
                 "people_guided": value("people_guided"),
+                # A log that covers part of the year: the report is built, the year is not whole.
+                "partial_year": (
+                    (value("log_first_month"), value("log_last_month"))
+                    if (value("log_months") or 12) < 12
+                    else None
+                ),
                 "zalo_groups": value("zalo_groups"),
                 "rows_read": quality.get("rows_read"),
                 "rows_fixed": quality.get("rows_fixed"),
@@ -118,7 +124,8 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
                 "lost_figures": lost.get(record["code"], []),
                 "links": links,
                 "limitations": None if limitations is None else len(limitations),
-                "review": f"{folder}/notebook.html#dau-vao"
+                # The rules of sections II and III, each with its figure and threshold.
+                "review": f"{folder}/notebook.html#quy-tac"
                 if (status_path.parent / "notebook.html").exists()
                 else None,
                 "parent": ", ".join(
@@ -131,7 +138,7 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
 
 COMPARISON_FILES = (
     ("HTML", "comparison.html"),
-    ("Notebook", "notebook.html"),
+    ("Sổ tính kiểm tra", "notebook.html"),
     ("PDF", "comparison.pdf"),
     ("Excel", "comparison.xlsx"),
 )
@@ -147,7 +154,7 @@ def comparison_links(outputs_year: Path) -> list[tuple[str, list[tuple[str, str]
         status = read_status(folder) or {}
         name = status.get("name") or folder.name[len(COMPARISON_PREFIX) :]
         failed = status.get("status") == "failed"
-        files = [("Notebook", "notebook.html")] if failed else COMPARISON_FILES
+        files = [("Sổ tính kiểm tra", "notebook.html")] if failed else COMPARISON_FILES
         links = [(label, f"{folder.name}/{n}") for label, n in files if (folder / n).exists()]
         found.append((f"{name} (lỗi, chưa lập được)" if failed else name, links))
     return found

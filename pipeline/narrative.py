@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from pipeline.indicators import (
     CATALOGUE_BY_CODE,
     OUTSIDE_LOG,
     OWN_ROW_FIGURES,
+    QUALITY,
     REJECTED,
     aged_leaders,
     months_outside_log,
@@ -41,6 +41,17 @@ from pipeline.indicators import (
 )
 from pipeline.numbers import printed
 from pipeline.registry import UNIT_KINDS, Commune, changes_during, in_sentence
+from pipeline.rules import (  # noqa: F401  (the rules are read from here by evidence, tests)
+    RULES,
+    Rule,
+    RuleCheck,
+    check_rules,
+    find_limitations,
+    judged,
+    meets,
+    national_targets,
+    stand_in_years,
+)
 from pipeline.settings import load_settings  # also read from here by report, cli, runner
 from pipeline.textsafety import printable
 from pipeline.units import UnitWords, in_words, places, unit_words, village_in_sentence
@@ -153,75 +164,15 @@ def lower_first(text: str) -> str:
 KEEP_CASE = frozenset({"Zalo", "VNeID", "Internet", "Facebook", "YouTube", "TikTok", "Viettel"})
 
 
-@dataclass(frozen=True)
-class Rule:
-    """A limitation: raised when an indicator crosses a threshold from the settings."""
-
-    code: str
-    indicator: str  # the figure the sentence states
-    setting: str  # the threshold's key in [limitations]
-    above: bool  # raised when the value is >= the threshold (else when <=)
-    # A threshold per year, compared with a figure over the months the log covers: prorated.
-    per_year: bool = False
-
-
-RULES: tuple[Rule, ...] = (
-    Rule("few_trainings", "trainings", "max_trainings", above=False),
-    Rule("aged_leaders", "village_leaders_aged_60", "min_aged_leaders", above=True),
-    Rule(
-        "no_smartphone", "members_without_smartphone", "min_members_without_smartphone", above=True
-    ),
-    Rule("villages_without_team", "villages_without_team", "min_villages_without_team", above=True),
-    Rule(
-        "low_reach",
-        "people_guided_per_1000",
-        "min_people_guided_per_1000",
-        above=False,
-        per_year=True,
-    ),
-    Rule("weak_chinh_quyen_so", "share_people_chinh_quyen_so", "min_pillar_share", above=False),
-    Rule("weak_kinh_te_so", "share_people_kinh_te_so", "min_pillar_share", above=False),
-    Rule("weak_xa_hoi_so", "share_people_xa_hoi_so", "min_pillar_share", above=False),
-    Rule("poor_data", "rows_rejected_share", "max_rows_rejected_share", above=True),
-)
-
-
-@dataclass(frozen=True)
-class RuleCheck:
-    """One rule read against one commune's figure: what the reviewer's notebook shows."""
-
-    rule: Rule
-    value: float | None  # the figure; None where the commune has none (the rule cannot fire)
-    setting: float  # the threshold as the settings give it
-    threshold: float  # the threshold compared, prorated to the log's months for a yearly one
-    fired: bool
-
-
-def check_rules(values: dict[str, float | None], settings: dict) -> list[RuleCheck]:
-    """Every rule of sections II and III against one commune's indicators, fired or not."""
-    limits = settings["limitations"]
-    checks = []
-    for rule in RULES:
-        value = values.get(rule.indicator)
-        setting = limits[rule.setting]
-        threshold = setting
-        if rule.per_year and values.get("log_months"):
-            threshold = threshold * values["log_months"] / 12
-        fired = value is not None and ((value >= threshold) if rule.above else (value <= threshold))
-        checks.append(RuleCheck(rule, value, setting, threshold, fired))
-    return checks
-
-
-def find_limitations(values: dict[str, float | None], settings: dict) -> dict[str, str]:
-    """The rules one commune's indicators trigger: rule code -> the indicator it states."""
-    return {c.rule.code: c.rule.indicator for c in check_rules(values, settings) if c.fired}
-
-
+# The three pillars, always in this order (the seed's, and that of the national programme).
 PILLARS = {"chinh_quyen_so": "Chính quyền số", "kinh_te_so": "Kinh tế số", "xa_hoi_so": "Xã hội số"}
 
 
 def lost_figure_sentences(
-    reasons: dict[str, str], settings: dict, words: UnitWords | None = None
+    reasons: dict[str, str],
+    settings: dict,
+    words: UnitWords | None = None,
+    year: int | None = None,
 ) -> list[str]:
     """Section II's sentence on figures written but rejected (`indicators.REJECTED`): which,
     and the national targets and rules that could not be judged without them; none when no
@@ -230,7 +181,7 @@ def lost_figure_sentences(
     if not lost:
         return []
     names = [f"“{lower_first(CATALOGUE_BY_CODE[c].name_vi)}”" for c in lost]
-    targets = national_targets(settings)
+    targets = national_targets(settings, year)
     unjudged = [
         f"chỉ tiêu quốc gia năm {t['year']} về tỷ lệ {t['text']}"
         for code, t in targets.items()
@@ -239,7 +190,7 @@ def lost_figure_sentences(
     unjudged += [
         f"chỉ số {lower_first(CATALOGUE_BY_CODE[r.indicator].name_vi)}"
         for r in RULES
-        if reasons.get(r.indicator) == REJECTED
+        if any(reasons.get(f) == REJECTED for f in r.figures)
     ]
     sentence = (
         f"Số liệu {', '.join(names)} đã được ghi nhưng có dòng không hợp lệ bị loại (số âm, "
@@ -252,12 +203,10 @@ def lost_figure_sentences(
     return [in_words(sentence, words) if words else sentence]
 
 
-def pillar_order(values: dict[str, float | None]) -> list[str]:
-    """The three pillars, the one with least activity first (where next year should push)."""
-    return [
-        name
-        for code, name in sorted(PILLARS.items(), key=lambda kv: values.get(f"people_{kv[0]}") or 0)
-    ]
+def pillar_order(values: dict[str, float | None] | None = None) -> list[str]:
+    """The three pillars in their fixed order: a report that reorders them from year to year
+    reads as if the programme changed. (Which one is weak is said in section II.)"""
+    return list(PILLARS.values())
 
 
 def gap_word(value: float, median: float, unit: str, settings: dict) -> str:
@@ -273,37 +222,15 @@ def gap_word(value: float, median: float, unit: str, settings: dict) -> str:
     return ("cao hơn" if value > median else "thấp hơn") + (" nhiều" if much else "")
 
 
-def national_targets(settings: dict) -> dict[str, dict]:
-    """The national targets of the settings, by indicator code, each with its sentence words:
-    value, year, above (a floor: "trên 30%"), text, reference (a target of another population,
-    shown beside the teams' figure for reference only) and label."""
-    out = {}
-    for code, target in settings.get("targets", {}).items():
-        target = dict(target)
-        target.setdefault("above", True)
-        target.setdefault("reference", False)
-        target["label"] = (
-            f"Chỉ tiêu quốc gia năm {target['year']}: {'trên ' if target['above'] else ''}"
-            f"{number(target['value'])}% {target['text']}"
-            + (" (tham chiếu)" if target["reference"] else "")
-        )
-        out[code] = target
-    return out
-
-
-def meets(value: float, target: dict) -> bool:
-    """A figure reaches a target: above a floor ("trên 30%"), or at least the value."""
-    return value > target["value"] if target["above"] else value >= target["value"]
-
-
 def verdict(share: float, target: dict) -> str:
     """How the report judges a share against a national target: "đã đạt", "chưa đạt", or, for
-    a share above 100 % (more accounts than people: the two figures disagree), no judgement."""
-    if share > 100:
+    a share above 100 % (more accounts than people: the two figures disagree), no judgement.
+    The same reading as the target's rule (`rules.target_checks`)."""
+    if not judged(share, target):
         return (
             "tỷ lệ vượt 100% nên chưa so sánh được với chỉ tiêu, cần kiểm tra lại hai số liệu này"
         )
-    return "đã đạt" if meets(share, target) else "chưa đạt"
+    return "đã đạt" if meets(printed(share), target) else "chưa đạt"
 
 
 def _villages_where(members: pd.DataFrame, rows: pd.Series, order: list[str]) -> list[str]:
@@ -377,6 +304,7 @@ def report_context(
     `reasons` says, by indicator code, why a value is missing.
     """
     reasons = reasons or {}
+    limits_name = settings["limitations"]["name_villages_up_to"]
     marked = figures(values)
     info = tables["commune"].iloc[0]
     villages = tables["villages"]
@@ -386,7 +314,7 @@ def report_context(
     from pipeline.indicators import villages_without_team
 
     uncovered = set(villages_without_team(villages, members)["village"])
-    targets = national_targets(settings)
+    targets = national_targets(settings, year)
     measured = [
         {
             **targets[code],
@@ -395,11 +323,17 @@ def report_context(
             "denominator": CATALOGUE_BY_CODE[code].denominator,
             "unit": CATALOGUE_BY_CODE[CATALOGUE_BY_CODE[code].denominator].unit,
             "verdict": verdict(values[code], targets[code]),
+            # How far below the target, in percentage points (section II).
+            "gap": printed(targets[code]["value"] - printed(values[code])),
         }
         for code in targets
         if not targets[code]["reference"] and values.get(code) is not None
     ]
-    decisions = tables["decisions"].sort_values(["date", "number"]).to_dict("records")
+    following = national_targets(settings, year + 1)
+    checks = check_rules(values, settings, year)
+    # Those it was formed from this year, under another name (one that kept its name is itself).
+    predecessors = [c.other for c in changes_during(commune, year) if c.other.name != commune.name]
+    decisions = decisions_of(tables)
     report_date = info["report_date"] if pd.notna(info["report_date"]) else None
     number_text = (
         f"{int(info['report_number']):02d}" if pd.notna(info["report_number"]) else "      "
@@ -419,6 +353,7 @@ def report_context(
             "rejected": reasons.get(i.code) == REJECTED,
         }
         for i in CATALOGUE
+        if i.pillar != QUALITY  # the data's quality is the reviewers' (notebook, index)
     ]
     return {
         "year": year,
@@ -432,9 +367,23 @@ def report_context(
         "no_smartphone_villages": _villages_where(
             members, without_smartphone(members, "Thôn"), order
         ),
-        "villages_without_team": [v for v in order if v in uncovered],
+        # Named when few, counted when many ([limitations] name_villages_up_to).
+        "villages_without_team": (
+            named if len(named := [v for v in order if v in uncovered]) <= limits_name else []
+        ),
+        # A decision that set up the village teams, while no village team member is listed:
+        # section I says the list is missing, not that the teams were never set up.
+        "village_teams_decided": any(
+            _sets_up_village_teams(d.get("subject"), words) for d in decisions_of(tables)
+        ),
         "partial_year": bool(values.get("log_months") and values["log_months"] < 12),
         "targets": measured,
+        "target_years_used": stand_in_years(targets),  # a year without its own targets
+        "missed_targets": [t for t in measured if t["verdict"] == "chưa đạt"],
+        # Next year's targets, where the settings declare that year's own (section IV).
+        "next_year_targets": [
+            t for t in following.values() if t["year"] == year + 1 and not t["reference"]
+        ],
         "commune_upper": f"{commune.kind} {commune.short_name}".upper(),
         "signer": info["signer"],
         "recipients": recipients(commune, settings),
@@ -443,10 +392,34 @@ def report_context(
         "report_number": number_text,
         "report_date": report_date,
         "decisions": decisions,
+        # The commune's own decisions are the sentence's main clause ("UBND xã … đã ban hành"),
+        # those of the levels above what it carries out ("Thực hiện …").
+        "decisions_own": [d for d in decisions if issued_by(commune, d.get("issuer"))],
+        # Those of the communes it was formed from this year: theirs, said before the merger.
+        "decisions_before": [
+            d
+            for d in decisions
+            if not issued_by(commune, d.get("issuer"))
+            and any(issued_by(u, d.get("issuer")) for u in predecessors)
+        ],
+        "decisions_above": [
+            d
+            for d in decisions
+            if not any(issued_by(u, d.get("issuer")) for u in (commune, *predecessors))
+        ],
         "training_organisers": sorted(trainings["organiser"].dropna().unique()),
+        # What the trainings taught, as the sheet's "Nội dung" gives it (the seed says it).
+        "training_topics": [
+            lower_first(str(t).strip().rstrip("."))
+            for t in dict.fromkeys(trainings.get("topic", pd.Series(dtype=object)).dropna())
+            if str(t).strip()
+        ],
         "v": marked,
-        "findings": find_limitations(values, settings),
-        "lost_figures": lost_figure_sentences(reasons, settings, words),
+        "findings": {c.rule.code: c.rule.indicator for c in checks if c.fired},
+        # The figure each rule compared (a share where its threshold is one).
+        "rule_values": figures({c.rule.code: c.value for c in checks}),
+        # Figures written but rejected at cleaning, and what they leave unjudged.
+        "lost_figures": lost_figure_sentences(reasons, settings, words, year),
         "pillars_next_year": pillar_order(values),
         "annex": annex,
         "previous": {},  # last year's values, where the indicator table has them
@@ -454,9 +427,36 @@ def report_context(
         "formed": None,  # a commune formed during the year: how (`formed_from`)
         "pillar_names": PILLARS,
         "quality": tables["quality"].to_dict("records"),
-        "rejected_reasons": list(tables["rejected"]["reason"].value_counts().sort_index().items()),
+        # Adds up to the quality table's "Bị loại" (blank rows are not rejected rows).
+        "rejected_reasons": list(
+            contract.rows_rejected(tables["rejected"])["reason"].value_counts().sort_index().items()
+        ),
         "services": services_guided(marked),
     }
+
+
+def decisions_of(tables: dict[str, pd.DataFrame]) -> list[dict]:
+    """The commune's decisions in the order they were issued."""
+    return tables["decisions"].sort_values(["date", "number"]).to_dict("records")
+
+
+def issued_by(commune: Commune, issuer: object) -> bool:
+    """Whether a decision's issuer is the commune itself ("UBND xã Nam Chính", "Ủy ban nhân
+    dân xã Nam Chính"), not a level above it."""
+    if not isinstance(issuer, str):
+        return False
+    text = " ".join(issuer.casefold().split())
+    return text.endswith(f"{commune.kind} {commune.short_name}".casefold())
+
+
+def _sets_up_village_teams(subject: object, words: UnitWords) -> bool:
+    """A decision's subject that sets up teams at the village level ("thành lập Tổ chỉ đạo, tổ
+    công nghệ số cộng đồng thôn")."""
+    if not isinstance(subject, str):
+        return False
+    text = subject.casefold()
+    kinds = [k.casefold() for k in (*words.villages, "thôn")]
+    return "thành lập" in text and "công nghệ số" in text and any(k in text for k in kinds)
 
 
 def services_guided(values: dict) -> list[tuple[str, object]]:
@@ -509,10 +509,11 @@ def formed_from(commune: Commune, year: int, origins: list[dict]) -> dict | None
     read = [o["source_name"] for o in origins if o["status"] == "read"]
     return {
         "date": date_vi(pd.Timestamp(changes[0].date)),
+        "month": pd.Timestamp(changes[0].date).month,  # marked on the monthly chart
         # A divided predecessor gave only part of itself: named last, as resolutions write it.
         "names": ", ".join(
             dict.fromkeys(
-                ("một phần " if c.split else "") + in_sentence(c.other.name)
+                ("một phần " if c.split else "") + in_sentence(c.other.name) + " (cũ)"
                 for c in sorted(changes, key=lambda c: c.split)
             )
         ),

@@ -296,7 +296,7 @@ def check_year(
     totals = prepared.quality.groupby("commune_code")[columns].sum()
     rejected = prepared.result.rejected
     reasons = (
-        rejected[rejected["reason_code"] != contract.BLANK_ROW]
+        contract.rows_rejected(rejected)
         .groupby("commune_code")["reason_code"]
         .agg(lambda s: ", ".join(f"{k} {v}" for k, v in s.value_counts().head(3).items()))
     )

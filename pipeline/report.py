@@ -50,6 +50,27 @@ def month_chart(values: dict[str, float | None]) -> tuple | None:
     )
 
 
+def merger_mark(chart: tuple | None, formed: dict | None) -> tuple[int, str] | None:
+    """Where a monthly chart marks the commune's merger during the year: (the first month's
+    bar, its words), or None (no merger, or one before the months drawn): a drop or a rise
+    at that month is the territory changing, not the teams' work."""
+    if chart is None or not formed or f"T{formed['month']}" not in chart[0][1:]:
+        return None
+    return chart[0].index(f"T{formed['month']}"), f"Sắp xếp từ {formed['date']}"
+
+
+def numbered(charts: list[tuple | None]) -> list[tuple | None]:
+    """The report's charts, each titled "Biểu đồ 1: …" in the order they are printed."""
+    out, n = [], 0
+    for chart in charts:
+        if chart is not None:
+            n += 1
+            labels, values, title, unit = chart
+            chart = (labels, values, f"Biểu đồ {n}: {title}", unit)
+        out.append(chart)
+    return out
+
+
 def _context(
     year: int,
     commune: str,
@@ -92,10 +113,11 @@ def commune_report_html(
     if templates_dir:
         code = context["commune"].code
         overrides = [Path(data_dir, templates_dir, code), Path(data_dir, templates_dir)]
-    services, months = service_chart(context), month_chart(values)
+    services, months = numbered([service_chart(context), month_chart(values)])
+    mark = merger_mark(months, context["formed"])
     chart_svgs = {
         "services": charts.bar_chart(*services, name="services") if services else "",
-        "months": charts.column_chart(*months, name="months") if months else "",
+        "months": charts.column_chart(*months, name="months", mark=mark) if months else "",
     }
     return narrative.render_report(context, chart_svgs, overrides)
 
@@ -109,12 +131,13 @@ def commune_chart_images(
     """The report's charts as PNG at print resolution, by the name the HTML gives each figure
     (`data-chart`): the same data as its SVG charts, for the Word report."""
     context, values = _context(year, commune, data_dir, settings_file)
-    services, months = service_chart(context), month_chart(values)
+    services, months = numbered([service_chart(context), month_chart(values)])
+    mark = merger_mark(months, context["formed"])
     images = {}
     if services:
         images["services"] = charts.bar_png(*services)
     if months:
-        images["months"] = charts.column_png(*months)
+        images["months"] = charts.column_png(*months, mark=mark)
     return images
 
 
@@ -190,7 +213,7 @@ def comparison_context(
         }
         for code in list(TEAM_INDICATORS) + columns  # the teams first: what the group has
     ]
-    national = narrative.national_targets(settings)
+    national = narrative.national_targets(settings, year)
     targets = []
     for code, target in national.items():
         measured = [r for r in rows if r["status"] == "ok" and r[code] is not None]
@@ -280,6 +303,9 @@ def comparison_context(
         "rows": rows,
         "included": [r for r in rows if r["status"] == "ok"],
         "missing": result.missing,
+        # Few missing units are named in the coverage line; many are counted there and listed
+        # once at the end.
+        "name_missing": len(result.missing) <= NAME_MISSING_UP_TO,
         "unreadable": [],  # of those, whose workbook came but could not be read (from the run)
         "totals": result.totals,
         "counted": result.counted,
@@ -287,6 +313,12 @@ def comparison_context(
         "heat": heat,
         "long_group": len(rows) > CHART_ALL_UP_TO,  # tables printed compact, without ranks
         "outliers": result.outliers,
+        # The remarks a district reads: the largest gaps only ("cao hơn nhiều", "thấp hơn
+        # nhiều"), the widest first, a few of them; the full table has every unit.
+        "remarks": sorted(
+            (o for o in result.outliers if o["word"].endswith("nhiều")),
+            key=lambda o: -abs(o["value"] - o["median"]) / (abs(o["median"]) or 1),
+        )[:REMARKS_UP_TO],
         "outlier_groups": sorted(
             grouped.values(), key=lambda g: (columns.index(g["indicator"]), WORDS.index(g["word"]))
         ),
@@ -311,6 +343,8 @@ def comparison_context(
 
 WORDS = ("cao hơn nhiều", "cao hơn", "thấp hơn", "thấp hơn nhiều")  # narrative.gap_word's
 CHART_ALL_UP_TO = 30  # communes drawn in a ranked chart; above, only both ends
+REMARKS_UP_TO = 8  # remarks on units far from the median, in a group printed in full
+NAME_MISSING_UP_TO = 10  # missing units named in the coverage line; beyond, listed at the end
 CHART_ENDS = 10
 
 

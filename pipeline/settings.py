@@ -44,12 +44,12 @@ def _target(reference_only: bool) -> dict:
     target = _table(
         {
             "value": _PERCENT,
-            "year": {"type": "integer", "minimum": 2000, "maximum": 2100},
             "text": {"type": "string", "minLength": 1},
+            "source": {"type": "string"},
             "above": {"type": "boolean"},
             "reference": {"const": True} if reference_only else {"type": "boolean"},
         },
-        required=["value", "year", "text"] + (["reference"] if reference_only else []),
+        required=["value", "text"] + (["reference"] if reference_only else []),
     )
     return target
 
@@ -61,10 +61,12 @@ SCHEMA: dict = _table(
         "limitations": _table(
             {
                 "max_trainings": _COUNT,
-                "min_members_without_smartphone": _COUNT,
-                "min_aged_leaders": _COUNT,
+                "min_members_without_smartphone_share": _PERCENT,
+                "min_aged_leaders_share": _PERCENT,
                 "min_people_guided_per_1000": _AMOUNT,
-                "min_villages_without_team": _COUNT,
+                "min_villages_without_team_share": _PERCENT,
+                "name_villages_up_to": _COUNT,
+                "min_log_months": {"type": "integer", "minimum": 1, "maximum": 12},
                 "min_pillar_share": _PERCENT,
                 "max_rows_rejected_share": _PERCENT,
             }
@@ -76,9 +78,14 @@ SCHEMA: dict = _table(
                 "much_percent": _AMOUNT,
             }
         ),
-        "targets": _table(
-            {i.code: _target(reference_only=not i.denominator) for i in CATALOGUE},
-        ),
+        # By the year they are set for ("2025"), then by indicator code.
+        "targets": {
+            "type": "object",
+            "propertyNames": {"pattern": r"^20[0-9]{2}$"},
+            "additionalProperties": _table(
+                {i.code: _target(reference_only=not i.denominator) for i in CATALOGUE},
+            ),
+        },
         "recipients": _table(
             {
                 "with_districts": {"type": "array", "items": _RECIPIENT},
@@ -128,7 +135,7 @@ def _describe(error: ValidationError) -> str:
     if error.validator == "additionalProperties" and isinstance(value, dict):
         known = sorted(schema.get("properties", {}))
         unknown = sorted(set(value) - set(known))
-        if where == "targets":
+        if where.startswith("targets."):
             listed = "`cnscd indicators` lists them"
             return f"targets: {', '.join(unknown)}: no such indicator ({listed})"
         table = f"[{where}]" if where else "the top level"
@@ -152,6 +159,8 @@ def _describe(error: ValidationError) -> str:
         return f"{here}{error.message.split(' is a required')[0]} is missing"
     if error.validator == "pattern" and "district" in str(error.validator_value):
         return f"{here}{_shown(value)} may name only {{district}} and {{province}}"
+    if error.validator == "pattern" and where == "targets":
+        return f"targets: {_shown(value)} is not a year (declared by year: [targets.2025.…])"
     if error.validator in ("pattern", "anyOf"):
         return f"{here}{_shown(value)} is not a unit's code (digits)"
     return f"{here}{error.message}"
@@ -203,5 +212,9 @@ def load_settings(override: Path | None = None) -> dict:
         own = read_settings_file(override)
         check_settings(own, override)
         for section, entries in own.items():
+            if section == "targets":  # a year's table replaces only the indicators it names
+                for year, targets in entries.items():
+                    settings[section].setdefault(year, {}).update(targets)
+                continue
             settings.setdefault(section, {}).update(entries)
     return settings

@@ -28,6 +28,7 @@ from docx.shared import Cm, Mm, Pt, RGBColor
 
 from pipeline.errors import PipelineError
 from pipeline.files import fixed_zip, write_atomically
+from pipeline.pdf import SCREEN_ONLY  # the marks of what the printed report leaves out
 
 FONT = "Times New Roman"
 BODY_PT = 14
@@ -457,7 +458,7 @@ def _caption(document, caption, keep_with_next: bool) -> None:
 def _paragraph(document, element, style: str = "Normal", page_break: bool = False):
     paragraph = document.add_paragraph(style=style)
     classes = _classes(element)
-    if classes & {"annex-title", "annex-subject"}:
+    if classes & {"annex-title", "annex-subject", "annex-reference"}:
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
         paragraph.paragraph_format.first_line_indent = Cm(0)
     if "annex-subject" in classes:
@@ -563,7 +564,9 @@ def _blocks(
 
 
 def _article(fragment: str):
-    root = lxml.html.fromstring(fragment)
+    # What is for the screen only (the data's quality, the software's provenance) is not part
+    # of the document the chairperson signs.
+    root = lxml.html.fromstring(SCREEN_ONLY.sub("", fragment))
     found = root.xpath("//article[contains(concat(' ', @class, ' '), ' cnscd-report ')]")
     if not found:
         raise DocxError("no report (<article class='cnscd-report'>) in the HTML fragment")

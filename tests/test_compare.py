@@ -121,7 +121,7 @@ def test_totals_equal_the_sum_of_the_communes_figures(district) -> None:
     )
     total_row = re.search(r'<tr class="total">(.*?)</tr>', html, re.S).group(1)
     printed = re.findall(r'<td class="num">([^<]*)</td>', total_row)
-    for code in ("members_total", "people_guided", "trainings", "zalo_groups"):
+    for code in ("members_total", "people_guided", "zalo_groups"):  # shared trainings: no sum
         figures = [values_of(indicators, c)[code] for c in indicators["commune_code"].unique()]
         assert number(sum(figures)) in printed, code
 
@@ -165,7 +165,19 @@ def test_a_commune_missing_this_year_is_shown_missing(district) -> None:
     )
     row = re.search(r"<tr class=\"missing\"><td>Xã Nam Trung</td>(.*?)</tr>", html, re.S)
     assert row and "chưa có" in row.group(1) and ">0<" not in row.group(1)
-    assert "Chưa có báo cáo năm 2022: xã Nam Trung" in html
+    assert "01 xã chưa có báo cáo: xã Nam Trung" in html  # few: named once, in section 1
+    assert "Chưa có báo cáo năm 2022" not in html  # not repeated at the end
+
+
+def test_many_missing_units_are_counted_first_and_listed_once_at_the_end() -> None:
+    # The 2025 comparison's page 1 was a wall of 113 names, repeated at the end.
+    communes = [_commune(str(n), f"Xã {n:03d}") for n in range(1, 16)]
+    indicators = _indicators({"1": {"people_guided": 10.0}, "2": {"people_guided": 20.0}})
+    html = _render(comparison_context(2025, "x", "Tỉnh Thử", communes, indicators, load_settings()))
+    text = re.sub(r"\s+", " ", html)
+    assert "13 xã chưa có báo cáo (danh sách ở cuối báo cáo)" in text
+    assert text.count("xã 015") == 1  # named once
+    assert "Chưa có báo cáo năm 2025 (13 xã): xã 003" in text
 
 
 def test_the_printed_tables_count_the_missing_communes_instead_of_a_row_each(district) -> None:
@@ -669,3 +681,70 @@ def test_a_large_group_prints_compact_and_names_each_figure_once_in_the_remarks(
     assert "hạng" in SCREEN_ONLY.sub("", small_html) and "heat-table" in SCREEN_ONLY.sub(
         "", small_html
     )
+
+
+def test_a_partial_year_is_not_ranked_against_full_years() -> None:
+    # Hợp Tiến's log stops in April: it was ranked first on people guided, with no mark.
+    communes = [_commune(str(n), f"Xã {name}") for n, name in enumerate("ABCDEF", start=1)]
+    full = {"log_months": 12.0, "log_first_month": 1.0, "log_last_month": 12.0}
+    values = {
+        str(n): {**full, "people_guided": 1000.0 + 100 * n, "smartphone_share": 80.0 + n}
+        for n in range(1, 6)
+    }
+    values["6"] = {
+        "log_months": 4.0,
+        "log_first_month": 1.0,
+        "log_last_month": 4.0,
+        "people_guided": 9000.0,
+        "smartphone_share": 99.0,
+    }
+    result = compare(_indicators(values), communes, outlier_z=1.0)
+    table = result.table.set_index("commune_code")
+    assert pd.isna(table.at["6", "rank_people_guided"])  # not ranked on a yearly flow
+    assert table.at["5", "rank_people_guided"] == 1
+    assert "Xã F" not in [name for name, _ in result.ends["people_guided"][0]]
+    assert not [
+        o for o in result.outliers if o["commune"] == "Xã F" and o["indicator"] == "people_guided"
+    ]
+    assert result.medians["people_guided"] == 1300.0  # of the full years
+    assert result.totals["people_guided"] == 9000.0 + sum(1000.0 + 100 * n for n in range(1, 6))
+    assert table.at["6", "rank_smartphone_share"] == 1  # a share of members is not a flow
+
+
+def test_shared_trainings_are_not_summed_and_one_unit_has_no_median() -> None:
+    # A class the district runs for every commune is counted by each: "Lớp tập huấn Tổng 40"
+    # added the same classes up. And a median of one unit is that unit, not a median.
+    communes = [_commune("1", "Xã Một"), _commune("2", "Xã Hai"), _commune("3", "Xã Ba")]
+    values = {
+        "1": {"trainings": 2.0, "teams_total": 3.0, "vneid_share": 40.0},
+        "2": {"trainings": 2.0, "teams_total": 5.0},
+        "3": {"trainings": 3.0, "teams_total": 4.0},
+    }
+    result = compare(_indicators(values), communes, outlier_z=1.5)
+    assert result.totals["trainings"] is None
+    assert result.totals["teams_total"] == 12.0  # the teams in all, as a district publishes
+    assert result.medians["trainings"] == 2.0
+    assert result.medians["vneid_share"] is None  # one unit: no median
+
+
+def test_the_remarks_put_the_targets_first_and_only_the_largest_gaps() -> None:
+    # The remarks ran 81 lines of "cao hơn nhiều so với trung vị" before the target summary.
+    communes = [_commune(str(n), f"Xã {n:02d}") for n in range(1, 13)]
+    far = {"people_guided": (1, 2, 3), "zalo_groups": (4, 5, 6), "members_total": (7, 8, 9)}
+    values = {
+        str(n): {
+            **{code: (5.0 if n in ends else 1.0) * 100 + n for code, ends in far.items()},
+            "vneid_share": 20.0 + 2 * n,
+        }
+        for n in range(1, 13)
+    }
+    context = comparison_context(
+        2023, "x", "Huyện Thử", communes, _indicators(values), load_settings()
+    )
+    assert len(context["outliers"]) > 8 == len(context["remarks"])
+    assert all(r["word"].endswith("nhiều") for r in context["remarks"])
+    text = re.sub(r"\s+", " ", _render(context))
+    remarks = text[text.index("Nhận xét") :]
+    target = remarks.index("Chỉ tiêu quốc gia năm 2023: trên 30%")
+    assert target < remarks.index("so với trung vị")
+    assert remarks.count("so với trung vị") == len(context["remarks"])

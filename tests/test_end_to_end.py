@@ -52,7 +52,7 @@ def test_nam_chinh_report_states_the_seed_facts(district_run) -> None:
         "04 Tổ CNSCĐ cấp thôn với 19 thành viên",
         "01 nhóm Zalo của Tổ CNSCĐ xã, 04 nhóm Zalo của Tổ CNSCĐ thôn",
         "Quyết định số 689/QĐ-UBND ngày 21/3/2022 của UBND tỉnh Hải Dương",
-        "Quyết định số 40/QĐ-UBND ngày 25/4/2022 của UBND xã Nam Chính",
+        "UBND xã Nam Chính đã ban hành Quyết định số 40/QĐ-UBND ngày 25/4/2022",
         "01 lớp tập huấn theo hình thức trực tuyến",
         "Do mới được tham dự lớp tập huấn 01 lần bằng hình thức trực tuyến",
         "không có điện thoại thông minh",
@@ -62,8 +62,17 @@ def test_nam_chinh_report_states_the_seed_facts(district_run) -> None:
         "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
         "Độc lập - Tự do - Hạnh phúc",
         "TM. ỦY BAN NHÂN DÂN CHỦ TỊCH Trần Văn Xuyến",
+        # The seed's sentences the data support, typed from the seed document
+        # (/work/shared/seed), not from the sample generator:
+        "Thực hiện Quyết định số 689/QĐ-UBND ngày 21/3/2022 của UBND tỉnh Hải Dương",
+        "Nội dung tập huấn: hướng dẫn sử dụng Cổng dịch vụ công và Hệ thống một cửa điện tử",
+        "Tiếp tục hỗ trợ tập huấn bằng hình thức trực tiếp hoặc trực tuyến cho các thành viên",
+        "cước phí 3G/4G cho các thành viên Tổ CNSCĐ cấp thôn",
     ):
         assert fact in text, fact
+    # The three pillars of section IV in the seed's order.
+    pillars = [text.index(f"+ Về {p}:") for p in ("chính quyền số", "kinh tế số", "xã hội số")]
+    assert pillars == sorted(pillars)
     positions = [text.index(heading) for heading in SEED_SECTIONS]
     assert positions == sorted(positions)
 

@@ -117,3 +117,29 @@ def test_a_month_outside_1_to_12_is_not_a_month(month: str) -> None:
     from pipeline.clean import parse_month
 
     assert parse_month(month) is None
+
+
+def test_birth_years_follow_the_report_year(tiny_district, tmp_path) -> None:
+    # A member born in 2018 is 12 in a 2030 report, and one born in 2014 is 8 in 2022: the
+    # bounds are ages in the report's year (contract.MEMBER_AGES), not fixed years.
+    import shutil
+
+    from openpyxl import load_workbook
+
+    from pipeline.contract import MEMBER_AGES
+    from pipeline.ingest import read_workbook
+
+    workbook = tmp_path / "10627-nam-chinh.xlsx"
+    shutil.copy(tiny_district.raw_year(2022) / "10627-nam-chinh.xlsx", workbook)
+    book = load_workbook(workbook)
+    members = book["Thành viên"]
+    birth = [c.value for c in members[1]].index("Năm sinh") + 1
+    members.cell(2, birth).value = 2018
+    members.cell(3, birth).value = 2014
+    book.save(workbook)
+    raw = read_workbook(workbook)
+    later = clean_workbook(raw, "10627", 2030).tables["members"].set_index("_row")
+    assert later.loc[2, "birth_year"] == 2018 and later.loc[3, "birth_year"] == 2014
+    now = clean_workbook(raw, "10627", 2022).tables["members"].set_index("_row")
+    assert pd.isna(now.loc[3, "birth_year"]) and pd.isna(now.loc[2, "birth_year"])
+    assert MEMBER_AGES[0] > 2022 - 2014

@@ -91,7 +91,8 @@ def test_control_and_bidi_characters_never_reach_a_document() -> None:
         ("[comparison]\noutlier_z = true\n", "comparison.outlier_z: true is not a number"),
         ("[comparison]\noutlier_z = nan\n", "comparison.outlier_z: nan is not a number a setting"),
         ("[comparison]\nmuch_points = inf\n", "comparison.much_points: inf is not a number a"),
-        ('[targets.nope]\nvalue = 1\nyear = 2023\ntext = "x"\n', "nope: no such indicator"),
+        ('[targets.2023.nope]\nvalue = 1\ntext = "x"\n', "nope: no such indicator"),
+        ('[targets.nope]\nvalue = 1\ntext = "x"\n', '"nope" is not a year'),
         ('[recipients]\nwith_districts = ["Phòng {x}"]\n', "may name only {district}"),
         ('[groups]\n"Cụm" = ["10627", "../x"]\n', 'groups.Cụm.1: "../x" is not a unit\'s code'),
         ("[limits]\nmax_rows = 0\n", "limits.max_rows: 0 must be at least 1"),
@@ -275,7 +276,7 @@ def test_a_comparison_whose_notebook_failed_keeps_only_its_notebook(tmp_path, mo
     assert sorted(status["outputs"]) == ["notebook.html", "notebook.ipynb"]
     [(name, links)] = comparison_links(paths.outputs_year(2022))
     assert name == "Huyện Nam Sách (lỗi, chưa lập được)"
-    assert links == [("Notebook", "so-sanh-291-nam-sach/notebook.html")]
+    assert links == [("Sổ tính kiểm tra", "so-sanh-291-nam-sach/notebook.html")]
 
 
 # --- the command line ------------------------------------------------------------------------

@@ -107,7 +107,8 @@ def test_the_report_says_whose_workbooks_it_includes(reforms: Paths) -> None:
     report = (reforms.outputs_year(2024) / "10633-tran-phu" / "report.html").read_text("utf-8")
     text = " ".join(visible_text(report).split())
     assert (
-        "Xã Trần Phú được thành lập từ ngày 01/12/2024 trên cơ sở xã Nam Chính, xã Nam Trung. "
+        "Xã Trần Phú được thành lập từ ngày 01/12/2024 trên cơ sở xã Nam Chính (cũ), "
+        "xã Nam Trung (cũ). "
         "Số liệu năm 2024 gồm cả sổ theo dõi của xã Nam Chính, xã Nam Trung trước ngày sắp xếp."
     ) in text
 
@@ -189,7 +190,9 @@ def test_a_divided_predecessor_is_read_only_where_the_settings_say(
     assert (
         "Chưa tính số liệu của Xã Cộng Hòa (10639-cong-hoa.xlsx): đơn vị này được chia cho" in text
     )
-    assert "trên cơ sở xã An Bình, xã An Phú, một phần xã Cộng Hòa." in text  # divided last
+    assert (
+        "trên cơ sở xã An Bình (cũ), xã An Phú (cũ), một phần xã Cộng Hòa (cũ)." in text
+    )  # divided last
     alone = _value(_indicators(paths, year), "10645", "people_guided")
 
     settings = tmp_path / "settings.toml"

@@ -17,7 +17,8 @@ from pypdf import PdfReader
 from pipeline.config import Paths
 from pipeline.documents import execute_report
 from pipeline.indicators import values_of
-from pipeline.narrative import count, number
+from pipeline.narrative import count, load_settings, national_targets, number
+from pipeline.numbers import printed
 from pipeline.pdf import (
     PdfUnavailable,
     charts_as_images,
@@ -30,8 +31,8 @@ from pipeline.runner import run_year
 from pipeline.sample import sample_commune
 
 MM = 72 / 25.4  # PDF points per millimetre
-# The charts' labels are text in matplotlib's own DejaVu Sans (pipeline/charts.py), embedded too.
-CHART_FONT = "DejaVu-Sans"
+# The charts' labels are text in matplotlib's own DejaVu Serif (pipeline/charts.py), embedded too.
+CHART_FONT = "DejaVu-Serif"
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,20 @@ def test_pdf_is_a4_with_the_decree_layout(nam_chinh) -> None:
     whole = " ".join(pages)
     assert "TM. ỦY BAN NHÂN DÂN" in whole and "Trần Văn Xuyến" in whole
     assert "Nơi nhận:" in whole and "PHỤ LỤC" in whole
+
+
+def test_the_signed_document_carries_no_data_quality_or_software_line(nam_chinh) -> None:
+    _, folder = nam_chinh
+    whole = " ".join(_pdf_text(folder / "report.pdf"))
+    annex = whole[whole.index("PHỤ LỤC") :]
+    assert "(Kèm theo Báo cáo số 05/BC-UBND ngày 05/3/2023 của Ủy ban nhân dân xã Nam Chính)" in (
+        annex
+    )
+    for line in ("Số dòng đã đọc", "Trang tính", "Tỷ lệ dòng đã sửa", "Lý do loại", "cnscd "):
+        assert line not in whole, line
+    # The reviewers keep them: report.html shows the data's quality and the provenance.
+    html = (folder / "report.html").read_text("utf-8")
+    assert "Chất lượng số liệu" in html and "cnscd " in html
 
 
 def test_pdf_embeds_a_times_compatible_font(nam_chinh) -> None:
@@ -166,6 +181,14 @@ def test_every_figure_in_the_text_comes_from_the_indicator_table(nam_chinh) -> N
     values = values_of(indicators, "10627")
     allowed = {number(v) for v in values.values() if v is not None}
     allowed |= {count(v) for v in values.values() if v is not None and v == int(v)}
+    # Besides: the national targets of the settings, and each one's gap (target - share, II).
+    targets = national_targets(load_settings(), 2022)
+    allowed |= {number(t["value"]) for t in targets.values()}
+    allowed |= {
+        number(printed(t["value"] - printed(values[code])))
+        for code, t in targets.items()
+        if values.get(code) is not None
+    }
     html = (folder / "report.html").read_text(encoding="utf-8")
     body = visible_text(html)
     body = body[body.index("I. KẾT QUẢ HOẠT ĐỘNG") : body.index("PHỤ LỤC")]
@@ -241,14 +264,15 @@ def test_html_only_when_pdf_is_not_asked(nam_chinh) -> None:
 def test_without_root_the_fetched_font_is_used(nam_chinh, tmp_path, monkeypatch) -> None:
     from pipeline import pdf
 
-    # matplotlib's DejaVu Serif stands in for the fetched Tinos: fontconfig would find the
-    # system's Tinos by itself, so only another face shows the fetched files are the ones used.
+    # matplotlib's DejaVu Sans stands in for the fetched Tinos: fontconfig would find the
+    # system's Tinos by itself, so only another face shows the fetched files are the ones used
+    # (not DejaVu Serif: the charts are drawn in it).
     shipped = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     local = tmp_path / "fonts"
     local.mkdir()
-    for face in ("Regular", "Bold", "Italic", "BoldItalic"):
-        source = "DejaVuSerif.ttf" if face == "Regular" else f"DejaVuSerif-{face}.ttf"
-        shutil.copy(shipped / source, local / f"Tinos-{face}.ttf")
+    faces = {"Regular": "", "Bold": "-Bold", "Italic": "-Oblique", "BoldItalic": "-BoldOblique"}
+    for face, suffix in faces.items():
+        shutil.copy(shipped / f"DejaVuSans{suffix}.ttf", local / f"Tinos-{face}.ttf")
     monkeypatch.setattr(pdf, "_system_font", lambda family: None)
     monkeypatch.setattr(pdf, "LOCAL_FONTS", local)
     pdf.resolve_font.cache_clear()
@@ -264,7 +288,7 @@ def test_without_root_the_fetched_font_is_used(nam_chinh, tmp_path, monkeypatch)
                 descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
                 program = descriptor.get_object()["/FontFile2"].get_object().get_data()
                 families.add(TTFont(io.BytesIO(program))["name"].getDebugName(1))
-        assert "DejaVu Serif" in families and "Tinos" not in families, families
+        assert "DejaVu Sans" in families and "Tinos" not in families, families
         monkeypatch.setattr(pdf, "LOCAL_FONTS", tmp_path / "none")
         pdf.resolve_font.cache_clear()
         with pytest.raises(PdfUnavailable, match="make setup"):

@@ -96,8 +96,10 @@ def test_a_section_two_sentence_leads_to_its_rule_threshold_and_value(built: Pat
     assert rule.get("id") == "quy-tac-aged_leaders"
     threshold = rule.xpath('.//span[@class="threshold"]')[0].text_content()
     value = rule.xpath('.//span[@class="value"]')[0].text_content()
-    assert float(threshold) == narrative.load_settings()["limitations"]["min_aged_leaders"]
-    assert int(value) == int(figure.text) >= float(threshold)
+    # The rule compares the share of leaders aged 60 or more; the sentence states their count.
+    limit = narrative.load_settings()["limitations"]["min_aged_leaders_share"]
+    assert float(threshold) == limit
+    assert float(value.replace(",", ".")) >= float(threshold) and int(figure.text) >= 1
     assert "pipeline/settings.toml" in rule.text_content()
     assert "có" in rule.xpath("td")[-1].text_content()
 
@@ -114,7 +116,7 @@ def test_report_html_is_a_clean_document(built: Paths) -> None:
 
 def test_index_counts_limitations_and_links_the_input_section(built: Paths) -> None:
     html = built.outputs_year(2022).joinpath("index.html").read_text("utf-8")
-    assert 'href="10627-nam-chinh/notebook.html#dau-vao"' in html
+    assert 'href="10627-nam-chinh/notebook.html#quy-tac"' in html  # the rules, not the inputs
     summary = evidence.SUMMARY_FILE
     fired = _folder(built).joinpath(summary).read_text("utf-8")
     page = lxml.html.fromstring(_folder(built).joinpath("notebook.html").read_text("utf-8"))
@@ -161,12 +163,12 @@ def test_repairs_of_personal_columns_are_counted_never_shown() -> None:
 
 def test_a_district_threshold_is_shown_with_its_source(tmp_path: Path) -> None:
     own = tmp_path / "huyen.toml"
-    own.write_text("[limitations]\nmin_aged_leaders = 5\n", encoding="utf-8")
+    own.write_text("[limitations]\nmin_aged_leaders_share = 95\n", encoding="utf-8")
     settings = narrative.load_settings(own)
     rules = evidence.rule_table(
         {"village_leaders_aged_60": 3.0}, settings, evidence.setting_sources(own)
     ).set_index("rule")
-    assert rules.at["aged_leaders", "threshold"] == 5
+    assert rules.at["aged_leaders", "threshold"] == 95
     assert rules.at["aged_leaders", "source"] == "thiết lập của huyện (huyen.toml)"
     assert not rules.at["aged_leaders", "fired"]
     assert rules.at["few_trainings", "source"] == evidence.SOURCE_OF_PACKAGE
@@ -232,8 +234,8 @@ def test_in_a_browser_a_table_opens_and_evidence_links_work(built: Paths) -> Non
         assert page.url.endswith("#bang-chung-members_commune")
         page.click("#bang-chung-members_commune > summary")
         assert rows.nth(19).is_visible()
-        page.click("#quy-tac-aged_leaders a[href='#chi-so-village_leaders_aged_60']")
-        assert page.locator("#chi-so-village_leaders_aged_60").is_visible()
+        page.click("#quy-tac-aged_leaders a[href='#chi-so-leaders_aged_60_share']")
+        assert page.locator("#chi-so-leaders_aged_60_share").is_visible()
         browser.close()
     assert errors == []
 

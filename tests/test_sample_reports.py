@@ -10,9 +10,10 @@ import pytest
 from pipeline.computing import compute_year
 from pipeline.config import Paths
 from pipeline.preparing import prepare
+from pipeline.registry import find_commune
 from pipeline.rendering import visible_text
 from pipeline.report import commune_report_html, district_comparison_html
-from pipeline.sample import YEARS, generate, sample_communes
+from pipeline.sample import REFORM_YEARS, YEARS, generate, sample_communes
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +30,14 @@ def rendered(tmp_path_factory) -> dict[str, str]:
         for commune in communes:
             out[f"{year}/{commune.slug}"] = commune_report_html(year, commune.code, base)
         out[f"{year}/so-sanh"] = district_comparison_html(year, "district:291", base)
+    # The years after the reforms: Trần Phú formed in 12/2024 and again in 7/2025.
+    generate(paths.raw, years=REFORM_YEARS, activity_rows=(60, 90))
+    for year, codes in ((2024, ["10633", "10618", "10621"]), (2025, ["10633"])):
+        communes = [find_commune(year, code) for code in codes]
+        assert prepare(paths, year, communes, workers=2) == {}
+        compute_year(paths, year)
+        for commune in communes:
+            out[f"{year}/{commune.slug}"] = commune_report_html(year, commune.code, base)
     return out
 
 
@@ -49,7 +58,7 @@ MID_SENTENCE_CAPITAL = re.compile(r"[a-zà-ỹđ0-9,;)] (Thành phố|Huyện|Th
 
 
 def test_no_report_or_comparison_prints_what_a_report_must_not(rendered) -> None:
-    assert len(rendered) == 2 * 20
+    assert len(rendered) == 2 * 20 + 4
     for name, html in rendered.items():
         text = _text(html)
         # A zero count said as a fact ("00 Tổ"), not a figure ending in zeros ("1.200 thành viên").
@@ -116,3 +125,129 @@ def test_the_national_targets_are_read_in_the_text(rendered) -> None:
     )
     comparison = _text(rendered["2023/so-sanh"])
     assert "Chỉ tiêu quốc gia năm 2023: trên 30% người trưởng thành có tài khoản" in comparison
+
+
+# --- sections II and III never contradict section I -------------------------------------------
+
+
+def _sections(html: str) -> tuple[str, str, str]:
+    """The text of sections I, II and III."""
+    text = _text(html)
+    one, two, three, four = (
+        text.index(h) for h in ("I. KẾT QUẢ", "II. TỒN TẠI", "III. ĐỀ XUẤT", "IV. PHƯƠNG HƯỚNG")
+    )
+    return text[one:two], text[two:three], text[three:four]
+
+
+def _rules_in(html: str, heading: str, following: str) -> list[str]:
+    part = html[html.index(heading) : html.index(following)]
+    return re.findall(r'data-rule="([^"]+)"', part)
+
+
+def contradictions(html: str, year: int) -> list[str]:
+    """What sections II and III say against section I (an empty list when they agree)."""
+    found = []
+    one, two, three = _sections(html)
+    said = _rules_in(html, "II. TỒN TẠI", "III. ĐỀ XUẤT")
+    proposed = _rules_in(html, "III. ĐỀ XUẤT", "IV. PHƯƠNG HƯỚNG")
+    if said != proposed:
+        found.append(f"II states {said}, III answers {proposed}")
+    # The commune-level team.
+    if re.search(r"chưa thành lập Tổ công nghệ số cộng đồng \(CNSCĐ\) cấp", one):
+        if "no_commune_team" not in said:
+            found.append("I: no commune-level team; II silent")
+    elif re.search(r"chưa thành lập Tổ CNSCĐ cấp (xã|phường|thị trấn|đặc khu)\b", two + three):
+        found.append("II/III: no commune-level team; I has one")
+    # The village teams: a decision that set them up is not "never set up".
+    if "chưa thành lập Tổ CNSCĐ cấp" in one and re.search(
+        r"thành lập[^.;]*tổ công nghệ số cộng đồng (thôn|tổ dân phố|bản|ấp|khu)", one
+    ):
+        found.append("I: village teams never set up, beside a decision that set them up")
+    teams = re.search(r"(\d+) Tổ CNSCĐ cấp (\w[\w ,]*?) với", one)
+    village_teams = int(teams.group(1)) if teams else 0
+    groups = re.search(r"(\d+) nhóm Zalo của Tổ CNSCĐ (thôn|tổ dân phố|bản|ấp|khu)", one)
+    if groups and int(groups.group(1)) > village_teams:
+        found.append(f"I: {groups.group(0)} with {village_teams} village teams")
+    listed = re.search(r"trên tổng số (\d+) ", one)
+    uncovered = re.search(r"(\d+) [\w ,]+? (?:\(chiếm [^)]*\) )?chưa có Tổ CNSCĐ hoạt động", two)
+    if uncovered and listed:
+        n, total = int(uncovered.group(1)), int(listed.group(1))
+        if not total - village_teams <= n <= total:
+            found.append(f"II: {n} villages without a team; I: {village_teams} teams of {total}")
+    # The national targets: each one I says is not met is in II, and none it says is met.
+    judged = r"% ([^%(]+?) \([\d.]+/[\d.]+ [^)]+\), chỉ tiêu quốc gia năm (\d{4})[^:]*: "
+    for text, target_year, verdict in re.findall(judged + "(đã đạt|chưa đạt)", one):
+        in_two = f"Tỷ lệ {text.strip()} mới đạt" in two
+        if (verdict == "chưa đạt") != in_two:
+            found.append(f"target '{text.strip()}' {target_year}: I {verdict}, II {in_two}")
+    for borrowed in re.findall(
+        r"chỉ tiêu quốc gia năm (\d{4})( \([^)]*chưa có chỉ tiêu năm \d{4}\))?", one + two
+    ):
+        if int(borrowed[0]) != year and not borrowed[1]:
+            found.append(f"a {year} report reads {borrowed[0]} targets without saying why")
+    # The log's months, and the trainings.
+    if ("chưa đủ cả năm" in one) != ("partial_log" in said):
+        found.append("I and II disagree on a partial-year log")
+    attended = re.search(r"được tham dự (\d+) lớp tập huấn", one)
+    once = re.search(r"tham dự lớp tập huấn (\d+) lần|chỉ được tham dự (\d+) lớp", two)
+    if once and attended and int(next(g for g in once.groups() if g)) != int(attended.group(1)):
+        found.append("II counts the trainings differently from I")
+    return found
+
+
+def test_sections_two_and_three_never_contradict_section_one(rendered) -> None:
+    reports = {name: html for name, html in rendered.items() if not name.endswith("so-sanh")}
+    assert len(reports) == 2 * 19 + 4
+    for name, html in reports.items():
+        assert contradictions(html, int(name[:4])) == [], name
+
+
+def test_the_contradiction_check_can_fail(rendered) -> None:
+    html = rendered["2022/nam-hung"]
+    # The sentences the old reports printed, put back.
+    old = html.replace('data-rule="no_commune_team"', 'data-rule="x"', 1)
+    assert "I: no commune-level team; II silent" in contradictions(old, 2022)
+    old = html.replace("nhóm Zalo cấp thôn", "nhóm Zalo của Tổ CNSCĐ thôn")
+    assert any("04 nhóm Zalo của Tổ CNSCĐ thôn with 3" in c for c in contradictions(old, 2022))
+    old = html.replace(" (chưa có chỉ tiêu năm 2022)", "")
+    assert any("without saying why" in c for c in contradictions(old, 2022))
+
+
+def test_the_communes_main_problems_are_in_section_two(rendered) -> None:
+    _, two, three = _sections(rendered["2022/nam-hung"])
+    assert "Xã Nam Hưng chưa thành lập Tổ CNSCĐ cấp xã" in two
+    assert "Thành lập Tổ CNSCĐ cấp xã trong năm 2023" in three
+    _, two, _ = _sections(rendered["2023/hop-tien"])
+    assert "chỉ có số liệu từ tháng 01 đến tháng 4 năm 2023 (04/12 tháng)" in two
+    assert two.count("chưa đạt chỉ tiêu quốc gia năm 2023") == 4
+    for name in ("2024/tran-phu", "2025/tran-phu"):
+        for sentence in _sections(rendered[name]):
+            for year in re.findall(
+                r"chỉ tiêu quốc gia năm (2023)(?! \([^)]*chưa có chỉ tiêu)", sentence
+            ):
+                raise AssertionError(f"{name} cites {year} targets without saying why")
+    one, _, _ = _sections(rendered["2025/tran-phu"])
+    assert "chỉ tiêu quốc gia năm 2025 là 80%" in one
+
+
+def test_charts_are_numbered_with_vietnamese_figures_on_their_axes(rendered) -> None:
+    html = rendered["2022/nam-chinh"]
+    assert "Biểu đồ 1: Người dân được hướng dẫn theo dịch vụ, nền tảng" in html
+    assert "Biểu đồ 2: Người dân được hướng dẫn theo tháng" in html
+    from pipeline.charts import bar_chart, column_chart
+
+    for svg in (
+        column_chart(["T1", "T2", "T3"], [1000.0, 1250.0, 1668.0], "x", "lượt người"),
+        bar_chart(["A", "B", "C"], [1000.0, 1250.0, 1668.0], "x", "lượt người"),
+    ):
+        ticks = re.findall(r"<text[^>]*>(\d[\d.]*)</text>", svg)
+        assert "1.668" in ticks and any(t in ticks for t in ("1.000", "1.200", "1.500"))
+        assert not [t for t in ticks if len(t) >= 4 and "." not in t], ticks  # not 1000
+
+
+def test_a_merger_during_the_year_is_marked_on_the_monthly_chart(rendered) -> None:
+    months = rendered["2025/tran-phu"]
+    chart = months[months.index('data-chart="months"') :]
+    chart = chart[: chart.index("</figure>")]
+    assert "Sắp xếp từ 01/7/2025" in chart
+    assert "Sắp xếp từ" not in rendered["2023/nam-chinh"]  # no merger, no mark

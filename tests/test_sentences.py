@@ -77,7 +77,9 @@ def _tables(
         "quality": pd.DataFrame(
             columns=["sheet", "rows_read", "rows_kept", "rows_fixed", "rows_rejected"]
         ),
-        "rejected": pd.DataFrame({"reason": pd.Series([], dtype=object)}),
+        "rejected": pd.DataFrame(
+            {"reason_code": pd.Series([], dtype=object), "reason": pd.Series([], dtype=object)}
+        ),
     }
 
 
@@ -98,10 +100,12 @@ BASE = {
     "log_first_month": 1.0,
     "log_last_month": 12.0,
     "log_months": 12.0,
+    "members_total": 31.0,
     "members_without_smartphone": 0.0,
     "members_without_smartphone_commune": 0.0,
     "members_without_smartphone_village": 0.0,
     "village_leaders_aged_60": 0.0,
+    "leaders_aged_60_share": 0.0,
     "villages_without_team": 0.0,
     "share_people_chinh_quyen_so": 30.0,
     "share_people_kinh_te_so": 30.0,
@@ -291,14 +295,30 @@ CASES = [
     ("target: not measured", {"vneid_share": None}, {}, [], ["chỉ tiêu quốc gia"]),
     # -- findings and the proposals that follow --------------------------------------------------
     (
-        "smartphones: one, in a village team",
-        {"members_without_smartphone": 1.0, "members_without_smartphone_village": 1.0},
+        "smartphones: one, in a village team of a small commune",
+        {
+            "members_without_smartphone": 1.0,
+            "members_without_smartphone_village": 1.0,
+            "members_total": 13.0,
+        },
         {"members": ONE_SMARTPHONELESS},
         [
             "01 thành viên Tổ CNSCĐ cấp thôn ở thôn Bịch Tây không có điện thoại thông minh",
-            "cước phí 3G/4G cho thành viên Tổ CNSCĐ cấp thôn ở thôn Bịch Tây chưa có",
+            "Hỗ trợ điện thoại thông minh cho thành viên Tổ CNSCĐ cấp thôn ở thôn Bịch Tây chưa "
+            "có điện thoại thông minh; hỗ trợ cước phí 3G/4G cho các thành viên Tổ CNSCĐ cấp thôn.",
         ],
-        ["cấp xã không có", "các thành viên Tổ CNSCĐ cấp thôn"],
+        ["cấp xã không có", "cho các thành viên Tổ CNSCĐ cấp thôn ở"],
+    ),
+    (
+        "smartphones: one among hundreds of members, below the share",
+        {
+            "members_without_smartphone": 1.0,
+            "members_without_smartphone_village": 1.0,
+            "members_total": 350.0,
+        },
+        {"members": ONE_SMARTPHONELESS},
+        [],
+        ["điện thoại thông minh", "3G/4G"],
     ),
     (
         "smartphones: several, in the commune team only",
@@ -306,7 +326,8 @@ CASES = [
         {"members": [_member("Xã", smartphone=False), _member("Xã", smartphone=False)]},
         [
             "02 thành viên Tổ CNSCĐ cấp xã không có điện thoại thông minh",
-            "cước phí 3G/4G cho các thành viên Tổ CNSCĐ cấp xã chưa có điện thoại thông minh.",
+            "Hỗ trợ điện thoại thông minh cho các thành viên Tổ CNSCĐ cấp xã chưa có điện thoại "
+            "thông minh; hỗ trợ cước phí 3G/4G cho các thành viên Tổ CNSCĐ cấp thôn.",
         ],
         ["cấp thôn chưa có", "Tổ CNSCĐ thôn"],
     ),
@@ -338,8 +359,8 @@ CASES = [
         [],
     ),
     (
-        "village leaders aged 60: one",
-        {"village_leaders_aged_60": 1.0},
+        "village leaders aged 60: one of five leaders",
+        {"village_leaders_aged_60": 1.0, "leaders_aged_60_share": 20.0},
         {"members": [_member("Xã"), _member("Thôn", "Hoàng Xá", role="Tổ trưởng", born=1958)]},
         ["01 tổ trưởng của Tổ CNSCĐ cấp thôn từ 60 tuổi trở lên (thôn Hoàng Xá)"],
         [],
@@ -356,7 +377,7 @@ CASES = [
         {"people_guided_per_1000": 200.0},
         {},
         [
-            "mới đạt 200 lượt trên 1.000 dân;",
+            "mới đạt 200 lượt trên 1.000 dân, số người dân được tiếp cận",
             "hướng dẫn trực tiếp tại nhà văn hóa thôn",
         ],
         [],
@@ -367,6 +388,155 @@ CASES = [
         {},
         ["chỉ chiếm 8,4% số lượt", "các Tổ CNSCĐ còn chưa chặt chẽ: 6,5% số dòng"],
         [" %"],
+    ),
+    (
+        "aged leaders: one among forty leaders, below the share",
+        {"village_leaders_aged_60": 1.0, "leaders_aged_60_share": 2.5},
+        {},
+        [],
+        ["60 tuổi", "hỗ trợ tổ trưởng"],
+    ),
+    # -- the rules added with the catalogue (pipeline/rules.py) ---------------------------------
+    (
+        "no commune-level team: said in I, II and III",
+        {"teams_commune": 0.0, "members_commune": 0.0, "teams_total": 4.0},
+        {},
+        [
+            "Xã Nam Chính chưa thành lập Tổ công nghệ số cộng đồng (CNSCĐ) cấp xã; hiện có",
+            "Xã Nam Chính chưa thành lập Tổ CNSCĐ cấp xã nên việc chỉ đạo, điều phối hoạt động "
+            "của các Tổ CNSCĐ cấp thôn còn hạn chế.",
+            "Thành lập Tổ CNSCĐ cấp xã trong năm 2024, phân công thành viên phụ trách và điều "
+            "phối hoạt động của các Tổ CNSCĐ cấp thôn.",
+        ],
+        ["không cho thấy tồn tại"],
+    ),
+    (
+        "no commune-level team: missing figure says nothing",
+        {"teams_commune": None},
+        {},
+        [],
+        ["chưa thành lập Tổ CNSCĐ cấp xã nên"],
+    ),
+    (
+        "villages without a team: many, counted with their share",
+        {"villages": 40.0, "villages_without_team": 12.0, "teams_village": 28.0},
+        {"villages": [f"Thôn {n}" for n in range(1, 41)], "members": [_member("Xã")]},
+        [
+            "12 thôn (chiếm 30% số thôn) chưa có Tổ CNSCĐ hoạt động.",
+            "Kiện toàn, thành lập Tổ CNSCĐ tại 12 thôn chưa có tổ.",
+        ],
+        ["Thôn 1,"],
+    ),
+    (
+        "a log that stops in April: II and III",
+        {"log_first_month": 1.0, "log_last_month": 4.0, "log_months": 4.0},
+        {},
+        [
+            "Nhật ký hoạt động của các Tổ CNSCĐ chỉ có số liệu từ tháng 01 đến tháng 4 năm 2023 "
+            "(04/12 tháng), chưa phản ánh đầy đủ kết quả hoạt động cả năm.",
+            "Các Tổ CNSCĐ cập nhật nhật ký hoạt động đầy đủ hằng tháng",
+        ],
+        [],
+    ),
+    (
+        "a national target not met: II with its gap, III with whom",
+        {"online_dossier_share": 26.7, "online_dossiers": 267.0, "all_dossiers": 1000.0},
+        {},
+        [
+            "Tỷ lệ hồ sơ thủ tục hành chính được nộp trực tuyến mới đạt 26,7%, chưa đạt chỉ tiêu "
+            "quốc gia năm 2023 (50%), còn thiếu 23,3 điểm phần trăm.",
+            "Bộ phận Một cửa xã phối hợp với các Tổ CNSCĐ hướng dẫn người dân nộp hồ sơ thủ tục "
+            "hành chính trực tuyến, phấn đấu đạt chỉ tiêu 50%",
+        ],
+        [],
+    ),
+    (
+        "a national target met: nothing in II",
+        {"vneid_share": 62.5, "adults_with_vneid": 1250.0, "adults": 2000.0},
+        {},
+        [],
+        ["tài khoản định danh điện tử mức 2 mới đạt", "Công an"],
+    ),
+    (
+        "Zalo groups of villages beyond the village teams",
+        {"zalo_groups": 5.0, "zalo_groups_commune": 1.0, "zalo_groups_village": 4.0},
+        {},
+        ["01 nhóm Zalo của Tổ CNSCĐ xã, 04 nhóm Zalo của Tổ CNSCĐ thôn"],
+        [],
+    ),
+    (
+        "Zalo groups of villages with fewer village teams",
+        {
+            "zalo_groups": 5.0,
+            "zalo_groups_commune": 1.0,
+            "zalo_groups_village": 4.0,
+            "teams_village": 3.0,
+        },
+        {},
+        ["01 nhóm Zalo của Tổ CNSCĐ xã, 04 nhóm Zalo cấp thôn"],
+        ["04 nhóm Zalo của Tổ CNSCĐ thôn"],
+    ),
+    (
+        "a decision that set up village teams without a village list",
+        {"teams_village": 0.0, "members_village": 0.0, "teams_total": 1.0},
+        {
+            "decisions": [
+                {
+                    "number": "40/QĐ-UBND",
+                    "doc_kind": "Quyết định",
+                    "date": pd.Timestamp(2023, 4, 25),
+                    "issuer": "UBND xã Nam Chính",
+                    "subject": "Thành lập Tổ chỉ đạo, tổ công nghệ số cộng đồng thôn",
+                }
+            ]
+        },
+        ["Tổ CNSCĐ cấp thôn đã có quyết định thành lập nhưng chưa có danh sách thành viên"],
+        ["chưa thành lập Tổ CNSCĐ cấp thôn"],
+    ),
+    (
+        "decisions: the commune's own are the main clause",
+        {},
+        {
+            "decisions": [
+                {
+                    "number": "689/QĐ-UBND",
+                    "doc_kind": "Quyết định",
+                    "date": pd.Timestamp(2022, 3, 21),
+                    "issuer": "UBND tỉnh Hải Dương",
+                    "subject": "Về việc thành lập Tổ chỉ đạo",
+                },
+                {
+                    "number": "40/QĐ-UBND",
+                    "doc_kind": "Quyết định",
+                    "date": pd.Timestamp(2022, 4, 25),
+                    "issuer": "UBND xã Nam Chính",
+                    "subject": "Kiện toàn Tổ",
+                },
+            ]
+        },
+        [
+            "Thực hiện Quyết định số 689/QĐ-UBND ngày 21/3/2022 của UBND tỉnh Hải Dương về việc "
+            "thành lập Tổ chỉ đạo, UBND xã Nam Chính đã ban hành Quyết định số 40/QĐ-UBND ngày "
+            "25/4/2022 kiện toàn Tổ."
+        ],
+        [],
+    ),
+    (
+        "decisions: only the levels above",
+        {},
+        {"issuer": "UBND huyện Nam Sách"},
+        [
+            "Trong năm, UBND xã Nam Chính triển khai thực hiện Quyết định số 40/QĐ-UBND ngày "
+            "05/01/2023 của UBND huyện Nam Sách kiện toàn Tổ."
+        ],
+        ["Thực hiện Quyết định"],
+    ),
+    (
+        "trainings: the proposal says in person or online, as the seed",
+        {"trainings": 1.0, "trainings_online": 0.0, "trainings_in_person": 1.0},
+        {},
+        ["Tiếp tục hỗ trợ tập huấn bằng hình thức trực tiếp hoặc trực tuyến cho các thành viên"],
+        [],
     ),
     # -- names mid-sentence and dates ------------------------------------------------------------
     (
@@ -544,3 +714,97 @@ def test_a_rejected_figure_a_target_needs_is_named_in_one_sentence() -> None:
     assert sentence.startswith("Số liệu “người trưởng thành có tài khoản định danh điện tử mức 2”")
     assert "chỉ tiêu quốc gia năm 2023 về tỷ lệ người trưởng thành có tài khoản" in sentence
     assert sentence.count(".") == 1 and sentence.endswith(".")
+
+
+def test_training_once_in_a_second_year_is_not_said_as_a_first() -> None:
+    values = {**BASE, "trainings": 1.0, "trainings_online": 1.0, "trainings_in_person": 0.0}
+    context = report_context(NAM_CHINH, 2023, _tables(), values, load_settings())
+    first = visible_text(render_report(context | {"footer": ""}, {"services": "", "months": ""}))
+    again = context | {"footer": "", "previous": {"trainings": 2.0}}
+    second = visible_text(render_report(again, {"services": "", "months": ""}))
+    assert "Do mới được tham dự lớp tập huấn 01 lần bằng hình thức trực tuyến" in first
+    assert "Do mới" not in second
+    second = re.sub(r"\s+", " ", second)
+    assert "chỉ được tham dự 01 lớp tập huấn bằng hình thức trực tuyến" in second
+
+
+def test_the_annex_reasons_add_up_to_the_rows_rejected() -> None:
+    # Nam Chính's annex listed 16 rows of reasons under "Bị loại 14": its two blank rows are
+    # not rejected rows (cleaning's quality summary leaves them out), so neither are they here.
+    tables = _tables()
+    tables["quality"] = pd.DataFrame(
+        [
+            {
+                "sheet": "Nhật ký hoạt động",
+                "rows_read": 70,
+                "rows_kept": 69,
+                "rows_fixed": 0,
+                "rows_rejected": 1,
+            }
+        ]
+    )
+    tables["rejected"] = pd.DataFrame(
+        {
+            "reason_code": ["blank_row", "blank_row", "duplicate_row"],
+            "reason": ["Dòng trống", "Dòng trống", "Dòng trùng lặp"],
+        }
+    )
+    context = report_context(NAM_CHINH, 2023, tables, BASE, load_settings())
+    assert context["rejected_reasons"] == [("Dòng trùng lặp", 1)]
+    assert sum(n for _, n in context["rejected_reasons"]) == sum(
+        row["rows_rejected"] for row in context["quality"]
+    )
+
+
+def test_the_training_content_is_said_as_the_seed_says_it() -> None:
+    tables = _tables()
+    tables["trainings"] = pd.DataFrame(
+        {
+            "organiser": ["UBND huyện Nam Sách", "UBND huyện Nam Sách"],
+            "topic": ["Sử dụng dịch vụ công trực tuyến.", "Sử dụng dịch vụ công trực tuyến."],
+        }
+    )
+    context = report_context(NAM_CHINH, 2023, tables, BASE, load_settings()) | {"footer": ""}
+    text = re.sub(r"\s+", " ", visible_text(render_report(context, {"services": "", "months": ""})))
+    assert "Nội dung tập huấn: sử dụng dịch vụ công trực tuyến." in text
+    context = report_context(NAM_CHINH, 2023, _tables(), BASE, load_settings()) | {"footer": ""}
+    assert "Nội dung tập huấn" not in visible_text(
+        render_report(context, {"services": "", "months": ""})
+    )
+
+
+def test_a_predecessors_decisions_are_theirs_before_the_merger() -> None:
+    from pipeline.registry import find_commune
+
+    tran_phu = find_commune(2024, "10633")  # from Nam Chính and Nam Trung on 01/12/2024
+    decisions = [
+        {
+            "number": n,
+            "doc_kind": "Quyết định",
+            "date": pd.Timestamp(date),
+            "issuer": issuer,
+            "subject": "Kiện toàn Tổ",
+        }
+        for n, date, issuer in (
+            ("27/QĐ-UBND", "2024-05-28", "UBND xã Nam Chính"),
+            ("69/QĐ-UBND", "2024-12-01", "UBND xã Trần Phú"),
+        )
+    ]
+    context = report_context(
+        tran_phu, 2024, _tables(decisions=decisions), BASE, load_settings()
+    ) | {"footer": ""}
+    text = re.sub(r"\s+", " ", visible_text(render_report(context, {"services": "", "months": ""})))
+    assert (
+        "UBND xã Trần Phú đã ban hành Quyết định số 69/QĐ-UBND ngày 01/12/2024 kiện toàn Tổ. "
+        "Trước khi sắp xếp, UBND xã Nam Chính (cũ) đã ban hành Quyết định số 27/QĐ-UBND ngày "
+        "28/5/2024 kiện toàn Tổ."
+    ) in text
+    assert "Thực hiện" not in text
+
+
+def test_low_reach_claims_nothing_the_figures_do_not_show() -> None:
+    # A đặc khu's II said "nhiều người dân dùng điện thoại thông minh nhưng chưa sử dụng dịch vụ
+    # số" with no figure of smartphones among the people behind it.
+    text = _render({"people_guided_per_1000": 200.0})
+    assert "mới đạt 200 lượt trên 1.000 dân" in text
+    assert "dùng điện thoại thông minh nhưng" not in text
