@@ -176,8 +176,8 @@ def test_many_missing_units_are_counted_first_and_listed_once_at_the_end() -> No
     html = _render(comparison_context(2025, "x", "Tỉnh Thử", communes, indicators, load_settings()))
     text = re.sub(r"\s+", " ", html)
     assert "13 xã chưa có báo cáo (danh sách ở cuối báo cáo)" in text
-    assert text.count("xã 015") == 1  # named once
-    assert "Chưa có báo cáo năm 2025 (13 xã): xã 003" in text
+    assert text.count("Xã 014, Xã 015") == 1  # listed once (a numbered unit keeps its capital)
+    assert "Chưa có báo cáo năm 2025 (13 xã): Xã 003" in text
 
 
 def test_the_printed_tables_count_the_missing_communes_instead_of_a_row_each(district) -> None:

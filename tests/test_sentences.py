@@ -670,6 +670,7 @@ def test_only_the_kinds_that_have_a_team_name_the_village_teams() -> None:
         "members_without_smartphone": 8.0,
         "members_without_smartphone_village": 8.0,
         "village_leaders_aged_60": 8.0,
+        "leaders_aged_60_share": 100.0,  # the rule reads the share (8 of 8 buôn leaders)
     }
     text = _render(values, villages=units, members=members)
     assert "08 Tổ CNSCĐ cấp buôn với 08 thành viên trên tổng số 10 thôn, buôn" in text
@@ -695,7 +696,8 @@ def test_a_numbered_ward_keeps_its_capital_everywhere() -> None:
     for phrase in (
         "trên địa bàn Phường 9 năm 2023",
         "của Ủy ban nhân dân Phường 9.",
-        "của UBND Phường 9",
+        "UBND Phường 9 đã ban hành",
+        "của Ủy ban nhân dân Phường 9)",  # the annex's reference to the report
     ):
         assert phrase in text, phrase
     assert "phường 9" not in text and "quận 3" not in text and "Quận 3" in text
