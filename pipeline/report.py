@@ -373,7 +373,13 @@ def comparison_charts(context: dict) -> list[str]:
         "fibre_share",
         "online_dossier_share",
     ):
-        every = [(r["name"], r[code]) for r in context["included"] if r[code] is not None]
+        # Only the units ranked on the figure: a partial year's flow is not drawn against full
+        # years (section 1 says it is not ranked).
+        every = [
+            (r["name"], r[code])
+            for r in context["included"]
+            if r[code] is not None and r.get(f"rank_{code}") is not None
+        ]
         if len(every) >= 2:
             pairs, cut = chart_pairs(every)
             title = context["names"][code]

@@ -711,6 +711,25 @@ def test_a_partial_year_is_not_ranked_against_full_years() -> None:
     assert table.at["6", "rank_smartphone_share"] == 1  # a share of members is not a flow
 
 
+def test_a_partial_year_is_neither_drawn_on_a_ranked_chart_nor_ranked_none() -> None:
+    """A new user's trial: Mường Nhé (January–April) was drawn first on the chart of people
+    guided per 1,000 and its table cells read 'hạng None', beside section 1 saying such a unit
+    is not ranked."""
+    communes = [_commune(str(n), f"Xã {name}") for n, name in enumerate("ABC", start=1)]
+    full = {"log_months": 12.0, "log_first_month": 1.0, "log_last_month": 12.0}
+    values = {str(n): {**full, "people_guided_per_1000": 500.0 + n} for n in (1, 2)}
+    values["3"] = {"log_months": 4.0, "log_first_month": 1.0, "log_last_month": 4.0}
+    values["3"]["people_guided_per_1000"] = 900.0
+    context = comparison_context(
+        2025, "x", "Tỉnh Thử", communes, _indicators(values), load_settings()
+    )
+    charts = comparison_charts(context)
+    drawn = [svg for svg in charts if "1.000 dân" in svg]
+    assert drawn and all("Xã C" not in svg for svg in drawn)
+    html = _render(context)
+    assert "hạng None" not in html and "không xếp hạng" in html
+
+
 def test_shared_trainings_are_not_summed_and_one_unit_has_no_median() -> None:
     # A class the district runs for every commune is counted by each: "Lớp tập huấn Tổng 40"
     # added the same classes up. And a median of one unit is that unit, not a median.
