@@ -123,7 +123,10 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
                 # Figures written but rejected: the report prints none of them.
                 "lost_figures": lost.get(record["code"], []),
                 "links": links,
-                "limitations": None if limitations is None else len(limitations),
+                # Section II's sentences: one per rule that fired, one for rejected figures.
+                "limitations": None
+                if limitations is None
+                else len(limitations) + bool(lost.get(record["code"])),
                 # The rules of sections II and III, each with its figure and threshold.
                 "review": f"{folder}/notebook.html#quy-tac"
                 if (status_path.parent / "notebook.html").exists()

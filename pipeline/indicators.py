@@ -748,7 +748,7 @@ for _kind, _code_name in contract.RESULT_KINDS.items():
             _unit,
             _RESULT_PILLARS[_code_name],
             f"Tổng giá trị '{_kind}' trong bảng kết quả; không có giá trị khi không có dòng nào "
-            "(xã không theo dõi chỉ tiêu này, không phải bằng 0).",
+            "(đơn vị không theo dõi chỉ tiêu này, không phải bằng 0).",
             ("results",),
             _has_kind(_kind),
             is_count=False,

@@ -56,7 +56,10 @@ class ReportOptions:
         if report and self.settings_file:
             read = tomllib.loads(self.settings_text.decode("utf-8"))
             read.pop("groups", None)
-            settings = hash_bytes(json.dumps(read, sort_keys=True, default=str).encode())
+            # A file of groups alone changes no report: as if there were no file.
+            settings = (
+                hash_bytes(json.dumps(read, sort_keys=True, default=str).encode()) if read else ""
+            )
         return {
             "settings": settings,
             "templates": hash_bytes(*(n.encode() + b"\0" + c for n, c in self.templates))

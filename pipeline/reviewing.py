@@ -18,7 +18,7 @@ from pipeline.evidence import EVIDENCE_FOLDER, LONG_EVIDENCE, SUMMARY_FILE, Audi
 from pipeline.exports import write_csv
 from pipeline.files import write_text
 from pipeline.group_evidence import GroupAudit, build_group_audit, figure_names
-from pipeline.indicators import CATALOGUE_BY_CODE, service_code
+from pipeline.indicators import CATALOGUE_BY_CODE, REJECTED, service_code
 from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group
 from pipeline.units import in_words
 
@@ -60,6 +60,7 @@ def figure(value: float | None) -> str:
 def _macros():
     env = narrative.new_environment()
     env.filters["cell"] = _cell
+    env.globals["rejected_reason"] = REJECTED
     return env.get_template("audit.html.j2").module
 
 

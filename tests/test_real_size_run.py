@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import lxml.html
 import pytest
 from openpyxl import load_workbook
 
@@ -146,8 +147,15 @@ def test_a_figure_typed_negative_is_said_rejected_never_not_written(lai_chau) ->
     assert "không cho thấy tồn tại, hạn chế nổi bật" not in section_two
     assert "bị loại" in section_two and "chỉ tiêu quốc gia năm 2023 về tỷ lệ" in section_two
     assert "người trưởng thành có tài khoản định danh điện tử mức 2" in section_two
-    index = _text((paths.outputs_year(YEAR) / "index.html").read_text(encoding="utf-8"))
+    index_html = (paths.outputs_year(YEAR) / "index.html").read_text(encoding="utf-8")
+    index = _text(index_html)
     assert "2 số liệu bị loại" in index
+    # The index counts section II's sentences, the one on rejected figures included.
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    said = len(re.findall(r'<p data-rule="[^"]+"', html.split("III. ĐỀ XUẤT")[0]))
+    row = lxml.html.fromstring(index_html).xpath(f'//tr[.//a[contains(@href, "{typed.stem}/")]]')
+    counted = row[0].xpath('.//td[.//a[@class="review"]]')[0].get("data-value")
+    assert said >= 2 and counted == str(said)
     notebook = _text((folder / "notebook.html").read_text(encoding="utf-8"))
     assert REJECTED in notebook
 

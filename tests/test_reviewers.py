@@ -104,6 +104,17 @@ def test_a_section_two_sentence_leads_to_its_rule_threshold_and_value(built: Pat
     assert "có" in rule.xpath("td")[-1].text_content()
 
 
+def test_every_rule_link_of_the_notebook_leads_somewhere(built: Paths) -> None:
+    """Each '[quy tắc]' of sections II and III lands on its rule, the sentence on rejected
+    figures included (a new user's trial found #quy-tac-lost_figures leading nowhere)."""
+    page = lxml.html.fromstring(_folder(built).joinpath("notebook.html").read_text("utf-8"))
+    links = [a.get("href") for a in page.xpath('//a[@class="to-rule"]')]
+    assert links
+    for href in links:
+        assert page.xpath(f'//*[@id="{href[1:]}"]'), href
+    assert page.xpath('//*[@id="quy-tac-lost_figures"]')
+
+
 def test_report_html_is_a_clean_document(built: Paths) -> None:
     html = _folder(built).joinpath("report.html").read_text("utf-8")
     page = lxml.html.fromstring(html)

@@ -152,6 +152,18 @@ def test_last_year_s_rows_changed_recompute_this_year_s_figures(district_copy: P
     assert any(line.startswith("2023: computing indicators (last year's") for line in said), said
 
 
+def test_a_settings_file_of_groups_alone_rebuilds_no_report(district_copy: Paths, tmp_path: Path):
+    """A new user's trial: `compare --group … --settings groups.toml` rebuilt every report
+    ('settings changed') although the file held only [groups]."""
+    _run(district_copy, ("nam-chinh",))
+    settings = tmp_path / "groups.toml"
+    settings.write_text('[groups]\n"Cụm" = ["10627", "10645"]\n', encoding="utf-8")
+    options = ReportOptions(settings, formats=("html",), engine="inprocess")
+    communes = [sample_commune(2022, "nam-chinh")]
+    runs = run_year(district_copy, 2022, communes, workers=1, echo=None, options=options)
+    assert [r.status for r in runs] == ["skipped"]
+
+
 def test_settings_changed_rebuilds_reports_not_cleaning(
     district_copy: Paths, tmp_path: Path
 ) -> None:
