@@ -10,6 +10,7 @@ a silent fallback. The same fragment gives the same bytes: the document has no d
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -126,21 +127,48 @@ def typst_source(fragment: str) -> str:
 
 def pdf_bytes(fragment: str, title: str, landscape: bool = False) -> bytes:
     """The fragment laid out as a PDF, in bytes (the same fragment gives the same bytes)."""
+    font = resolve_font()
+    source = typst_source(fragment).encode("utf-8")
+    inputs = {"font": _family(font), "title": title, "landscape": "yes" if landscape else "no"}
+    if _typst_owner() == os.getpid():
+        return _compile(source, inputs, str(font.parent))
+    return _helper(os.getpid()).submit(_compile, source, inputs, str(font.parent)).result()
+
+
+# Typst lays out on a pool of threads it starts at its first document. A process forked after
+# that (a pool worker of a process that already made a PDF: a comparison, a test) has the pool's
+# state but not its threads, and its first Typst call would wait forever. Such a process gives
+# its PDFs to a helper process of its own, started clean (spawn) the first time it needs one.
+_OWNER: list[int] = []  # the process whose Typst threads are live
+
+
+def _typst_owner() -> int:
+    if not _OWNER:
+        _OWNER.append(os.getpid())
+    return _OWNER[0]
+
+
+@lru_cache(maxsize=1)
+def _helper(pid: int):
+    """The helper of process `pid` (a process forked from this one makes its own)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from pipeline.workers import _start_worker  # dies with the process it serves
+
+    return ProcessPoolExecutor(
+        max_workers=1, mp_context=get_context("spawn"), initializer=_start_worker
+    )
+
+
+def _compile(source: bytes, inputs: dict[str, str], font_folder: str) -> bytes:
     import typst
 
-    font = resolve_font()
+    _typst_owner()
     try:
-        return _compiler(font.parent).compile(
-            input=typst_source(fragment).encode("utf-8"),
-            format="pdf",
-            sys_inputs={
-                "font": _family(font),
-                "title": title,
-                "landscape": "yes" if landscape else "no",
-            },
-        )
+        return _compiler(Path(font_folder)).compile(input=source, format="pdf", sys_inputs=inputs)
     except typst.TypstError as exc:
-        raise PipelineError(f"Typst could not lay out the PDF: {exc.message}") from exc
+        raise PipelineError(f"Typst could not lay out the PDF: {exc.message}") from None
 
 
 def write_pdf(

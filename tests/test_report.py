@@ -258,3 +258,26 @@ def test_without_root_the_fetched_font_is_used(nam_chinh, tmp_path, monkeypatch)
     finally:
         pdf.resolve_font.cache_clear()
         pdf._compiler.cache_clear()
+
+
+def test_a_report_reads_the_communes_rows_once_for_its_audit_and_its_text(nam_chinh, monkeypatch):
+    """The notebook reads the commune's Parquet rows once (commune_data), the audit and the
+    report start from them, and the report is the one a separate read gives."""
+    from pipeline import store
+    from pipeline.commune_data import read_commune_data
+    from pipeline.report import commune_report_html, report_html
+    from pipeline.reviewing import audit_of, inputs
+
+    paths, _ = nam_chinh
+    reads = []
+    read_commune = store.read_commune
+    monkeypatch.setattr(
+        store, "read_commune", lambda *args: reads.append(args[1]) or read_commune(*args)
+    )
+    run = execute_report(paths, 2022, sample_commune(2022, "nam-chinh"))  # in this process
+    assert run.status == "ok", run.message
+    assert reads == ["10627"]
+    data = read_commune_data(2022, "10627", paths.base)
+    audit = audit_of(data)
+    assert report_html(data) == commune_report_html(2022, "10627", paths.base)  # not altered
+    assert str(inputs(audit)) == str(inputs(audit_of(read_commune_data(2022, "10627", paths.base))))

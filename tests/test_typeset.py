@@ -86,3 +86,21 @@ def test_an_inline_svg_goes_to_typst_whole_with_its_namespace() -> None:
     assert 'xmlns=\\"http://www.w3.org/2000/svg\\"' in markup and "viewBox" in markup
     assert markup.count("xmlns") == 1
     assert "T12 & ỹ" in _pdf_text(f'<figure class="chart">{svg}</figure>')
+
+
+def test_a_process_forked_after_a_pdf_still_makes_pdfs() -> None:
+    """Typst's threads start with the first PDF; a pool worker forked after that (a comparison
+    made before a run, one test after another) would wait for them forever."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    fragment = "<p>Trước khi tách tiến trình</p>"
+    made = pdf_bytes(fragment, "t")  # this process's Typst threads are running
+    fork = multiprocessing.get_context("fork")  # as pipeline/workers.py starts its workers
+    pool = ProcessPoolExecutor(1, mp_context=fork)
+    try:
+        assert pool.submit(pdf_bytes, fragment, "t").result(timeout=120) == made
+    finally:
+        for process in pool._processes.values():  # a worker that hangs is not waited for
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
