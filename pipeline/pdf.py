@@ -132,7 +132,7 @@ def pdf_bytes(fragment: str, title: str, landscape: bool = False) -> bytes:
     inputs = {"font": _family(font), "title": title, "landscape": "yes" if landscape else "no"}
     if _typst_owner() == os.getpid():
         return _compile(source, inputs, str(font.parent))
-    return _helper(os.getpid()).submit(_compile, source, inputs, str(font.parent)).result()
+    return _in_helper(source, inputs, str(font.parent))
 
 
 # Typst lays out on a pool of threads it starts at its first document. A process forked after
@@ -150,15 +150,41 @@ def _typst_owner() -> int:
 
 @lru_cache(maxsize=1)
 def _helper(pid: int):
-    """The helper of process `pid` (a process forked from this one makes its own)."""
-    from concurrent.futures import ProcessPoolExecutor
+    """The helper of process `pid` (a process forked from this one makes its own): a daemon, so
+    the process's exit stops it instead of waiting for it."""
     from multiprocessing import get_context
 
-    from pipeline.workers import _start_worker  # dies with the process it serves
+    context = get_context("spawn")
+    here, there = context.Pipe()
+    context.Process(target=_serve, args=(there,), daemon=True).start()
+    there.close()
+    return here
 
-    return ProcessPoolExecutor(
-        max_workers=1, mp_context=get_context("spawn"), initializer=_start_worker
-    )
+
+def _in_helper(source: bytes, inputs: dict[str, str], font_folder: str) -> bytes:
+    connection = _helper(os.getpid())
+    connection.send((source, inputs, font_folder))
+    made, result = connection.recv()
+    if not made:
+        raise PipelineError(result)
+    return result
+
+
+def _serve(connection) -> None:
+    """The helper's loop: a document in, its PDF (or Typst's message) out, until its process
+    ends."""
+    from pipeline.workers import _start_worker
+
+    _start_worker()  # dies with the process it serves
+    while True:
+        try:
+            job = connection.recv()
+        except EOFError:
+            return
+        try:
+            connection.send((True, _compile(*job)))
+        except PipelineError as exc:
+            connection.send((False, str(exc)))
 
 
 def _compile(source: bytes, inputs: dict[str, str], font_folder: str) -> bytes:

@@ -94,13 +94,15 @@ def test_a_process_forked_after_a_pdf_still_makes_pdfs() -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    from pipeline.workers import stop_now
+
     fragment = "<p>Trước khi tách tiến trình</p>"
     made = pdf_bytes(fragment, "t")  # this process's Typst threads are running
     fork = multiprocessing.get_context("fork")  # as pipeline/workers.py starts its workers
     pool = ProcessPoolExecutor(1, mp_context=fork)
     try:
         assert pool.submit(pdf_bytes, fragment, "t").result(timeout=120) == made
+        pool.shutdown(wait=True)  # the worker ends, with its helper
+        assert not any(p.is_alive() for p in multiprocessing.active_children())
     finally:
-        for process in pool._processes.values():  # a worker that hangs is not waited for
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+        stop_now(pool)  # a worker that hangs is killed, not waited for
