@@ -11,7 +11,7 @@ the cost of making documents of it (the aim: at most 0.5 s of CPU per commune).
 
     .venv/bin/python benchmarks/bench_report.py [--communes 5] [--engine inprocess|kernel]
         [--pdf-runs 10]   # also Nam Chính 2022's PDF: the first in the process, then the
-                          # median of 10 warm runs (Typst; WeasyPrint took 558 ms, first 1.10 s)
+                          # median of 10 warm runs (Typst; WeasyPrint took 548 ms, first 1.4 s)
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ def pdf_costs(fragment: str, folder: Path, runs: int) -> None:
         f"{statistics.median(step.wall) * 1000:.0f} ms wall, "
         f"{statistics.median(step.cpu) * 1000:.0f} ms CPU "
         f"(min {min(step.wall) * 1000:.0f}, max {max(step.wall) * 1000:.0f} ms); "
-        f"identical bytes every run: {same} (aim 50 ms; WeasyPrint: 558 ms)"
+        f"identical bytes every run: {same} (aim 50 ms; WeasyPrint: 548 ms)"
     )
 
 
