@@ -114,7 +114,7 @@ STEPS = {  # (module, function) timed as a step of the comparison
 
 def comparison_steps(paths: Paths, repeat: int, profile: int) -> None:
     """`execute_comparison` alone, `repeat` times, with the CPU seconds of each step (the first
-    run also pays the imports: notebook machinery, WeasyPrint, fonts)."""
+    run also pays the imports: notebook machinery, Typst, fonts)."""
     spent: dict[str, float] = {}
 
     def timed(name: str, function):

@@ -2,15 +2,13 @@
 from the same figure and byte-identical for the same data.
 
 The SVG keeps its text as text (`svg.fonttype: none`), in DejaVu Serif, the font matplotlib
-measures it with (the PDF embeds matplotlib's own copy: `font_face_css`). Drawn as paths, every
-letter was an element of its own, and WeasyPrint spent about 40 % of a report's PDF time
-parsing, styling and drawing them; as text the SVG is a sixth of the size and selectable.
+measures it with (the PDF embeds matplotlib's own copy: `pdf.chart_fonts`). As text the SVG is a
+sixth of the size of one with every letter drawn as a path, and its words are selectable.
 """
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import matplotlib
 from matplotlib.figure import Figure  # not pyplot: no global figure state, and faster to import
@@ -27,17 +25,6 @@ _STYLE = {
     "font.family": FONT,
     "font.size": 9,
 }
-
-
-def font_face_css() -> str:
-    """@font-face rules for the charts' font, from matplotlib's own files, so a PDF draws and
-    embeds the very font the text was measured with, whatever the system has."""
-    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    return "".join(
-        f'@font-face {{ font-family: "{FONT}"; font-weight: {weight}; '
-        f'src: url("{(folder / name).as_uri()}"); }}'
-        for weight, name in (("normal", "DejaVuSerif.ttf"), ("bold", "DejaVuSerif-Bold.ttf"))
-    )
 
 
 PNG_DPI = 200  # print resolution for the Word report

@@ -1,78 +1,46 @@
-"""The printable report: HTML and CSS paged media through WeasyPrint, in the decree's format.
+"""The printable report: the report's HTML fragment converted to Typst markup (`typeset`) and
+typeset by Typst in this process (the `typst` binding: no browser, no Pango), in the decree's
+format.
 
 Nghị định 30/2020/NĐ-CP, Phụ lục I: A4, margins 20-25 mm top and bottom, 30-35 left, 15-20
 right, Times New Roman (or a metric-compatible serif) embedded, page numbers centred at the top
-from page 2. A font that lacks a letter of the text is an error, never a silent fallback.
+from page 2 (`templates/print.typ`). A font that lacks a letter of the text is an error, never
+a silent fallback. The same fragment gives the same bytes: the document has no date.
 """
 
 from __future__ import annotations
 
-import atexit
-import base64
+import os
 import re
 import shutil
 import subprocess
 import sys
 from functools import lru_cache
+from importlib.util import find_spec
 from pathlib import Path
-from xml.etree import ElementTree
 
 from pipeline.config import TEMPLATES
 from pipeline.errors import PipelineError
 from pipeline.files import write_atomically
+from pipeline.typeset import to_typst
 
 FONT_FAMILY = "Times New Roman"
 # Families metric-compatible with Times New Roman that carry Vietnamese (fonts-croscore: Tinos).
 ACCEPTED_FAMILIES = ("Times New Roman", "Tinos", "Liberation Serif")
-SYSTEM_PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0 fonts-croscore"
+PRINT_STYLE = TEMPLATES / "print.typ"
 
 
-# Parts of a fragment for the screen only (a large group's scores and ranks, scripts): cut before
-# WeasyPrint parses them, since it styles every element, shown or not.
+# Parts of a fragment for the screen only (a large group's scores and ranks, scripts): never
+# printed.
 SCREEN_ONLY = re.compile(r"<!--screen-->.*?<!--/screen-->", re.S)
 
 
-# A chart inlined in the HTML (matplotlib's or rankchart's SVG). WeasyPrint parses an inline SVG
-# as HTML and styles each of its elements as a box before drawing it: given as an image of the
-# same SVG, it parses it as XML once and draws the same vector chart, about 0.1 s less per
-# report (of about 1.0 s: `benchmarks/bench_report.py --charts 5`). An SVG that is not
-# well-formed XML on its own (an HTML entity, an undeclared prefix, a nested <svg>) would be an
-# image that fails to load: it stays inline.
-INLINE_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
-SVG_NAMESPACE = "http://www.w3.org/2000/svg"
-
-
-def _svg_image(match: re.Match[str]) -> str:
-    svg = match.group(0)
-    try:
-        root = ElementTree.fromstring(svg)
-    except ElementTree.ParseError:
-        return svg
-    if root.tag == "svg":  # the namespace is optional in HTML, required in an image
-        svg = svg.replace("<svg", f'<svg xmlns="{SVG_NAMESPACE}"', 1)
-    elif root.tag != f"{{{SVG_NAMESPACE}}}svg":
-        return svg
-    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return f'<img class="chart-image" alt="" src="data:image/svg+xml;base64,{data}">'
-
-
-def charts_as_images(fragment: str) -> str:
-    """The fragment with each inline SVG given as an image of itself, for WeasyPrint."""
-    return INLINE_SVG.sub(_svg_image, fragment)
-
-
 class PdfUnavailable(PipelineError):
-    """This machine cannot make the PDF (no Pango, no suitable font); the HTML is still built."""
+    """This machine cannot make the PDF (no suitable font); the HTML is still built."""
 
 
 # Where `scripts/system-deps.sh` puts Tinos when it cannot install fonts-croscore (no root).
 LOCAL_FONTS = Path(sys.prefix) / "share" / "fonts" / "truetype" / "croscore"
-_FACES = {
-    ("normal", "normal"): "Regular",
-    ("bold", "normal"): "Bold",
-    ("normal", "italic"): "Italic",
-    ("bold", "italic"): "BoldItalic",
-}
 
 
 def _system_font(family: str) -> Path | None:
@@ -102,17 +70,6 @@ def resolve_font(family: str = FONT_FAMILY) -> Path:
     )
 
 
-def font_face_css() -> str:
-    """@font-face rules for Tinos in the venv, when the system has no suitable font."""
-    if _system_font(FONT_FAMILY) is not None:
-        return ""
-    return "".join(
-        f'@font-face {{ font-family: "{FONT_FAMILY}"; font-weight: {weight}; '
-        f'font-style: {style}; src: url("{(LOCAL_FONTS / f"Tinos-{name}.ttf").as_uri()}"); }}'
-        for (weight, style), name in _FACES.items()
-    )
-
-
 @lru_cache(maxsize=4)
 def _charmap(font_file: Path) -> frozenset[int]:
     from fontTools.ttLib import TTFont
@@ -128,56 +85,116 @@ def missing_glyphs(text: str, font_file: Path) -> list[str]:
     )
 
 
-def _weasyprint():
-    try:
-        import weasyprint
-    except OSError as exc:  # WeasyPrint loads Pango when imported
-        raise PdfUnavailable(
-            f"WeasyPrint cannot load Pango ({exc}); install {SYSTEM_PACKAGES}"
-        ) from exc
-    return weasyprint
+@lru_cache(maxsize=4)
+def _family(font_file: Path) -> str:
+    """The family name inside the font file: what Typst looks the font up by."""
+    from fontTools.ttLib import TTFont
+
+    names = TTFont(font_file, fontNumber=0, lazy=True)["name"]
+    return str(names.getDebugName(16) or names.getDebugName(1))
 
 
-LANDSCAPE = "@page { size: A4 landscape; margin: 20mm 20mm 20mm 30mm; }"  # wide tables
+def chart_fonts() -> Path:
+    """matplotlib's own fonts (DejaVu Serif: the charts' text is measured with it), found
+    without importing matplotlib."""
+    spec = find_spec("matplotlib")
+    if spec is None or spec.origin is None:
+        raise PdfUnavailable("matplotlib is not installed: its fonts draw the charts' text")
+    return Path(spec.origin).parent / "mpl-data" / "fonts" / "ttf"
 
 
-def document(fragment: str, title: str) -> str:
-    """A full HTML page around the report fragment (the print style sheet comes with `render`)."""
-    return (
-        f'<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8"><title>{title}</title>'
-        f"</head><body>{fragment}</body></html>"
+@lru_cache(maxsize=4)
+def _compiler(font_folder: Path):
+    """One Typst compiler per process and font folder: it reads the fonts once (a worker makes
+    hundreds of PDFs), and only from the report's font folder and the charts' (no system fonts:
+    the same PDF on every machine)."""
+    import typst
+
+    return typst.Compiler(
+        font_paths=[str(font_folder), str(chart_fonts())], ignore_system_fonts=True
     )
 
 
-@lru_cache(maxsize=2)
-def _print_setup(landscape: bool):
-    """The fonts' configuration and the style sheets (the charts' @font-face rules, the page
-    format), parsed once per process: a worker makes hundreds of PDFs. Given to WeasyPrint after
-    the document's own styles, so the print rules win over the screen's (report.css)."""
-    weasyprint = _weasyprint()
-    from weasyprint.text.fonts import FontConfiguration
-
-    from pipeline import charts  # matplotlib: loaded when a PDF is made, not by every import
-
-    font_config = FontConfiguration()
-    page = (TEMPLATES / "print.css").read_text(encoding="utf-8") + (LANDSCAPE if landscape else "")
-    sheets = [
-        weasyprint.CSS(string=charts.font_face_css() + font_face_css(), font_config=font_config),
-        weasyprint.CSS(string=page, font_config=font_config),
-    ]
-    return font_config, sheets
+@lru_cache(maxsize=1)
+def _print_style() -> str:
+    return PRINT_STYLE.read_text(encoding="utf-8")
 
 
-# Let the fonts' configuration go while its libraries are still loaded: at the interpreter's
-# exit, WeasyPrint's FontConfiguration.__del__ would call Pango after its bindings are gone.
-atexit.register(_print_setup.cache_clear)
+def typst_source(fragment: str) -> str:
+    """The Typst document of a report fragment: the print style, then the converted content."""
+    return _print_style() + "\n" + to_typst(SCREEN_ONLY.sub("", fragment))
 
 
-def render(fragment: str, title: str, landscape: bool = False):
-    """The laid-out pages of the fragment (a WeasyPrint Document)."""
-    font_config, sheets = _print_setup(landscape)
-    page = _weasyprint().HTML(string=document(fragment, title))
-    return page.render(stylesheets=sheets, font_config=font_config)
+def pdf_bytes(fragment: str, title: str, landscape: bool = False) -> bytes:
+    """The fragment laid out as a PDF, in bytes (the same fragment gives the same bytes)."""
+    font = resolve_font()
+    source = typst_source(fragment).encode("utf-8")
+    inputs = {"font": _family(font), "title": title, "landscape": "yes" if landscape else "no"}
+    if _typst_owner() == os.getpid():
+        return _compile(source, inputs, str(font.parent))
+    return _in_helper(source, inputs, str(font.parent))
+
+
+# Typst lays out on a pool of threads it starts at its first document. A process forked after
+# that (a pool worker of a process that already made a PDF: a comparison, a test) has the pool's
+# state but not its threads, and its first Typst call would wait forever. Such a process gives
+# its PDFs to a helper process of its own, started clean (spawn) the first time it needs one.
+_OWNER: list[int] = []  # the process whose Typst threads are live
+
+
+def _typst_owner() -> int:
+    if not _OWNER:
+        _OWNER.append(os.getpid())
+    return _OWNER[0]
+
+
+@lru_cache(maxsize=1)
+def _helper(pid: int):
+    """The helper of process `pid` (a process forked from this one makes its own): a daemon, so
+    the process's exit stops it instead of waiting for it."""
+    from multiprocessing import get_context
+
+    context = get_context("spawn")
+    here, there = context.Pipe()
+    context.Process(target=_serve, args=(there,), daemon=True).start()
+    there.close()
+    return here
+
+
+def _in_helper(source: bytes, inputs: dict[str, str], font_folder: str) -> bytes:
+    connection = _helper(os.getpid())
+    connection.send((source, inputs, font_folder))
+    made, result = connection.recv()
+    if not made:
+        raise PipelineError(result)
+    return result
+
+
+def _serve(connection) -> None:
+    """The helper's loop: a document in, its PDF (or Typst's message) out, until its process
+    ends."""
+    from pipeline.workers import _start_worker
+
+    _start_worker()  # dies with the process it serves
+    while True:
+        try:
+            job = connection.recv()
+        except EOFError:
+            return
+        try:
+            connection.send((True, _compile(*job)))
+        except PipelineError as exc:
+            connection.send((False, str(exc)))
+
+
+def _compile(source: bytes, inputs: dict[str, str], font_folder: str) -> bytes:
+    import typst
+
+    _typst_owner()
+    try:
+        return _compiler(Path(font_folder)).compile(input=source, format="pdf", sys_inputs=inputs)
+    except typst.TypstError as exc:
+        raise PipelineError(f"Typst could not lay out the PDF: {exc.message}") from None
 
 
 def write_pdf(
@@ -191,5 +208,5 @@ def write_pdf(
             f"the font {font.name} has no glyph for {''.join(missing)!r}: "
             "the PDF would show boxes; install fonts-croscore (Tinos)"
         )
-    pages = render(charts_as_images(SCREEN_ONLY.sub("", fragment)), title, landscape)
-    write_atomically(path, pages.write_pdf)
+    data = pdf_bytes(fragment, title, landscape)
+    write_atomically(path, lambda tmp: tmp.write_bytes(data))

@@ -24,7 +24,7 @@ PACKAGES = (
     "babel",
     "matplotlib",
     "pandera",
-    "weasyprint",
+    "typst",
     "python-calamine",
     "openpyxl",
 )

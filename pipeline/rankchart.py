@@ -5,7 +5,7 @@ Matplotlib drew each chart twice (tight bounding box) and wrote ~290 elements (t
 paths, a group per patch): ~0.4 s to draw and as much again in WeasyPrint, eight times per
 comparison. The same bars, names, values and target cost a few milliseconds here. The text is
 DejaVu Sans, measured from matplotlib's own copy of the font (the one the PDF embeds,
-`charts.font_face_css`), so names are never cut; the title is the figure's caption, so it wraps
+`pdf.chart_fonts`), so names are never cut; the title is the figure's caption, so it wraps
 as text does.
 """
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import charts, narrative, store, units
+from pipeline.commune_data import CommuneData, read_commune_data
 from pipeline.config import Paths
 from pipeline.index import read_status
 from pipeline.indicators import (
@@ -21,7 +22,7 @@ from pipeline.indicators import (
 )
 from pipeline.narrative import number
 from pipeline.rankchart import ranked_bars
-from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group, in_sentence
+from pipeline.registry import EXTRA_REGISTRY_NAME, find_group, in_sentence
 from pipeline.units import UnitWords
 
 
@@ -71,25 +72,15 @@ def numbered(charts: list[tuple | None]) -> list[tuple | None]:
     return out
 
 
-def _context(
-    year: int,
-    commune: str,
-    data_dir: str | Path,
-    settings_file: str | Path | None,
-) -> tuple[dict, dict[str, float | None]]:
+def _context(data: CommuneData) -> tuple[dict, dict[str, float | None]]:
     """The report's context (narrative) and the commune's indicator values."""
-    paths = Paths.under(data_dir)
-    found = find_commune(year, commune, paths.raw / EXTRA_REGISTRY_NAME)  # a code: unique
-    tables = store.read_commune(paths.processed_year(year), found.code)
-    indicators = pd.read_parquet(paths.processed_year(year) / store.INDICATORS_FILE)
-    settings = narrative.load_settings(Path(data_dir, settings_file) if settings_file else None)
-    values = values_of(indicators, found.code)
-    mine = indicators[indicators["commune_code"] == found.code]
+    found, year, mine = data.commune, data.year, data.indicators
+    values = values_of(mine, found.code)
     reasons = dict(zip(mine["indicator"], mine["missing_reason"], strict=True))
-    context = narrative.report_context(found, year, tables, values, settings, reasons)
+    context = narrative.report_context(found, year, data.tables, values, data.settings, reasons)
     context.update(narrative.previous_year(mine))
     context["formed"] = narrative.formed_from(
-        found, year, store.read_origins(paths.processed_year(year), found.code)
+        found, year, store.read_origins(data.paths.processed_year(year), found.code)
     )
     return context, values
 
@@ -106,13 +97,23 @@ def commune_report_html(
 
     `settings_file` and `templates_dir` are relative to `data_dir` (or absolute).
     """
-    context, values = _context(year, commune, data_dir, settings_file)
+    return report_html(
+        read_commune_data(year, commune, data_dir, settings_file), templates_dir, footer
+    )
+
+
+def report_html(
+    data: CommuneData, templates_dir: str | Path | None = None, footer: str = ""
+) -> str:
+    """The report of the commune whose inputs `data` holds (read once by the notebook for the
+    audit and the report); `templates_dir` relative to the data folder (or absolute)."""
+    context, values = _context(data)
     context["footer"] = footer
     # A district's templates folder; a subfolder named by a commune's code overrides it further.
     overrides = None
     if templates_dir:
         code = context["commune"].code
-        overrides = [Path(data_dir, templates_dir, code), Path(data_dir, templates_dir)]
+        overrides = [Path(data.data_dir, templates_dir, code), Path(data.data_dir, templates_dir)]
     services, months = numbered([service_chart(context), month_chart(values)])
     mark = merger_mark(months, context["formed"])
     chart_svgs = {
@@ -130,7 +131,7 @@ def commune_chart_images(
 ) -> dict[str, bytes]:
     """The report's charts as PNG at print resolution, by the name the HTML gives each figure
     (`data-chart`): the same data as its SVG charts, for the Word report."""
-    context, values = _context(year, commune, data_dir, settings_file)
+    context, values = _context(read_commune_data(year, commune, data_dir, settings_file))
     services, months = numbered([service_chart(context), month_chart(values)])
     mark = merger_mark(months, context["formed"])
     images = {}

@@ -13,13 +13,14 @@ import pandas as pd
 from markupsafe import escape
 
 from pipeline import evidence, narrative, store
+from pipeline.commune_data import CommuneData, read_commune_data
 from pipeline.config import Paths
 from pipeline.evidence import EVIDENCE_FOLDER, LONG_EVIDENCE, SUMMARY_FILE, Audit
 from pipeline.exports import write_csv
 from pipeline.files import write_text
 from pipeline.group_evidence import GroupAudit, build_group_audit, figure_names
 from pipeline.indicators import CATALOGUE_BY_CODE, REJECTED, service_code
-from pipeline.registry import EXTRA_REGISTRY_NAME, find_commune, find_group
+from pipeline.registry import EXTRA_REGISTRY_NAME, find_group
 from pipeline.units import in_words
 
 EVIDENCE_SHOWN = 20  # rows of a long evidence list shown in the notebook (all are in its CSV)
@@ -69,25 +70,27 @@ def commune_audit(
 ) -> Audit:
     """The audit of one commune and year, from the processed data under `data_dir` (the
     notebook's parameters, as the report reads them)."""
-    paths = Paths.under(data_dir)
-    processed = paths.processed_year(year)
-    found = find_commune(year, commune, paths.raw / EXTRA_REGISTRY_NAME)
-    override = Path(data_dir, settings_file) if settings_file else None
-    prepared = store.read_json(processed / store.PREPARED_FILE)
+    return audit_of(read_commune_data(year, commune, data_dir, settings_file))
+
+
+def audit_of(data: CommuneData) -> Audit:
+    """The audit of the commune whose inputs `data` holds (the notebook reads them once for
+    the audit and the report)."""
+    paths = data.paths
+    found = data.commune
+    prepared = store.read_json(paths.processed_year(data.year) / store.PREPARED_FILE)
     record = prepared.get("communes", {}).get(found.code, {}).get("inputs", {}).get("workbook", "")
     audit = evidence.build_audit(
-        year,
+        data.year,
         found.code,
         found.name,
-        store.read_commune(processed, found.code),
-        pd.read_parquet(
-            processed / "indicators.parquet", filters=[("commune_code", "==", found.code)]
-        ),
-        narrative.load_settings(override),
-        evidence.setting_sources(override),
+        data.tables,
+        data.indicators,
+        data.settings,
+        evidence.setting_sources(data.settings_file),
         record,
     )
-    workbook = paths.raw_year(year) / audit.file
+    workbook = paths.raw_year(data.year) / audit.file
     if audit.file and "," not in audit.file and workbook.is_file():
         # One workbook: its plain SHA-256, the one `sha256sum` prints for the file a reviewer has.
         audit.file_hash = hashlib.sha256(workbook.read_bytes()).hexdigest()

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # System packages the product needs beyond Python: a Times-compatible font with Vietnamese
-# (fonts-croscore: Tinos) and Pango for the PDF; Chromium for the browser test of the index;
+# (fonts-croscore: Tinos) for the PDF; Chromium for the browser test of the index;
 # LibreOffice Writer (headless, no GUI) for the test that opens the Word report in an office suite.
 # As root it installs what is missing. Without root it says what is missing, and fetches the
 # font package into the virtual environment (apt-get download needs no root), so PDFs still
-# carry the right font; without Pango or Chromium the parts that need them say so and stop.
+# carry the right font; without Chromium or LibreOffice the parts that need them say so and stop.
 set -u
 venv=${1:-.venv}
-packages="fontconfig libpango-1.0-0 libpangoft2-1.0-0 fonts-croscore chromium libreoffice-writer-nogui"
+packages="fontconfig fonts-croscore chromium libreoffice-writer-nogui"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -36,7 +36,6 @@ case "$missing" in
       rm -rf "$tmp"
     fi ;;
 esac
-case "$missing" in *pango*) echo "  without Pango, WeasyPrint cannot make PDF reports (the HTML is still made)" >&2 ;; esac
 case "$missing" in *chromium*) echo "  without Chromium, the browser test of the index cannot run" >&2 ;; esac
 case "$missing" in *libreoffice*) echo "  without LibreOffice, the test of the Word report in an office suite fails (report.docx is still made)" >&2 ;; esac
 echo "  as root: apt-get install$missing" >&2

@@ -82,7 +82,7 @@ def test_report_hides_code_and_personal_data(district_run) -> None:
     html = (paths.outputs_year(2022) / "10627-nam-chinh" / "report.html").read_text(
         encoding="utf-8"
     )
-    assert "commune_report_html" not in html  # no code, not even the injected parameters
+    assert "report_html" not in html  # no code, not even the injected parameters
     assert "data_dir" not in html
     assert "jp-InputPrompt" not in html or "In&nbsp;[" not in html
     members = pd.read_excel(
@@ -100,7 +100,7 @@ def test_report_hides_code_and_personal_data(district_run) -> None:
     assert not re.search(r'(src|href)="(https?:)?//', html)  # opens offline, calls nobody
     # The reviewer's view of the notebook: the code, then the report it displayed.
     rendered = (paths.outputs_year(2022) / "10627-nam-chinh" / "notebook.html").read_text("utf-8")
-    assert "commune_report_html" in rendered and "injected" in rendered.lower()
+    assert "report_html" in rendered and "injected" in rendered.lower()
     injected = next(
         "".join(cell["source"])
         for cell in json.loads(executed)["cells"]

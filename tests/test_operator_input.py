@@ -435,7 +435,11 @@ def test_the_terminal_stream_keeps_the_progress_lines_return() -> None:
 
 
 def test_a_long_name_wraps_inside_the_printed_page() -> None:
-    from pipeline.pdf import render
+    import io
+
+    from pypdf import PdfReader
+
+    from pipeline.pdf import pdf_bytes
 
     name = "Nguyễn" + "Văn" * 120  # typed without spaces
     fragment = (
@@ -443,15 +447,15 @@ def test_a_long_name_wraps_inside_the_printed_page() -> None:
         f'<table class="signature-block"><tr><td class="signature">{name}</td></tr></table>'
         "</article>"
     )
-    page = render(fragment, "t").pages[0]
-    right_edges = []
-
-    def walk(box) -> None:
-        if type(box).__name__ == "TextBox":
-            right_edges.append(box.position_x + box.width)
-        for child in getattr(box, "children", []):
-            walk(child)
-
-    walk(page._page_box)
-    assert len(right_edges) > 4  # both names were broken into lines
-    assert max(right_edges) <= page.width - page._page_box.margin_right
+    page = PdfReader(io.BytesIO(pdf_bytes(fragment, "t"))).pages[0]
+    starts: list[float] = []
+    page.extract_text(
+        visitor_text=lambda text, cm, tm, *_: (
+            starts.append(tm[4] * cm[0] + cm[4]) if text.strip() else None
+        )
+    )
+    lines = [line for line in page.extract_text().splitlines() if "VănVăn" in line]
+    assert len(lines) > 4  # both names were broken into lines
+    assert "".join(lines).count("Văn") == 240  # whole, with no mark added between letters
+    right_margin = float(page.mediabox.width) - 15 * 72 / 25.4
+    assert starts and max(starts) <= right_margin - 3  # every letter starts inside the text

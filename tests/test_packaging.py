@@ -19,7 +19,7 @@ def test_environment_yml_and_pyproject_name_the_same_dependencies() -> None:
     wanted = {r for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
     conda = set()
     for line in (ROOT / "environment.yml").read_text(encoding="utf-8").splitlines():
-        match = re.match(r"^  - ([a-z0-9_.-]+[<>=].*)$", line)
+        match = re.match(r"^(?:  |      )- ([a-z0-9_.-]+[<>=].*)$", line)  # conda's or pip's
         if match and _name(match.group(1)) != "python":
             conda.add(match.group(1).strip())
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import re
 import shutil
@@ -21,9 +20,10 @@ from pipeline.narrative import count, load_settings, national_targets, number
 from pipeline.numbers import printed
 from pipeline.pdf import (
     PdfUnavailable,
-    charts_as_images,
     missing_glyphs,
+    pdf_bytes,
     resolve_font,
+    typst_source,
     write_pdf,
 )
 from pipeline.rendering import report_fragment, visible_text
@@ -32,7 +32,7 @@ from pipeline.sample import sample_commune
 
 MM = 72 / 25.4  # PDF points per millimetre
 # The charts' labels are text in matplotlib's own DejaVu Serif (pipeline/charts.py), embedded too.
-CHART_FONT = "DejaVu-Serif"
+CHART_FONT = "DejaVuSerif"
 
 
 @pytest.fixture(scope="module")
@@ -124,34 +124,9 @@ def test_the_charts_are_printed_as_vector_with_their_labels_as_text(nam_chinh) -
         if x.get_object().get("/Subtype") == "/Image"
     ]
     assert not images  # drawn, not a picture of the chart
-    # Every chart of the report reaches WeasyPrint as an image of its SVG (the cheaper form).
+    # Both charts of the report reach Typst as the very SVG the HTML shows.
     fragment = report_fragment(folder / "notebook.ipynb")
-    assert fragment.count("<svg") == 2 and "<svg" not in charts_as_images(fragment)
-
-
-def test_an_inline_svg_is_given_to_the_pdf_as_an_image_of_itself() -> None:
-    svg = '<svg width="10pt" height="5pt"><text x="1" y="4">Tháng 1 &amp; 2</text></svg>'
-    html = f"<p>trước</p><figure>{svg}</figure><p>sau</p>"
-    converted = charts_as_images(html)
-    [data] = re.findall(
-        r'<img class="chart-image" alt="" src="data:image/svg\+xml;base64,([^"]+)">', converted
-    )
-    assert converted.startswith("<p>trước</p><figure><img") and converted.endswith(
-        "</figure><p>sau</p>"
-    )
-    assert base64.b64decode(data).decode() == svg.replace(
-        "<svg", '<svg xmlns="http://www.w3.org/2000/svg"'
-    )
-    declared = "<svg xmlns='http://www.w3.org/2000/svg' width='1pt'><rect/></svg>"
-    [data] = re.findall(r"base64,([^\"]+)", charts_as_images(declared))
-    assert base64.b64decode(data).decode() == declared  # its namespace is not added twice
-    # Not an image on its own: an HTML entity, an undeclared prefix, a nested SVG stay inline.
-    for inline in (
-        "<svg><text>a&nbsp;b</text></svg>",
-        '<svg><use xlink:href="#a"/></svg>',
-        "<svg><svg><rect/></svg><rect/></svg>",
-    ):
-        assert charts_as_images(f"<figure>{inline}</figure>") == f"<figure>{inline}</figure>"
+    assert fragment.count("<svg") == 2 and typst_source(fragment).count("#h-svg(") == 2
 
 
 def test_a_fraction_is_never_split_at_its_slash(nam_chinh, tmp_path) -> None:
@@ -221,6 +196,17 @@ def test_pdf_text_is_stable(nam_chinh, tmp_path) -> None:
     assert _pdf_text(again) == _pdf_text(folder / "report.pdf")
 
 
+def test_the_same_report_gives_the_same_pdf_bytes(nam_chinh) -> None:
+    """No date, no random id: the same fragment is the same file, in this process or another
+    (the run's own PDF was made by a worker before this one)."""
+    _, folder = nam_chinh
+    fragment = report_fragment(folder / "notebook.ipynb")
+    title = PdfReader(folder / "report.pdf").metadata.title
+    made = pdf_bytes(fragment, title)
+    assert made == pdf_bytes(fragment, title) == (folder / "report.pdf").read_bytes()
+    assert b"CreationDate" not in made and b"ModDate" not in made
+
+
 def test_the_signature_never_stands_alone_on_a_page(nam_chinh, tmp_path) -> None:
     """However far the text runs down the page, the closing sentence goes with the signature."""
     _, folder = nam_chinh
@@ -276,7 +262,7 @@ def test_without_root_the_fetched_font_is_used(nam_chinh, tmp_path, monkeypatch)
     monkeypatch.setattr(pdf, "_system_font", lambda family: None)
     monkeypatch.setattr(pdf, "LOCAL_FONTS", local)
     pdf.resolve_font.cache_clear()
-    pdf._print_setup.cache_clear()
+    pdf._compiler.cache_clear()
     try:
         _, folder = nam_chinh
         fragment = report_fragment(folder / "notebook.ipynb")
@@ -295,4 +281,27 @@ def test_without_root_the_fetched_font_is_used(nam_chinh, tmp_path, monkeypatch)
             resolve_font()
     finally:
         pdf.resolve_font.cache_clear()
-        pdf._print_setup.cache_clear()
+        pdf._compiler.cache_clear()
+
+
+def test_a_report_reads_the_communes_rows_once_for_its_audit_and_its_text(nam_chinh, monkeypatch):
+    """The notebook reads the commune's Parquet rows once (commune_data), the audit and the
+    report start from them, and the report is the one a separate read gives."""
+    from pipeline import store
+    from pipeline.commune_data import read_commune_data
+    from pipeline.report import commune_report_html, report_html
+    from pipeline.reviewing import audit_of, inputs
+
+    paths, _ = nam_chinh
+    reads = []
+    read_commune = store.read_commune
+    monkeypatch.setattr(
+        store, "read_commune", lambda *args: reads.append(args[1]) or read_commune(*args)
+    )
+    run = execute_report(paths, 2022, sample_commune(2022, "nam-chinh"))  # in this process
+    assert run.status == "ok", run.message
+    assert reads == ["10627"]
+    data = read_commune_data(2022, "10627", paths.base)
+    audit = audit_of(data)
+    assert report_html(data) == commune_report_html(2022, "10627", paths.base)  # not altered
+    assert str(inputs(audit)) == str(inputs(audit_of(read_commune_data(2022, "10627", paths.base))))

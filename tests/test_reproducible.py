@@ -34,7 +34,13 @@ def test_one_or_two_workers_in_two_folders_give_identical_outputs(
     ).read_bytes()
     for commune in communes:
         folder = f"{commune.code}-{commune.slug}"
-        for name in ("report.html", "notebook.ipynb", "notebook.html", "rejected.csv"):
+        for name in (
+            "report.html",
+            "report.pdf",
+            "notebook.ipynb",
+            "notebook.html",
+            "rejected.csv",
+        ):
             assert (one.outputs_year(2022) / folder / name).read_bytes() == (
                 two.outputs_year(2022) / folder / name
             ).read_bytes(), (folder, name)
