@@ -60,5 +60,5 @@ def test_the_reviewers_notebook_recomputes_the_figures_it_shows() -> None:
     table the report prints (the end-to-end runs execute it for every sample commune)."""
     notebook = nbformat.read(NOTEBOOKS / "commune_report.ipynb", as_version=4)
     source = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
-    assert "store.read_commune(" in source and "compute_indicators(" in source
+    assert "data.tables" in source and "compute_indicators(" in source
     assert "assert not differs.any()" in source and "assert np.allclose(by_hand" in source
