@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 from openpyxl.styles import Font
-from workbooks import as_csv_folder, by_line
+from workbooks import as_csv_folder, by_line, run_unprivileged
 
 from pipeline.clean import CleanResult
 from pipeline.config import Paths
@@ -589,8 +589,6 @@ def test_an_unreadable_workbook_is_refused_by_name(source: Path, tmp_path: Path)
     """Permissions hold no one back who runs as root (as CI does): the case runs as the
     unprivileged user `nobody` through `setpriv`, or as the user running the tests."""
     import json
-    import subprocess
-    import sys
     import tempfile
 
     home = Path(tempfile.mkdtemp(prefix="cnscd-unreadable-"))  # pytest's folders are 0700
@@ -612,16 +610,7 @@ def test_an_unreadable_workbook_is_refused_by_name(source: Path, tmp_path: Path)
             "[sample_commune(2022, s) for s in ('nam-chinh', 'an-lam')]); "
             "print(json.dumps({'problems': p.problems, 'codes': sorted(p.codes)}))"
         )
-        command = [sys.executable, "-c", script, str(home)]
-        if os.geteuid() == 0:
-            setpriv = shutil.which("setpriv")
-            assert setpriv, "setpriv is needed to run this case as an unprivileged user"
-            command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
-        environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
-        environment["HOME"] = str(home)
-        done = subprocess.run(
-            command, capture_output=True, text=True, env=environment, timeout=120, cwd=home
-        )
+        done = run_unprivileged(script, [str(home)], home, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]
         outcome = json.loads(done.stdout.strip().splitlines()[-1])
     finally:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from workbooks import run_unprivileged
 
 from pipeline.cli import main
 from pipeline.collect import (
@@ -285,9 +286,6 @@ def test_a_file_that_cannot_be_read_is_one_line_not_the_end(
     """A workbook without read permission beside a good one: the good one is filed, the other
     listed with why. Run as the unprivileged user `nobody` (root reads everything)."""
     import json
-    import os
-    import subprocess
-    import sys
     import tempfile
 
     home = Path(tempfile.mkdtemp(prefix="cnscd-collect-"))  # pytest's folders are 0700
@@ -303,16 +301,7 @@ def test_a_file_that_cannot_be_read_is_one_line_not_the_end(
             "import sys; from pipeline.cli import main; "
             "sys.exit(main(['--data-dir', sys.argv[1], 'collect', sys.argv[2], '--year', '2022']))"
         )
-        command = [sys.executable, "-c", script, str(home / "office"), str(folder)]
-        if os.geteuid() == 0:
-            setpriv = shutil.which("setpriv")
-            assert setpriv, "setpriv is needed to run this case as an unprivileged user"
-            command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
-        environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
-        environment["HOME"] = str(home)
-        done = subprocess.run(
-            command, capture_output=True, text=True, env=environment, timeout=300, cwd=home
-        )
+        done = run_unprivileged(script, [str(home / "office"), str(folder)], home, timeout=300)
         assert "Traceback" not in done.stderr, done.stderr[-3000:]
         assert done.returncode == 1, done.stdout + done.stderr
         rows = _table(home / "office")
