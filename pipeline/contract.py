@@ -6,8 +6,11 @@ and `cnscd template`, and the other ways officers write that header.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from pipeline.config import PACKAGE_DIR
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -113,9 +116,12 @@ VILLAGES = Sheet(
     synonyms=("Danh sách thôn",),
 )
 
-# The ages a team member's year of birth may give in the report's year: the bounds follow the
-# year (1917–2012 for 2022, 1925–2020 for 2030) instead of fixed years.
-MEMBER_AGES = (10, 105)
+# The members' ages, from the package's settings ([members]): the ages a year of birth may give
+# in the report's year (the bounds follow the year: 1917–2012 for 2022, 1925–2020 for 2030), and
+# the age from which a team leader counts among the aged leaders.
+_MEMBER_SETTINGS = tomllib.loads((PACKAGE_DIR / "settings.toml").read_text("utf-8"))["members"]
+MEMBER_AGES: tuple[int, int] = tuple(_MEMBER_SETTINGS["ages"])
+AGED_FROM: int = _MEMBER_SETTINGS["aged_from"]
 
 MEMBERS = Sheet(
     "members",
@@ -125,7 +131,7 @@ MEMBERS = Sheet(
         Column("village", "Thôn", required=False),
         Column("name", "Họ và tên", synonyms=("Họ tên", "Tên thành viên")),
         Column("role", "Chức danh trong tổ", synonyms=("Chức danh", "Vai trò", "Nhiệm vụ")),
-        # A member younger than 10 or older than 105 in the report's year is a typing error.
+        # A member younger or older than MEMBER_AGES in the report's year is a typing error.
         Column("birth_year", "Năm sinh", "int", required=False, valid_ages=MEMBER_AGES),
         Column("organisation", "Đơn vị công tác", required=False, synonyms=("Đơn vị", "Tổ chức")),
         Column(

@@ -354,7 +354,10 @@ def _evidence(
         picked = Rows(tuple(views[found.sheet].columns), arrays[found.sheet][mask])
         if code == "village_leaders_aged_60":  # what the birth year said, not the birth year
             column = np.full((len(picked), 1), "Có", dtype=object)
-            picked = Rows((*picked.columns, "Từ 60 tuổi"), np.hstack([picked.values, column]))
+            picked = Rows(
+                (*picked.columns, f"Từ {contract.AGED_FROM} tuổi"),
+                np.hstack([picked.values, column]),
+            )
         rows[code] = picked
         summed = frame[found.sums].to_numpy()[mask] if found.sums else None
         totals[code] = float(pd.Series(summed).sum()) if found.sums else float(len(picked))

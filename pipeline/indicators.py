@@ -171,9 +171,10 @@ def leaders(members: pd.DataFrame, level: str | None = None) -> pd.Series:
 
 
 def aged_leaders(members: pd.DataFrame, year: int, level: str | None = None) -> pd.Series:
-    """Rows of team leaders aged 60 or more in the report year (the report names their villages)."""
+    """Rows of team leaders aged `contract.AGED_FROM` (60) or more in the report year (the report
+    names their villages)."""
     age = year - members["birth_year"].astype("Float64")
-    return leaders(members, level) & age.ge(60).fillna(False).astype(bool)
+    return leaders(members, level) & age.ge(contract.AGED_FROM).fillna(False).astype(bool)
 
 
 def without_smartphone(members: pd.DataFrame, level: str | None = None) -> pd.Series:
@@ -522,12 +523,12 @@ CATALOGUE: list[Indicator] = [
     ),
     Indicator(
         "leaders_aged_60_share",
-        "Tỷ lệ tổ trưởng từ 60 tuổi",
-        "Team leaders aged 60 or more",
+        f"Tỷ lệ tổ trưởng từ {contract.AGED_FROM} tuổi",
+        f"Team leaders aged {contract.AGED_FROM} or more",
         "%",
         ORGANISATION,
-        "Số tổ trưởng (cấp xã và thôn) có tuổi trong năm báo cáo từ 60 trở lên chia cho "
-        "số tổ trưởng, nhân 100.",
+        f"Số tổ trưởng (cấp xã và thôn) có tuổi trong năm báo cáo từ {contract.AGED_FROM} trở "
+        "lên chia cho số tổ trưởng, nhân 100.",
         ("members",),
         lambda i: _share(*_aged_leaders(i, None)),
         is_count=False,
@@ -535,11 +536,11 @@ CATALOGUE: list[Indicator] = [
     ),
     Indicator(
         "village_leaders_aged_60",
-        "Tổ trưởng tổ thôn từ 60 tuổi trở lên",
-        "Village team leaders aged 60 or more",
+        f"Tổ trưởng tổ thôn từ {contract.AGED_FROM} tuổi trở lên",
+        f"Village team leaders aged {contract.AGED_FROM} or more",
         "người",
         ORGANISATION,
-        "Số tổ trưởng tổ cấp thôn có tuổi trong năm báo cáo từ 60 trở lên.",
+        f"Số tổ trưởng tổ cấp thôn có tuổi trong năm báo cáo từ {contract.AGED_FROM} trở lên.",
         ("members",),
         lambda i: _aged_leaders(i, "Thôn")[0],
     ),

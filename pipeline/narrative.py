@@ -415,6 +415,7 @@ def report_context(
             if str(t).strip()
         ],
         "v": marked,
+        "aged_from": contract.AGED_FROM,  # a leader of this age or more is among the aged
         "findings": {c.rule.code: c.rule.indicator for c in checks if c.fired},
         # The figure each rule compared (a share where its threshold is one).
         "rule_values": figures({c.rule.code: c.value for c in checks}),

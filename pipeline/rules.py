@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.contract import AGED_FROM
 from pipeline.numbers import printed
 
 # The comparisons a rule can make between its figure and its threshold.
@@ -116,7 +117,7 @@ RULES: tuple[Rule, ...] = (
         "min_aged_leaders_share",
         ">=",
         reads=("village_leaders_aged_60",),
-        measure="Tỷ lệ tổ trưởng từ 60 tuổi (%)",
+        measure=f"Tỷ lệ tổ trưởng từ {AGED_FROM} tuổi (%)",
     ),
     Rule(
         "no_smartphone",

@@ -107,6 +107,18 @@ SCHEMA: dict = _table(
             "propertyNames": {"pattern": r"^[0-9]{1,10}$"},
             "additionalProperties": _CODE,
         },
+        # The members' ages (contract.MEMBER_AGES, AGED_FROM): the package's alone.
+        "members": _table(
+            {
+                "ages": {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 0, "maximum": 130},
+                    "minItems": 2,
+                    "maxItems": 2,
+                },
+                "aged_from": {"type": "integer", "minimum": 1, "maximum": 130},
+            }
+        ),
         # What a workbook may be before it is read (pipeline/limits.py): whole numbers.
         "limits": _table({f.name: {"type": "integer", "minimum": 1} for f in fields(Limits)}),
     }
@@ -211,6 +223,13 @@ def load_settings(override: Path | None = None) -> dict:
     if override is not None:
         own = read_settings_file(override)
         check_settings(own, override)
+        if "members" in own:
+            # Cleaning and the year's indicator table read them for every commune alike: a
+            # district's own ages would give two communes of one year different rules.
+            raise SettingsError(
+                f"settings {override}: [members] is the package's (its ages are read when cleaning "
+                "and computing every commune of the year): change pipeline/settings.toml instead"
+            )
         for section, entries in own.items():
             if section == "targets":  # a year's table replaces only the indicators it names
                 for year, targets in entries.items():

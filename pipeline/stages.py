@@ -32,7 +32,10 @@ class Stage:
 
 
 PREPARE = Stage("prepare", ("preparing",), (PACKAGE_DIR / "data", PACKAGE_DIR / "settings.toml"))
-INDICATORS = Stage("indicators", ("computing",), (PACKAGE_DIR / "data",))
+# The indicators read the package's [members] ages (contract.AGED_FROM) from settings.toml.
+INDICATORS = Stage(
+    "indicators", ("computing",), (PACKAGE_DIR / "data", PACKAGE_DIR / "settings.toml")
+)
 # The reports and comparisons print the registry's names (a district renamed in units.csv must
 # reach them), so they depend on the reference data as cleaning does.
 REPORT = Stage(

@@ -335,3 +335,31 @@ def test_a_level_takes_each_village_s_own_latest_month_worked_out_by_hand() -> N
     a = values_of(compute_indicators(tables, 2025, present), "A")
     assert a["adults_with_vneid"] == 72
     assert a["vneid_share"] == 50
+
+
+def test_the_age_of_an_aged_leader_and_a_birth_year_s_bounds_are_the_package_s_settings(
+    monkeypatch,
+) -> None:
+    """[members] of pipeline/settings.toml: 60 and 10–105 were written in the code."""
+    import tomllib
+
+    from pipeline import contract
+    from pipeline.config import PACKAGE_DIR
+    from pipeline.indicators import aged_leaders
+
+    members_settings = tomllib.loads((PACKAGE_DIR / "settings.toml").read_text("utf-8"))["members"]
+    assert tuple(members_settings["ages"]) == contract.MEMBER_AGES
+    assert members_settings["aged_from"] == contract.AGED_FROM
+    born = contract.MEMBERS.columns[[c.key for c in contract.MEMBERS.columns].index("birth_year")]
+    youngest, oldest = contract.MEMBER_AGES
+    assert born.bounds(2025) == (2025 - oldest, 2025 - youngest)
+    members = pd.DataFrame(
+        {
+            "role": ["Tổ trưởng"] * 3,
+            "team_level": ["Thôn"] * 3,
+            "birth_year": pd.array([1965, 1969, 1971], dtype="Int64"),  # 60, 56, 54 in 2025
+        }
+    )
+    assert aged_leaders(members, 2025).tolist() == [True, False, False]
+    monkeypatch.setattr(contract, "AGED_FROM", 55)
+    assert aged_leaders(members, 2025).tolist() == [True, True, False]

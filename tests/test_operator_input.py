@@ -96,6 +96,9 @@ def test_control_and_bidi_characters_never_reach_a_document() -> None:
         ('[recipients]\nwith_districts = ["Phòng {x}"]\n', "may name only {district}"),
         ('[groups]\n"Cụm" = ["10627", "../x"]\n', 'groups.Cụm.1: "../x" is not a unit\'s code'),
         ("[limits]\nmax_rows = 0\n", "limits.max_rows: 0 must be at least 1"),
+        # The members' ages are read for every commune of a year alike: not a district's.
+        ("[members]\naged_from = 55\n", "[members] is the package's"),
+        ("[members]\nages = [10]\n", "members.ages"),
     ],
 )
 def test_settings_that_do_not_follow_the_schema_are_refused(tmp_path, text, says) -> None:

@@ -810,3 +810,16 @@ def test_low_reach_claims_nothing_the_figures_do_not_show() -> None:
     text = _render({"people_guided_per_1000": 200.0})
     assert "mới đạt 200 lượt trên 1.000 dân" in text
     assert "dùng điện thoại thông minh nhưng" not in text
+
+
+def test_the_aged_leaders_sentence_says_the_age_of_the_settings() -> None:
+    values = {**BASE, "village_leaders_aged_60": 2.0, "leaders_aged_60_share": 50.0}
+    context = report_context(NAM_CHINH, 2023, _tables(), values, load_settings())
+    assert context["aged_from"] == 60
+    for age in (60, 55):
+        text = visible_text(
+            render_report(
+                context | {"footer": "", "aged_from": age}, {"services": "", "months": ""}
+            )
+        )
+        assert f"02 tổ trưởng của Tổ CNSCĐ cấp thôn từ {age} tuổi trở lên" in text
