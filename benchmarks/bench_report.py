@@ -12,6 +12,8 @@ the cost of making documents of it (the aim: at most 0.5 s of CPU per commune).
     .venv/bin/python benchmarks/bench_report.py [--communes 5] [--engine inprocess|kernel]
         [--pdf-runs 10]   # also Nam Chính 2022's PDF: the first in the process, then the
                           # median of 10 warm runs (Typst; WeasyPrint took 548 ms, first 1.4 s)
+        [--post-merger]   # instead, the sample's two merged 2025 units of real size
+                          # (Phường Hải Dương, Xã Thái Tân: ~70,000 people, ~300 members each)
 """
 
 from __future__ import annotations
@@ -34,7 +36,13 @@ from pipeline.engine import ENGINE_NAME
 from pipeline.pdf import write_pdf
 from pipeline.preparing import prepare
 from pipeline.rendering import _KERNEL_CONFIG, render_html, report_fragment, visible_text
-from pipeline.sample import generate, sample_commune, sample_communes
+from pipeline.sample import (
+    POST_MERGER_YEAR,
+    generate,
+    post_merger_communes,
+    sample_commune,
+    sample_communes,
+)
 
 
 def cpu() -> float:
@@ -104,15 +112,24 @@ def main() -> None:
         help="also time Nam Chính 2022's PDF: the first of this process (before the reports), "
         "then the median of N warm runs",
     )
+    parser.add_argument(
+        "--post-merger",
+        action="store_true",
+        help="the sample's merged 2025 units of real size instead of Nam Sách's 2022 communes",
+    )
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="cnscd-bench-report-"))
     paths = Paths.under(base)
-    communes = sample_communes(2022)[: args.communes]
-    if args.pdf_runs and all(c.slug != "nam-chinh" for c in communes):
-        communes.append(sample_commune(2022, "nam-chinh"))
-    generate(paths.raw, years=(2022,), only=tuple(c.slug for c in communes))
-    prepare(paths, 2022, communes)
-    compute_year(paths, 2022)
+    if args.post_merger:
+        year, communes = POST_MERGER_YEAR, list(post_merger_communes())
+        generate(paths.raw, years=(year,), units=communes)
+    else:
+        year, communes = 2022, sample_communes(2022)[: args.communes]
+        if args.pdf_runs and all(c.slug != "nam-chinh" for c in communes):
+            communes.append(sample_commune(2022, "nam-chinh"))
+        generate(paths.raw, years=(year,), only=tuple(c.slug for c in communes))
+    prepare(paths, year, communes)
+    compute_year(paths, year)
     engine = (
         {"engine_name": ENGINE_NAME} if args.engine == "inprocess" else {"config": _KERNEL_CONFIG}
     )
@@ -128,7 +145,7 @@ def main() -> None:
         with own:
             own_work(
                 {
-                    "year": 2022,
+                    "year": year,
                     "commune": commune.code,
                     "data_dir": str(base),
                     "footer": "",
@@ -144,7 +161,7 @@ def main() -> None:
                 progress_bar=False,
                 kernel_name="python3",
                 cwd=str(work),
-                parameters={"year": 2022, "commune": commune.code, "data_dir": str(base)},
+                parameters={"year": year, "commune": commune.code, "data_dir": str(base)},
                 **engine,
             )
         with html:
@@ -186,12 +203,14 @@ def main() -> None:
     )
 
     if args.pdf_runs:
-        pdf_costs(fragments["nam-chinh"], base / "pdf", args.pdf_runs)
+        named = next(c for c in communes if c.slug == "nam-chinh" or args.post_merger)
+        label = f"{named.name} {year}'s PDF"
+        pdf_costs(fragments[named.slug], base / "pdf", args.pdf_runs, label)
 
 
-def pdf_costs(fragment: str, folder: Path, runs: int) -> None:
-    """Nam Chính 2022's PDF, as `write_pdf` makes it in a worker: the median of `runs` warm
-    runs (the first PDF of the process is reported by the step above)."""
+def pdf_costs(fragment: str, folder: Path, runs: int, label: str) -> None:
+    """One report's PDF, as `write_pdf` makes it in a worker: the median of `runs` warm runs
+    (the first PDF of the process is reported by the step above)."""
     folder.mkdir(parents=True, exist_ok=True)
     text = visible_text(fragment)
     write_pdf(fragment, text, folder / "warm.pdf", "x")
@@ -201,7 +220,7 @@ def pdf_costs(fragment: str, folder: Path, runs: int) -> None:
             write_pdf(fragment, text, folder / f"{index}.pdf", "x")
     same = len({(folder / f"{index}.pdf").read_bytes() for index in range(runs)}) == 1
     print(
-        f"Nam Chính 2022's PDF, median of {runs} warm runs: "
+        f"{label}, median of {runs} warm runs: "
         f"{statistics.median(step.wall) * 1000:.0f} ms wall, "
         f"{statistics.median(step.cpu) * 1000:.0f} ms CPU "
         f"(min {min(step.wall) * 1000:.0f}, max {max(step.wall) * 1000:.0f} ms); "
