@@ -749,13 +749,18 @@ def _beyond_bounds(
 def _beside_commune_row(table: pd.DataFrame, reject: pd.Series) -> pd.Series:
     """Village rows of a kind of result that the same book also gives for the whole commune:
     the commune-wide figure wins (it is the commune's own count, the village rows may cover
-    only some villages); never both summed."""
-    kept = table[~reject]
-    keys = ["commune_code", FILE, "indicator"]
+    only some villages); never both summed. A flow of the year (dossiers, accounts opened) is
+    written month by month, so a commune-wide row stands for its own month only: the village
+    rows of the other months count. A level (adults with VNeID) is read at its latest month,
+    so a commune-wide row of it wins over the book's village rows of every month."""
+    flow = table["indicator"].isin(list(contract.RESULT_KINDS))
+    frame = table.assign(_month=table["month"].astype("Float64").where(flow, -1.0))
+    kept = frame[~reject]
+    keys = ["commune_code", FILE, "indicator", "_month"]
     wide = kept.loc[kept["village"].isna(), keys].drop_duplicates()
     if wide.empty:
         return pd.Series(False, index=table.index)
-    flagged = table[keys].merge(wide.assign(_wide=True), how="left", on=keys)["_wide"]
+    flagged = frame[keys].merge(wide.assign(_wide=True), how="left", on=keys)["_wide"]
     flagged = pd.Series(flagged.fillna(False).astype(bool).to_numpy(), index=table.index)
     return flagged & table["village"].notna() & ~reject
 

@@ -237,6 +237,35 @@ def test_a_commune_wide_row_and_village_rows_of_one_kind_are_never_summed() -> N
     assert v["online_dossiers"] == 300 and v["all_dossiers"] == 120
 
 
+def test_a_commune_wide_row_of_one_month_leaves_the_village_rows_of_other_months() -> None:
+    """A review found a commune-wide January of online dossiers (10) dropping every village row
+    of February and March (400) as 'beside a commune row': 10 printed instead of 410. A flow
+    is written month by month; a level (adults with VNeID) is still read at its latest month,
+    where the commune-wide row wins over the villages' rows."""
+    villages = [
+        {"village": "Thôn 1", "population": 1_000},
+        {"village": "Thôn 2", "population": 900},
+    ]
+    results = [{"month": 1, "indicator": ONLINE, "value": 10}] + [
+        {"month": month, "village": village, "indicator": ONLINE, "value": 100}
+        for month in (2, 3)
+        for village in ("Thôn 1", "Thôn 2")
+    ]
+    result = _clean(villages=villages, results=results)
+    assert not (result.rejected["reason_code"] == "beside_commune_row").any()
+    assert values_of(_indicators(result), "26734")["online_dossiers"] == 410
+    assert ONLINE in contract.RESULT_KINDS  # a flow
+    level = next(iter(contract.STOCK_RESULT_KINDS))
+    stock = [
+        {"month": 6, "village": "Thôn 1", "indicator": level, "value": 300},
+        {"month": 6, "village": "Thôn 2", "indicator": level, "value": 200},
+        {"month": 9, "indicator": level, "value": 700},
+    ]
+    result = _clean(villages=villages, results=stock)
+    logged = result.rejected[result.rejected["reason_code"] == "beside_commune_row"]
+    assert len(logged) == 2
+
+
 def test_a_village_without_population_leaves_the_rate_missing_not_smaller() -> None:
     """Failed before: the village without population counted as zero people."""
     villages = [{"village": "Thôn 1", "population": 1_000}, {"village": "Thôn 2"}]
