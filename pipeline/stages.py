@@ -146,11 +146,27 @@ def _tree_digest(tree: ast.Module) -> str:
     return hash_bytes(ast.dump(tree).encode())
 
 
+def notebook_imports(path: Path) -> frozenset[str]:
+    """The pipeline modules a notebook's code cells import (a stage that runs it runs them)."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    source = "\n".join(
+        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        for c in cells
+        if c["cell_type"] == "code"
+    )
+    found = _pipeline_imports(ast.parse(source))
+    return frozenset(name for name in found if _module_path(name) is not None)
+
+
 @cache
 def modules_of(stage: Stage) -> tuple[str, ...]:
-    """The stage's modules: its entry modules and all they import, transitively."""
+    """The stage's modules: its entry modules, those its notebooks import, and all they import,
+    transitively."""
     seen: set[str] = set()
     pending = list(stage.entry)
+    for path in stage.files:
+        if path.suffix == ".ipynb":
+            pending += notebook_imports(path)
     while pending:
         module = pending.pop()
         if module not in seen:

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from pipeline import stages
-from pipeline.config import PACKAGE_DIR, Paths
+from pipeline.config import NOTEBOOKS, PACKAGE_DIR, Paths
 from pipeline.options import ReportOptions
 from pipeline.runner import run_year
 from pipeline.sample import sample_commune
@@ -37,6 +37,20 @@ def test_each_stage_uses_its_own_modules() -> None:
     # through the rows it changes.
     assert not {"clean", "ingest"} & set(report)
     assert "clean.py" in stages.code_inputs(stages.PREPARE)
+
+
+def test_what_a_notebook_imports_is_in_its_stage_s_code() -> None:
+    """A review found `reviewing` (and `group_evidence`), which the notebooks import, outside
+    the report's and the comparison's keys: an edited audit left every notebook.html 'up to
+    date'."""
+    for stage, notebook in (
+        (stages.REPORT, "commune_report.ipynb"),
+        (stages.COMPARISON, "district_comparison.ipynb"),
+    ):
+        imported = stages.notebook_imports(NOTEBOOKS / notebook)
+        assert "reviewing" in imported
+        assert imported <= set(stages.modules_of(stage)), stage.name
+        assert {"reviewing.py", "group_evidence.py"} <= set(stages.code_inputs(stage))
 
 
 def test_why_names_what_changed() -> None:
