@@ -21,8 +21,10 @@ from pipeline.indicators import (
     villages_without_team,
 )
 from pipeline.narrative import number
+from pipeline.numbers import printed
 from pipeline.rankchart import ranked_bars
 from pipeline.registry import EXTRA_REGISTRY_NAME, find_group, in_sentence
+from pipeline.rules import judged
 from pipeline.units import UnitWords
 
 
@@ -217,9 +219,10 @@ def comparison_context(
     national = narrative.national_targets(settings, year)
     targets = []
     for code, target in national.items():
-        measured = [r for r in rows if r["status"] == "ok" and r[code] is not None]
+        # Judged as each commune's report judges it: the share as printed, none above 100 %.
+        measured = [r for r in rows if r["status"] == "ok" and judged(r[code], target)]
         if code in columns and measured and not target["reference"]:
-            reached = [r["name"] for r in measured if narrative.meets(r[code], target)]
+            reached = [r["name"] for r in measured if narrative.meets(printed(r[code]), target)]
             targets.append((target["label"], reached, len(measured)))
     for outlier in result.outliers:
         outlier["word"] = narrative.gap_word(

@@ -730,6 +730,19 @@ def test_a_partial_year_is_neither_drawn_on_a_ranked_chart_nor_ranked_none() -> 
     assert "hạng None" not in html and "không xếp hạng" in html
 
 
+def test_a_target_is_reached_in_the_comparison_as_the_report_judges_it() -> None:
+    """A review found 30,04 % counted as reaching 'trên 30%' (the report prints 30% and says
+    'chưa đạt') and 104 % counted as reaching it (the report does not judge above 100 %)."""
+    communes = [_commune(str(n), f"Xã {name}") for n, name in enumerate("ABCD", start=1)]
+    shares = {"1": 30.04, "2": 104.0, "3": 45.0, "4": 20.0}
+    values = {c: {"vneid_share": v} for c, v in shares.items()}
+    context = comparison_context(
+        2023, "x", "Tỉnh Thử", communes, _indicators(values), load_settings()
+    )
+    [(_, reached, judged)] = [t for t in context["targets"] if "định danh" in t[0]]
+    assert reached == ["Xã C"] and judged == 3
+
+
 def test_shared_trainings_are_not_summed_and_one_unit_has_no_median() -> None:
     # A class the district runs for every commune is counted by each: "Lớp tập huấn Tổng 40"
     # added the same classes up. And a median of one unit is that unit, not a median.
