@@ -823,3 +823,20 @@ def test_the_aged_leaders_sentence_says_the_age_of_the_settings() -> None:
             )
         )
         assert f"02 tổ trưởng của Tổ CNSCĐ cấp thôn từ {age} tuổi trở lên" in text
+
+
+def test_rejected_figures_named_in_section_two_get_their_proposal_in_section_three() -> None:
+    """A review found section III saying 'Tiếp tục duy trì hoạt động…' under a section II that
+    names figures lost to rejected rows: the request to correct them was in neither."""
+    context = report_context(NAM_CHINH, 2023, _tables(), BASE, load_settings())
+    lost = {
+        "footer": "",
+        "findings": {},
+        "lost_figures": ["Số liệu “x” đã được ghi nhưng bị loại."],
+    }
+    text = re.sub(
+        r"\s+", " ", visible_text(render_report(context | lost, {"services": "", "months": ""}))
+    )
+    proposals = text[text.index("III. ĐỀ XUẤT") : text.index("IV. PHƯƠNG HƯỚNG")]
+    assert "rà soát, ghi lại đúng các dòng số liệu bị loại" in proposals
+    assert "Tiếp tục duy trì hoạt động" not in proposals
