@@ -5,8 +5,11 @@ are given paths, never the scheduler's working directory.
 
 A worker is used only when it runs the caller's code: the same Python, cnscd version, package
 files, notebooks and library versions (its `fingerprint`), the same code loaded in memory (the
-client sends its own probe, `loaded_code`, rather than trusting the worker's word: a worker
-started with a `--preload` patch is refused), and sees the data folder.
+client sends its own probe, `loaded_code`, rather than the worker's own report: a worker started
+with a `--preload` patch is refused), and sees the data folder. The probe still runs on the
+worker, so it catches a patched or stale worker, not a hostile one: a worker is trusted as the
+scheduler is, which is why both are reached only on loopback or over TLS. What a worker returns
+is checked on the client against the files it wrote (their hashes).
 
 The scheduler is trusted with the data and runs code on the workers, so it is reached in the
 clear only on this machine (loopback): any other address takes TLS (`tls://`, with the
