@@ -293,6 +293,11 @@ class Bound:
     multiple: float = 1.0
     words: str = ""  # the base as a sentence names it
 
+    @property
+    def times(self) -> str:
+        """The multiple as a sentence says it before the base: "" for 1, "3 lần " for 3."""
+        return "" if self.multiple == 1 else f"{self.multiple:g} lần "
+
 
 _BASE_WORDS = {
     "population": "dân số",

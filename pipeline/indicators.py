@@ -1170,9 +1170,8 @@ def bound_text(code: str) -> str:
     bound = contract.BOUNDS.get(code)
     if bound is None:
         return ""
-    times = "" if bound.multiple == 1 else f"{bound.multiple:g} lần "
     what = "Tổng cả năm" if code in contract.RESULT_KINDS.values() else "Mỗi dòng"
-    return f"{what} không lớn hơn {times}{bound.words} của đơn vị; lớn hơn thì bị loại."
+    return f"{what} không lớn hơn {bound.times}{bound.words} của đơn vị; lớn hơn thì bị loại."
 
 
 def catalogue_frame() -> pd.DataFrame:

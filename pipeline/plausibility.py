@@ -56,12 +56,11 @@ def beyond_bounds(
         if not mine.any():
             continue
         limits = {code: _limit(bound, by_commune.get(code, {})) for code in codes[mine].unique()}
-        times = "" if bound.multiple == 1 else f"{_grouped(bound.multiple)} lần "
         limit = codes[mine].map(lambda code, limits=limits: limits[code][0])
         above = numbers[mine] > limit
         for row in above[above].index:
             top, words = limits[codes[row]]
-            why[row] = f"Lớn hơn {times}{words} ({_grouped(top)}): kiểm tra lại số đã ghi"
+            why[row] = f"Lớn hơn {bound.times}{words} ({_grouped(top)}): kiểm tra lại số đã ghi"
         if key not in _FLOWS:
             continue
         rest = mine & why.isna()
@@ -71,7 +70,7 @@ def beyond_bounds(
             if total <= top:
                 continue
             why[rest & codes.eq(code)] = (
-                f"Tổng cả năm của chỉ tiêu này ({_grouped(total)}) lớn hơn {times}{words} "
+                f"Tổng cả năm của chỉ tiêu này ({_grouped(total)}) lớn hơn {bound.times}{words} "
                 f"({_grouped(top)}): kiểm tra lại các số đã ghi"
             )
     return why

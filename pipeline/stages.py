@@ -73,7 +73,8 @@ def _is_type_checking(node: ast.If) -> bool:
 
 
 def _tree(module: str) -> ast.Module | None:
-    """The module's parsed source, read again only when its file changed (in a long process)."""
+    """The module's parsed source, parsed again only when its file changed (its digest follows
+    an edit in a long process; `modules_of`, the import graph, is kept for the process)."""
     path = _module_path(module)
     if path is None:
         return None
