@@ -217,12 +217,14 @@ def test_a_total_row_of_the_village_sheet_is_no_village_and_is_not_summed() -> N
     assert (v["villages"], v["population"], v["households"]) == (2, 3_000, 750)
 
 
+TWO_VILLAGES = [
+    {"village": "Thôn 1", "population": 1_000},
+    {"village": "Thôn 2", "population": 900},
+]
+
+
 def test_a_commune_wide_row_and_village_rows_of_one_kind_are_never_summed() -> None:
     """Failed before: 300 for the commune and 100 + 200 for its villages made 600."""
-    villages = [
-        {"village": "Thôn 1", "population": 1_000},
-        {"village": "Thôn 2", "population": 900},
-    ]
     results = [
         {"month": 3, "village": "Thôn 1", "indicator": ONLINE, "value": 100},
         {"month": 3, "village": "Thôn 2", "indicator": ONLINE, "value": 200},
@@ -230,7 +232,7 @@ def test_a_commune_wide_row_and_village_rows_of_one_kind_are_never_summed() -> N
         {"month": 4, "village": "Thôn 1", "indicator": ALL_DOSSIERS, "value": 50},
         {"month": 4, "village": "Thôn 2", "indicator": ALL_DOSSIERS, "value": 70},
     ]
-    result = _clean(villages=villages, results=results)
+    result = _clean(villages=TWO_VILLAGES, results=results)
     logged = result.rejected[result.rejected["reason_code"] == "beside_commune_row"]
     assert logged["excel_row"].tolist() == [2, 3]
     v = values_of(_indicators(result), "26734")
@@ -242,16 +244,12 @@ def test_a_commune_wide_row_of_one_month_leaves_the_village_rows_of_other_months
     of February and March (400) as 'beside a commune row': 10 printed instead of 410. A flow
     is written month by month; a level (adults with VNeID) is still read at its latest month,
     where the commune-wide row wins over the villages' rows."""
-    villages = [
-        {"village": "Thôn 1", "population": 1_000},
-        {"village": "Thôn 2", "population": 900},
-    ]
     results = [{"month": 1, "indicator": ONLINE, "value": 10}] + [
         {"month": month, "village": village, "indicator": ONLINE, "value": 100}
         for month in (2, 3)
         for village in ("Thôn 1", "Thôn 2")
     ]
-    result = _clean(villages=villages, results=results)
+    result = _clean(villages=TWO_VILLAGES, results=results)
     assert not (result.rejected["reason_code"] == "beside_commune_row").any()
     assert values_of(_indicators(result), "26734")["online_dossiers"] == 410
     assert ONLINE in contract.RESULT_KINDS  # a flow
@@ -261,7 +259,7 @@ def test_a_commune_wide_row_of_one_month_leaves_the_village_rows_of_other_months
         {"month": 6, "village": "Thôn 2", "indicator": level, "value": 200},
         {"month": 9, "indicator": level, "value": 700},
     ]
-    result = _clean(villages=villages, results=stock)
+    result = _clean(villages=TWO_VILLAGES, results=stock)
     logged = result.rejected[result.rejected["reason_code"] == "beside_commune_row"]
     assert len(logged) == 2
 
