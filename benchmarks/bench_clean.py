@@ -27,11 +27,11 @@ import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from pipeline.config import Paths
-from pipeline.ingest import read_workbook
-from pipeline.locate import find_workbook
-from pipeline.preparing import prepare_chunk, prepare_communes
-from pipeline.registry import EXTRA_REGISTRY_NAME, communes_of_year
+from pipeline.core.config import Paths
+from pipeline.reading.ingest import read_workbook
+from pipeline.reading.locate import find_workbook
+from pipeline.registry.tree import EXTRA_REGISTRY_NAME, communes_of_year
+from pipeline.running.preparing import prepare_chunk, prepare_communes
 from pipeline.sample import generate
 
 
@@ -170,8 +170,8 @@ def _stray_cell(path: Path) -> Path:
 _READ_ONE = """
 import resource, sys, time
 from pathlib import Path
-from pipeline.errors import PipelineError
-from pipeline.ingest import read_workbook
+from pipeline.core.errors import PipelineError
+from pipeline.reading.ingest import read_workbook
 started = time.perf_counter()
 try:
     read_workbook(Path(sys.argv[1]))

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import psutil
 
-from pipeline.config import ROOT, Paths
-from pipeline.options import ReportOptions
-from pipeline.registry import EXTRA_REGISTRY_NAME, communes_of_year
-from pipeline.runner import run_year
+from pipeline.core.config import ROOT, Paths
+from pipeline.registry.tree import EXTRA_REGISTRY_NAME, communes_of_year
+from pipeline.running.runner import run_year
 from pipeline.sample import generate
+from pipeline.writing.options import ReportOptions
 
 COUNTRY = 3321  # communes from 1 July 2025
 WORKERS = 2

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import contract
-from pipeline.indicators import CATALOGUE, compute_indicators
+from pipeline.core import contract
+from pipeline.measuring.indicators import CATALOGUE, compute_indicators
 
 
 def _codes(rng: np.random.Generator, communes: int, per_commune: int) -> np.ndarray:

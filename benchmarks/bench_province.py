@@ -37,13 +37,14 @@ from pathlib import Path
 from bench_run import command_lines  # benchmarks/ is on the path of a script run from it
 from pypdf import PdfReader
 
-from pipeline import exports, rendering
-from pipeline.computing import compute_year
-from pipeline.config import Paths
-from pipeline.documents import execute_comparison
-from pipeline.preparing import prepare
-from pipeline.registry import EXTRA_REGISTRY_NAME, communes_of_year
+from pipeline.core.config import Paths
+from pipeline.registry.tree import EXTRA_REGISTRY_NAME, communes_of_year
+from pipeline.running import rendering
+from pipeline.running.computing import compute_year
+from pipeline.running.documents import execute_comparison
+from pipeline.running.preparing import prepare
 from pipeline.sample import generate
+from pipeline.writing import exports
 
 BIN = Path(sys.executable).parent
 YEAR = 2022

@@ -29,13 +29,12 @@ from pathlib import Path
 import nbformat
 import papermill
 
-from pipeline.computing import compute_year
-from pipeline.config import Paths
-from pipeline.documents import REPORT_NOTEBOOK
-from pipeline.engine import ENGINE_NAME
-from pipeline.pdf import write_pdf
-from pipeline.preparing import prepare
-from pipeline.rendering import _KERNEL_CONFIG, render_html, report_fragment, visible_text
+from pipeline.core.config import Paths
+from pipeline.running.computing import compute_year
+from pipeline.running.documents import REPORT_NOTEBOOK
+from pipeline.running.engine import ENGINE_NAME
+from pipeline.running.preparing import prepare
+from pipeline.running.rendering import _KERNEL_CONFIG, render_html, report_fragment, visible_text
 from pipeline.sample import (
     POST_MERGER_YEAR,
     generate,
@@ -43,6 +42,7 @@ from pipeline.sample import (
     sample_commune,
     sample_communes,
 )
+from pipeline.writing.pdf import write_pdf
 
 
 def cpu() -> float:

@@ -28,12 +28,12 @@ import threading
 import time
 from pathlib import Path
 
-from pipeline.config import Paths
-from pipeline.documents import REPORT_NOTEBOOK
-from pipeline.options import ReportOptions
-from pipeline.registry import EXTRA_REGISTRY_NAME, communes_of_year
-from pipeline.runner import run_year
+from pipeline.core.config import Paths
+from pipeline.registry.tree import EXTRA_REGISTRY_NAME, communes_of_year
+from pipeline.running.documents import REPORT_NOTEBOOK
+from pipeline.running.runner import run_year
 from pipeline.sample import generate, sample_communes
+from pipeline.writing.options import ReportOptions
 
 BIN = Path(sys.executable).parent
 
@@ -91,8 +91,8 @@ def plain_loop(raw: Path) -> float:
     shutil.copytree(raw, paths.raw)
     communes = sample_communes(2022)
     started = time.perf_counter()
-    from pipeline.computing import compute_year
-    from pipeline.preparing import prepare
+    from pipeline.running.computing import compute_year
+    from pipeline.running.preparing import prepare
 
     prepare(paths, 2022, communes)
     compute_year(paths, 2022)

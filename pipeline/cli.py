@@ -14,9 +14,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.config import Paths
-from pipeline.errors import PipelineError, UnknownCommuneError
-from pipeline.registry import (
+from pipeline.core.config import Paths
+from pipeline.core.errors import PipelineError, UnknownCommuneError
+from pipeline.core.textsafety import TerminalStream
+from pipeline.registry.tree import (
     EXTRA_REGISTRY_NAME,
     Commune,
     Group,
@@ -29,10 +30,9 @@ from pipeline.registry import (
     find_named_group,
     find_province,
 )
-from pipeline.textsafety import TerminalStream
 
 if TYPE_CHECKING:
-    from pipeline.locate import Unclaimed
+    from pipeline.reading.locate import Unclaimed
 
 
 def _paths(args: argparse.Namespace) -> Paths:
@@ -75,7 +75,7 @@ def _groups(args: argparse.Namespace, paths: Paths, year: int) -> list[Group]:
     groups = [find_district(year, name, extra) for name in args.district or ()]
     groups += [find_province(year, name, extra) for name in args.province or ()]
     if getattr(args, "group", None):
-        from pipeline.narrative import load_settings
+        from pipeline.measuring.settings import load_settings
 
         named = load_settings(_settings_path(args)).get("groups", {})
         groups += [find_named_group(year, name, named, extra) for name in args.group]
@@ -86,7 +86,7 @@ def _select(args: argparse.Namespace, paths: Paths, year: int) -> Selection:
     """By default the communes that have a workbook in data/raw/{year}/; `--district`,
     `--province` and `--group` select groups, `--commune` single communes (within those groups
     when given). A name several communes share is taken as the one with a workbook."""
-    from pipeline.locate import claim_workbooks
+    from pipeline.reading.locate import claim_workbooks
 
     extra = paths.raw / EXTRA_REGISTRY_NAME
     groups = _groups(args, paths, year)
@@ -131,7 +131,7 @@ def _settings_path(args: argparse.Namespace) -> Path | None:
         raise PipelineError(
             f"--settings {given}: {'is a folder, not a file' if path.is_dir() else 'no such file'}"
         )
-    from pipeline.settings import load_settings
+    from pipeline.measuring.settings import load_settings
 
     load_settings(path)  # refused now, with its file and key, rather than in every report
     return path
@@ -151,8 +151,8 @@ def _templates_dir(args: argparse.Namespace) -> Path | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.options import ReportOptions
-    from pipeline.runner import run_and_compare, run_year
+    from pipeline.running.runner import run_and_compare, run_year
+    from pipeline.writing.options import ReportOptions
 
     paths = _paths(args)
     failed = 0
@@ -166,7 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = ReportOptions(_settings_path(args), _templates_dir(args), formats, args.engine)
     scheduler = args.scheduler
     if scheduler:
-        from pipeline.cluster import Insecure, check_scheduler, tls_configured
+        from pipeline.running.cluster import Insecure, check_scheduler, tls_configured
 
         check_scheduler(scheduler, args.insecure, tls_configured())  # before any work
         scheduler = Insecure(scheduler) if args.insecure else scheduler
@@ -210,9 +210,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from pipeline.limits import Limits
-    from pipeline.preparing import check_year
-    from pipeline.settings import load_settings
+    from pipeline.core.limits import Limits
+    from pipeline.measuring.settings import load_settings
+    from pipeline.running.preparing import check_year
 
     paths = _paths(args)
     settings = load_settings(_settings_path(args))  # its limits and predecessors, as run reads
@@ -255,8 +255,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _villages_of(path: Path, code: str, year: int) -> list[str]:
-    from pipeline.clean import clean_workbook
-    from pipeline.ingest import read_workbook
+    from pipeline.reading.clean import clean_workbook
+    from pipeline.reading.ingest import read_workbook
 
     result = clean_workbook(read_workbook(path), code, year)
     return list(result.tables["villages"]["village"].dropna())
@@ -265,9 +265,9 @@ def _villages_of(path: Path, code: str, year: int) -> list[str]:
 def known_villages(paths: Paths, year: int, commune) -> list[str]:
     """The commune's villages from its latest readable workbook up to the year, if any (read in
     a process of capped memory, as every workbook is)."""
-    from pipeline.limits import default_limits
-    from pipeline.locate import find_workbook
-    from pipeline.workers import map_capped
+    from pipeline.core.workers import map_capped
+    from pipeline.measuring.settings import default_limits
+    from pipeline.reading.locate import find_workbook
 
     for earlier in range(year, year - 3, -1):
         try:
@@ -288,7 +288,7 @@ def _dmy(iso: str) -> str:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from pipeline.template import write_template
+    from pipeline.reading.template import write_template
 
     commune = None
     villages: list[str] = []
@@ -322,7 +322,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from pipeline.collect import collect, table
+    from pipeline.reading.collect import collect, table
 
     paths = _paths(args)
     inbox = Path(args.inbox)
@@ -363,10 +363,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from pipeline.bookkeeping import formats_built
-    from pipeline.documents import comparison_folder
-    from pipeline.options import ReportOptions
-    from pipeline.runner import run_and_compare
+    from pipeline.running.bookkeeping import formats_built
+    from pipeline.running.documents import comparison_folder
+    from pipeline.running.runner import run_and_compare
+    from pipeline.writing.options import ReportOptions
 
     paths = _paths(args)
     if not (args.district or args.province or args.group):
@@ -399,7 +399,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_communes(args: argparse.Namespace) -> int:
-    from pipeline.registry import (
+    from pipeline.registry.tree import (
         code_elsewhere,
         code_level,
         lineage_of,
@@ -465,7 +465,7 @@ def cmd_communes(args: argparse.Namespace) -> int:
 
 
 def cmd_indicators(args: argparse.Namespace) -> int:
-    from pipeline.indicators import catalogue_frame
+    from pipeline.measuring.indicators import catalogue_frame
 
     frame = catalogue_frame()
     for row in frame.itertuples(index=False):

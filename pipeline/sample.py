@@ -22,9 +22,10 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import Workbook
 
-from pipeline import contract
-from pipeline.files import fixed_zip, write_atomically
-from pipeline.registry import (
+from pipeline.core import contract
+from pipeline.core.files import fixed_zip, write_atomically
+from pipeline.core.vntext import TCVN3_TO_UNICODE, strip_diacritics
+from pipeline.registry.tree import (
     EXTRA_COLUMNS,
     EXTRA_REGISTRY_NAME,
     Commune,
@@ -34,8 +35,7 @@ from pipeline.registry import (
     in_sentence,
     predecessors,
 )
-from pipeline.units import prefix_kind
-from pipeline.vntext import TCVN3_TO_UNICODE, strip_diacritics
+from pipeline.registry.units import prefix_kind
 
 YEARS = (2022, 2023)
 # Years after the reforms: the seed's commune followed through them (see `reform_workbooks`).

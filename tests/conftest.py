@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Paths
+from pipeline.core.config import Paths
 from pipeline.sample import generate
 
 TINY_COMMUNES = ("nam-chinh", "nam-trung", "an-lam")

@@ -22,14 +22,14 @@ from openpyxl import load_workbook
 from openpyxl.styles import Font
 from workbooks import as_csv_folder, by_line, run_unprivileged
 
-from pipeline.clean import CleanResult
-from pipeline.config import Paths
-from pipeline.errors import PipelineError
-from pipeline.limits import Limits
-from pipeline.options import ReportOptions
-from pipeline.preparing import prepare_chunk, prepare_communes
-from pipeline.runner import run_year
+from pipeline.core.config import Paths
+from pipeline.core.errors import PipelineError
+from pipeline.core.limits import Limits
+from pipeline.reading.clean import CleanResult
+from pipeline.running.preparing import prepare_chunk, prepare_communes
+from pipeline.running.runner import run_year
 from pipeline.sample import encode_cp1258, encode_tcvn3, generate, sample_commune
+from pipeline.writing.options import ReportOptions
 
 CODE, OTHER = "10627", "10645"  # nam-chinh, broken in each case; an-lam, never touched
 ACTIVITIES, MEMBERS = "Nhật ký hoạt động", "Thành viên"
@@ -515,8 +515,8 @@ def test_a_big_sheet_is_read(source: Path, tmp_path: Path) -> None:
     for _ in range(200_000 - sheet.max_row):
         sheet.append(row)
     book.save(target)
-    from pipeline.clean import clean_workbook
-    from pipeline.ingest import read_workbook
+    from pipeline.reading.clean import clean_workbook
+    from pipeline.reading.ingest import read_workbook
 
     try:
         result = clean_workbook(read_workbook(target), CODE, 2022)
@@ -563,7 +563,7 @@ def test_an_exception_while_cleaning_fails_its_commune_only(
 ) -> None:
     """A failure no check foresaw (here a MemoryError while cleaning one commune) in a chunk of
     many: the chunk is done again commune by commune, and only that commune is refused."""
-    import pipeline.preparing as preparing
+    import pipeline.running.preparing as preparing
 
     paths = Paths.under(tmp_path)
     shutil.copytree(source, paths.raw)
@@ -603,8 +603,8 @@ def test_an_unreadable_workbook_is_refused_by_name(source: Path, tmp_path: Path)
             file.chmod(0o644)
         (paths.raw_year(2022) / "10627-nam-chinh.xlsx").chmod(0o000)
         script = (
-            "import json, sys; from pathlib import Path; from pipeline.config import Paths; "
-            "from pipeline.preparing import prepare_chunk; "
+            "import json, sys; from pathlib import Path; from pipeline.core.config import Paths; "
+            "from pipeline.running.preparing import prepare_chunk; "
             "from pipeline.sample import sample_commune; "
             "p = prepare_chunk(Paths.under(Path(sys.argv[1])), 2022, "
             "[sample_commune(2022, s) for s in ('nam-chinh', 'an-lam')]); "
@@ -682,8 +682,9 @@ def test_a_reader_that_aborts_says_so_in_a_line_or_two(source: Path, tmp_path: P
     shutil.copytree(source, paths.raw)
     _edited(_stray_cell_at_the_very_end)(paths.raw_year(2022) / "10627-nam-chinh.xlsx")
     script = (
-        "import sys; from pathlib import Path; from pipeline.config import Paths; "
-        "from pipeline.limits import Limits; from pipeline.preparing import prepare_communes; "
+        "import sys; from pathlib import Path; from pipeline.core.config import Paths; "
+        "from pipeline.core.limits import Limits; "
+        "from pipeline.running.preparing import prepare_communes; "
         "from pipeline.sample import sample_commune; "
         "lifted = Limits(max_rows=2_000_000, max_columns=20_000, max_grid_cells=2**60, "
         "worker_memory_mb=512); "

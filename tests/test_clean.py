@@ -4,7 +4,8 @@ import hashlib
 import pandas as pd
 import pytest
 
-from pipeline.clean import (
+from pipeline.core.config import Paths
+from pipeline.reading.clean import (
     clean_tables,
     clean_workbook,
     parse_date,
@@ -14,8 +15,7 @@ from pipeline.clean import (
     quality_summary,
     stack,
 )
-from pipeline.config import Paths
-from pipeline.ingest import read_workbook
+from pipeline.reading.ingest import read_workbook
 from pipeline.sample import commune_sheets, sample_communes, score_cleaning, write_workbook
 
 
@@ -160,9 +160,9 @@ def test_one_commune_or_many_clean_the_same(tiny_district: Paths) -> None:
 def test_each_date_cell_is_typed_and_logged_by_what_was_written() -> None:
     """Dates are worked out once per distinct value: a cell still gets its own kind of fix
     (text or serial), and the serial 44676 written as a number, a float or a text reads alike."""
-    from pipeline import contract
-    from pipeline.clean import FILE, SHEET, _Log, clean_sheet
-    from pipeline.ingest import ROW
+    from pipeline.core import contract
+    from pipeline.reading.clean import FILE, SHEET, _Log, clean_sheet
+    from pipeline.reading.ingest import ROW
 
     sheet = contract.SHEETS_BY_KEY["activities"]
     dates = [dt.datetime(2022, 4, 25), "25/04/2022", 44676, 44676.0, "44676", "hôm qua", None]
@@ -265,7 +265,7 @@ def test_a_predecessor_s_row_in_the_successor_s_book_counts_once_and_two_territo
     ],
 )
 def test_team_levels_in_every_commune_s_words(written, level) -> None:
-    from pipeline.clean import _team_level
+    from pipeline.reading.clean import _team_level
 
     assert _team_level(written) == level
 
@@ -273,10 +273,10 @@ def test_team_levels_in_every_commune_s_words(written, level) -> None:
 def test_the_template_offers_every_level_word_cleaning_reads() -> None:
     """One list of kinds: each word the template's "Cấp tổ" offers is read as a level, and each
     kind cleaning reads as a level ("Khu", "Khóm", "Plei"…) is offered, for any commune."""
-    from pipeline.clean import _team_level
-    from pipeline.registry import find_commune
-    from pipeline.template import team_levels
-    from pipeline.units import COMMUNE_KINDS, VILLAGE_KINDS
+    from pipeline.reading.clean import _team_level
+    from pipeline.reading.template import team_levels
+    from pipeline.registry.tree import find_commune
+    from pipeline.registry.units import COMMUNE_KINDS, VILLAGE_KINDS
 
     read = {k.capitalize() for k in (*COMMUNE_KINDS, *VILLAGE_KINDS) if _team_level(k)}
     assert "Khu" in read

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from pipeline.config import Paths
+from pipeline.core.config import Paths
 
 
 def cnscd(*args: str, cwd=None) -> subprocess.CompletedProcess:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cluster import run_on_dask
-from pipeline.config import ROOT, Paths
-from pipeline.errors import PipelineError
-from pipeline.options import ReportOptions
-from pipeline.runner import run_year
+from pipeline.core.config import ROOT, Paths
+from pipeline.core.errors import PipelineError
+from pipeline.running.cluster import run_on_dask
+from pipeline.running.runner import run_year
 from pipeline.sample import sample_commune
+from pipeline.writing.options import ReportOptions
 
 COMMUNES = ("nam-chinh", "nam-trung", "an-lam")  # the tiny district's
 DASK = (sys.executable, "-m", "dask")
@@ -272,7 +272,7 @@ def test_work_waits_for_a_worker_of_the_same_version_and_resumes_on_one_that_joi
 
 
 def test_plain_tcp_is_for_this_machine_only() -> None:
-    from pipeline.cluster import check_scheduler, is_loopback
+    from pipeline.running.cluster import check_scheduler, is_loopback
 
     for address in ("tcp://127.0.0.1:8786", "127.0.0.1:8786", "tcp://localhost:1", "tcp://[::1]:1"):
         assert is_loopback(address) and check_scheduler(address) == "", address
@@ -307,7 +307,8 @@ def test_a_worker_whose_loaded_code_was_patched_is_refused(cluster: Cluster, tmp
     function in memory. The client's own probe, sent to it, finds the change."""
     patch = cluster.folder / "patch_rendering.py"
     patch.write_text(
-        "import pipeline.rendering as rendering\nrendering.visible_text = lambda html: 'forged'\n",
+        "import pipeline.running.rendering as rendering\n"
+        "rendering.visible_text = lambda html: 'forged'\n",
         encoding="utf-8",
     )
     cluster.start_worker("patched", extra=("--preload", str(patch)))
@@ -317,7 +318,7 @@ def test_a_worker_whose_loaded_code_was_patched_is_refused(cluster: Cluster, tmp
             cluster.address, 1, print, [("x",)], ["x"], lambda *a: None, warn=warnings.append
         )
     assert len(warnings) == 1, warnings
-    assert "its loaded code differs (pipeline.rendering)" in warnings[0], warnings
+    assert "its loaded code differs (pipeline.running.rendering)" in warnings[0], warnings
 
 
 def _self_signed(folder: Path) -> tuple[str, ...]:
@@ -367,9 +368,9 @@ def test_a_tls_cluster_runs_the_work_and_its_results_are_checked(tmp_path: Path,
 def test_a_report_whose_files_are_not_what_the_worker_returned_is_failed(
     tmp_path: Path,
 ) -> None:
-    from pipeline.documents import CommuneRun
-    from pipeline.provenance import hash_path
-    from pipeline.scheduling import checked
+    from pipeline.core.provenance import hash_path
+    from pipeline.running.documents import CommuneRun
+    from pipeline.running.scheduling import checked
 
     paths = Paths.under(tmp_path)
     commune = sample_commune(2022, "nam-chinh")

@@ -13,7 +13,9 @@ import pytest
 from workbooks import run_unprivileged
 
 from pipeline.cli import main
-from pipeline.collect import (
+from pipeline.core.config import Paths
+from pipeline.core.provenance import hash_path
+from pipeline.reading.collect import (
     ALREADY,
     CONFLICT,
     DUPLICATE,
@@ -24,12 +26,10 @@ from pipeline.collect import (
     REPORT_NAME,
     UNKNOWN,
 )
-from pipeline.config import Paths
-from pipeline.locate import claim_workbooks
-from pipeline.provenance import hash_path
-from pipeline.registry import communes_of_year
+from pipeline.reading.locate import claim_workbooks
+from pipeline.reading.template import write_template
+from pipeline.registry.tree import communes_of_year
 from pipeline.sample import generate
-from pipeline.template import write_template
 
 NAMES = [  # as they come by e-mail and Zalo
     "BC CNSCD xa Nam Chinh 2022 (final).xlsx",
@@ -217,7 +217,7 @@ def test_an_inbox_of_links_fifos_and_odd_names_is_listed_never_followed(
     import subprocess
     import sys
 
-    from pipeline.collect import SKIPPED
+    from pipeline.reading.collect import SKIPPED
 
     folder = tmp_path / "inbox"
     (folder / "sub").mkdir(parents=True)

@@ -9,31 +9,37 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from pipeline import units
-from pipeline.compare import (
+from pipeline.core.config import Paths
+from pipeline.measuring.compare import (
     TEAM_INDICATORS,
     compare,
     unit_words,
 )
-from pipeline.computing import compute_year
-from pipeline.config import Paths
-from pipeline.documents import execute_comparison
-from pipeline.exports import write_comparison_xlsx
-from pipeline.indicators import CATALOGUE_BY_CODE, Inputs, values_of, villages_without_team
-from pipeline.narrative import environment, load_settings, number
-from pipeline.pdf import SCREEN_ONLY, typst_source
-from pipeline.preparing import prepare
-from pipeline.rankchart import ranked_bars, text_width
-from pipeline.registry import Commune
-from pipeline.report import (
+from pipeline.measuring.indicators import (
+    CATALOGUE_BY_CODE,
+    Inputs,
+    values_of,
+    villages_without_team,
+)
+from pipeline.measuring.settings import load_settings
+from pipeline.registry import units
+from pipeline.registry.tree import Commune
+from pipeline.registry.units import UnitWords, count_word, in_words
+from pipeline.running.computing import compute_year
+from pipeline.running.documents import execute_comparison
+from pipeline.running.preparing import prepare
+from pipeline.sample import sample_communes
+from pipeline.writing.exports import write_comparison_xlsx
+from pipeline.writing.narrative import environment, number
+from pipeline.writing.pdf import SCREEN_ONLY, typst_source
+from pipeline.writing.rankchart import ranked_bars, text_width
+from pipeline.writing.report import (
     chart_pairs,
     comparison_charts,
     comparison_context,
     own_words,
     words_of_group,
 )
-from pipeline.sample import sample_communes
-from pipeline.units import UnitWords, count_word, in_words
 
 
 def _commune(code: str, name: str) -> Commune:
@@ -212,7 +218,7 @@ def test_outputs_pdf_landscape_and_excel(district) -> None:
 def test_names_from_the_data_are_escaped(tiny_district: Paths, tmp_path) -> None:
     from openpyxl import load_workbook as load
 
-    from pipeline.registry import EXTRA_REGISTRY_NAME
+    from pipeline.registry.tree import EXTRA_REGISTRY_NAME
     from pipeline.sample import _write_registry
 
     paths = Paths.under(tmp_path)
@@ -236,7 +242,7 @@ def test_names_from_the_data_are_escaped(tiny_district: Paths, tmp_path) -> None
 
 
 def test_a_named_list_of_communes_is_compared_like_a_district(district, tmp_path) -> None:
-    from pipeline.options import ReportOptions
+    from pipeline.writing.options import ReportOptions
 
     paths, _ = district
     settings = tmp_path / "settings.toml"
@@ -262,7 +268,7 @@ def test_a_named_list_of_communes_is_compared_like_a_district(district, tmp_path
 
 
 def test_a_province_is_a_group_too_as_after_the_2025_reform() -> None:
-    from pipeline.registry import find_group
+    from pipeline.registry.tree import find_group
 
     province = find_group(2022, "province:30")
     assert (province.slug, province.name, len(province.communes)) == (
@@ -416,7 +422,7 @@ def test_unit_words_follow_the_kinds_a_group_holds() -> None:
 
 
 def test_the_group_word_names_districts_provinces_and_lists() -> None:
-    from pipeline.registry import Group
+    from pipeline.registry.tree import Group
 
     def word(level: str, name: str) -> str:
         return Group(level, "x", name, ()).word

@@ -8,8 +8,8 @@ import re
 import pandas as pd
 import pytest
 
-from pipeline.config import Paths
-from pipeline.runner import run_year
+from pipeline.core.config import Paths
+from pipeline.running.runner import run_year
 from pipeline.sample import sample_commune
 
 SEED_SECTIONS = [
@@ -159,8 +159,8 @@ def test_a_district_changes_thresholds_and_wording_without_code(
 ) -> None:
     import shutil
 
-    from pipeline.config import TEMPLATES
-    from pipeline.options import ReportOptions
+    from pipeline.core.config import TEMPLATES
+    from pipeline.writing.options import ReportOptions
 
     paths = Paths.under(tmp_path / "data-home")
     shutil.copytree(tiny_district.raw, paths.raw)

@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.config import Paths
-from pipeline.exports import safe_cell
-from pipeline.options import ReportOptions
-from pipeline.runner import run_comparisons, run_year
+from pipeline.core.config import Paths
+from pipeline.core.sheets import safe_cell
+from pipeline.running.comparisons import run_comparisons
+from pipeline.running.runner import run_year
 from pipeline.sample import sample_commune
+from pipeline.writing.options import ReportOptions
 
 _RUNS_AS_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -99,7 +100,7 @@ def test_no_exported_cell_runs_as_a_formula(district_copy: Paths) -> None:
 def test_control_characters_never_stop_an_export(tmp_path: Path) -> None:
     """NUL, ESC, backspace (`_x0001_` in a cell reads as one) and a right-to-left override in
     rejected values: both exports are written, each character shown as its code."""
-    from pipeline.exports import export_rejected
+    from pipeline.writing.exports import export_rejected
 
     values = ["a\x01b", "\x1b[31mđỏ", "nul\x00", "xóa\x08", "\u202eabc"]
     rejected = pd.DataFrame(
@@ -123,7 +124,7 @@ def test_control_characters_never_stop_an_export(tmp_path: Path) -> None:
 
 
 def test_more_rows_than_a_sheet_holds_are_split_with_a_note(tmp_path: Path) -> None:
-    from pipeline.exports import write_xlsx
+    from pipeline.core.sheets import write_xlsx
 
     frame = pd.DataFrame({"Dòng": range(7), "Lý do": [f"r{i}" for i in range(7)]})
     write_xlsx(frame, tmp_path / "t.xlsx", "Dòng bị loại", rows_per_sheet=3)
@@ -158,8 +159,8 @@ def test_the_same_tables_give_the_same_workbook_bytes(tmp_path: Path, monkeypatc
     import openpyxl.packaging.core
     import openpyxl.writer.excel
 
-    from pipeline.compare import compare
-    from pipeline.exports import export_rejected, write_comparison_xlsx
+    from pipeline.measuring.compare import compare
+    from pipeline.writing.exports import export_rejected, write_comparison_xlsx
 
     rejected = pd.DataFrame(
         {

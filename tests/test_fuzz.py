@@ -9,9 +9,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import contract
-from pipeline.clean import META, clean_tables
-from pipeline.ingest import ROW
+from pipeline.core import contract
+from pipeline.core.vntext import repair, repair_with_kind
+from pipeline.reading.clean import META, clean_tables
+from pipeline.reading.ingest import ROW
 from pipeline.sample import (
     ACTIVITY_TEXT,
     FAMILY,
@@ -23,7 +24,6 @@ from pipeline.sample import (
     VILLAGE_NAMES,
     encode_tcvn3,
 )
-from pipeline.vntext import repair, repair_with_kind
 
 VIETNAMESE = (
     "aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ "

@@ -9,17 +9,17 @@ import shutil
 
 from openpyxl import load_workbook
 
-from pipeline.config import Paths
-from pipeline.options import ReportOptions
-from pipeline.pdf import resolve_font
-from pipeline.runner import run_and_compare
+from pipeline.core.config import Paths
+from pipeline.running.runner import run_and_compare
 from pipeline.sample import sample_commune
+from pipeline.writing.options import ReportOptions
+from pipeline.writing.pdf import resolve_font
 
 ODD = "（cũ） ① ✓ 😀"
 
 
 def test_letters_the_font_lacks_get_a_visible_stand_in() -> None:
-    from pipeline.textsafety import drawable, font_coverage
+    from pipeline.core.textsafety import drawable, font_coverage
 
     coverage = font_coverage(resolve_font())
     fragment = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.index import index_rows, write_status
+from pipeline.writing.index import index_rows, write_status
 
 
 def test_a_log_that_covers_part_of_the_year_is_marked_beside_its_status(tmp_path) -> None:

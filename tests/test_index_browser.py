@@ -8,10 +8,10 @@ import shutil
 import pytest
 from playwright.sync_api import sync_playwright
 
-from pipeline.config import Paths
-from pipeline.options import ReportOptions
-from pipeline.runner import run_year
+from pipeline.core.config import Paths
+from pipeline.running.runner import run_year
 from pipeline.sample import sample_commune
+from pipeline.writing.options import ReportOptions
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from pipeline import contract
-from pipeline.indicators import (
+from pipeline.core import contract
+from pipeline.measuring.indicators import (
     CATALOGUE,
     catalogue_frame,
     compute_indicators,
@@ -272,9 +272,9 @@ def test_catalogue_is_complete_and_unique() -> None:
 def district_indicators(sample_district, tmp_path_factory):
     import shutil
 
-    from pipeline.computing import compute_year
-    from pipeline.config import Paths
-    from pipeline.preparing import prepare
+    from pipeline.core.config import Paths
+    from pipeline.running.computing import compute_year
+    from pipeline.running.preparing import prepare
     from pipeline.sample import sample_commune, sample_communes
 
     everything = Paths.under(tmp_path_factory.mktemp("all"))
@@ -343,9 +343,9 @@ def test_the_age_of_an_aged_leader_and_a_birth_year_s_bounds_are_the_package_s_s
     """[members] of pipeline/settings.toml: 60 and 10–105 were written in the code."""
     import tomllib
 
-    from pipeline import contract
-    from pipeline.config import PACKAGE_DIR
-    from pipeline.indicators import aged_leaders
+    from pipeline.core import contract
+    from pipeline.core.config import PACKAGE_DIR
+    from pipeline.measuring.indicators import aged_leaders
 
     members_settings = tomllib.loads((PACKAGE_DIR / "settings.toml").read_text("utf-8"))["members"]
     assert tuple(members_settings["ages"]) == contract.MEMBER_AGES

@@ -11,12 +11,12 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from workbooks import as_csv_folder, by_line
 
-from pipeline.clean import FILE, CleanResult, clean_workbook
-from pipeline.errors import InputError
-from pipeline.ingest import decode_csv, detect_csv_encoding, read_workbook
+from pipeline.core.errors import InputError
+from pipeline.reading.clean import FILE, CleanResult, clean_workbook
+from pipeline.reading.ingest import decode_csv, detect_csv_encoding, read_workbook
+from pipeline.reading.template import LISTS_SHEET, write_template
 from pipeline.sample import encode_cp1258 as to_cp1258
 from pipeline.sample import generate
-from pipeline.template import LISTS_SHEET, write_template
 
 
 def _reads_like_the_workbook(folder: Path, workbook: Path) -> CleanResult:
@@ -168,7 +168,7 @@ def test_a_ward_s_template_speaks_of_its_own_units_and_reads_back(tmp_path: Path
     """A phường of 2025 (no district): no "Huyện" column, "Cấp tổ" offers its own words, the
     guide's example is the ward's own, only required headers are bold, and what an analyst
     writes with those words (or appends with openpyxl) reads back."""
-    from pipeline.registry import find_commune
+    from pipeline.registry.tree import find_commune
 
     ward = find_commune(2025, "26740")  # Phường Sài Gòn, Thành phố Hồ Chí Minh
     path = write_template(tmp_path / "t.xlsx", ward, ["Khu phố 1", "Khu phố 2"], 2025)
@@ -216,7 +216,7 @@ def test_a_wide_stray_cell_is_refused_before_reading_and_a_format_alone_is_not(
 ) -> None:
     from openpyxl.styles import Font
 
-    from pipeline.limits import Limits, check_workbook
+    from pipeline.core.limits import Limits, check_workbook
 
     limits = Limits(max_rows=1_000, max_columns=1_024)
 
@@ -245,8 +245,8 @@ def test_a_wide_stray_cell_is_refused_before_reading_and_a_format_alone_is_not(
 
 
 def test_limits_come_from_the_settings_and_a_district_may_change_them(tmp_path: Path) -> None:
-    from pipeline.limits import Limits, default_limits
-    from pipeline.narrative import load_settings
+    from pipeline.core.limits import Limits
+    from pipeline.measuring.settings import default_limits, load_settings
 
     assert default_limits() == Limits()  # settings.toml states the defaults the code holds
     override = tmp_path / "settings.toml"

@@ -13,13 +13,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pipeline.config import ROOT, Paths
+from pipeline.core.config import ROOT, Paths
 
 RUN = ["run", "--year", "2022", "--formats", "html", "--engine", "inprocess"]
 # A run whose stage `boundary` is followed by SIGKILL: what a power cut at that point leaves.
 KILLED_AFTER = """
 import os, signal, sys
-import pipeline.runner as runner
+import pipeline.running.runner as runner
 boundary = sys.argv[1]
 real = getattr(runner, boundary)
 def then_die(*args, **kwargs):

@@ -2,12 +2,12 @@ import datetime as dt
 
 import pytest
 
-from pipeline.narrative import (
+from pipeline.measuring.rules import find_limitations
+from pipeline.measuring.settings import load_settings
+from pipeline.writing.narrative import (
     count,
     date_vi,
     environment,
-    find_limitations,
-    load_settings,
     number,
     pillar_order,
 )
@@ -92,7 +92,7 @@ def test_templates_escape_data() -> None:
 
 
 def test_a_share_above_100_percent_is_not_judged_against_its_target() -> None:
-    from pipeline.narrative import verdict
+    from pipeline.writing.narrative import verdict
 
     above_30 = {"value": 30, "above": True}
     assert verdict(31.0, above_30) == "đã đạt"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipeline.clean import clean_workbook
-from pipeline.numbers import read_number
+from pipeline.core.numbers import read_number
+from pipeline.reading.clean import clean_workbook
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,7 @@ def test_thousands_separators_give_the_figures_a_person_means(tiny_district, tmp
 
     from openpyxl import load_workbook
 
-    from pipeline.ingest import read_workbook
+    from pipeline.reading.ingest import read_workbook
 
     workbook = tmp_path / "10627-nam-chinh.xlsx"
     shutil.copy(tiny_district.raw_year(2022) / "10627-nam-chinh.xlsx", workbook)
@@ -86,7 +86,7 @@ def test_a_required_count_that_is_not_whole_refuses_its_row(tiny_district, tmp_p
 
     from openpyxl import load_workbook
 
-    from pipeline.ingest import read_workbook
+    from pipeline.reading.ingest import read_workbook
 
     workbook = tmp_path / "10627-nam-chinh.xlsx"
     shutil.copy(tiny_district.raw_year(2022) / "10627-nam-chinh.xlsx", workbook)
@@ -114,7 +114,7 @@ def test_a_required_count_that_is_not_whole_refuses_its_row(tiny_district, tmp_p
 
 @pytest.mark.parametrize("month", ["tháng 13/2022", "0/2022", "99/2022"])
 def test_a_month_outside_1_to_12_is_not_a_month(month: str) -> None:
-    from pipeline.clean import parse_month
+    from pipeline.reading.clean import parse_month
 
     assert parse_month(month) is None
 
@@ -126,8 +126,8 @@ def test_birth_years_follow_the_report_year(tiny_district, tmp_path) -> None:
 
     from openpyxl import load_workbook
 
-    from pipeline.contract import MEMBER_AGES
-    from pipeline.ingest import read_workbook
+    from pipeline.core.contract import MEMBER_AGES
+    from pipeline.reading.ingest import read_workbook
 
     workbook = tmp_path / "10627-nam-chinh.xlsx"
     shutil.copy(tiny_district.raw_year(2022) / "10627-nam-chinh.xlsx", workbook)

@@ -18,14 +18,16 @@ import pandas as pd
 import pytest
 from test_sentences import BASE, NAM_CHINH, _tables
 
-from pipeline import cli, runner, store
-from pipeline.config import OutsideOutputs, Paths
-from pipeline.errors import PipelineError, ReportError
-from pipeline.index import comparison_links, write_status
-from pipeline.locking import RunLocked, year_lock
-from pipeline.narrative import environment, render_report, render_template, report_context
-from pipeline.settings import SettingsError, load_settings
-from pipeline.textsafety import TerminalStream, for_terminal, printable
+from pipeline import cli
+from pipeline.core.config import OutsideOutputs, Paths
+from pipeline.core.errors import PipelineError, ReportError
+from pipeline.core.textsafety import TerminalStream, for_terminal, printable
+from pipeline.measuring.settings import SettingsError, load_settings
+from pipeline.reading import store
+from pipeline.running import comparisons, runner
+from pipeline.running.locking import RunLocked, year_lock
+from pipeline.writing.index import comparison_links, write_status
+from pipeline.writing.narrative import environment, render_report, render_template, report_context
 
 # --- district templates: wording, not code ---------------------------------------------------
 
@@ -154,7 +156,7 @@ def test_a_forked_worker_does_not_keep_the_year_locked(tmp_path) -> None:
     script = (
         "import os, sys, time\n"
         "from pathlib import Path\n"
-        "from pipeline.locking import year_lock\n"
+        "from pipeline.running.locking import year_lock\n"
         f"with year_lock(Path({str(year)!r})):\n"
         "    pid = os.fork()\n"
         "    if pid == 0:\n"
@@ -232,8 +234,8 @@ def test_a_failed_comparison_leaves_nothing_stale_in_the_index(tmp_path, monkeyp
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(runner, "execute_comparison", disk_full)
-    done = runner.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
+    monkeypatch.setattr(comparisons, "execute_comparison", disk_full)
+    done = comparisons.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
     assert done["district:291"].status == "failed"
     assert "disk full while making the comparison" in done["district:291"].message
     assert sorted(p.name for p in folder.iterdir()) == ["status.json"]
@@ -244,7 +246,7 @@ def test_a_failed_comparison_leaves_nothing_stale_in_the_index(tmp_path, monkeyp
 
 
 def test_a_failed_comparison_fails_the_run(district_copy, capsys, monkeypatch) -> None:
-    from pipeline.rendering import Produced
+    from pipeline.running.rendering import Produced
 
     failed = {"district:291": Produced("failed", "disk full while making the comparison")}
     monkeypatch.setattr(runner, "run_and_compare", lambda *a, **k: ([], failed))
@@ -266,10 +268,10 @@ def test_a_comparison_whose_notebook_failed_keeps_only_its_notebook(tmp_path, mo
         written = ["notebook.ipynb", "notebook.html", "comparison.html"]
         for name in written:
             (folder / name).write_text("the error", encoding="utf-8")
-        return runner.Produced("failed", "NameError: x", written)
+        return comparisons.Produced("failed", "NameError: x", written)
 
-    monkeypatch.setattr(runner, "execute_comparison", notebook_failed)
-    runner.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
+    monkeypatch.setattr(comparisons, "execute_comparison", notebook_failed)
+    comparisons.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
     assert sorted(p.name for p in folder.iterdir()) == [
         "notebook.html",
         "notebook.ipynb",
@@ -383,10 +385,10 @@ def test_a_notebook_cut_short_by_a_full_disk_says_disk_full(tmp_path, monkeypatc
     still the JSON error it is."""
     from collections import namedtuple
 
-    import pipeline.files as files
-    from pipeline.rendering import report_fragment
+    import pipeline.core.files as files
+    from pipeline.running.rendering import report_fragment
+    from pipeline.running.scheduling import failed
     from pipeline.sample import sample_commune
-    from pipeline.scheduling import failed
 
     notebook = tmp_path / "notebook.ipynb"
     notebook.write_text('{"cells": [{"outputs": [', encoding="utf-8")
@@ -442,7 +444,7 @@ def test_a_long_name_wraps_inside_the_printed_page() -> None:
 
     from pypdf import PdfReader
 
-    from pipeline.pdf import pdf_bytes
+    from pipeline.writing.pdf import pdf_bytes
 
     name = "Nguyễn" + "Văn" * 120  # typed without spaces
     fragment = (

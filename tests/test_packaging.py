@@ -7,7 +7,7 @@ import tomllib
 
 import nbformat
 
-from pipeline.config import NOTEBOOKS, ROOT
+from pipeline.core.config import NOTEBOOKS, ROOT
 
 
 def _name(requirement: str) -> str:

@@ -10,13 +10,14 @@ import pandas as pd
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from pipeline.computing import compute_year
-from pipeline.config import Paths
-from pipeline.options import ReportOptions
-from pipeline.preparing import prepare
-from pipeline.runner import run_comparisons, run_year
+from pipeline.core.config import Paths
+from pipeline.core.vntext import repair
+from pipeline.running.comparisons import run_comparisons
+from pipeline.running.computing import compute_year
+from pipeline.running.preparing import prepare
+from pipeline.running.runner import run_year
 from pipeline.sample import sample_commune
-from pipeline.vntext import repair
+from pipeline.writing.options import ReportOptions
 
 # Phone numbers as people type them: each needs a repair (spaces, a no-break space, a tab, an
 # escape character), which cleaning would otherwise log with the value before and after.

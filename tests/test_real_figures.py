@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from pipeline import contract
-from pipeline.clean import FILE, SHEET, CleanResult, clean_tables, clean_workbook
-from pipeline.indicators import REJECTED, compute_indicators, values_of
-from pipeline.ingest import ROW, read_workbook
-from pipeline.registry import communes_of_year
-from pipeline.template import write_template
+from pipeline.core import contract
+from pipeline.measuring.indicators import REJECTED, compute_indicators, values_of
+from pipeline.reading.clean import FILE, SHEET, CleanResult, clean_tables, clean_workbook
+from pipeline.reading.ingest import ROW, read_workbook
+from pipeline.reading.template import write_template
+from pipeline.registry.tree import communes_of_year
 
 YEAR = 2025
 VNEID = "Người trưởng thành có tài khoản định danh điện tử mức 2"
@@ -391,7 +391,7 @@ def test_a_village_population_typed_negative_makes_the_population_rejected() -> 
 
 
 def test_every_bound_is_declared_with_the_catalogue() -> None:
-    from pipeline.indicators import CATALOGUE_BY_CODE, catalogue_frame
+    from pipeline.measuring.indicators import CATALOGUE_BY_CODE, catalogue_frame
 
     frame = catalogue_frame().set_index("code")
     for code in contract.BOUNDS:

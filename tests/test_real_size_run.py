@@ -12,12 +12,12 @@ import lxml.html
 import pytest
 from openpyxl import load_workbook
 
-from pipeline import contract
-from pipeline.config import Paths
-from pipeline.options import ReportOptions
-from pipeline.registry import default_group_key, find_commune
-from pipeline.runner import run_and_compare
+from pipeline.core import contract
+from pipeline.core.config import Paths
+from pipeline.registry.tree import default_group_key, find_commune
+from pipeline.running.runner import run_and_compare
 from pipeline.sample import SheetRows, write_workbook
+from pipeline.writing.options import ReportOptions
 
 YEAR = 2025
 VNEID = "Người trưởng thành có tài khoản định danh điện tử mức 2"

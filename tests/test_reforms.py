@@ -10,16 +10,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.clean import clean_workbook
-from pipeline.computing import _told_apart, pooled_note
-from pipeline.config import Paths
-from pipeline.indicators import CATALOGUE
-from pipeline.ingest import read_workbook
-from pipeline.options import ReportOptions
-from pipeline.registry import Commune, find_commune
-from pipeline.rendering import visible_text
-from pipeline.runner import run_year
+from pipeline.core.config import Paths
+from pipeline.measuring.indicators import CATALOGUE
+from pipeline.reading.clean import clean_workbook
+from pipeline.reading.ingest import read_workbook
+from pipeline.registry.tree import Commune, find_commune
+from pipeline.running.computing import _told_apart, pooled_note
+from pipeline.running.rendering import visible_text
+from pipeline.running.runner import run_year
 from pipeline.sample import commune_sheets, generate, territory_villages, write_workbook
+from pipeline.writing.options import ReportOptions
 
 FAST = ReportOptions(formats=("html",), engine="inprocess")
 
@@ -231,7 +231,7 @@ def test_two_predecessors_villages_of_one_name_stay_two_villages() -> None:
 def test_a_predecessor_without_a_figure_leaves_last_year_s_figure_and_its_rates_empty() -> None:
     """A recorded 4G upgrades, B did not: the merged commune's last year has no 4G figure, and
     no rate of A's upgrades over A's and B's people either; what both have adds up."""
-    from pipeline.indicators import pooled_from_parts
+    from pipeline.measuring.indicators import pooled_from_parts
 
     def frame(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
         return pd.DataFrame(rows, columns=["commune_code", "indicator", "value"]).assign(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipeline.errors import InputError, UnknownCommuneError
-from pipeline.registry import (
+from pipeline.core.errors import InputError, UnknownCommuneError
+from pipeline.registry.tree import (
     communes_at,
     communes_of_year,
     find_commune,
@@ -243,7 +243,7 @@ def test_a_split_predecessor_is_marked_with_its_main_successor() -> None:
 
 
 def test_every_link_of_the_lineage_joins_two_entries_of_the_registry() -> None:
-    from pipeline.registry import lineage, packaged_registry
+    from pipeline.registry.tree import lineage, packaged_registry
 
     links, units = lineage(), packaged_registry()
     ends = set(zip(units["code"], units["valid_to"], strict=True))

@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from pipeline.options import ReportOptions
-from pipeline.rendering import execute_document
+from pipeline.running.rendering import execute_document
+from pipeline.writing.options import ReportOptions
 
 
 def _notebook(path: Path, last_cell: str) -> Path:
@@ -64,7 +64,7 @@ def test_the_executed_notebook_of_a_failure_is_kept(
 def test_the_html_keeps_what_nbconvert_adds_for_accessibility(tmp_path: Path) -> None:
     """nbconvert's last pass (BeautifulSoup) is skipped for speed; what it added is still there:
     every cell's input and output can take the keyboard's focus, an image has a text."""
-    from pipeline.rendering import render_html
+    from pipeline.running.rendering import render_html
 
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["language_info"] = {"name": "python"}

@@ -13,12 +13,17 @@ import pytest
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from pipeline.config import Paths
-from pipeline.documents import execute_report
-from pipeline.indicators import values_of
-from pipeline.narrative import count, load_settings, national_targets, number
-from pipeline.numbers import printed
-from pipeline.pdf import (
+from pipeline.core.config import Paths
+from pipeline.core.numbers import printed
+from pipeline.measuring.indicators import values_of
+from pipeline.measuring.rules import national_targets
+from pipeline.measuring.settings import load_settings
+from pipeline.running.documents import execute_report
+from pipeline.running.rendering import report_fragment, visible_text
+from pipeline.running.runner import run_year
+from pipeline.sample import sample_commune
+from pipeline.writing.narrative import count, number
+from pipeline.writing.pdf import (
     PdfUnavailable,
     missing_glyphs,
     pdf_bytes,
@@ -26,12 +31,10 @@ from pipeline.pdf import (
     typst_source,
     write_pdf,
 )
-from pipeline.rendering import report_fragment, visible_text
-from pipeline.runner import run_year
-from pipeline.sample import sample_commune
 
 MM = 72 / 25.4  # PDF points per millimetre
-# The charts' labels are text in matplotlib's own DejaVu Serif (pipeline/charts.py), embedded too.
+# The charts' labels are text in matplotlib's own DejaVu Serif (pipeline/writing/charts.py),
+# embedded too.
 CHART_FONT = "DejaVuSerif"
 
 
@@ -237,7 +240,7 @@ def test_no_suitable_font_is_said_plainly() -> None:
 
 
 def test_html_only_when_pdf_is_not_asked(nam_chinh) -> None:
-    from pipeline.options import ReportOptions
+    from pipeline.writing.options import ReportOptions
 
     paths, folder = nam_chinh
     run = execute_report(
@@ -248,7 +251,7 @@ def test_html_only_when_pdf_is_not_asked(nam_chinh) -> None:
 
 
 def test_without_root_the_fetched_font_is_used(nam_chinh, tmp_path, monkeypatch) -> None:
-    from pipeline import pdf
+    from pipeline.writing import pdf
 
     # matplotlib's DejaVu Sans stands in for the fetched Tinos: fontconfig would find the
     # system's Tinos by itself, so only another face shows the fetched files are the ones used
@@ -287,10 +290,10 @@ def test_without_root_the_fetched_font_is_used(nam_chinh, tmp_path, monkeypatch)
 def test_a_report_reads_the_communes_rows_once_for_its_audit_and_its_text(nam_chinh, monkeypatch):
     """The notebook reads the commune's Parquet rows once (commune_data), the audit and the
     report start from them, and the report is the one a separate read gives."""
-    from pipeline import store
-    from pipeline.commune_data import read_commune_data
-    from pipeline.report import commune_report_html, report_html
-    from pipeline.reviewing import audit_of, inputs
+    from pipeline.reading import store
+    from pipeline.writing.commune_data import read_commune_data
+    from pipeline.writing.report import commune_report_html, report_html
+    from pipeline.writing.reviewing import audit_of, inputs
 
     paths, _ = nam_chinh
     reads = []

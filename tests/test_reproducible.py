@@ -8,8 +8,8 @@ import shutil
 
 from pypdf import PdfReader
 
-from pipeline.config import Paths
-from pipeline.runner import run_year
+from pipeline.core.config import Paths
+from pipeline.running.runner import run_year
 from pipeline.sample import sample_commune
 
 

@@ -12,12 +12,15 @@ import lxml.html
 import pandas as pd
 import pytest
 
-from pipeline import evidence, group_evidence, narrative, reviewing, store
-from pipeline.config import Paths
-from pipeline.options import ReportOptions
-from pipeline.rendering import link_figures, visible_text
-from pipeline.runner import run_comparisons, run_year
+from pipeline.core.config import Paths
+from pipeline.measuring.settings import load_settings
+from pipeline.reading import store
+from pipeline.running.comparisons import run_comparisons
+from pipeline.running.rendering import link_figures, visible_text
+from pipeline.running.runner import run_year
 from pipeline.sample import sample_commune
+from pipeline.writing import evidence, group_evidence, narrative, reviewing
+from pipeline.writing.options import ReportOptions
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +100,7 @@ def test_a_section_two_sentence_leads_to_its_rule_threshold_and_value(built: Pat
     threshold = rule.xpath('.//span[@class="threshold"]')[0].text_content()
     value = rule.xpath('.//span[@class="value"]')[0].text_content()
     # The rule compares the share of leaders aged 60 or more; the sentence states their count.
-    limit = narrative.load_settings()["limitations"]["min_aged_leaders_share"]
+    limit = load_settings()["limitations"]["min_aged_leaders_share"]
     assert float(threshold) == limit
     assert float(value.replace(",", ".")) >= float(threshold) and int(figure.text) >= 1
     assert "pipeline/settings.toml" in rule.text_content()
@@ -175,7 +178,7 @@ def test_repairs_of_personal_columns_are_counted_never_shown() -> None:
 def test_a_district_threshold_is_shown_with_its_source(tmp_path: Path) -> None:
     own = tmp_path / "huyen.toml"
     own.write_text("[limitations]\nmin_aged_leaders_share = 95\n", encoding="utf-8")
-    settings = narrative.load_settings(own)
+    settings = load_settings(own)
     rules = evidence.rule_table(
         {"village_leaders_aged_60": 3.0}, settings, evidence.setting_sources(own)
     ).set_index("rule")
@@ -197,13 +200,13 @@ def test_links_are_made_only_in_the_notebook() -> None:
 
 
 def test_comparison_says_why_a_commune_is_missing(built: Paths) -> None:
-    from pipeline.registry import find_group
+    from pipeline.registry.tree import find_group
 
     communes = list(find_group(2022, "district:291").communes)
     indicators = pd.read_parquet(built.processed_year(2022) / "indicators.parquet")
     statuses = {"10633": {"status": "failed", "message": "Thành viên: thiếu cột Cấp tổ"}}
     audit = group_evidence.build_group_audit(
-        2022, "Huyện Nam Sách", communes, indicators, narrative.load_settings(), statuses
+        2022, "Huyện Nam Sách", communes, indicators, load_settings(), statuses
     )
     assert list(audit.table["commune_code"]) == ["10627", "10645"]
     reasons = audit.missing.set_index("commune_code")["reason"]
@@ -262,7 +265,7 @@ def test_the_comparison_notebook_shows_what_it_read_and_who_is_missing(built: Pa
     assert all(group_evidence.NO_WORKBOOK in tr.text_content() for tr in missing)
     method = _by_id(page, "#cach-tinh").text_content()
     assert "[comparison] outlier_z: " + evidence.SOURCE_OF_PACKAGE in method
-    assert "pipeline/compare.py: TOP_BOTTOM" in method
+    assert "pipeline/measuring/compare.py: TOP_BOTTOM" in method
     comparison = (folder / "comparison.html").read_text("utf-8")
     assert lxml.html.fromstring(comparison).xpath("//a") == []
     assert "cnscd-audit" not in comparison and 'class="jp-InputArea' not in comparison
@@ -295,7 +298,7 @@ def test_the_reviewers_tables_name_units_in_the_commune_s_own_words(built: Paths
         "Thị trấn Thử",  # the same data, read as a thị trấn's (its villages' default word)
         store.read_commune(processed, "10627"),
         pd.read_parquet(processed / "indicators.parquet"),
-        narrative.load_settings(),
+        load_settings(),
         {},
         "",
     )

@@ -1,12 +1,11 @@
-"""The rules of sections II and III (`pipeline/rules.py`), each at zero, one, many and missing,
-and the national targets read by year."""
+"""The rules of sections II and III (`pipeline/measuring/rules.py`), each at zero, one, many and
+missing, and the national targets read by year."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.narrative import load_settings
-from pipeline.rules import (
+from pipeline.measuring.rules import (
     RULES,
     RULES_BY_CODE,
     check_rules,
@@ -15,6 +14,7 @@ from pipeline.rules import (
     stand_in_years,
     target_year,
 )
+from pipeline.measuring.settings import load_settings
 
 SETTINGS = load_settings()
 
@@ -97,7 +97,7 @@ def test_each_rule_at_zero_one_many_and_missing(rule, zero, one, many, expected)
 
 
 def test_every_rule_names_the_figures_it_reads_and_has_its_threshold() -> None:
-    from pipeline.indicators import CATALOGUE_BY_CODE
+    from pipeline.measuring.indicators import CATALOGUE_BY_CODE
 
     for rule in RULES:
         assert rule.figures and all(f in CATALOGUE_BY_CODE for f in rule.figures), rule.code

@@ -9,11 +9,11 @@ import shutil
 
 import pytest
 
-from pipeline.config import TEMPLATES, Paths
-from pipeline.options import ReportOptions
-from pipeline.progress import Progress
-from pipeline.runner import run_year
+from pipeline.core.config import TEMPLATES, Paths
+from pipeline.running.progress import Progress
+from pipeline.running.runner import run_year
 from pipeline.sample import sample_commune
+from pipeline.writing.options import ReportOptions
 
 SLUGS = ("nam-chinh", "an-lam", "nam-trung")
 
@@ -70,7 +70,8 @@ def test_rerun_skips_what_did_not_change(district: Paths) -> None:
 def test_the_index_is_written_after_the_comparisons_even_if_they_stop(
     district: Paths, monkeypatch
 ) -> None:
-    from pipeline import bookkeeping, index, runner
+    from pipeline.running import bookkeeping, comparisons, runner
+    from pipeline.writing import index
 
     written: list[int] = []
 
@@ -84,7 +85,7 @@ def test_the_index_is_written_after_the_comparisons_even_if_they_stop(
         assert not written  # the reports recorded, the index not yet written
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(runner, "_compare_group", stopped)
+    monkeypatch.setattr(comparisons, "_compare_group", stopped)
     with pytest.raises(KeyboardInterrupt):
         runner.run_and_compare(
             district, 2022, _communes()[:1], ["any group"], 1, ReportOptions(formats=("html",))
@@ -287,7 +288,7 @@ def test_a_run_killed_midway_leaves_no_broken_file_and_the_next_finishes(distric
 
 
 def test_a_second_run_on_the_same_outputs_stops_with_a_message(district: Paths) -> None:
-    from pipeline.locking import RunLocked, year_lock
+    from pipeline.running.locking import RunLocked, year_lock
 
     with (
         year_lock(district.outputs_year(2022)),
@@ -316,7 +317,7 @@ def test_what_a_killed_writer_left_is_removed_by_the_next_run(district: Paths) -
 
 
 def test_bytecode_is_no_change_of_the_package(tmp_path, monkeypatch) -> None:
-    import pipeline.provenance as provenance
+    import pipeline.core.provenance as provenance
 
     package = tmp_path / "pipeline"
     (package / "__pycache__").mkdir(parents=True)

@@ -4,7 +4,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from pipeline.config import Paths
+from pipeline.core.config import Paths
 from pipeline.sample import generate, post_merger_communes, workbook_name
 
 
@@ -77,8 +77,8 @@ def test_same_seed_gives_the_same_bytes(tmp_path) -> None:
 @pytest.fixture(scope="module")
 def post_merger(tmp_path_factory) -> Paths:
     """The sample's two merged units of 2025 at real size, prepared and computed."""
-    from pipeline.computing import compute_year
-    from pipeline.preparing import prepare
+    from pipeline.running.computing import compute_year
+    from pipeline.running.preparing import prepare
 
     paths = Paths.under(tmp_path_factory.mktemp("merged"))
     generate(paths.raw, years=(2025,), units=list(post_merger_communes()))

@@ -7,13 +7,13 @@ import re
 
 import pytest
 
-from pipeline.computing import compute_year
-from pipeline.config import Paths
-from pipeline.preparing import prepare
-from pipeline.registry import find_commune
-from pipeline.rendering import visible_text
-from pipeline.report import commune_report_html, district_comparison_html
+from pipeline.core.config import Paths
+from pipeline.registry.tree import find_commune
+from pipeline.running.computing import compute_year
+from pipeline.running.preparing import prepare
+from pipeline.running.rendering import visible_text
 from pipeline.sample import REFORM_YEARS, YEARS, generate, sample_communes
+from pipeline.writing.report import commune_report_html, district_comparison_html
 
 
 @pytest.fixture(scope="module")
@@ -234,7 +234,7 @@ def test_charts_are_numbered_with_vietnamese_figures_on_their_axes(rendered) -> 
     html = rendered["2022/nam-chinh"]
     assert "Biểu đồ 1: Người dân được hướng dẫn theo dịch vụ, nền tảng" in html
     assert "Biểu đồ 2: Người dân được hướng dẫn theo tháng" in html
-    from pipeline.charts import bar_chart, column_chart
+    from pipeline.writing.charts import bar_chart, column_chart
 
     for svg in (
         column_chart(["T1", "T2", "T3"], [1000.0, 1250.0, 1668.0], "x", "lượt người"),

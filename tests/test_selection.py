@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Paths
-from pipeline.registry import find_commune
+from pipeline.core.config import Paths
+from pipeline.registry.tree import find_commune
 from pipeline.sample import generate
 
 # Two phường of Quận Ba Đình, Hà Nội (14 units in 2022): a district far from the sample's.

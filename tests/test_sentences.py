@@ -12,10 +12,11 @@ import re
 import pandas as pd
 import pytest
 
-from pipeline.indicators import CATALOGUE
-from pipeline.narrative import load_settings, render_report, report_context
-from pipeline.registry import Commune
-from pipeline.rendering import visible_text
+from pipeline.measuring.indicators import CATALOGUE
+from pipeline.measuring.settings import load_settings
+from pipeline.registry.tree import Commune
+from pipeline.running.rendering import visible_text
+from pipeline.writing.narrative import render_report, report_context
 
 NAM_CHINH = Commune("10627", "Xã Nam Chính", "291", "Huyện Nam Sách", "30", "Tỉnh Hải Dương")
 TOWN = Commune("10606", "Thị trấn Nam Sách", "291", "Huyện Nam Sách", "30", "Tỉnh Hải Dương")
@@ -396,7 +397,7 @@ CASES = [
         [],
         ["60 tuổi", "hỗ trợ tổ trưởng"],
     ),
-    # -- the rules added with the catalogue (pipeline/rules.py) ---------------------------------
+    # -- the rules added with the catalogue (pipeline/measuring/rules.py) ---------------------
     (
         "no commune-level team: said in I, II and III",
         {"teams_commune": 0.0, "members_commune": 0.0, "teams_total": 4.0},
@@ -706,8 +707,9 @@ def test_a_numbered_ward_keeps_its_capital_everywhere() -> None:
 def test_a_rejected_figure_a_target_needs_is_named_in_one_sentence() -> None:
     """Section II says which figure was written but rejected and which target it leaves
     unjudged; with nothing lost it says nothing."""
-    from pipeline.indicators import REJECTED
-    from pipeline.narrative import load_settings, lost_figure_sentences
+    from pipeline.measuring.indicators import REJECTED
+    from pipeline.measuring.settings import load_settings
+    from pipeline.writing.narrative import lost_figure_sentences
 
     settings = load_settings()
     assert lost_figure_sentences({"adults_with_vneid": ""}, settings) == []
@@ -776,7 +778,7 @@ def test_the_training_content_is_said_as_the_seed_says_it() -> None:
 
 
 def test_a_predecessors_decisions_are_theirs_before_the_merger() -> None:
-    from pipeline.registry import find_commune
+    from pipeline.registry.tree import find_commune
 
     tran_phu = find_commune(2024, "10633")  # from Nam Chính and Nam Trung on 01/12/2024
     decisions = [

@@ -11,11 +11,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from pipeline import stages
-from pipeline.config import NOTEBOOKS, PACKAGE_DIR, Paths
-from pipeline.options import ReportOptions
-from pipeline.runner import run_year
+from pipeline.core.config import NOTEBOOKS, PACKAGE_DIR, Paths
+from pipeline.core.errors import PipelineError
+from pipeline.running import nodes, stages
+from pipeline.running.runner import run_year
 from pipeline.sample import sample_commune
+from pipeline.writing.options import ReportOptions
 
 OPTIONS = ReportOptions(formats=("html",), engine="inprocess")
 
@@ -28,15 +29,30 @@ def _run(paths: Paths, slugs: tuple[str, ...], said: list[str] | None = None, **
 
 
 def test_each_stage_uses_its_own_modules() -> None:
-    prepare = stages.modules_of(stages.PREPARE)
-    report = stages.modules_of(stages.REPORT)
-    assert {"clean", "ingest", "numbers", "vntext", "preparing"} <= set(prepare)
-    assert not {"report", "narrative", "charts", "rendering"} & set(prepare)
-    assert {"report", "narrative", "charts", "rendering", "pdf", "word"} <= set(report)
+    prepare = stages.modules_of(nodes.PREPARE)
+    report = stages.modules_of(nodes.REPORT)
+    assert {
+        "reading.clean",
+        "reading.ingest",
+        "core.numbers",
+        "core.vntext",
+        "running.preparing",
+    } <= set(prepare)
+    assert not {"writing.report", "writing.narrative", "writing.charts", "running.rendering"} & set(
+        prepare
+    )
+    assert {
+        "writing.report",
+        "writing.narrative",
+        "writing.charts",
+        "running.rendering",
+        "writing.pdf",
+        "writing.word",
+    } <= set(report)
     # The report reads clean tables; it does not clean: a cleaning rule reaches it only
     # through the rows it changes.
-    assert not {"clean", "ingest"} & set(report)
-    assert "clean.py" in stages.code_inputs(stages.PREPARE)
+    assert not {"reading.clean", "reading.ingest"} & set(report)
+    assert "reading/clean.py" in stages.code_inputs(nodes.PREPARE)
 
 
 def test_what_a_notebook_imports_is_in_its_stage_s_code() -> None:
@@ -44,13 +60,15 @@ def test_what_a_notebook_imports_is_in_its_stage_s_code() -> None:
     the report's and the comparison's keys: an edited audit left every notebook.html 'up to
     date'."""
     for stage, notebook in (
-        (stages.REPORT, "commune_report.ipynb"),
-        (stages.COMPARISON, "district_comparison.ipynb"),
+        (nodes.REPORT, "commune_report.ipynb"),
+        (nodes.COMPARISON, "district_comparison.ipynb"),
     ):
         imported = stages.notebook_imports(NOTEBOOKS / notebook)
-        assert "reviewing" in imported
+        assert "writing.reviewing" in imported
         assert imported <= set(stages.modules_of(stage)), stage.name
-        assert {"reviewing.py", "group_evidence.py"} <= set(stages.code_inputs(stage))
+        assert {"writing/reviewing.py", "writing/group_evidence.py"} <= set(
+            stages.code_inputs(stage)
+        )
 
 
 def test_why_names_what_changed() -> None:
@@ -66,10 +84,10 @@ def test_bytecode_or_a_touched_source_rebuilds_nothing(district_copy: Paths) -> 
     _run(district_copy, ("nam-chinh",))
     tables = district_copy.processed_year(2022) / "activities.parquet"
     written = tables.stat().st_mtime_ns
-    clean_py = PACKAGE_DIR / "clean.py"
+    clean_py = PACKAGE_DIR / "reading" / "clean.py"
     stat = clean_py.stat()
     os.utime(clean_py, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # touched, not changed
-    pyc = PACKAGE_DIR / "__pycache__" / "clean.cpython-stage-test.pyc"
+    pyc = PACKAGE_DIR / "reading" / "__pycache__" / "clean.cpython-stage-test.pyc"
     try:
         py_compile.compile(str(clean_py), cfile=str(pyc))  # what a worker writes
         said: list[str] = []
@@ -88,11 +106,15 @@ def test_a_cleaning_rule_edited_recleans_and_rebuilds_what_it_changed(
     _run(district_copy, slugs)
     # The edit: clean.py's source differs, and its rule now drops one of Nam Chính's rows.
     edited = tmp_path / "clean.py"
-    edited.write_text((PACKAGE_DIR / "clean.py").read_text("utf-8") + "\n_NEW_RULE = 1\n", "utf-8")
+    edited.write_text(
+        (PACKAGE_DIR / "reading" / "clean.py").read_text("utf-8") + "\n_NEW_RULE = 1\n", "utf-8"
+    )
     real_path = stages._module_path
-    monkeypatch.setattr(stages, "_module_path", lambda m: edited if m == "clean" else real_path(m))
+    monkeypatch.setattr(
+        stages, "_module_path", lambda m: edited if m == "reading.clean" else real_path(m)
+    )
     stages.modules_of.cache_clear()
-    import pipeline.preparing as preparing
+    import pipeline.running.preparing as preparing
 
     real_clean = preparing.clean_tables
 
@@ -106,7 +128,7 @@ def test_a_cleaning_rule_edited_recleans_and_rebuilds_what_it_changed(
     monkeypatch.setattr(preparing, "clean_tables", stricter)
     said: list[str] = []
     statuses = _run(district_copy, slugs, said)
-    assert "2022: cleaning 2 (clean.py changed)" in said
+    assert "2022: cleaning 2 (reading/clean.py changed)" in said
     assert any(line.startswith("2022: computing indicators (") for line in said)
     # Only the commune whose rows changed is reported again.
     assert statuses == {"10627": "ok", sample_commune(2022, "an-lam").code: "skipped"}
@@ -118,12 +140,16 @@ def test_a_cleaning_edit_that_changes_no_row_rebuilds_no_report(
 ) -> None:
     _run(district_copy, ("nam-chinh",))
     edited = tmp_path / "clean.py"
-    edited.write_text((PACKAGE_DIR / "clean.py").read_text("utf-8") + "\n_UNUSED = 1\n", "utf-8")
+    edited.write_text(
+        (PACKAGE_DIR / "reading" / "clean.py").read_text("utf-8") + "\n_UNUSED = 1\n", "utf-8"
+    )
     real_path = stages._module_path
-    monkeypatch.setattr(stages, "_module_path", lambda m: edited if m == "clean" else real_path(m))
+    monkeypatch.setattr(
+        stages, "_module_path", lambda m: edited if m == "reading.clean" else real_path(m)
+    )
     said: list[str] = []
     assert _run(district_copy, ("nam-chinh",), said) == {"10627": "skipped"}
-    assert "2022: cleaning 1 (clean.py changed)" in said
+    assert "2022: cleaning 1 (reading/clean.py changed)" in said
     assert not any("indicators" in line for line in said)
 
 
@@ -132,8 +158,13 @@ def test_a_comment_or_docstring_rebuilds_nothing(
 ) -> None:
     _run(district_copy, ("nam-chinh",))
     edited: dict[str, Path] = {}
-    for module in ("clean", "indicators", "narrative", "compare"):
-        source = (PACKAGE_DIR / f"{module}.py").read_text("utf-8")
+    for module in (
+        "reading.clean",
+        "measuring.indicators",
+        "writing.narrative",
+        "measuring.compare",
+    ):
+        source = (PACKAGE_DIR / f"{module.replace('.', '/')}.py").read_text("utf-8")
         commented = source.replace('"""', '"""An edited docstring. ', 1) + "\n# a comment\n\n"
         assert commented != source
         edited[module] = tmp_path / f"{module}.py"
@@ -146,7 +177,7 @@ def test_a_comment_or_docstring_rebuilds_nothing(
 
 
 def test_a_registry_change_rebuilds_the_reports() -> None:
-    for stage in (stages.PREPARE, stages.REPORT, stages.COMPARISON):
+    for stage in (nodes.PREPARE, nodes.REPORT, nodes.COMPARISON):
         assert "pipeline/data" in stages.code_inputs(stage), stage.name
 
 
@@ -251,7 +282,7 @@ def test_compare_keeps_the_district_s_wording_and_force_rebuilds_comparisons(
     district_copy: Paths, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     from pipeline import cli
-    from pipeline.config import TEMPLATES
+    from pipeline.core.config import TEMPLATES
 
     templates = tmp_path / "huyen"
     templates.mkdir()
@@ -278,3 +309,46 @@ def test_compare_keeps_the_district_s_wording_and_force_rebuilds_comparisons(
     assert cli.main(again) == 0
     said = capsys.readouterr().out
     assert "comparison Huyện Nam Sách: ok (--force)" in said, said
+
+
+# What each node must be keyed by, typed here independently of `nodes.py`: a read removed from
+# a node's declaration (and so from its key) fails this test; one removed from the runner only
+# fails every run (`stages.inputs_of`).
+KEYED_BY = {
+    "prepare": {"workbook", "own units", "settings [limits]"},
+    "indicators": {"clean tables", "last year's clean rows", "last year's indicators", "own units"},
+    "report": {"clean rows", "indicators", "own units", "settings", "templates", "parameters"},
+    "comparison": {"indicators", "statuses", "own units", "settings", "templates", "parameters"},
+    "index": {"statuses"},
+}
+
+
+def test_each_node_declares_the_reads_it_must_be_keyed_by() -> None:
+    assert {node.name: set(node.reads) for node in nodes.NODES} == KEYED_BY
+    for node in nodes.NODES:
+        assert node.writes, node.name
+        assert all(path.exists() for path in node.files), node.name
+
+
+def test_a_node_is_keyed_by_exactly_its_declared_reads() -> None:
+    data = dict.fromkeys(nodes.REPORT.reads, "d")
+    code = {"writing/report.py": "c"}
+    assert stages.inputs_of(nodes.REPORT, data, code) == {**code, **data}
+    with pytest.raises(PipelineError, match="missing: indicators"):
+        stages.inputs_of(nodes.REPORT, {k: v for k, v in data.items() if k != "indicators"}, code)
+    with pytest.raises(PipelineError, match="not declared: workbook"):
+        stages.inputs_of(nodes.REPORT, {**data, "workbook": "w"}, code)
+
+
+def test_the_stored_records_hold_the_declared_reads(district_copy: Paths) -> None:
+    """What a run stores (and compares on the next run) is the declaration's reads plus code."""
+    _run(district_copy, ("nam-chinh",))
+    processed = district_copy.processed_year(2022)
+    prepared = json.loads((processed / "prepared.json").read_text("utf-8"))
+    assert set(prepared["communes"]["10627"]["inputs"]) == set(nodes.PREPARE.reads) | {"code"}
+    computed = json.loads((processed / "indicators.inputs.json").read_text("utf-8"))
+    code = set(stages.code_inputs(nodes.INDICATORS))
+    assert set(computed) == set(nodes.INDICATORS.reads) | code
+    folder = next(district_copy.outputs_year(2022).glob("10627-*"))
+    status = json.loads((folder / "status.json").read_text("utf-8"))
+    assert set(status["inputs"]) == set(nodes.REPORT.reads) | set(stages.code_inputs(nodes.REPORT))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow.parquet as pq
 
-from pipeline import store
+from pipeline.reading import store
 
 
 def test_a_commune_reads_exactly_its_rows_across_row_groups(tmp_path, monkeypatch) -> None:

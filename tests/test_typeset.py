@@ -1,4 +1,4 @@
-"""The report's HTML fragment as Typst markup (pipeline/typeset.py): every element the PDF
+"""The report's HTML fragment as Typst markup (pipeline/writing/typeset.py): every element the PDF
 prints is converted, anything else is refused by name, and the text is taken as text."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from pipeline.pdf import pdf_bytes
-from pipeline.typeset import TypesetError, to_typst
+from pipeline.writing.pdf import pdf_bytes
+from pipeline.writing.typeset import TypesetError, to_typst
 
 
 def _pdf_text(fragment: str) -> str:
@@ -94,11 +94,11 @@ def test_a_process_forked_after_a_pdf_still_makes_pdfs() -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from pipeline.workers import stop_now
+    from pipeline.core.workers import stop_now
 
     fragment = "<p>Trước khi tách tiến trình</p>"
     made = pdf_bytes(fragment, "t")  # this process's Typst threads are running
-    fork = multiprocessing.get_context("fork")  # as pipeline/workers.py starts its workers
+    fork = multiprocessing.get_context("fork")  # as pipeline/core/workers.py starts its workers
     pool = ProcessPoolExecutor(1, mp_context=fork)
     try:
         assert pool.submit(pdf_bytes, fragment, "t").result(timeout=120) == made

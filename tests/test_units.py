@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.narrative import gap_word, load_settings, lower_first, names_in_sentence, with_unit
-from pipeline.units import in_words, places, unit_words, village_in_sentence
+from pipeline.measuring.settings import load_settings
+from pipeline.registry.units import in_words, places, unit_words, village_in_sentence
+from pipeline.writing.narrative import (
+    gap_word,
+    lower_first,
+    names_in_sentence,
+    with_unit,
+)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,15 @@ import unicodedata
 
 import pytest
 
+from pipeline.core.vntext import (
+    decode_vni,
+    detect_encoding,
+    is_vietnamese_syllable,
+    match_key,
+    repair,
+    repair_with_kind,
+    slugify,
+)
 from pipeline.sample import (
     FAMILY,
     GIVEN_FEMALE,
@@ -11,15 +20,6 @@ from pipeline.sample import (
     MIDDLE_MALE,
     VILLAGE_NAMES,
     encode_tcvn3,
-)
-from pipeline.vntext import (
-    decode_vni,
-    detect_encoding,
-    is_vietnamese_syllable,
-    match_key,
-    repair,
-    repair_with_kind,
-    slugify,
 )
 
 # The first lines of the real report in shared/seed, as the legacy .VnTime font left them.

@@ -16,14 +16,14 @@ from docx.shared import Pt
 from pypdf import PdfReader
 
 from pipeline.cli import main
-from pipeline.config import Paths
-from pipeline.options import ReportOptions
-from pipeline.pdf import SCREEN_ONLY
-from pipeline.rendering import report_fragment, visible_text
-from pipeline.report import commune_chart_images
-from pipeline.runner import run_year
+from pipeline.core.config import Paths
+from pipeline.running.rendering import report_fragment, visible_text
+from pipeline.running.runner import run_year
 from pipeline.sample import sample_commune
-from pipeline.word import FIXED_TIME, DocxError, docx_text, report_docx
+from pipeline.writing.options import ReportOptions
+from pipeline.writing.pdf import SCREEN_ONLY
+from pipeline.writing.report import commune_chart_images
+from pipeline.writing.word import FIXED_TIME, DocxError, docx_text, report_docx
 
 MM = 72 / 25.4  # PDF points per millimetre
 TITLE = "Báo cáo Tổ CNSCĐ Xã Nam Chính năm 2022"
@@ -241,7 +241,7 @@ def test_run_refuses_an_unknown_format(tiny_district: Paths, capsys) -> None:
 def test_a_table_too_wide_for_the_page_keeps_its_number_column_narrow() -> None:
     """Long 'không có (…)' cells in two columns: each column keeps room for its longest word
     and shares the rest by what it wants; 'TT' is not as wide as the indicator's name."""
-    from pipeline.word import TEXT_CM, _column_widths
+    from pipeline.writing.word import TEXT_CM, _column_widths
 
     missing = "không có (chưa ghi chỉ tiêu này)"
     rows = [

@@ -1,0 +1,164 @@
+"""Charts as inline SVG (vector in HTML and PDF) and as PNG at print resolution (Word), drawn
+from the same figure and byte-identical for the same data.
+
+The SVG keeps its text as text (`svg.fonttype: none`), in DejaVu Serif, the font matplotlib
+measures it with (the PDF embeds matplotlib's own copy: `pdf.chart_fonts`). As text the SVG is a
+sixth of the size of one with every letter drawn as a path, and its words are selectable.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+from matplotlib.figure import Figure  # not pyplot: no global figure state, and faster to import
+from matplotlib.ticker import FuncFormatter
+
+from pipeline.writing.narrative import number
+
+# Shipped with matplotlib (the same letters on every machine), and a serif like the report's
+# Times text beside it.
+FONT = "DejaVu Serif"
+_STYLE = {
+    "svg.hashsalt": "cnscd",  # fixed ids, so the same data gives the same bytes
+    "svg.fonttype": "none",
+    "font.family": FONT,
+    "font.size": 9,
+}
+
+
+PNG_DPI = 200  # print resolution for the Word report
+
+
+# Axis ticks as the bars' labels and the text write figures: 1.000, 1.250 (not 1000, 1250).
+VIETNAMESE_TICKS = FuncFormatter(lambda value, _: number(value))
+
+
+def _png(figure: Figure) -> bytes:
+    """The figure as PNG, with no software or date stamp, so the same data gives the same bytes."""
+    buffer = io.BytesIO()
+    figure.savefig(
+        buffer, format="png", dpi=PNG_DPI, bbox_inches="tight", metadata={"Software": None}
+    )
+    return buffer.getvalue()
+
+
+def _svg(figure: Figure) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg") :]  # drop the XML prolog and doctype: it is inlined in HTML
+
+
+def _figure_tag(svg: str, name: str) -> str:
+    named = f' data-chart="{name}"' if name else ""  # the Word report finds its PNG by it
+    return f'<figure class="chart"{named}>{svg}</figure>'
+
+
+def bar_chart(
+    labels: list[str],
+    values: list[float],
+    title: str,
+    unit: str,
+    target: tuple[float, str] | None = None,
+    name: str = "",
+) -> str:
+    """Horizontal bars, largest on top, each labelled with its value; a target as a line."""
+    with matplotlib.rc_context(_STYLE):
+        return _figure_tag(_svg(_bar_figure(labels, values, title, unit, target)), name)
+
+
+def bar_png(
+    labels: list[str],
+    values: list[float],
+    title: str,
+    unit: str,
+    target: tuple[float, str] | None = None,
+) -> bytes:
+    """The same horizontal bars as `bar_chart`, as PNG."""
+    with matplotlib.rc_context(_STYLE):
+        return _png(_bar_figure(labels, values, title, unit, target))
+
+
+def _bar_figure(
+    labels: list[str],
+    values: list[float],
+    title: str,
+    unit: str,
+    target: tuple[float, str] | None = None,
+) -> Figure:
+    """Called within the chart style (rc_context): it is read when drawing."""
+    pairs = sorted(zip(values, labels, strict=True))
+    figure = Figure(figsize=(6.2, 0.38 * len(pairs) + 0.9))
+    axes = figure.subplots()
+    bars = axes.barh([label for _, label in pairs], [value for value, _ in pairs], color="#1f4e79")
+    axes.bar_label(bars, labels=[number(value) for value, _ in pairs], padding=3)
+    axes.set_title(title, loc="left", fontweight="bold")
+    axes.set_xlabel(unit)
+    axes.xaxis.set_major_formatter(VIETNAMESE_TICKS)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.margins(x=0.12)
+    if target is not None:
+        axes.axvline(target[0], color="#b22222", linestyle="--", linewidth=1)
+        axes.annotate(
+            target[1],
+            (target[0], 1.0),
+            xycoords=("data", "axes fraction"),
+            color="#b22222",
+            fontsize=7,
+            ha="left",
+            va="bottom",
+        )
+    return figure
+
+
+# A mark between two bars: (the index of the bar it stands before, its words).
+Mark = tuple[int, str] | None
+
+
+def column_chart(
+    labels: list[str],
+    values: list[float],
+    title: str,
+    unit: str,
+    name: str = "",
+    mark: Mark = None,
+) -> str:
+    """Vertical bars in the given order (months), each labelled with its value; `mark` draws a
+    line before one bar (a merger during the year) with its words."""
+    with matplotlib.rc_context(_STYLE):
+        return _figure_tag(_svg(_column_figure(labels, values, title, unit, mark)), name)
+
+
+def column_png(
+    labels: list[str], values: list[float], title: str, unit: str, mark: Mark = None
+) -> bytes:
+    """The same vertical bars as `column_chart`, as PNG."""
+    with matplotlib.rc_context(_STYLE):
+        return _png(_column_figure(labels, values, title, unit, mark))
+
+
+def _column_figure(
+    labels: list[str], values: list[float], title: str, unit: str, mark: Mark = None
+) -> Figure:
+    figure = Figure(figsize=(6.2, 2.6))
+    axes = figure.subplots()
+    bars = axes.bar(labels, values, color="#1f4e79")
+    axes.bar_label(bars, labels=[number(v) for v in values], padding=2, fontsize=7)
+    axes.set_title(title, loc="left", fontweight="bold")
+    axes.set_ylabel(unit)
+    axes.yaxis.set_major_formatter(VIETNAMESE_TICKS)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.margins(y=0.15)
+    if mark is not None:
+        axes.axvline(mark[0] - 0.5, color="#b22222", linestyle="--", linewidth=1)
+        axes.annotate(
+            " " + mark[1],
+            (mark[0] - 0.5, 0.98),
+            xycoords=("data", "axes fraction"),
+            color="#b22222",
+            fontsize=7,
+            ha="left",
+            va="top",
+        )
+    return figure
