@@ -631,7 +631,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# The stage a failure happened in, by the deepest module of the package it passed through.
+# The stage a failure happened in, by the deepest module of the package it passed through
+# (by the module's own name: `pipeline.reading.store` is `store`).
 STAGES = {
     "collect": "filing the inbox",
     "ingest": "reading the workbooks",
@@ -646,7 +647,9 @@ STAGES = {
     "word": "making the reports",
     "scheduling": "making the reports",
     "compare": "making the comparison",
+    "comparisons": "making the comparison",
     "exports": "writing a table",
+    "sheets": "writing a table",
     "bookkeeping": "recording the run",
     "index": "writing the index",
     "template": "writing the template",
@@ -660,7 +663,7 @@ def stage_of(exc: BaseException) -> str:
     for frame, _ in traceback.walk_tb(exc.__traceback__):
         module = frame.f_globals.get("__name__", "")
         if module.startswith("pipeline."):
-            found = STAGES.get(module.removeprefix("pipeline."), found)
+            found = STAGES.get(module.rsplit(".", 1)[-1], found)
     return found
 
 
