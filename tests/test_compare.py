@@ -29,17 +29,17 @@ from pipeline.running.computing import compute_year
 from pipeline.running.documents import execute_comparison
 from pipeline.running.preparing import prepare
 from pipeline.sample import sample_communes
-from pipeline.writing.exports import write_comparison_xlsx
-from pipeline.writing.narrative import environment, number
-from pipeline.writing.pdf import SCREEN_ONLY, typst_source
-from pipeline.writing.rankchart import ranked_bars, text_width
-from pipeline.writing.report import (
+from pipeline.writing.comparison import (
     chart_pairs,
     comparison_charts,
     comparison_context,
     own_words,
     words_of_group,
 )
+from pipeline.writing.exports import write_comparison_xlsx
+from pipeline.writing.narrative import environment, number
+from pipeline.writing.pdf import SCREEN_ONLY, typst_source
+from pipeline.writing.rankchart import ranked_bars, text_width
 
 
 def _commune(code: str, name: str) -> Commune:

@@ -13,7 +13,8 @@ from pipeline.running.computing import compute_year
 from pipeline.running.preparing import prepare
 from pipeline.running.rendering import visible_text
 from pipeline.sample import REFORM_YEARS, YEARS, generate, sample_communes
-from pipeline.writing.report import commune_report_html, district_comparison_html
+from pipeline.writing.comparison import district_comparison_html
+from pipeline.writing.report import commune_report_html
 
 
 @pytest.fixture(scope="module")

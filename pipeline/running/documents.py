@@ -98,8 +98,8 @@ def execute_comparison(
 ) -> Produced:
     """The comparison of a group's communes: notebook, HTML, PDF (landscape) and Excel."""
     from pipeline.measuring.compare import compare
+    from pipeline.writing.comparison import own_words, village_words_of, words_of_group
     from pipeline.writing.exports import write_comparison_xlsx
-    from pipeline.writing.report import own_words, village_words_of, words_of_group
 
     found = group_of(paths, year, group, options)
     name, communes = found.name, list(found.communes)

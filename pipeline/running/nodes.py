@@ -61,7 +61,7 @@ REPORT = Node(
 )
 COMPARISON = Node(
     "comparison",
-    ("running.documents", "writing.report", "measuring.compare"),
+    ("running.documents", "writing.comparison", "measuring.compare"),
     (NOTEBOOKS / "district_comparison.ipynb", TEMPLATES, SETTINGS, REFERENCE_DATA),
     reads=("indicators", "statuses", "own units", "settings", "templates", "parameters"),
     writes=("comparison.html", "comparison.pdf", "comparison.xlsx", "notebook.html"),

@@ -48,7 +48,7 @@ def _figure(value: object) -> float | int | None:
 
 def write_comparison_xlsx(comparison, path: Path, title: str, words=None) -> None:
     """The comparison table as a workbook: Vietnamese headers in the group's words (`words`,
-    `report.words_of_group`: 'cấp xã, phường', 'ấp, khóm', as the PDF writes them), number
+    `comparison.words_of_group`: 'cấp xã, phường', 'ấp, khóm', as the PDF writes them), number
     formats, frozen headers.
 
     Counts are integers (`#,##0`), shares and rates keep one decimal (`#,##0.0`); a ranked figure
