@@ -20,7 +20,7 @@ from pipeline.indicators import (
     values_of,
     villages_without_team,
 )
-from pipeline.narrative import number
+from pipeline.narrative import lower_first, number
 from pipeline.numbers import printed
 from pipeline.rankchart import ranked_bars
 from pipeline.registry import EXTRA_REGISTRY_NAME, find_group, in_sentence
@@ -217,6 +217,7 @@ def comparison_context(
         for code in list(TEAM_INDICATORS) + columns  # the teams first: what the group has
     ]
     national = narrative.national_targets(settings, year)
+    lacking = narrative.untargeted(settings, year)
     targets = []
     for code, target in national.items():
         # Judged as each commune's report judges it: the share as printed, none above 100 %.
@@ -327,8 +328,19 @@ def comparison_context(
             grouped.values(), key=lambda g: (columns.index(g["indicator"]), WORDS.index(g["word"]))
         ),
         "gaps": found_gaps,
+        # Each unit's villages without a team: named when few, counted when many.
+        "uncovered_villages": [
+            (name, len(villages), narrative.named_villages(villages, settings))
+            for name, villages in found_gaps["villages_without_team"]
+        ],
         "no_population": found_gaps["no_population"],
         "targets": targets,
+        # The shares the year declares no target for: no verdict, never another year's target.
+        "untargeted": [
+            lower_first(CATALOGUE_BY_CODE[code].name_vi)
+            for code in columns
+            if code in lacking and any(r["status"] == "ok" and r[code] is not None for r in rows)
+        ],
         "partial_year": partial,
         "changes": changes,
         "change_columns": change_columns,

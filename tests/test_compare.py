@@ -780,3 +780,26 @@ def test_the_remarks_put_the_targets_first_and_only_the_largest_gaps() -> None:
     target = remarks.index("Chỉ tiêu quốc gia năm 2023: trên 30%")
     assert target < remarks.index("so với trung vị")
     assert remarks.count("so với trung vị") == len(context["remarks"])
+
+
+def test_a_comparison_of_a_year_without_targets_judges_nothing_against_another_years() -> None:
+    """The 2024 comparison summed who reached "chỉ tiêu quốc gia năm 2023": a year judges its
+    shares against its own targets only, and says which shares it has none for."""
+    communes = [_commune(str(n), f"Xã {name}") for n, name in enumerate("ABC", start=1)]
+    values = {
+        c: {"vneid_share": v, "online_dossier_share": v}
+        for c, v in zip("123", (20.0, 45.0, 60.0), strict=True)
+    }
+    for year, lacking in ((2024, 2), (2025, 1)):
+        context = comparison_context(
+            year, "x", "Tỉnh Thử", communes, _indicators(values), load_settings()
+        )
+        labels = [label for label, _, _ in context["targets"]]
+        assert all(f"năm {year}:" in label for label in labels), labels
+        assert len(context["untargeted"]) == lacking
+        html = _render(context)
+        assert "năm 2023" not in html
+        assert (
+            f"Chưa có chỉ tiêu quốc gia năm {year} để so sánh với tỷ lệ người trưởng thành" in html
+        )
+    assert "online" not in " ".join(context["untargeted"])  # 2025 declares the dossiers' own

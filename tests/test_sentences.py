@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from pipeline.indicators import CATALOGUE
-from pipeline.narrative import load_settings, render_report, report_context
+from pipeline.narrative import load_settings, number, render_report, report_context
 from pipeline.registry import Commune
 from pipeline.rendering import visible_text
 
@@ -712,10 +712,13 @@ def test_a_rejected_figure_a_target_needs_is_named_in_one_sentence() -> None:
     settings = load_settings()
     assert lost_figure_sentences({"adults_with_vneid": ""}, settings) == []
     reasons = {"adults_with_vneid": REJECTED, "vneid_share": REJECTED}
-    (sentence,) = lost_figure_sentences(reasons, settings)
+    (sentence,) = lost_figure_sentences(reasons, settings, year=2023)
     assert sentence.startswith("Số liệu “người trưởng thành có tài khoản định danh điện tử mức 2”")
     assert "chỉ tiêu quốc gia năm 2023 về tỷ lệ người trưởng thành có tài khoản" in sentence
     assert sentence.count(".") == 1 and sentence.endswith(".")
+    # A year that declares no target for it names none (never another year's).
+    (sentence,) = lost_figure_sentences(reasons, settings, year=2024)
+    assert "chỉ tiêu" not in sentence
 
 
 def test_training_once_in_a_second_year_is_not_said_as_a_first() -> None:
@@ -840,3 +843,92 @@ def test_rejected_figures_named_in_section_two_get_their_proposal_in_section_thr
     proposals = text[text.index("III. ĐỀ XUẤT") : text.index("IV. PHƯƠNG HƯỚNG")]
     assert "rà soát, ghi lại đúng các dòng số liệu bị loại" in proposals
     assert "Tiếp tục duy trì hoạt động" not in proposals
+
+
+def _lists_settings() -> dict:
+    """The packaged settings with the rules on villages raised at any share: the lists'
+    sentences at 0, 1, few and many villages of a commune of eighty."""
+    settings = load_settings()
+    limits = settings["limitations"] | {
+        "min_villages_without_team_share": 1,
+        "min_aged_leaders_share": 1,
+        "min_members_without_smartphone_share": 1,
+    }
+    return settings | {"limitations": limits}
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, "up_to", "up_to + 1", 30])
+def test_village_lists_are_named_when_few_and_counted_when_many(n) -> None:
+    """A post-merger commune has dozens of villages: the sentences on villages without a team,
+    aged leaders and members without a smartphone named every one of them."""
+    settings = _lists_settings()
+    up_to = settings["limitations"]["name_villages_up_to"]
+    n = {"up_to": up_to, "up_to + 1": up_to + 1}.get(n, n)
+    units = [f"Đông {i}" for i in range(1, 81)]
+    with_team, without = units[: 80 - n], units[80 - n :]
+    # The first n teams have an aged leader without a smartphone.
+    members = [_member("Xã")] + [
+        _member("Thôn", u, role="Tổ trưởng", born=1950 if i < n else 1990, smartphone=i >= n)
+        for i, u in enumerate(with_team)
+    ]
+    values = {
+        **BASE,
+        "villages": 80.0,
+        "teams_village": float(80 - n),
+        "teams_total": float(81 - n),
+        "members_village": float(80 - n),
+        "members_total": float(81 - n),
+        "villages_without_team": float(n),
+        "village_leaders_aged_60": float(n),
+        "leaders_aged_60_share": n / (80 - n) * 100,
+        "members_without_smartphone": float(n),
+        "members_without_smartphone_village": float(n),
+    }
+    context = report_context(
+        NAM_CHINH, 2023, _tables(villages=units, members=members), values, settings
+    )
+    text = visible_text(render_report(context | {"footer": ""}, {"services": "", "months": ""}))
+    text = re.sub(r"\s+", " ", text)
+    body = text[text.index("II. TỒN TẠI") : text.index("IV. PHƯƠNG HƯỚNG")]
+    named = units
+    if n == 0:
+        assert "chưa có Tổ CNSCĐ hoạt động" not in body and "60 tuổi" not in body
+        assert "điện thoại thông minh" not in body
+        return
+    count = f"{n:02d}"
+    if n <= up_to:
+        listed = ", ".join(without)
+        assert f"{count} thôn chưa có Tổ CNSCĐ hoạt động: {listed}." in body
+        aged = ", ".join(with_team[:n])
+        assert f"({'thôn' if n == 1 else 'các thôn'} {aged})" in body
+        assert f"Tổ CNSCĐ cấp thôn ở {'thôn' if n == 1 else 'các thôn'} {aged}" in body
+    else:
+        share = number(n / 80 * 100)
+        assert f"{count} thôn (chiếm {share}% số thôn) chưa có Tổ CNSCĐ hoạt động." in body
+        assert f"Kiện toàn, thành lập Tổ CNSCĐ tại {count} thôn chưa có tổ." in body
+        assert (
+            f"{count} tổ trưởng của Tổ CNSCĐ cấp thôn từ 60 tuổi trở lên (ở {count} thôn)" in body
+        )
+        assert f"{count} thành viên Tổ CNSCĐ cấp thôn ở {count} thôn không có" in body
+        # No village is named in II or III.
+        assert not any(re.search(rf"\b{name}\b", body) for name in named), body
+
+
+def test_villages_without_a_team_are_said_in_their_own_unit_words() -> None:
+    """The seed writes "02 thôn, buôn chưa có Tổ …": the words of the villages without a team,
+    not the commune's (a commune of thôn and buôn whose uncovered units are all buôn said
+    "02 thôn, buôn")."""
+    units = ["Thôn Một", "Thôn Hai"] + [f"Buôn Ea {n}" for n in range(1, 9)]
+    values = {"villages": 10.0, "teams_village": 8.0, "teams_total": 9.0}
+    values["villages_without_team"] = 2.0
+    # Both kinds without a team: "thôn, buôn".
+    members = [_member("Xã")] + [
+        _member("Thôn", u) for u in units if u not in ("Thôn Hai", "Buôn Ea 8")
+    ]
+    text = _render(values, villages=units, members=members)
+    assert "02 thôn, buôn chưa có Tổ CNSCĐ hoạt động: thôn Hai, buôn Ea 8." in text
+    # Only buôn without a team: "buôn".
+    members = [_member("Xã")] + [_member("Thôn", u) for u in units[:8]]
+    text = _render(values, villages=units, members=members)
+    assert "02 buôn chưa có Tổ CNSCĐ hoạt động: buôn Ea 7, buôn Ea 8." in text
+    assert "Kiện toàn, thành lập Tổ CNSCĐ tại các buôn Ea 7, Ea 8." in text
