@@ -16,7 +16,7 @@ from pipeline.compare import (
     unit_words,
 )
 from pipeline.computing import compute_year
-from pipeline.config import Paths
+from pipeline.config import TEMPLATES, Paths
 from pipeline.documents import execute_comparison
 from pipeline.exports import write_comparison_xlsx
 from pipeline.indicators import CATALOGUE_BY_CODE, Inputs, values_of, villages_without_team
@@ -803,3 +803,43 @@ def test_a_comparison_of_a_year_without_targets_judges_nothing_against_another_y
             f"Chưa có chỉ tiêu quốc gia năm {year} để so sánh với tỷ lệ người trưởng thành" in html
         )
     assert "online" not in " ".join(context["untargeted"])  # 2025 declares the dossiers' own
+
+
+def test_text_columns_are_left_aligned_and_figures_right_in_html_and_pdf() -> None:
+    """The names were right-aligned like the figures (a notebook's style sheet right-aligns
+    every cell): each cell of the comparison's tables says its column's type."""
+    from pipeline.typeset import to_typst
+
+    communes = [_commune(str(n), f"Xã {name}") for n, name in enumerate("ABC", start=1)]
+    values = {
+        c: {"people_guided": v, "teams_total": 3.0, "vneid_share": v / 10}
+        for c, v in zip("123", (200.0, 450.0, 600.0), strict=True)
+    }
+    context = comparison_context(
+        2023, "x", "Tỉnh Thử", communes, _indicators(values), load_settings()
+    )
+    html = _render(context)
+    tables = re.findall(
+        r'<table class="(comparison-table|heat-table|summary-table)[^"]*"[^>]*>(.*?)</table>',
+        html,
+        re.S,
+    )
+    assert {kind for kind, _ in tables} == {"comparison-table", "heat-table", "summary-table"}
+    for kind, table in tables:
+        for row in re.findall(r"<tr\b[^>]*>(.*?)</tr>", table, re.S):
+            cells = re.findall(r"<t[dh]\b([^>]*)>(.*?)</t[dh]>", row, re.S)
+            types = [re.search(r'class="([^"]*)"', attrs) for attrs, _ in cells]
+            assert all(t and {"text", "num"} & set(t.group(1).split()) for t in types), (kind, row)
+            # The first column names a unit (or a figure, or "Tổng"): text.
+            assert "text" in types[0].group(1).split(), (kind, row)
+            for (_, content), found in zip(cells, types, strict=True):
+                if re.fullmatch(r"[\d.,]+", content.strip()):
+                    assert "num" in found.group(1).split(), (kind, content)
+    assert '<td class="text">Xã A</td>' in html
+    assert re.search(r"\.summary-table \.text \{ text-align: left; \}", html)
+    assert re.search(r"\.summary-table th\.num \{ text-align: right; \}", html)
+    # The PDF: the cells keep their class, which the print style aligns.
+    source = to_typst(html)
+    assert 'h-cell(c: ("text", )' in source and 'h-cell(c: ("num", )' in source
+    print_style = (TEMPLATES / "print.typ").read_text(encoding="utf-8")
+    assert '"text" in c { left + top }' in print_style
