@@ -312,6 +312,7 @@ def comparison_context(
         # once at the end.
         "name_missing": len(result.missing) <= NAME_MISSING_UP_TO,
         "unreadable": [],  # of those, whose workbook came but could not be read (from the run)
+        "unbuilt": [],  # units with data whose own report failed (from the run)
         "totals": result.totals,
         "counted": result.counted,
         "medians": result.medians,
@@ -495,6 +496,12 @@ def district_comparison_html(
     statuses = {c.name: read_status(paths.outputs_year(year) / c.stem) for c in communes}
     context["unreadable"] = [
         name for name in context["missing"] if (statuses.get(name) or {}).get("status") == "failed"
+    ]
+    # And one whose data were read but whose report failed: the index says "Lỗi" beside it.
+    context["unbuilt"] = [
+        row["name"]
+        for row in context["included"]
+        if (statuses.get(row["name"]) or {}).get("status") == "failed"
     ]
     context["footer"] = footer
     overrides = [Path(data_dir, templates_dir)] if templates_dir else None

@@ -90,3 +90,47 @@ def test_the_index_and_the_comparison_agree_on_who_has_a_report(tmp_path) -> Non
     assert partial == {"Xã Hợp Tiến": (1.0, 4.0)}
     marked = re.findall(r"ở (xã [^(]+) \(từ tháng (\d+) đến tháng (\d+)\)", text)
     assert [(n, int(a), int(b)) for n, a, b in marked] == [("xã Hợp Tiến", 1, 4)]
+
+
+def test_a_unit_whose_report_failed_is_said_so_in_the_comparison(tmp_path) -> None:
+    """Nam Chính's data were read but its report failed (a district template that breaks on
+    it): the index said "Lỗi", the comparison counted it among the units with a report."""
+    from pipeline.config import TEMPLATES, Paths
+    from pipeline.options import ReportOptions
+    from pipeline.registry import find_group
+    from pipeline.runner import run_and_compare
+    from pipeline.sample import generate
+
+    year, group = 2023, "district:291"
+    paths = Paths.under(tmp_path)
+    sent = ("nam-chinh", "hop-tien")
+    generate(paths.raw, years=(year,), only=sent, activity_rows=(40, 60))
+    own = tmp_path / "templates"
+    own.mkdir()
+    packaged = (TEMPLATES / "commune_report.html.j2").read_text(encoding="utf-8")
+    (own / "commune_report.html.j2").write_text(
+        '{% if commune.code == "10627" %}{{ no_such_value }}{% endif %}\n' + packaged,
+        encoding="utf-8",
+    )
+    communes = list(find_group(year, group).communes)
+    run_and_compare(
+        paths,
+        year,
+        [c for c in communes if c.slug in sent],
+        [group],
+        workers=1,
+        options=ReportOptions(formats=("html",), templates_dir=own),
+        missing=[c for c in communes if c.slug not in sent],
+    )
+    outputs = paths.outputs_year(year)
+    indicators = pd.read_parquet(paths.processed_year(year) / "indicators.parquet")
+    status = {r["name"]: r["status"] for r in index_rows(outputs, indicators)}
+    assert status["Xã Nam Chính"] == "failed" and status["Xã Hợp Tiến"] == "ok"
+    comparison = next(outputs.glob("so-sanh-291-*/comparison.html")).read_text("utf-8")
+    text = re.sub(r"\s+", " ", comparison)
+    assert set(_cells(comparison, "ok")) == {"Xã Nam Chính", "Xã Hợp Tiến"}  # both have data
+    assert (
+        "số liệu của xã Nam Chính đã được tổng hợp nhưng báo cáo của đơn vị này chưa lập được"
+        in text
+    )
+    assert "xã Hợp Tiến đã được tổng hợp nhưng" not in text
