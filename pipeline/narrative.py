@@ -240,6 +240,16 @@ def _villages_where(members: pd.DataFrame, rows: pd.Series, order: list[str]) ->
     return [v for v in order if v in named] + sorted(named - set(order))
 
 
+def zalo_linked(zalo: pd.DataFrame | None) -> bool:
+    """Whether the commune's Zalo groups are linked through contact members: more than one
+    group, and every one of them answered "Có" in "Có thành viên đầu mối" (missing is not
+    yes)."""
+    if zalo is None or len(zalo) < 2 or "contact" not in zalo:
+        return False
+    answers = zalo["contact"]
+    return bool(answers.notna().all() and answers.astype(bool).all())
+
+
 def village_list(names: list[str], kind: str, villages: pd.DataFrame, settings: dict) -> dict:
     """Villages a sentence speaks of: `names` (empty when too many to name), `count`, and
     `words`, the unit words of these villages alone ("thôn, buôn" when both kinds are among
@@ -439,6 +449,9 @@ def report_context(
             if not any(issued_by(u, d.get("issuer")) for u in (commune, *predecessors))
         ],
         "training_organisers": sorted(trainings["organiser"].dropna().unique()),
+        # Every Zalo group says it has a contact member: the seed's sentence on the groups'
+        # links. A column left out (an older workbook) or one group unanswered: nothing said.
+        "zalo_linked": zalo_linked(tables.get("zalo")),
         # What the trainings taught, as the sheet's "Nội dung" gives it (the seed says it).
         "training_topics": [
             lower_first(str(t).strip().rstrip("."))

@@ -163,7 +163,7 @@ def test_a_commune_missing_this_year_is_shown_missing(district) -> None:
     html = (paths.outputs_year(2022) / "so-sanh-291-nam-sach" / "comparison.html").read_text(
         "utf-8"
     )
-    row = re.search(r"<tr class=\"missing\"><td class=\"text\">Xã Nam Trung</td>(.*?)</tr>", html, re.S)
+    row = re.search(r'<tr class="missing"><td class="text">Xã Nam Trung</td>(.*?)</tr>', html, re.S)
     assert row and "chưa có" in row.group(1) and ">0<" not in row.group(1)
     assert "01 xã chưa có báo cáo: xã Nam Trung" in html  # few: named once, in section 1
     assert "Chưa có báo cáo năm 2022" not in html  # not repeated at the end
@@ -446,7 +446,7 @@ def test_the_text_names_the_group_and_its_units() -> None:
     assert "so với trung vị tỉnh" in html and "huyện" not in html
     assert "các xã, phường, thị trấn<br>trên địa bàn tỉnh Thử năm" in html
     assert "01 phường chưa có báo cáo: phường Bốn" in html
-    assert "<th class=\"text\">Xã, phường, thị trấn</th>" in html and "Xã, thị trấn" not in html
+    assert '<th class="text">Xã, phường, thị trấn</th>' in html and "Xã, thị trấn" not in html
     wards = [_commune("1", "Phường Một"), _commune("2", "Phường Hai")]
     html = _render(
         comparison_context(
@@ -476,7 +476,7 @@ def test_the_summary_comes_first_with_the_ends_of_each_ranking() -> None:
     html = _render(context)
     assert html.index("Tóm tắt") < html.index('id="comparison-figures"')
     summary = re.search(r'<table class="summary-table">.*?</table>', html, re.S).group(0)
-    people = re.search(r"<tr><td class=\"text\">Người dân được hướng dẫn .*?</tr>", summary).group(0)
+    people = re.search(r'<tr><td class="text">Người dân được hướng dẫn .*?</tr>', summary).group(0)
     values = {c.name: k * 37 % 101 for k, c in enumerate(communes)}
     best = sorted(values, key=lambda n: -values[n])[:3]
     worst = sorted(values, key=lambda n: values[n])[:3]
@@ -524,7 +524,9 @@ def test_a_tie_is_never_split_and_a_figure_all_share_names_no_commune() -> None:
     assert 'colspan="2">không xếp hạng' in teams  # the teams' counts are totalled, not ranked
     groups = CATALOGUE_BY_CODE["zalo_groups"].name_vi
     row = re.search(rf"<tr><td class=\"text\">{groups} .*?</tr>", summary).group(0)
-    assert "<td class=\"text\">–</td><td class=\"text\">Xã Sáu (0); Xã Năm (1)</td>" in row  # no best: the top is a tie
+    assert (
+        '<td class="text">–</td><td class="text">Xã Sáu (0); Xã Năm (1)</td>' in row
+    )  # no best: the top is a tie
 
 
 def test_figures_that_print_alike_are_a_tie() -> None:

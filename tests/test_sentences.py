@@ -771,9 +771,13 @@ def test_the_training_content_is_said_as_the_seed_says_it() -> None:
     )
     context = report_context(NAM_CHINH, 2023, tables, BASE, load_settings()) | {"footer": ""}
     text = re.sub(r"\s+", " ", visible_text(render_report(context, {"services": "", "months": ""})))
-    assert "Nội dung tập huấn: sử dụng dịch vụ công trực tuyến." in text
+    # The seed: "Tại lớp tập huấn, các thành viên được giới thiệu, hướng dẫn sử dụng …".
+    assert (
+        "Tại các lớp tập huấn, các thành viên được phổ biến nội dung: sử dụng dịch vụ công "
+        "trực tuyến." in text
+    )
     context = report_context(NAM_CHINH, 2023, _tables(), BASE, load_settings()) | {"footer": ""}
-    assert "Nội dung tập huấn" not in visible_text(
+    assert "được phổ biến" not in visible_text(
         render_report(context, {"services": "", "months": ""})
     )
 
@@ -932,3 +936,71 @@ def test_villages_without_a_team_are_said_in_their_own_unit_words() -> None:
     text = _render(values, villages=units, members=members)
     assert "02 buôn chưa có Tổ CNSCĐ hoạt động: buôn Ea 7, buôn Ea 8." in text
     assert "Kiện toàn, thành lập Tổ CNSCĐ tại các buôn Ea 7, Ea 8." in text
+
+
+def _zalo(contacts: list) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "commune_code": "x",
+            "group_name": [f"Nhóm {n}" for n in range(len(contacts))],
+            "team_level": ["Xã"] + ["Thôn"] * (len(contacts) - 1),
+            "contact": pd.array(contacts, dtype="boolean"),
+        }
+    )
+
+
+LINKED = "Các nhóm Zalo này đều có sự kết nối thông qua các thành viên đầu mối"
+
+
+@pytest.mark.parametrize(
+    ("contacts", "said"),
+    [
+        ([True, True, True], True),  # every group has its contact member: the seed's sentence
+        ([True, False, True], False),  # one without: not "đều"
+        ([True, None, True], False),  # one unanswered: missing is not yes
+        ([True], False),  # one group links nothing
+        (None, False),  # an older workbook without the column: nothing said, never a guess
+    ],
+)
+def test_the_zalo_groups_contact_members_are_said_only_from_the_data(contacts, said) -> None:
+    values = {**BASE, "zalo_groups": 3.0, "zalo_groups_commune": 1.0, "zalo_groups_village": 2.0}
+    tables = _tables()
+    if contacts is None:
+        tables["zalo"] = _zalo([True, True, True]).drop(columns="contact")
+    else:
+        tables["zalo"] = _zalo(contacts)
+    context = report_context(NAM_CHINH, 2023, tables, values, load_settings()) | {"footer": ""}
+    text = re.sub(r"\s+", " ", visible_text(render_report(context, {"services": "", "months": ""})))
+    assert (LINKED in text) is said
+
+
+def test_an_older_workbook_without_the_contact_column_is_read_and_says_nothing(tmp_path) -> None:
+    """The column is new: a workbook written before it is read as before (no rejected row, no
+    guess), and the sample's workbook, which has it, gives the seed's sentence."""
+    from openpyxl import load_workbook
+
+    from pipeline import contract
+    from pipeline.config import Paths
+    from pipeline.narrative import zalo_linked
+    from pipeline.preparing import prepare
+    from pipeline.sample import generate, sample_commune
+    from pipeline.store import read_commune
+
+    paths = Paths.under(tmp_path)
+    generate(paths.raw, years=(2022,), only=("nam-chinh",), activity_rows=(30, 40))
+    commune = sample_commune(2022, "nam-chinh")
+    assert prepare(paths, 2022, [commune], workers=1) == {}
+    zalo = read_commune(paths.processed_year(2022), commune.code)["zalo"]
+    assert len(zalo) > 1 and zalo["contact"].eq(True).all() and zalo_linked(zalo)
+
+    workbook = paths.raw_year(2022) / f"{commune.stem}.xlsx"
+    book = load_workbook(workbook)
+    sheet = book[contract.ZALO.name]
+    header = [c.value for c in sheet[1]]
+    sheet.delete_cols(header.index("Có thành viên đầu mối") + 1)
+    book.save(workbook)
+    assert prepare(paths, 2022, [commune], workers=1) == {}
+    tables = read_commune(paths.processed_year(2022), commune.code)
+    assert tables["zalo"]["contact"].isna().all() and not zalo_linked(tables["zalo"])
+    assert len(tables["zalo"]) == len(zalo)
+    assert not tables["rejected"]["sheet"].eq(contract.ZALO.name).any()
