@@ -1004,3 +1004,38 @@ def test_an_older_workbook_without_the_contact_column_is_read_and_says_nothing(t
     assert tables["zalo"]["contact"].isna().all() and not zalo_linked(tables["zalo"])
     assert len(tables["zalo"]) == len(zalo)
     assert not tables["rejected"]["sheet"].eq(contract.ZALO.name).any()
+
+
+def test_a_post_merger_communes_lists_of_villages_are_counted_not_named(tmp_path) -> None:
+    """The sample's merged units of real size (`sample.POST_MERGER`, dozens of villages): each
+    sentence of II and III on villages names none beyond the threshold and counts them."""
+    from pipeline.computing import compute_year
+    from pipeline.config import Paths
+    from pipeline.preparing import prepare
+    from pipeline.report import commune_report_html
+    from pipeline.sample import POST_MERGER_YEAR, generate, post_merger_communes
+    from pipeline.store import read_commune
+
+    year, communes = POST_MERGER_YEAR, list(post_merger_communes())
+    paths = Paths.under(tmp_path)
+    generate(paths.raw, years=(year,), units=communes)
+    assert prepare(paths, year, communes, workers=1) == {}
+    compute_year(paths, year)
+    up_to = load_settings()["limitations"]["name_villages_up_to"]
+    for commune in communes:
+        villages = read_commune(paths.processed_year(year), commune.code)["villages"]["village"]
+        assert len(villages) > 30, commune.name  # dozens of villages
+        html = commune_report_html(year, commune.code, tmp_path)
+        said = re.findall(
+            r'<p data-rule="(?:villages_without_team|aged_leaders|no_smartphone)">(.*?)</p>',
+            html,
+            re.S,
+        )
+        assert said, commune.name
+        counted = 0
+        for sentence in said:
+            text = re.sub(r"\s+", " ", visible_text(sentence))
+            named = [v for v in villages if re.search(rf"(?<!\w){re.escape(v)}(?!\w)", text)]
+            assert len(named) <= up_to, (commune.name, text)
+            counted += bool(re.search(r"ở \d+ (thôn|tổ dân phố)", text))
+        assert counted, commune.name  # the lists too long to name are counted
