@@ -521,6 +521,7 @@ def _zalo_rows(
             "village": "",
             "group_members": rng.randint(*size_of(commune).commune_group),
             "created": dt.date(2022, 5, 3),
+            "contact": "Có",  # every group has its contact member, as the seed says
         }
     ]
     if commune.code == NO_COMMUNE_TEAM:
@@ -537,6 +538,7 @@ def _zalo_rows(
                 "village": village,
                 "group_members": rng.randint(population // 20, population // 5),
                 "created": dt.date(2022, rng.randint(5, 8), rng.randint(1, 28)),
+                "contact": "Có",
             }
         )
     return rows

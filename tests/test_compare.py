@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.core.config import Paths
+from pipeline.core.config import TEMPLATES, Paths
 from pipeline.measuring.compare import (
     TEAM_INDICATORS,
     compare,
@@ -22,8 +22,7 @@ from pipeline.measuring.indicators import (
     villages_without_team,
 )
 from pipeline.measuring.settings import load_settings
-from pipeline.registry import units
-from pipeline.registry.tree import Commune
+from pipeline.registry.tree import Commune, units
 from pipeline.registry.units import UnitWords, count_word, in_words
 from pipeline.running.computing import compute_year
 from pipeline.running.documents import execute_comparison
@@ -169,7 +168,7 @@ def test_a_commune_missing_this_year_is_shown_missing(district) -> None:
     html = (paths.outputs_year(2022) / "so-sanh-291-nam-sach" / "comparison.html").read_text(
         "utf-8"
     )
-    row = re.search(r"<tr class=\"missing\"><td>Xã Nam Trung</td>(.*?)</tr>", html, re.S)
+    row = re.search(r'<tr class="missing"><td class="text">Xã Nam Trung</td>(.*?)</tr>', html, re.S)
     assert row and "chưa có" in row.group(1) and ">0<" not in row.group(1)
     assert "01 xã chưa có báo cáo: xã Nam Trung" in html  # few: named once, in section 1
     assert "Chưa có báo cáo năm 2022" not in html  # not repeated at the end
@@ -452,7 +451,7 @@ def test_the_text_names_the_group_and_its_units() -> None:
     assert "so với trung vị tỉnh" in html and "huyện" not in html
     assert "các xã, phường, thị trấn<br>trên địa bàn tỉnh Thử năm" in html
     assert "01 phường chưa có báo cáo: phường Bốn" in html
-    assert "<th>Xã, phường, thị trấn</th>" in html and "Xã, thị trấn" not in html
+    assert '<th class="text">Xã, phường, thị trấn</th>' in html and "Xã, thị trấn" not in html
     wards = [_commune("1", "Phường Một"), _commune("2", "Phường Hai")]
     html = _render(
         comparison_context(
@@ -482,7 +481,7 @@ def test_the_summary_comes_first_with_the_ends_of_each_ranking() -> None:
     html = _render(context)
     assert html.index("Tóm tắt") < html.index('id="comparison-figures"')
     summary = re.search(r'<table class="summary-table">.*?</table>', html, re.S).group(0)
-    people = re.search(r"<tr><td>Người dân được hướng dẫn .*?</tr>", summary).group(0)
+    people = re.search(r'<tr><td class="text">Người dân được hướng dẫn .*?</tr>', summary).group(0)
     values = {c.name: k * 37 % 101 for k, c in enumerate(communes)}
     best = sorted(values, key=lambda n: -values[n])[:3]
     worst = sorted(values, key=lambda n: values[n])[:3]
@@ -523,14 +522,16 @@ def test_a_tie_is_never_split_and_a_figure_all_share_names_no_commune() -> None:
     )
     summary = re.search(r'<table class="summary-table">.*?</table>', html, re.S).group(0)
     trainings = CATALOGUE_BY_CODE["trainings"].name_vi
-    row = re.search(rf"<tr><td>{trainings} .*?</tr>", summary).group(0)
+    row = re.search(rf"<tr><td class=\"text\">{trainings} .*?</tr>", summary).group(0)
     assert 'colspan="2">như nhau ở cả 06 xã có số liệu' in row and "Xã Một" not in row
     members = CATALOGUE_BY_CODE["members_commune"].name_vi
-    teams = re.search(rf"<tr><td>{members} .*?</tr>", summary).group(0)
+    teams = re.search(rf"<tr><td class=\"text\">{members} .*?</tr>", summary).group(0)
     assert 'colspan="2">không xếp hạng' in teams  # the teams' counts are totalled, not ranked
     groups = CATALOGUE_BY_CODE["zalo_groups"].name_vi
-    row = re.search(rf"<tr><td>{groups} .*?</tr>", summary).group(0)
-    assert "<td>–</td><td>Xã Sáu (0); Xã Năm (1)</td>" in row  # no best: the top is a tie
+    row = re.search(rf"<tr><td class=\"text\">{groups} .*?</tr>", summary).group(0)
+    assert (
+        '<td class="text">–</td><td class="text">Xã Sáu (0); Xã Năm (1)</td>' in row
+    )  # no best: the top is a tie
 
 
 def test_figures_that_print_alike_are_a_tie() -> None:
@@ -786,3 +787,66 @@ def test_the_remarks_put_the_targets_first_and_only_the_largest_gaps() -> None:
     target = remarks.index("Chỉ tiêu quốc gia năm 2023: trên 30%")
     assert target < remarks.index("so với trung vị")
     assert remarks.count("so với trung vị") == len(context["remarks"])
+
+
+def test_a_comparison_of_a_year_without_targets_judges_nothing_against_another_years() -> None:
+    """The 2024 comparison summed who reached "chỉ tiêu quốc gia năm 2023": a year judges its
+    shares against its own targets only, and says which shares it has none for."""
+    communes = [_commune(str(n), f"Xã {name}") for n, name in enumerate("ABC", start=1)]
+    values = {
+        c: {"vneid_share": v, "online_dossier_share": v}
+        for c, v in zip("123", (20.0, 45.0, 60.0), strict=True)
+    }
+    for year, lacking in ((2024, 2), (2025, 1)):
+        context = comparison_context(
+            year, "x", "Tỉnh Thử", communes, _indicators(values), load_settings()
+        )
+        labels = [label for label, _, _ in context["targets"]]
+        assert all(f"năm {year}:" in label for label in labels), labels
+        assert len(context["untargeted"]) == lacking
+        html = _render(context)
+        assert "năm 2023" not in html
+        assert (
+            f"Chưa có chỉ tiêu quốc gia năm {year} để so sánh với tỷ lệ người trưởng thành" in html
+        )
+    assert "online" not in " ".join(context["untargeted"])  # 2025 declares the dossiers' own
+
+
+def test_text_columns_are_left_aligned_and_figures_right_in_html_and_pdf() -> None:
+    """The names were right-aligned like the figures (a notebook's style sheet right-aligns
+    every cell): each cell of the comparison's tables says its column's type."""
+    from pipeline.writing.typeset import to_typst
+
+    communes = [_commune(str(n), f"Xã {name}") for n, name in enumerate("ABC", start=1)]
+    values = {
+        c: {"people_guided": v, "teams_total": 3.0, "vneid_share": v / 10}
+        for c, v in zip("123", (200.0, 450.0, 600.0), strict=True)
+    }
+    context = comparison_context(
+        2023, "x", "Tỉnh Thử", communes, _indicators(values), load_settings()
+    )
+    html = _render(context)
+    tables = re.findall(
+        r'<table class="(comparison-table|heat-table|summary-table)[^"]*"[^>]*>(.*?)</table>',
+        html,
+        re.S,
+    )
+    assert {kind for kind, _ in tables} == {"comparison-table", "heat-table", "summary-table"}
+    for kind, table in tables:
+        for row in re.findall(r"<tr\b[^>]*>(.*?)</tr>", table, re.S):
+            cells = re.findall(r"<t[dh]\b([^>]*)>(.*?)</t[dh]>", row, re.S)
+            types = [re.search(r'class="([^"]*)"', attrs) for attrs, _ in cells]
+            assert all(t and {"text", "num"} & set(t.group(1).split()) for t in types), (kind, row)
+            # The first column names a unit (or a figure, or "Tổng"): text.
+            assert "text" in types[0].group(1).split(), (kind, row)
+            for (_, content), found in zip(cells, types, strict=True):
+                if re.fullmatch(r"[\d.,]+", content.strip()):
+                    assert "num" in found.group(1).split(), (kind, content)
+    assert '<td class="text">Xã A</td>' in html
+    assert re.search(r"\.summary-table \.text \{ text-align: left; \}", html)
+    assert re.search(r"\.summary-table th\.num \{ text-align: right; \}", html)
+    # The PDF: the cells keep their class, which the print style aligns.
+    source = to_typst(html)
+    assert 'h-cell(c: ("text", )' in source and 'h-cell(c: ("num", )' in source
+    print_style = (TEMPLATES / "print.typ").read_text(encoding="utf-8")
+    assert '"text" in c { left + top }' in print_style

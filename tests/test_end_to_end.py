@@ -65,7 +65,10 @@ def test_nam_chinh_report_states_the_seed_facts(district_run) -> None:
         # The seed's sentences the data support, typed from the seed document
         # (/work/shared/seed), not from the sample generator:
         "Thực hiện Quyết định số 689/QĐ-UBND ngày 21/3/2022 của UBND tỉnh Hải Dương",
-        "Nội dung tập huấn: hướng dẫn sử dụng Cổng dịch vụ công và Hệ thống một cửa điện tử",
+        "Tại lớp tập huấn, các thành viên được phổ biến nội dung: hướng dẫn sử dụng Cổng dịch vụ "
+        "công và Hệ thống một cửa điện tử",
+        "Các nhóm Zalo này đều có sự kết nối thông qua các thành viên đầu mối, đảm bảo thông tin "
+        "tuyên truyền được xuyên suốt, thống nhất.",
         "Tiếp tục hỗ trợ tập huấn bằng hình thức trực tiếp hoặc trực tuyến cho các thành viên",
         "cước phí 3G/4G cho các thành viên Tổ CNSCĐ cấp thôn",
     ):

@@ -11,8 +11,7 @@ from pipeline.measuring.rules import (
     check_rules,
     find_limitations,
     national_targets,
-    stand_in_years,
-    target_year,
+    untargeted,
 )
 from pipeline.measuring.settings import load_settings
 
@@ -130,18 +129,33 @@ def test_each_national_target_of_the_year_not_met_fires_with_its_own_rule() -> N
     assert not any("smartphone" in r for r in fired({"smartphone_share": 10.0}, 2023))
 
 
-def test_a_report_reads_its_own_years_targets_and_says_which_it_borrows() -> None:
-    assert target_year(SETTINGS, 2023) == 2023
-    assert target_year(SETTINGS, 2024) == 2023  # none declared for 2024: the latest before
-    assert target_year(SETTINGS, 2022) == 2023  # none before: the first declared
+def test_a_report_reads_only_its_own_years_targets() -> None:
+    """A 2024 report judged its shares against "chỉ tiêu quốc gia năm 2023": a target is of
+    its year, and a share its year declares none for is stated without a verdict."""
+    assert {t["year"] for t in national_targets(SETTINGS, 2023).values()} == {2023}
+    assert national_targets(SETTINGS, 2024) == {}  # none sourced for 2024: none borrowed
+    assert set(untargeted(SETTINGS, 2024)) == {
+        "vneid_share",
+        "payment_account_share",
+        "fibre_share",
+        "online_dossier_share",
+    }
     for_2025 = national_targets(SETTINGS, 2025)
-    assert for_2025["payment_account_share"]["year"] == 2025
+    assert {t["year"] for t in for_2025.values()} == {2025}
     assert for_2025["payment_account_share"]["value"] == 80
     assert "411/QĐ-TTg" in for_2025["payment_account_share"]["source"]
-    assert for_2025["vneid_share"]["year"] == 2023  # 2025 declares none: the 2023 one
-    assert stand_in_years(for_2025) == [2023]
-    assert stand_in_years(national_targets(SETTINGS, 2023)) == []
-    assert all(t["year"] == 2023 for t in national_targets(SETTINGS, 2024).values())
+    assert "942/QĐ-TTg" in for_2025["online_dossier_share"]["source"]
+    assert "vneid_share" not in for_2025  # 2025 declares none: not the 2023 one
+    # Fibre in 2025 is a coverage target (a reference): the households' share is not judged.
+    assert set(untargeted(SETTINGS, 2025)) == {"vneid_share", "fibre_share"}
+    assert untargeted(SETTINGS, 2023) == {}
+    # Every declared target names the document it comes from.
+    for year in (2022, 2023, 2025):
+        assert all(t["source"] for t in national_targets(SETTINGS, year).values()), year
+    # Nothing fires against another year's target.
+    assert not any(
+        c.rule.code.startswith("target_") for c in check_rules({"vneid_share": 1.0}, SETTINGS, 2024)
+    )
 
 
 def test_a_district_overrides_one_target_of_a_year_and_keeps_the_others(tmp_path) -> None:
@@ -153,7 +167,7 @@ def test_a_district_overrides_one_target_of_a_year_and_keeps_the_others(tmp_path
     )
     settings = load_settings(own)
     assert national_targets(settings, 2024)["vneid_share"]["value"] == 45
-    assert national_targets(settings, 2024)["payment_account_share"]["year"] == 2023
+    assert "payment_account_share" not in national_targets(settings, 2024)
     assert national_targets(settings, 2023)["fibre_share"]["value"] == 70
     assert national_targets(settings, 2023)["vneid_share"]["value"] == 30
 

@@ -16,7 +16,7 @@ from pipeline.measuring.indicators import CATALOGUE
 from pipeline.measuring.settings import load_settings
 from pipeline.registry.tree import Commune
 from pipeline.running.rendering import visible_text
-from pipeline.writing.narrative import render_report, report_context
+from pipeline.writing.narrative import number, render_report, report_context
 
 NAM_CHINH = Commune("10627", "Xã Nam Chính", "291", "Huyện Nam Sách", "30", "Tỉnh Hải Dương")
 TOWN = Commune("10606", "Thị trấn Nam Sách", "291", "Huyện Nam Sách", "30", "Tỉnh Hải Dương")
@@ -714,10 +714,13 @@ def test_a_rejected_figure_a_target_needs_is_named_in_one_sentence() -> None:
     settings = load_settings()
     assert lost_figure_sentences({"adults_with_vneid": ""}, settings) == []
     reasons = {"adults_with_vneid": REJECTED, "vneid_share": REJECTED}
-    (sentence,) = lost_figure_sentences(reasons, settings)
+    (sentence,) = lost_figure_sentences(reasons, settings, year=2023)
     assert sentence.startswith("Số liệu “người trưởng thành có tài khoản định danh điện tử mức 2”")
     assert "chỉ tiêu quốc gia năm 2023 về tỷ lệ người trưởng thành có tài khoản" in sentence
     assert sentence.count(".") == 1 and sentence.endswith(".")
+    # A year that declares no target for it names none (never another year's).
+    (sentence,) = lost_figure_sentences(reasons, settings, year=2024)
+    assert "chỉ tiêu" not in sentence
 
 
 def test_training_once_in_a_second_year_is_not_said_as_a_first() -> None:
@@ -770,9 +773,13 @@ def test_the_training_content_is_said_as_the_seed_says_it() -> None:
     )
     context = report_context(NAM_CHINH, 2023, tables, BASE, load_settings()) | {"footer": ""}
     text = re.sub(r"\s+", " ", visible_text(render_report(context, {"services": "", "months": ""})))
-    assert "Nội dung tập huấn: sử dụng dịch vụ công trực tuyến." in text
+    # The seed: "Tại lớp tập huấn, các thành viên được giới thiệu, hướng dẫn sử dụng …".
+    assert (
+        "Tại các lớp tập huấn, các thành viên được phổ biến nội dung: sử dụng dịch vụ công "
+        "trực tuyến." in text
+    )
     context = report_context(NAM_CHINH, 2023, _tables(), BASE, load_settings()) | {"footer": ""}
-    assert "Nội dung tập huấn" not in visible_text(
+    assert "được phổ biến" not in visible_text(
         render_report(context, {"services": "", "months": ""})
     )
 
@@ -842,3 +849,195 @@ def test_rejected_figures_named_in_section_two_get_their_proposal_in_section_thr
     proposals = text[text.index("III. ĐỀ XUẤT") : text.index("IV. PHƯƠNG HƯỚNG")]
     assert "rà soát, ghi lại đúng các dòng số liệu bị loại" in proposals
     assert "Tiếp tục duy trì hoạt động" not in proposals
+
+
+def _lists_settings() -> dict:
+    """The packaged settings with the rules on villages raised at any share: the lists'
+    sentences at 0, 1, few and many villages of a commune of eighty."""
+    settings = load_settings()
+    limits = settings["limitations"] | {
+        "min_villages_without_team_share": 1,
+        "min_aged_leaders_share": 1,
+        "min_members_without_smartphone_share": 1,
+    }
+    return settings | {"limitations": limits}
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, "up_to", "up_to + 1", 30])
+def test_village_lists_are_named_when_few_and_counted_when_many(n) -> None:
+    """A post-merger commune has dozens of villages: the sentences on villages without a team,
+    aged leaders and members without a smartphone named every one of them."""
+    settings = _lists_settings()
+    up_to = settings["limitations"]["name_villages_up_to"]
+    n = {"up_to": up_to, "up_to + 1": up_to + 1}.get(n, n)
+    units = [f"Đông {i}" for i in range(1, 81)]
+    with_team, without = units[: 80 - n], units[80 - n :]
+    # The first n teams have an aged leader without a smartphone.
+    members = [_member("Xã")] + [
+        _member("Thôn", u, role="Tổ trưởng", born=1950 if i < n else 1990, smartphone=i >= n)
+        for i, u in enumerate(with_team)
+    ]
+    values = {
+        **BASE,
+        "villages": 80.0,
+        "teams_village": float(80 - n),
+        "teams_total": float(81 - n),
+        "members_village": float(80 - n),
+        "members_total": float(81 - n),
+        "villages_without_team": float(n),
+        "village_leaders_aged_60": float(n),
+        "leaders_aged_60_share": n / (80 - n) * 100,
+        "members_without_smartphone": float(n),
+        "members_without_smartphone_village": float(n),
+    }
+    context = report_context(
+        NAM_CHINH, 2023, _tables(villages=units, members=members), values, settings
+    )
+    text = visible_text(render_report(context | {"footer": ""}, {"services": "", "months": ""}))
+    text = re.sub(r"\s+", " ", text)
+    body = text[text.index("II. TỒN TẠI") : text.index("IV. PHƯƠNG HƯỚNG")]
+    named = units
+    if n == 0:
+        assert "chưa có Tổ CNSCĐ hoạt động" not in body and "60 tuổi" not in body
+        assert "điện thoại thông minh" not in body
+        return
+    count = f"{n:02d}"
+    if n <= up_to:
+        listed = ", ".join(without)
+        assert f"{count} thôn chưa có Tổ CNSCĐ hoạt động: {listed}." in body
+        aged = ", ".join(with_team[:n])
+        assert f"({'thôn' if n == 1 else 'các thôn'} {aged})" in body
+        assert f"Tổ CNSCĐ cấp thôn ở {'thôn' if n == 1 else 'các thôn'} {aged}" in body
+    else:
+        share = number(n / 80 * 100)
+        assert f"{count} thôn (chiếm {share}% số thôn) chưa có Tổ CNSCĐ hoạt động." in body
+        assert f"Kiện toàn, thành lập Tổ CNSCĐ tại {count} thôn chưa có tổ." in body
+        assert (
+            f"{count} tổ trưởng của Tổ CNSCĐ cấp thôn từ 60 tuổi trở lên (ở {count} thôn)" in body
+        )
+        assert f"{count} thành viên Tổ CNSCĐ cấp thôn ở {count} thôn không có" in body
+        # No village is named in II or III.
+        assert not any(re.search(rf"\b{name}\b", body) for name in named), body
+
+
+def test_villages_without_a_team_are_said_in_their_own_unit_words() -> None:
+    """The seed writes "02 thôn, buôn chưa có Tổ …": the words of the villages without a team,
+    not the commune's (a commune of thôn and buôn whose uncovered units are all buôn said
+    "02 thôn, buôn")."""
+    units = ["Thôn Một", "Thôn Hai"] + [f"Buôn Ea {n}" for n in range(1, 9)]
+    values = {"villages": 10.0, "teams_village": 8.0, "teams_total": 9.0}
+    values["villages_without_team"] = 2.0
+    # Both kinds without a team: "thôn, buôn".
+    members = [_member("Xã")] + [
+        _member("Thôn", u) for u in units if u not in ("Thôn Hai", "Buôn Ea 8")
+    ]
+    text = _render(values, villages=units, members=members)
+    assert "02 thôn, buôn chưa có Tổ CNSCĐ hoạt động: thôn Hai, buôn Ea 8." in text
+    # Only buôn without a team: "buôn".
+    members = [_member("Xã")] + [_member("Thôn", u) for u in units[:8]]
+    text = _render(values, villages=units, members=members)
+    assert "02 buôn chưa có Tổ CNSCĐ hoạt động: buôn Ea 7, buôn Ea 8." in text
+    assert "Kiện toàn, thành lập Tổ CNSCĐ tại các buôn Ea 7, Ea 8." in text
+
+
+def _zalo(contacts: list) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "commune_code": "x",
+            "group_name": [f"Nhóm {n}" for n in range(len(contacts))],
+            "team_level": ["Xã"] + ["Thôn"] * (len(contacts) - 1),
+            "contact": pd.array(contacts, dtype="boolean"),
+        }
+    )
+
+
+LINKED = "Các nhóm Zalo này đều có sự kết nối thông qua các thành viên đầu mối"
+
+
+@pytest.mark.parametrize(
+    ("contacts", "said"),
+    [
+        ([True, True, True], True),  # every group has its contact member: the seed's sentence
+        ([True, False, True], False),  # one without: not "đều"
+        ([True, None, True], False),  # one unanswered: missing is not yes
+        ([True], False),  # one group links nothing
+        (None, False),  # an older workbook without the column: nothing said, never a guess
+    ],
+)
+def test_the_zalo_groups_contact_members_are_said_only_from_the_data(contacts, said) -> None:
+    values = {**BASE, "zalo_groups": 3.0, "zalo_groups_commune": 1.0, "zalo_groups_village": 2.0}
+    tables = _tables()
+    if contacts is None:
+        tables["zalo"] = _zalo([True, True, True]).drop(columns="contact")
+    else:
+        tables["zalo"] = _zalo(contacts)
+    context = report_context(NAM_CHINH, 2023, tables, values, load_settings()) | {"footer": ""}
+    text = re.sub(r"\s+", " ", visible_text(render_report(context, {"services": "", "months": ""})))
+    assert (LINKED in text) is said
+
+
+def test_an_older_workbook_without_the_contact_column_is_read_and_says_nothing(tmp_path) -> None:
+    """The column is new: a workbook written before it is read as before (no rejected row, no
+    guess), and the sample's workbook, which has it, gives the seed's sentence."""
+    from openpyxl import load_workbook
+
+    from pipeline.core import contract
+    from pipeline.core.config import Paths
+    from pipeline.reading.store import read_commune
+    from pipeline.running.preparing import prepare
+    from pipeline.sample import generate, sample_commune
+    from pipeline.writing.narrative import zalo_linked
+
+    paths = Paths.under(tmp_path)
+    generate(paths.raw, years=(2022,), only=("nam-chinh",), activity_rows=(30, 40))
+    commune = sample_commune(2022, "nam-chinh")
+    assert prepare(paths, 2022, [commune], workers=1) == {}
+    zalo = read_commune(paths.processed_year(2022), commune.code)["zalo"]
+    assert len(zalo) > 1 and zalo["contact"].eq(True).all() and zalo_linked(zalo)
+
+    workbook = paths.raw_year(2022) / f"{commune.stem}.xlsx"
+    book = load_workbook(workbook)
+    sheet = book[contract.ZALO.name]
+    header = [c.value for c in sheet[1]]
+    sheet.delete_cols(header.index("Có thành viên đầu mối") + 1)
+    book.save(workbook)
+    assert prepare(paths, 2022, [commune], workers=1) == {}
+    tables = read_commune(paths.processed_year(2022), commune.code)
+    assert tables["zalo"]["contact"].isna().all() and not zalo_linked(tables["zalo"])
+    assert len(tables["zalo"]) == len(zalo)
+    assert not tables["rejected"]["sheet"].eq(contract.ZALO.name).any()
+
+
+def test_a_post_merger_communes_lists_of_villages_are_counted_not_named(tmp_path) -> None:
+    """The sample's merged units of real size (`sample.POST_MERGER`, dozens of villages): each
+    sentence of II and III on villages names none beyond the threshold and counts them."""
+    from pipeline.core.config import Paths
+    from pipeline.reading.store import read_commune
+    from pipeline.running.computing import compute_year
+    from pipeline.running.preparing import prepare
+    from pipeline.sample import POST_MERGER_YEAR, generate, post_merger_communes
+    from pipeline.writing.report import commune_report_html
+
+    year, communes = POST_MERGER_YEAR, list(post_merger_communes())
+    paths = Paths.under(tmp_path)
+    generate(paths.raw, years=(year,), units=communes)
+    assert prepare(paths, year, communes, workers=1) == {}
+    compute_year(paths, year)
+    up_to = load_settings()["limitations"]["name_villages_up_to"]
+    for commune in communes:
+        villages = read_commune(paths.processed_year(year), commune.code)["villages"]["village"]
+        assert len(villages) > 30, commune.name  # dozens of villages
+        html = commune_report_html(year, commune.code, tmp_path)
+        said = re.findall(
+            r'<p data-rule="(?:villages_without_team|aged_leaders|no_smartphone)">(.*?)</p>',
+            html,
+            re.S,
+        )
+        assert said, commune.name
+        counted = 0
+        for sentence in said:
+            text = re.sub(r"\s+", " ", visible_text(sentence))
+            named = [v for v in villages if re.search(rf"(?<!\w){re.escape(v)}(?!\w)", text)]
+            assert len(named) <= up_to, (commune.name, text)
+            counted += bool(re.search(r"ở \d+ (thôn|tổ dân phố)", text))
+        assert counted, commune.name  # the lists too long to name are counted

@@ -217,6 +217,9 @@ ZALO = Sheet(
         Column("village", "Thôn", required=False),
         Column("group_members", "Số thành viên", "int", required=False),
         Column("created", "Ngày lập", "date", required=False),
+        # Whether the group has a contact member ("thành viên đầu mối") who links it with the
+        # other groups: the report says the groups are linked only when every group says so.
+        Column("contact", "Có thành viên đầu mối", "yesno", required=False),
     ),
     required=False,
     synonyms=("Zalo",),

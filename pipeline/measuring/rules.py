@@ -135,6 +135,14 @@ RULES: tuple[Rule, ...] = (
 RULES_BY_CODE = {rule.code: rule for rule in RULES}
 
 
+def named_villages(names: list[str], settings: dict) -> list[str]:
+    """The villages a sentence of II or III names: all of them when few, none when more than
+    `[limitations] name_villages_up_to` (the sentence then counts them: a merged commune has
+    dozens of villages). The one threshold for every list of villages (villages without a team,
+    aged leaders, members without a smartphone, and the comparison's)."""
+    return list(names) if len(names) <= settings["limitations"]["name_villages_up_to"] else []
+
+
 @dataclass(frozen=True)
 class RuleCheck:
     """One rule read against one commune's figures: what the reviewer's notebook shows."""
@@ -190,11 +198,6 @@ def _target_label(target: dict) -> str:
         f"Chỉ tiêu quốc gia năm {target['year']}: {'trên ' if target['above'] else ''}"
         f"{_percent(target['value'])}% {target['text']}"
         + (" (tham chiếu)" if target["reference"] else "")
-        + (
-            f" (chưa có chỉ tiêu năm {target['for_year']})"
-            if target["year"] != target["for_year"]
-            else ""
-        )
     )
 
 
@@ -206,51 +209,40 @@ def declared_years(settings: dict) -> list[int]:
     return sorted(int(year) for year in settings.get("targets", {}))
 
 
-def target_year(settings: dict, year: int) -> int | None:
-    """The year whose declared targets a report of `year` reads: its own, else the latest
-    declared before it, else the first declared after it; None when none is declared."""
-    years = declared_years(settings)
-    if not years:
-        return None
-    if year in years:
-        return year
-    earlier = [y for y in years if y < year]
-    return earlier[-1] if earlier else years[0]
-
-
 def national_targets(settings: dict, year: int | None = None) -> dict[str, dict]:
     """The national targets a report of `year` reads, by indicator code, each with its sentence
-    words: value, year (the year it was declared for), for_year (the report's), above (a floor:
-    "trên 30%"), text, source (the document), reference (a target of another population, shown
-    beside the teams' figure for reference only) and label. For each indicator, the report's
-    own year's target where one is declared, else that of the year `target_year` picks.
-    Without a year: the latest declared year's."""
+    words: value, year, above (a floor: "trên 30%"), text, source (the document), reference (a
+    target of another population, shown beside the teams' figure for reference only) and label.
+    Only the targets declared for that year: a share is never judged against another year's
+    target (`untargeted` lists those the year lacks). Without a year: the latest declared year's."""
     years = declared_years(settings)
     if not years:
         return {}
     wanted = years[-1] if year is None else year
     out: dict[str, dict] = {}
-    # The year picked first; an indicator it lacks from the years before it, latest first.
-    first = target_year(settings, wanted)
-    order = [first] + [y for y in reversed(years) if y != first and y < wanted]
-    for declared in order:
-        for code, target in settings["targets"][str(declared)].items():
-            if code in out:
-                continue
-            target = dict(target)
-            target.setdefault("above", True)
-            target.setdefault("reference", False)
-            target.setdefault("source", "")
-            target["year"] = declared
-            target["for_year"] = wanted
-            target["label"] = _target_label(target)
-            out[code] = target
+    for code, target in settings["targets"].get(str(wanted), {}).items():
+        target = dict(target)
+        target.setdefault("above", True)
+        target.setdefault("reference", False)
+        target.setdefault("source", "")
+        target["year"] = wanted
+        target["label"] = _target_label(target)
+        out[code] = target
     return out
 
 
-def stand_in_years(targets: dict[str, dict]) -> list[int]:
-    """The years of targets used for a report of another year (none declared for its own)."""
-    return sorted({t["year"] for t in targets.values() if t["year"] != t["for_year"]})
+def untargeted(settings: dict, year: int) -> dict[str, str]:
+    """The shares some year judges against a national target and `year` does not (it declares
+    none for them, or only a reference of another population): code -> what the share counts,
+    in the words of the latest year that judges it. A report states these figures without a
+    verdict and says that no target of its year compares with them."""
+    judged_now = {c for c, t in national_targets(settings, year).items() if not t["reference"]}
+    out: dict[str, str] = {}
+    for declared in reversed(declared_years(settings)):
+        for code, target in settings["targets"][str(declared)].items():
+            if code not in judged_now and code not in out and not target.get("reference", False):
+                out[code] = target["text"]
+    return out
 
 
 def meets(value: float, target: dict) -> bool:

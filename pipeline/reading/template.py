@@ -116,6 +116,7 @@ def examples(
             "village": village,
             "group_members": 250,
             "created": dt.date(year, 5, 3),
+            "contact": "Có",
         },
         "decisions": {
             "number": "40/QĐ-UBND",

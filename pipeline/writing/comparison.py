@@ -15,15 +15,14 @@ from pipeline.measuring.indicators import (
     CATALOGUE_BY_CODE,
     villages_without_team,
 )
-from pipeline.measuring.rules import judged, meets, national_targets
+from pipeline.measuring.rules import judged, meets, named_villages, national_targets, untargeted
 from pipeline.measuring.settings import load_settings
 from pipeline.reading import store
-from pipeline.registry import units
-from pipeline.registry.tree import EXTRA_REGISTRY_NAME, find_group, in_sentence
+from pipeline.registry.tree import EXTRA_REGISTRY_NAME, find_group, in_sentence, units
 from pipeline.registry.units import UnitWords
 from pipeline.writing import narrative
 from pipeline.writing.index import read_status
-from pipeline.writing.narrative import number
+from pipeline.writing.narrative import lower_first, number
 from pipeline.writing.rankchart import ranked_bars
 
 
@@ -100,6 +99,7 @@ def comparison_context(
         for code in list(TEAM_INDICATORS) + columns  # the teams first: what the group has
     ]
     national = national_targets(settings, year)
+    lacking = untargeted(settings, year)
     targets = []
     for code, target in national.items():
         # Judged as each commune's report judges it: the share as printed, none above 100 %.
@@ -194,6 +194,7 @@ def comparison_context(
         # once at the end.
         "name_missing": len(result.missing) <= NAME_MISSING_UP_TO,
         "unreadable": [],  # of those, whose workbook came but could not be read (from the run)
+        "unbuilt": [],  # units with data whose own report failed (from the run)
         "totals": result.totals,
         "counted": result.counted,
         "medians": result.medians,
@@ -210,8 +211,19 @@ def comparison_context(
             grouped.values(), key=lambda g: (columns.index(g["indicator"]), WORDS.index(g["word"]))
         ),
         "gaps": found_gaps,
+        # Each unit's villages without a team: named when few, counted when many.
+        "uncovered_villages": [
+            (name, len(villages), named_villages(villages, settings))
+            for name, villages in found_gaps["villages_without_team"]
+        ],
         "no_population": found_gaps["no_population"],
         "targets": targets,
+        # The shares the year declares no target for: no verdict, never another year's target.
+        "untargeted": [
+            lower_first(CATALOGUE_BY_CODE[code].name_vi)
+            for code in columns
+            if code in lacking and any(r["status"] == "ok" and r[code] is not None for r in rows)
+        ],
         "partial_year": partial,
         "changes": changes,
         "change_columns": change_columns,
@@ -366,6 +378,12 @@ def district_comparison_html(
     statuses = {c.name: read_status(paths.outputs_year(year) / c.stem) for c in communes}
     context["unreadable"] = [
         name for name in context["missing"] if (statuses.get(name) or {}).get("status") == "failed"
+    ]
+    # And one whose data were read but whose report failed: the index says "Lỗi" beside it.
+    context["unbuilt"] = [
+        row["name"]
+        for row in context["included"]
+        if (statuses.get(row["name"]) or {}).get("status") == "failed"
     ]
     context["footer"] = footer
     overrides = [Path(data_dir, templates_dir)] if templates_dir else None

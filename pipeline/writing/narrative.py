@@ -46,8 +46,9 @@ from pipeline.measuring.rules import (
     check_rules,
     judged,
     meets,
+    named_villages,
     national_targets,
-    stand_in_years,
+    untargeted,
 )
 from pipeline.measuring.settings import load_settings
 from pipeline.registry.tree import UNIT_KINDS, Commune, changes_during, in_sentence
@@ -236,6 +237,28 @@ def _villages_where(members: pd.DataFrame, rows: pd.Series, order: list[str]) ->
     return [v for v in order if v in named] + sorted(named - set(order))
 
 
+def zalo_linked(zalo: pd.DataFrame | None) -> bool:
+    """Whether the commune's Zalo groups are linked through contact members: more than one
+    group, and every one of them answered "Có" in "Có thành viên đầu mối" (missing is not
+    yes)."""
+    if zalo is None or len(zalo) < 2 or "contact" not in zalo:
+        return False
+    answers = zalo["contact"]
+    return bool(answers.notna().all() and answers.astype(bool).all())
+
+
+def village_list(names: list[str], kind: str, villages: pd.DataFrame, settings: dict) -> dict:
+    """Villages a sentence speaks of: `names` (empty when too many to name), `count`, and
+    `words`, the unit words of these villages alone ("thôn, buôn" when both kinds are among
+    them, "tổ dân phố" in a phường)."""
+    declared = dict(zip(villages["village"], villages.get("village_kind", ()), strict=False))
+    return {
+        "names": named_villages(names, settings),
+        "count": len(names),
+        "words": unit_words(kind, names, [declared.get(n) for n in names]),
+    }
+
+
 def _finalize(value: object) -> object:
     """Every value a template prints, without control characters or bidirectional overrides
     (a name typed with U+202E must not reverse the rest of the sentence)."""
@@ -301,7 +324,6 @@ def report_context(
     `reasons` says, by indicator code, why a value is missing.
     """
     reasons = reasons or {}
-    limits_name = settings["limitations"]["name_villages_up_to"]
     marked = figures(values)
     info = tables["commune"].iloc[0]
     villages = tables["villages"]
@@ -325,6 +347,19 @@ def report_context(
         }
         for code in targets
         if not targets[code]["reference"] and values.get(code) is not None
+    ]
+    # The shares the year declares no target for: stated, not judged (never another year's).
+    lacking = untargeted(settings, year)
+    stated = [
+        {
+            "code": code,
+            "text": lacking[code],
+            "numerator": i.numerator,
+            "denominator": i.denominator,
+            "unit": CATALOGUE_BY_CODE[i.denominator].unit,
+        }
+        for i in CATALOGUE
+        if (code := i.code) in lacking and values.get(code) is not None
     ]
     following = national_targets(settings, year + 1)
     checks = check_rules(values, settings, year)
@@ -357,16 +392,22 @@ def report_context(
         "commune": commune,
         "words": words,
         "team_words": team_words(commune.kind, villages, members),
-        # The villages a finding lies in, in the order of the commune's list.
-        "aged_leader_villages": _villages_where(
-            members, aged_leaders(members, year, "Thôn"), order
+        # The villages a finding lies in, in the order of the commune's list: named when few,
+        # counted when many (`rules.named_villages`), in their own words ("02 thôn, buôn").
+        "aged_leader_villages": village_list(
+            _villages_where(members, aged_leaders(members, year, "Thôn"), order),
+            commune.kind,
+            villages,
+            settings,
         ),
-        "no_smartphone_villages": _villages_where(
-            members, without_smartphone(members, "Thôn"), order
+        "no_smartphone_villages": village_list(
+            _villages_where(members, without_smartphone(members, "Thôn"), order),
+            commune.kind,
+            villages,
+            settings,
         ),
-        # Named when few, counted when many ([limitations] name_villages_up_to).
-        "villages_without_team": (
-            named if len(named := [v for v in order if v in uncovered]) <= limits_name else []
+        "villages_without_team": village_list(
+            [v for v in order if v in uncovered], commune.kind, villages, settings
         ),
         # A decision that set up the village teams, while no village team member is listed:
         # section I says the list is missing, not that the teams were never set up.
@@ -375,7 +416,7 @@ def report_context(
         ),
         "partial_year": bool(values.get("log_months") and values["log_months"] < 12),
         "targets": measured,
-        "target_years_used": stand_in_years(targets),  # a year without its own targets
+        "untargeted": stated,
         "missed_targets": [t for t in measured if t["verdict"] == "chưa đạt"],
         # Next year's targets, where the settings declare that year's own (section IV).
         "next_year_targets": [
@@ -405,6 +446,9 @@ def report_context(
             if not any(issued_by(u, d.get("issuer")) for u in (commune, *predecessors))
         ],
         "training_organisers": sorted(trainings["organiser"].dropna().unique()),
+        # Every Zalo group says it has a contact member: the seed's sentence on the groups'
+        # links. A column left out (an older workbook) or one group unanswered: nothing said.
+        "zalo_linked": zalo_linked(tables.get("zalo")),
         # What the trainings taught, as the sheet's "Nội dung" gives it (the seed says it).
         "training_topics": [
             lower_first(str(t).strip().rstrip("."))
