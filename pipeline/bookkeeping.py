@@ -20,7 +20,7 @@ from pipeline.errors import InputError
 from pipeline.evidence import EVIDENCE_FOLDER
 from pipeline.exports import readable_rejected, write_csv
 from pipeline.files import write_text
-from pipeline.index import read_status, write_index, write_manifest, write_status
+from pipeline.index import STATUS_FILE, read_status, write_index, write_manifest, write_status
 from pipeline.locate import find_predecessor_workbook, find_workbook
 from pipeline.provenance import (
     hash_bytes,
@@ -119,13 +119,16 @@ def record_year(
         if quality is not None and run.commune.code in quality.index and run.status == "ok":
             record["quality"] = {k: int(v) for k, v in quality.loc[run.commune.code].items()}
         write_status(folder, record)
-    write_manifest(outputs_year, year)
     if index:
         write_year_index(paths, year)
+    else:  # the comparisons that follow write both
+        write_manifest(outputs_year, year)
 
 
 def write_year_index(paths: Paths, year: int) -> Path:
-    """The year's index, from every status in its folder and the year's indicators."""
+    """The year's manifest and index, from every status in its folder and the year's
+    indicators."""
+    write_manifest(paths.outputs_year(year), year)
     indicators_path = paths.processed_year(year) / INDICATORS_FILE
     indicators = pd.read_parquet(indicators_path) if indicators_path.exists() else None
     return write_index(paths.outputs_year(year), year, indicators)
@@ -182,14 +185,43 @@ def stored_inputs(folder: Path) -> tuple[dict | None, str]:
     return status.get("inputs"), ""
 
 
-def remove_stale(folder: Path, kept: Sequence[str]) -> None:
-    """After a failed comparison, only the record of the failure stays (its notebook): no table
-    or document of an earlier success is left to be read as this one's."""
-    for name in ("comparison.html", "comparison.pdf", "comparison.xlsx", "comparison.docx"):
-        (folder / name).unlink(missing_ok=True)
-    for name in ("notebook.ipynb", "notebook.html"):
-        if name not in kept:
-            (folder / name).unlink(missing_ok=True)
+def earlier_comparison(folder: Path) -> dict | None:
+    """The comparison an earlier run left whole in `folder`: its status's key and outputs (an ok
+    run's, or the earlier one a failed run kept), None when there is none or a file of it is
+    missing or no longer the one its status lists."""
+    status = read_status(folder) or {}
+    if status.get("status") == "ok":
+        earlier = {k: status.get(k) for k in ("key", "outputs")}
+    else:
+        earlier = status.get("earlier") or {}
+    outputs = earlier.get("outputs") or {}
+    whole = all(
+        (folder / name).is_file() and hash_path(folder / name) == digest
+        for name, digest in outputs.items()
+    )
+    return earlier if outputs and whole else None
+
+
+def keep_only(folder: Path, kept: Sequence[str]) -> None:
+    """Remove every file of an output folder but its status and `kept` (paths in it)."""
+    for path in sorted(folder.rglob("*"), reverse=True):  # files before their folders
+        name = path.relative_to(folder).as_posix()
+        if path.is_dir() and not path.is_symlink():
+            if not any(path.iterdir()):
+                path.rmdir()
+        elif name not in kept and name != STATUS_FILE:
+            path.unlink()
+
+
+def swap_in(staging: Path, folder: Path, files: Sequence[str]) -> None:
+    """A complete comparison's `files`, written in `staging`, into `folder`, each replacing the
+    earlier run's file of its name at once; what the earlier run left that this one did not
+    make goes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in files:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (staging / name).replace(folder / name)
+    keep_only(folder, files)
 
 
 def failure_line(exc: BaseException) -> str:

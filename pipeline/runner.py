@@ -6,6 +6,7 @@ scheduling); this one only says in which order they run and what is redone.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -19,11 +20,13 @@ from pipeline.bookkeeping import (
     INDICATOR_INPUTS_FILE,
     clean_digests,
     commune_digests,
+    earlier_comparison,
     failure_line,
+    keep_only,
     record_year,
-    remove_stale,
     source_hash,
     stored_inputs,
+    swap_in,
     write_record,
     write_year_index,
 )
@@ -36,7 +39,7 @@ from pipeline.documents import (
     output_folder,
 )
 from pipeline.files import remove_temporaries
-from pipeline.index import read_status, write_status
+from pipeline.index import FAILED_NOTEBOOK, read_status, write_status
 from pipeline.limits import Limits
 from pipeline.locking import year_lock
 from pipeline.options import ReportOptions
@@ -406,13 +409,30 @@ def _compare_group(
         echo(f"{year}: comparison {found.name}: up to date")
         results[group] = Produced("skipped")
         return
+    # Built beside the earlier comparison and swapped in only when complete: a failure leaves
+    # the earlier one whole, recorded as earlier (the index says so), never as this run's.
+    staging = paths.outputs_year(year) / ".work" / f"{folder.name}.new"
+    shutil.rmtree(staging, ignore_errors=True)
+    earlier = earlier_comparison(folder)
     try:
-        done = execute_comparison(paths, year, group, options)
-    except Exception as exc:  # one group's failure is recorded; the others and the index go on
-        done = Produced("failed", failure_line(exc))
-    if done.status == "failed":
-        remove_stale(folder, done.files)
-        done.files = [name for name in done.files if (folder / name).exists()]
+        try:
+            done = execute_comparison(paths, year, group, options, out_dir=staging)
+        except Exception as exc:  # one group's failure is recorded; the others and the index go on
+            done = Produced("failed", failure_line(exc))
+        if done.status == "failed":
+            folder.mkdir(parents=True, exist_ok=True)
+            keep_only(folder, list(earlier["outputs"]) if earlier else [])
+            failed_notebook = staging / "notebook.html"
+            if "notebook.html" in done.files and failed_notebook.is_file():
+                failed_notebook.replace(folder / FAILED_NOTEBOOK)  # where the error is shown
+            done.files = [FAILED_NOTEBOOK] if (folder / FAILED_NOTEBOOK).exists() else []
+        else:
+            swap_in(staging, folder, done.files)
+            earlier = None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):  # .work itself, once nothing else works in it
+            staging.parent.rmdir()
     results[group] = done
     write_status(
         folder,
@@ -423,11 +443,13 @@ def _compare_group(
             "key": stages.key_of(inputs),
             "inputs": inputs,
             "outputs": {name: hash_path(folder / name) for name in done.files},
+            **({"earlier": earlier} if earlier else {}),
         },
     )
     echo(
         f"{year}: comparison {found.name}: {done.status} ({reason})"
         + (f" - {done.message}" if done.message else "")
+        + ("; the earlier comparison is kept, marked as earlier" if earlier else "")
         + "".join(f"; warning: {note}" for note in done.notes)
     )
 
