@@ -18,7 +18,7 @@ from pipeline.config import Paths
 from pipeline.documents import CommuneRun
 from pipeline.errors import InputError
 from pipeline.evidence import EVIDENCE_FOLDER
-from pipeline.exports import readable_rejected, write_csv
+from pipeline.exports import readable_rejected, write_csv_in_parts
 from pipeline.files import write_text
 from pipeline.index import STATUS_FILE, read_status, write_index, write_manifest, write_status
 from pipeline.locate import find_predecessor_workbook, find_workbook
@@ -64,15 +64,9 @@ def record_year(
     manifest and (unless the comparisons that follow write it) index, from every status."""
     outputs_year = paths.outputs_year(year)
     processed_year = paths.processed_year(year)
-    rejected_path = processed_year / "rejected.parquet"
     built = any(run.status == "ok" for run in runs)  # nothing to read when nothing was built
-    ok = sorted({run.commune.code for run in runs if run.status == "ok"})
-    # Only the rows of the communes built, split once (not filtered again for each commune).
-    rejected, no_rows = None, pd.DataFrame()
-    if built and rejected_path.exists():
-        frame = pd.read_parquet(rejected_path, filters=[("commune_code", "in", ok)])
-        rejected = dict(iter(frame.groupby("commune_code", sort=False)))
-        no_rows = frame.iloc[0:0]
+    # A built commune's rejected rows, read a part at a time (there may be millions).
+    rejected = built and (processed_year / store.REJECTED_FILE).exists()
     quality_path = processed_year / "quality.parquet"
     quality = (
         pd.read_parquet(quality_path)
@@ -113,9 +107,9 @@ def record_year(
             ):
                 (folder / name).unlink(missing_ok=True)
             shutil.rmtree(folder / EVIDENCE_FOLDER, ignore_errors=True)
-        if rejected is not None and run.status == "ok":
-            mine = rejected.get(run.commune.code, no_rows)
-            write_csv(readable_rejected(mine), folder / "rejected.csv")
+        if rejected and run.status == "ok":
+            mine = store.rejected_batches(processed_year, run.commune.code)
+            write_csv_in_parts(map(readable_rejected, mine), folder / "rejected.csv")
         if quality is not None and run.commune.code in quality.index and run.status == "ok":
             record["quality"] = {k: int(v) for k, v in quality.loc[run.commune.code].items()}
         write_status(folder, record)
