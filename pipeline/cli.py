@@ -168,7 +168,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if scheduler:
         from pipeline.running.cluster import Insecure, check_scheduler, tls_configured
 
-        check_scheduler(scheduler, args.insecure, tls_configured())  # before any work
+        tls = scheduler.startswith("tls://") and tls_configured(options.settings()["cluster"])
+        check_scheduler(scheduler, args.insecure, tls)  # before any work
         scheduler = Insecure(scheduler) if args.insecure else scheduler
     finished = []
     comparisons_failed = 0

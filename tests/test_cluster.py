@@ -18,6 +18,7 @@ import pytest
 
 from pipeline.core.config import ROOT, Paths
 from pipeline.core.errors import PipelineError
+from pipeline.measuring.settings import load_settings
 from pipeline.running.cluster import run_on_dask
 from pipeline.running.runner import run_year
 from pipeline.sample import sample_commune
@@ -363,6 +364,60 @@ def test_a_tls_cluster_runs_the_work_and_its_results_are_checked(tmp_path: Path,
     with dask.config.set(settings):
         run_on_dask(cluster.address, 1, square, [(3,), (4,)], ["3", "4"], results.__setitem__)
     assert results == {"3": 9, "4": 16}, cluster.log()
+
+    # The same certificates named in cnscd's settings instead, relative to the settings file.
+    own = cluster.folder / "district" / "settings.toml"
+    own.parent.mkdir()
+    own.write_text(
+        '[cluster]\nca_file = "../cert.pem"\ncert = "../cert.pem"\nkey = "../key.pem"\n',
+        encoding="utf-8",
+    )
+    certificates = load_settings(own)["cluster"]
+    assert certificates["ca_file"] == ca and certificates["key"] == key
+    results.clear()
+    run_on_dask(
+        cluster.address, 1, square, [(5,)], ["5"], results.__setitem__, certificates=certificates
+    )
+    assert results == {"5": 25}, cluster.log()
+
+
+def test_the_certificates_named_in_settings_are_checked_and_the_messages_name_both_ways(
+    tmp_path: Path,
+) -> None:
+    from pipeline.running.cluster import check_scheduler, client_security, tls_configured
+
+    assert load_settings()["cluster"] == {"ca_file": "", "cert": "", "key": ""}
+    assert not tls_configured(load_settings()["cluster"])  # empty: dask's settings, none here
+    with pytest.raises(PipelineError) as refused:
+        check_scheduler("tls://10.1.2.3:8786")
+    assert "[cluster]" in str(refused.value) and "distributed.comm.tls" in str(refused.value)
+    with pytest.raises(PipelineError) as refused:
+        check_scheduler("tcp://10.1.2.3:8786")
+    assert "[cluster]" in str(refused.value) and "distributed.comm.tls" in str(refused.value)
+    (tmp_path / "ca.pem").write_text("x", encoding="utf-8")
+    with pytest.raises(PipelineError, match=r"\[cluster\]: cert is missing"):
+        client_security({"ca_file": str(tmp_path / "ca.pem"), "cert": "", "key": ""})
+    with pytest.raises(PipelineError, match=r"\[cluster\] cert: no such file .*absent.pem"):
+        client_security({"ca_file": str(tmp_path / "ca.pem"), "cert": str(tmp_path / "absent.pem")})
+    own = tmp_path / "settings.toml"
+    own.write_text('[cluster]\ncertificate = "c.pem"\n', encoding="utf-8")
+    with pytest.raises(PipelineError, match=r"certificate: no such setting in \[cluster\]"):
+        load_settings(own)
+
+
+def test_certificates_named_in_a_districts_settings_change_no_report(tmp_path: Path) -> None:
+    from pipeline.writing.options import ReportOptions
+
+    plain, named = tmp_path / "plain.toml", tmp_path / "named.toml"
+    plain.write_text("[limitations]\nmax_trainings = 2\n", encoding="utf-8")
+    named.write_text(
+        '[limitations]\nmax_trainings = 2\n[cluster]\nca_file = "ca.pem"\ncert = "c.pem"\n',
+        encoding="utf-8",
+    )
+    assert (
+        ReportOptions(plain).digests(report=True)["settings"]
+        == ReportOptions(named).digests(report=True)["settings"]
+    )
 
 
 def test_a_report_whose_files_are_not_what_the_worker_returned_is_failed(

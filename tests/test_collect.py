@@ -311,3 +311,69 @@ def test_a_file_that_cannot_be_read_is_one_line_not_the_end(
     assert rows["an lam.xlsx"]["outcome"] == FILED
     assert rows["khoa.xlsx"]["outcome"] == NOT_WORKBOOK
     assert "Permission denied" in rows["khoa.xlsx"]["note"], rows["khoa.xlsx"]["note"]
+
+
+def test_a_photo_beside_the_workbooks_leaves_collect_at_exit_0(
+    tiny_district: Paths, tmp_path: Path
+) -> None:
+    """A photo sent with the workbooks is listed as not read and needs nobody: exit 0."""
+    from pipeline.reading.collect import SKIPPED
+
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    shutil.copy2(tiny_district.raw / "2022" / "10645-an-lam.xlsx", folder / "an lam.xlsx")
+    (folder / "IMG_2041.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 64)
+    assert _collect(tmp_path / "office", folder) == 0
+    rows = _table(tmp_path / "office")
+    assert rows["an lam.xlsx"]["outcome"] == FILED and rows["IMG_2041.jpg"]["outcome"] == SKIPPED
+
+
+def test_a_far_cell_workbook_and_a_huge_file_in_the_inbox_stay_within_memory(
+    tiny_district: Paths, tmp_path: Path
+) -> None:
+    """`Book1.xlsx` with one value at AMJ250000 (inside the rows and columns allowed) and a
+    4 GB file named .xlsx (sparse: nothing on disk): collect, held to 3 GB of address space,
+    files the good workbook and lists each of the others with why, one line each. Before, it
+    read the far-cell workbook's whole grid in its own process and each file whole to hash it."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    from openpyxl import Workbook
+
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    shutil.copy2(tiny_district.raw / "2022" / "10645-an-lam.xlsx", folder / "an lam.xlsx")
+    book = Workbook()
+    sheet = book.active
+    sheet.title, sheet["A1"], sheet["B1"], sheet["AMJ250000"] = "Thông tin xã", "Mã xã", "Tên xã", 1
+    book.save(folder / "Book1.xlsx")
+    with open(folder / "huge.xlsx", "wb") as handle:
+        handle.write(b"PK\x03\x04")
+        handle.truncate(4 * 1024**3)
+    cap = 3 * 1024**3
+
+    def capped() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    base = tmp_path / "office"
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pipeline", "--data-dir", str(base)),
+            *("collect", str(folder), "--year", "2022"),
+        ],
+        capture_output=True,
+        text=True,
+        preexec_fn=capped,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        timeout=300,
+    )
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.returncode == 1, done.stdout + done.stderr  # the two others need the user
+    rows = _table(base)
+    assert rows["an lam.xlsx"]["outcome"] == FILED
+    assert rows["Book1.xlsx"]["outcome"] == NOT_WORKBOOK
+    assert "AMJ250000" in rows["Book1.xlsx"]["note"], rows["Book1.xlsx"]["note"]
+    assert rows["huge.xlsx"]["outcome"] == NOT_WORKBOOK
+    assert "beyond the limit" in rows["huge.xlsx"]["note"], rows["huge.xlsx"]["note"]

@@ -215,21 +215,36 @@ def test_missing_clean_tables_say_what_to_run(tmp_path) -> None:
 # --- a failed comparison ---------------------------------------------------------------------
 
 
-def test_a_failed_comparison_leaves_nothing_stale_in_the_index(tmp_path, monkeypatch) -> None:
-    paths = Paths.under(tmp_path)
+def _one_commune_figures(paths: Paths) -> None:
     paths.processed_year(2022).mkdir(parents=True)
-    indicators = pd.DataFrame(
+    pd.DataFrame(
         {"commune_code": ["10627"], "indicator": ["members_total"], "value": [1.0]}
-    ).assign(missing_reason="")
-    indicators.to_parquet(paths.processed_year(2022) / "indicators.parquet")
-    folder = paths.outputs_year(2022) / "so-sanh-291-nam-sach"
+    ).assign(missing_reason="").to_parquet(paths.processed_year(2022) / "indicators.parquet")
+
+
+EARLIER = ("comparison.html", "comparison.xlsx", "comparison.pdf", "notebook.html")
+
+
+def _earlier_success(folder) -> None:
+    """The files of an earlier run's comparison, and its status that lists them."""
+    from pipeline.core.provenance import hash_path
+
     folder.mkdir(parents=True)
-    for name in ("comparison.html", "comparison.xlsx", "comparison.pdf", "notebook.html"):
-        (folder / name).write_text("last year's success", encoding="utf-8")
-    write_status(folder, {"name": "Huyện Nam Sách", "status": "ok", "key": "old"})
-    assert ("Excel", "so-sanh-291-nam-sach/comparison.xlsx") in comparison_links(
-        paths.outputs_year(2022)
-    )[0][1]
+    for name in EARLIER:
+        (folder / name).write_text("last run's success", encoding="utf-8")
+    outputs = {name: hash_path(folder / name) for name in EARLIER}
+    write_status(
+        folder, {"name": "Huyện Nam Sách", "status": "ok", "key": "old", "outputs": outputs}
+    )
+
+
+def test_a_failed_comparison_keeps_the_earlier_one_said_as_earlier(tmp_path, monkeypatch) -> None:
+    """Failed before the old code removed the earlier comparison's files: they now stay, and the
+    index and the manifest say that they are an earlier run's and that this one failed, why."""
+    paths = Paths.under(tmp_path)
+    _one_commune_figures(paths)
+    folder = paths.outputs_year(2022) / "so-sanh-291-nam-sach"
+    _earlier_success(folder)
 
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -238,11 +253,72 @@ def test_a_failed_comparison_leaves_nothing_stale_in_the_index(tmp_path, monkeyp
     done = comparisons.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
     assert done["district:291"].status == "failed"
     assert "disk full while making the comparison" in done["district:291"].message
-    assert sorted(p.name for p in folder.iterdir()) == ["status.json"]
-    assert json.loads((folder / "status.json").read_text("utf-8"))["status"] == "failed"
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*EARLIER, "status.json"])
+    assert all((folder / n).read_text("utf-8") == "last run's success" for n in EARLIER)
+    status = json.loads((folder / "status.json").read_text("utf-8"))
+    assert status["status"] == "failed" and status["outputs"] == {}
+    assert sorted(status["earlier"]["outputs"]) == sorted(EARLIER)
     index = (paths.outputs_year(2022) / "index.html").read_text(encoding="utf-8")
-    assert "Huyện Nam Sách (lỗi, chưa lập được)" in index
-    assert "comparison.xlsx" not in index and "comparison.html" not in index
+    assert (
+        "Huyện Nam Sách (lần lập này lỗi: disk full while making the comparison: free some space "
+        "and run again; các tệp dưới đây là của lần lập trước, không phải số liệu hiện hành)"
+    ) in index
+    assert "so-sanh-291-nam-sach/comparison.xlsx" in index
+    manifest = json.loads((paths.outputs_year(2022) / "manifest.json").read_text("utf-8"))
+    entry = manifest["comparisons"]["so-sanh-291-nam-sach"]
+    assert entry["status"] == "failed" and "disk full" in entry["message"]
+    assert sorted(entry["earlier"]["outputs"]) == sorted(EARLIER)
+
+    # Failing again keeps the same earlier files, still said as earlier.
+    runner.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
+    again = json.loads((folder / "status.json").read_text("utf-8"))
+    assert again["earlier"] == status["earlier"]
+
+
+def test_a_comparison_that_stops_half_written_leaves_the_earlier_one_whole(tmp_path, monkeypatch):
+    """It writes beside the earlier one; nothing of it is swapped in unless it is complete."""
+    paths = Paths.under(tmp_path)
+    _one_commune_figures(paths)
+    folder = paths.outputs_year(2022) / "so-sanh-291-nam-sach"
+    _earlier_success(folder)
+
+    def half_written(paths_, year, group, options, out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "comparison.html").write_text("half of this run's", encoding="utf-8")
+        raise MemoryError("while drawing the charts")
+
+    monkeypatch.setattr(runner, "execute_comparison", half_written)
+    done = runner.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
+    assert done["district:291"].status == "failed"
+    assert all((folder / n).read_text("utf-8") == "last run's success" for n in EARLIER)
+    assert not (paths.outputs_year(2022) / ".work").exists() or not any(
+        (paths.outputs_year(2022) / ".work").rglob("comparison.html")
+    )
+
+    def complete(paths_, year, group, options, out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("comparison.html", "comparison.xlsx", "notebook.html", "notebook.ipynb"):
+            (out_dir / name).write_text("this run's", encoding="utf-8")
+        return runner.Produced(
+            "ok", "", ["comparison.html", "comparison.xlsx", "notebook.html", "notebook.ipynb"]
+        )
+
+    monkeypatch.setattr(runner, "execute_comparison", complete)
+    done = runner.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
+    assert done["district:291"].status == "ok"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "comparison.html",
+        "comparison.xlsx",
+        "notebook.html",
+        "notebook.ipynb",
+        "status.json",
+    ]  # the earlier PDF, which this run did not make, is gone with the earlier run
+    assert (folder / "comparison.html").read_text("utf-8") == "this run's"
+    status = json.loads((folder / "status.json").read_text("utf-8"))
+    assert status["status"] == "ok" and "earlier" not in status
+    [(name, links)] = comparison_links(paths.outputs_year(2022))
+    assert name == "Huyện Nam Sách"
+    assert ("HTML", "so-sanh-291-nam-sach/comparison.html") in links
 
 
 def test_a_failed_comparison_fails_the_run(district_copy, capsys, monkeypatch) -> None:
@@ -255,33 +331,29 @@ def test_a_failed_comparison_fails_the_run(district_copy, capsys, monkeypatch) -
 
 
 def test_a_comparison_whose_notebook_failed_keeps_only_its_notebook(tmp_path, monkeypatch):
+    """No earlier success on record: a file no status vouches for is not kept as earlier."""
     paths = Paths.under(tmp_path)
-    paths.processed_year(2022).mkdir(parents=True)
-    pd.DataFrame(
-        {"commune_code": ["10627"], "indicator": ["members_total"], "value": [1.0]}
-    ).assign(missing_reason="").to_parquet(paths.processed_year(2022) / "indicators.parquet")
+    _one_commune_figures(paths)
     folder = paths.outputs_year(2022) / "so-sanh-291-nam-sach"
     folder.mkdir(parents=True)
-    (folder / "comparison.xlsx").write_text("last year's success", encoding="utf-8")
+    (folder / "comparison.xlsx").write_text("a file of no run on record", encoding="utf-8")
 
-    def notebook_failed(*args, **kwargs):
+    def notebook_failed(paths_, year, group, options, out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
         written = ["notebook.ipynb", "notebook.html", "comparison.html"]
         for name in written:
-            (folder / name).write_text("the error", encoding="utf-8")
+            (out_dir / name).write_text("the error", encoding="utf-8")
         return comparisons.Produced("failed", "NameError: x", written)
 
     monkeypatch.setattr(comparisons, "execute_comparison", notebook_failed)
     comparisons.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "notebook.html",
-        "notebook.ipynb",
-        "status.json",
-    ]
+    assert sorted(p.name for p in folder.iterdir()) == ["notebook-failed.html", "status.json"]
+    assert (folder / "notebook-failed.html").read_text("utf-8") == "the error"
     status = json.loads((folder / "status.json").read_text("utf-8"))
-    assert sorted(status["outputs"]) == ["notebook.html", "notebook.ipynb"]
+    assert sorted(status["outputs"]) == ["notebook-failed.html"] and "earlier" not in status
     [(name, links)] = comparison_links(paths.outputs_year(2022))
-    assert name == "Huyện Nam Sách (lỗi, chưa lập được)"
-    assert links == [("Sổ tính kiểm tra", "so-sanh-291-nam-sach/notebook.html")]
+    assert name == "Huyện Nam Sách (lỗi, chưa lập được: NameError: x)"
+    assert links == [("Sổ tính của lần lỗi", "so-sanh-291-nam-sach/notebook-failed.html")]
 
 
 # --- the command line ------------------------------------------------------------------------

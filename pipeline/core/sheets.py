@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -59,7 +60,19 @@ def _safe_column(values: pd.Series) -> pd.Series:
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """UTF-8 with a byte order mark, so Excel shows Vietnamese correctly."""
-    write_atomically(path, lambda p: neutralise(frame).to_csv(p, index=False, encoding="utf-8-sig"))
+    write_csv_in_parts([frame], path)
+
+
+def write_csv_in_parts(frames: Iterable[pd.DataFrame], path: Path) -> None:
+    """`write_csv` of frames one after another under the first one's header: a table too big
+    to hold at once (a million rejected rows) written a part at a time."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8-sig", newline="") as handle:
+            for number, frame in enumerate(frames):
+                neutralise(frame).to_csv(handle, index=False, header=number == 0)
+
+    write_atomically(path, write)
 
 
 def write_xlsx(

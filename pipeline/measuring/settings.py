@@ -9,6 +9,7 @@ message naming the file and the key's path (`limitations.max_trainings`), never 
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from dataclasses import fields
 from functools import lru_cache
@@ -23,6 +24,8 @@ from pipeline.core.limits import Limits
 from pipeline.measuring.indicators import CATALOGUE
 
 DEFAULT_SETTINGS = PACKAGE_DIR / "settings.toml"
+# The files of `[cluster]`: named relative to the settings file that names them, or absolute.
+CLUSTER_FILES = ("ca_file", "cert", "key")
 
 
 class SettingsError(PipelineError):
@@ -72,6 +75,8 @@ SCHEMA: dict = _table(
                 "max_rows_rejected_share": _PERCENT,
             }
         ),
+        # The client's certificates for a TLS scheduler (pipeline/running/cluster.py): file paths.
+        "cluster": _table({name: {"type": "string"} for name in CLUSTER_FILES}),
         "comparison": _table(
             {
                 "outlier_z": {"type": "number", "exclusiveMinimum": 0},
@@ -222,14 +227,24 @@ def default_limits() -> Limits:
     return Limits.from_settings(load_settings())
 
 
+def _files_from(settings: dict, source: Path) -> dict:
+    """The settings with the files of `[cluster]` made absolute, from the folder of `source`."""
+    named = settings.get("cluster", {})
+    for name in CLUSTER_FILES:
+        if named.get(name):
+            named[name] = os.path.abspath(source.parent / Path(named[name]).expanduser())
+    return settings
+
+
 def load_settings(override: Path | None = None) -> dict:
     """The packaged settings, with each table a district's file names replacing the packaged
     keys it names. Both files are checked against the schema."""
-    settings = read_settings_file(DEFAULT_SETTINGS)
+    settings = _files_from(read_settings_file(DEFAULT_SETTINGS), DEFAULT_SETTINGS)
     check_settings(settings, DEFAULT_SETTINGS)
     if override is not None:
         own = read_settings_file(override)
         check_settings(own, override)
+        _files_from(own, override)
         if "members" in own:
             # Cleaning and the year's indicator table read them for every commune alike: a
             # district's own ages would give two communes of one year different rules.

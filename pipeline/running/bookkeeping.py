@@ -20,7 +20,7 @@ from pipeline.core.provenance import (
     hash_bytes,
     hash_path,
 )
-from pipeline.core.sheets import write_csv
+from pipeline.core.sheets import write_csv_in_parts
 from pipeline.reading import store
 from pipeline.reading.locate import find_predecessor_workbook, find_workbook
 from pipeline.reading.store import INDICATORS_FILE
@@ -31,7 +31,13 @@ from pipeline.registry.tree import (
 from pipeline.running.documents import CommuneRun
 from pipeline.writing.evidence import EVIDENCE_FOLDER
 from pipeline.writing.exports import readable_rejected
-from pipeline.writing.index import read_status, write_index, write_manifest, write_status
+from pipeline.writing.index import (
+    STATUS_FILE,
+    read_status,
+    write_index,
+    write_manifest,
+    write_status,
+)
 
 
 def source_hash(
@@ -65,15 +71,9 @@ def record_year(
     manifest and (unless the comparisons that follow write it) index, from every status."""
     outputs_year = paths.outputs_year(year)
     processed_year = paths.processed_year(year)
-    rejected_path = processed_year / "rejected.parquet"
     built = any(run.status == "ok" for run in runs)  # nothing to read when nothing was built
-    ok = sorted({run.commune.code for run in runs if run.status == "ok"})
-    # Only the rows of the communes built, split once (not filtered again for each commune).
-    rejected, no_rows = None, pd.DataFrame()
-    if built and rejected_path.exists():
-        frame = pd.read_parquet(rejected_path, filters=[("commune_code", "in", ok)])
-        rejected = dict(iter(frame.groupby("commune_code", sort=False)))
-        no_rows = frame.iloc[0:0]
+    # A built commune's rejected rows, read a part at a time (there may be millions).
+    rejected = built and (processed_year / store.REJECTED_FILE).exists()
     quality_path = processed_year / "quality.parquet"
     quality = (
         pd.read_parquet(quality_path)
@@ -114,19 +114,22 @@ def record_year(
             ):
                 (folder / name).unlink(missing_ok=True)
             shutil.rmtree(folder / EVIDENCE_FOLDER, ignore_errors=True)
-        if rejected is not None and run.status == "ok":
-            mine = rejected.get(run.commune.code, no_rows)
-            write_csv(readable_rejected(mine), folder / "rejected.csv")
+        if rejected and run.status == "ok":
+            mine = store.rejected_batches(processed_year, run.commune.code)
+            write_csv_in_parts(map(readable_rejected, mine), folder / "rejected.csv")
         if quality is not None and run.commune.code in quality.index and run.status == "ok":
             record["quality"] = {k: int(v) for k, v in quality.loc[run.commune.code].items()}
         write_status(folder, record)
-    write_manifest(outputs_year, year)
     if index:
         write_year_index(paths, year)
+    else:  # the comparisons that follow write both
+        write_manifest(outputs_year, year)
 
 
 def write_year_index(paths: Paths, year: int) -> Path:
-    """The year's index, from every status in its folder and the year's indicators."""
+    """The year's manifest and index, from every status in its folder and the year's
+    indicators."""
+    write_manifest(paths.outputs_year(year), year)
     indicators_path = paths.processed_year(year) / INDICATORS_FILE
     indicators = pd.read_parquet(indicators_path) if indicators_path.exists() else None
     return write_index(paths.outputs_year(year), year, indicators)
@@ -183,14 +186,43 @@ def stored_inputs(folder: Path) -> tuple[dict | None, str]:
     return status.get("inputs"), ""
 
 
-def remove_stale(folder: Path, kept: Sequence[str]) -> None:
-    """After a failed comparison, only the record of the failure stays (its notebook): no table
-    or document of an earlier success is left to be read as this one's."""
-    for name in ("comparison.html", "comparison.pdf", "comparison.xlsx", "comparison.docx"):
-        (folder / name).unlink(missing_ok=True)
-    for name in ("notebook.ipynb", "notebook.html"):
-        if name not in kept:
-            (folder / name).unlink(missing_ok=True)
+def earlier_comparison(folder: Path) -> dict | None:
+    """The comparison an earlier run left whole in `folder`: its status's key and outputs (an ok
+    run's, or the earlier one a failed run kept), None when there is none or a file of it is
+    missing or no longer the one its status lists."""
+    status = read_status(folder) or {}
+    if status.get("status") == "ok":
+        earlier = {k: status.get(k) for k in ("key", "outputs")}
+    else:
+        earlier = status.get("earlier") or {}
+    outputs = earlier.get("outputs") or {}
+    whole = all(
+        (folder / name).is_file() and hash_path(folder / name) == digest
+        for name, digest in outputs.items()
+    )
+    return earlier if outputs and whole else None
+
+
+def keep_only(folder: Path, kept: Sequence[str]) -> None:
+    """Remove every file of an output folder but its status and `kept` (paths in it)."""
+    for path in sorted(folder.rglob("*"), reverse=True):  # files before their folders
+        name = path.relative_to(folder).as_posix()
+        if path.is_dir() and not path.is_symlink():
+            if not any(path.iterdir()):
+                path.rmdir()
+        elif name not in kept and name != STATUS_FILE:
+            path.unlink()
+
+
+def swap_in(staging: Path, folder: Path, files: Sequence[str]) -> None:
+    """A complete comparison's `files`, written in `staging`, into `folder`, each replacing the
+    earlier run's file of its name at once; what the earlier run left that this one did not
+    make goes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in files:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (staging / name).replace(folder / name)
+    keep_only(folder, files)
 
 
 def failure_line(exc: BaseException) -> str:

@@ -13,7 +13,8 @@ is checked on the client against the files it wrote (their hashes).
 
 The scheduler is trusted with the data and runs code on the workers, so it is reached in the
 clear only on this machine (loopback): any other address takes TLS (`tls://`, with the
-certificates in dask's `distributed.comm.tls` settings) or `--insecure`, which says the risk.
+certificates named in the settings' `[cluster]` table or in dask's `distributed.comm.tls`
+settings) or `--insecure`, which says the risk.
 
 Each worker is checked when it is first seen; one that passes is given a resource named after the
 fingerprint, and every task asks for that resource, so the scheduler never sends a report to a
@@ -79,6 +80,13 @@ def is_loopback(address: str) -> bool:
         return False
 
 
+NAME_THEM = (
+    "name them in the settings' [cluster] table (ca_file, cert, key; --settings F, paths relative "
+    "to F) or in dask's distributed.comm.tls.ca-file, .client.cert and .client.key (or "
+    "DASK_DISTRIBUTED__COMM__TLS__CA_FILE, …__CLIENT__CERT, …__CLIENT__KEY)"
+)
+
+
 def check_scheduler(address: str, insecure: bool = False, tls_configured: bool = False) -> str:
     """Refuse a scheduler reached in the clear off this machine; "" or the warning to print.
 
@@ -89,11 +97,7 @@ def check_scheduler(address: str, insecure: bool = False, tls_configured: bool =
     scheme = address.split("://", 1)[0] if "://" in address else "tcp"
     if scheme == "tls":
         if not tls_configured:
-            raise PipelineError(
-                f"--scheduler {address}: TLS needs the certificates: set dask's "
-                "distributed.comm.tls.ca-file, .client.cert and .client.key (or "
-                "DASK_DISTRIBUTED__COMM__TLS__CA_FILE, …__CLIENT__CERT, …__CLIENT__KEY)"
-            )
+            raise PipelineError(f"--scheduler {address}: TLS needs the certificates: {NAME_THEM}")
         return ""
     if scheme not in ("tcp", "tls"):
         raise PipelineError(f"--scheduler {address}: only tcp:// (on this machine) or tls://")
@@ -103,7 +107,8 @@ def check_scheduler(address: str, insecure: bool = False, tls_configured: bool =
         raise PipelineError(
             f"--scheduler {address}: a scheduler on another host is not reached in the clear "
             "(anyone on the network could send its workers code and read the data): use TLS "
-            "(tls://host:port, with the certificates in dask's distributed.comm.tls settings), "
+            "(tls://host:port, with the certificates in the settings' [cluster] table or dask's "
+            "distributed.comm.tls settings), "
             "or --insecure to accept the risk"
         )
     return (
@@ -112,11 +117,33 @@ def check_scheduler(address: str, insecure: bool = False, tls_configured: bool =
     )
 
 
-def tls_configured() -> bool:
-    """Whether dask's settings name the certificates a `tls://` client needs."""
+def client_security(certificates: dict | None = None):
+    """The client's `distributed.security.Security`: the files of the settings' `[cluster]`
+    table (`settings.load_settings` made them absolute) when it names any, else dask's own TLS
+    settings. A named file that cannot be read is refused with its key."""
     from distributed.security import Security
 
-    security = Security()
+    named = {k: v for k, v in (certificates or {}).items() if v}
+    if not named:
+        return Security()
+    if not {"ca_file", "cert"} <= set(named):
+        lacking = ", ".join(k for k in ("ca_file", "cert") if k not in named)
+        raise PipelineError(f"settings [cluster]: {lacking} is missing (the TLS client needs both)")
+    for key, file in named.items():
+        if not Path(file).is_file():
+            raise PipelineError(f"settings [cluster] {key}: no such file {file}")
+    return Security(
+        tls_ca_file=named["ca_file"],
+        tls_client_cert=named["cert"],
+        tls_client_key=named.get("key"),
+        require_encryption=True,
+    )
+
+
+def tls_configured(certificates: dict | None = None) -> bool:
+    """Whether the settings' `[cluster]` table or dask's settings name the certificates a
+    `tls://` client needs."""
+    security = client_security(certificates)
     return bool(security.tls_ca_file and security.tls_client_cert)
 
 
@@ -293,16 +320,19 @@ def run_on_dask(
     shared: Path | None = None,
     warn: Callable[[str], object] = lambda line: print(line, file=sys.stderr, flush=True),
     insecure: bool = False,
+    certificates: dict | None = None,
 ) -> None:
     """Call `function(*args)` for each item on the cluster's admitted workers; `finish(item,
     result or exception)` as each completes. `shared` is the data folder every worker must see.
+    `certificates`: the settings' `[cluster]` table (`client_security`).
     Raises PipelineError when the scheduler cannot be reached or no worker can be used, and
     before reaching it when it is off this machine without TLS and not `insecure`."""
     from dask.distributed import Client, LocalCluster, wait
 
     insecure = insecure or isinstance(scheduler, Insecure)
     scheduler = str(scheduler)
-    warning = check_scheduler(scheduler, insecure, tls_configured())
+    tls = scheduler.startswith("tls://")
+    warning = check_scheduler(scheduler, insecure, tls and tls_configured(certificates))
     if warning:
         warn(warning)
 
@@ -314,7 +344,8 @@ def run_on_dask(
         client = Client(cluster)
     else:
         try:
-            client = Client(scheduler, timeout="20s")
+            security = client_security(certificates) if tls else None
+            client = Client(scheduler, timeout="20s", security=security)
         except (OSError, TimeoutError) as exc:
             raise PipelineError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
     try:

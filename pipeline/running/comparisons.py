@@ -4,6 +4,8 @@ communes' figures or statuses, its code, settings, templates or parameters chang
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 from collections.abc import Callable
 
 import pandas as pd
@@ -15,9 +17,11 @@ from pipeline.registry.tree import EXTRA_REGISTRY_NAME
 from pipeline.running import nodes, stages
 from pipeline.running.bookkeeping import (
     commune_digests,
+    earlier_comparison,
     failure_line,
-    remove_stale,
+    keep_only,
     stored_inputs,
+    swap_in,
     write_year_index,
 )
 from pipeline.running.documents import (
@@ -28,7 +32,7 @@ from pipeline.running.documents import (
 )
 from pipeline.running.locking import year_lock
 from pipeline.running.rendering import Produced
-from pipeline.writing.index import read_status, write_status
+from pipeline.writing.index import FAILED_NOTEBOOK, read_status, write_status
 from pipeline.writing.options import ReportOptions
 
 
@@ -95,13 +99,30 @@ def _compare_group(
         echo(f"{year}: comparison {found.name}: up to date")
         results[group] = Produced("skipped")
         return
+    # Built beside the earlier comparison and swapped in only when complete: a failure leaves
+    # the earlier one whole, recorded as earlier (the index says so), never as this run's.
+    staging = paths.outputs_year(year) / ".work" / f"{folder.name}.new"
+    shutil.rmtree(staging, ignore_errors=True)
+    earlier = earlier_comparison(folder)
     try:
-        done = execute_comparison(paths, year, group, options)
-    except Exception as exc:  # one group's failure is recorded; the others and the index go on
-        done = Produced("failed", failure_line(exc))
-    if done.status == "failed":
-        remove_stale(folder, done.files)
-        done.files = [name for name in done.files if (folder / name).exists()]
+        try:
+            done = execute_comparison(paths, year, group, options, out_dir=staging)
+        except Exception as exc:  # one group's failure is recorded; the others and the index go on
+            done = Produced("failed", failure_line(exc))
+        if done.status == "failed":
+            folder.mkdir(parents=True, exist_ok=True)
+            keep_only(folder, list(earlier["outputs"]) if earlier else [])
+            failed_notebook = staging / "notebook.html"
+            if "notebook.html" in done.files and failed_notebook.is_file():
+                failed_notebook.replace(folder / FAILED_NOTEBOOK)  # where the error is shown
+            done.files = [FAILED_NOTEBOOK] if (folder / FAILED_NOTEBOOK).exists() else []
+        else:
+            swap_in(staging, folder, done.files)
+            earlier = None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):  # .work itself, once nothing else works in it
+            staging.parent.rmdir()
     results[group] = done
     write_status(
         folder,
@@ -112,11 +133,13 @@ def _compare_group(
             "key": stages.key_of(inputs),
             "inputs": inputs,
             "outputs": {name: hash_path(folder / name) for name in done.files},
+            **({"earlier": earlier} if earlier else {}),
         },
     )
     echo(
         f"{year}: comparison {found.name}: {done.status} ({reason})"
         + (f" - {done.message}" if done.message else "")
+        + ("; the earlier comparison is kept, marked as earlier" if earlier else "")
         + "".join(f"; warning: {note}" for note in done.notes)
     )
 

@@ -94,9 +94,14 @@ def group_of(paths: Paths, year: int, key: str, options: ReportOptions):
 
 
 def execute_comparison(
-    paths: Paths, year: int, group: str, options: ReportOptions = ReportOptions()
+    paths: Paths,
+    year: int,
+    group: str,
+    options: ReportOptions = ReportOptions(),
+    out_dir: Path | None = None,
 ) -> Produced:
-    """The comparison of a group's communes: notebook, HTML, PDF (landscape) and Excel."""
+    """The comparison of a group's communes: notebook, HTML, PDF (landscape) and Excel, written
+    into `out_dir` (by default its folder of the year's outputs)."""
     from pipeline.measuring.compare import compare
     from pipeline.writing.comparison import own_words, village_words_of, words_of_group
     from pipeline.writing.exports import write_comparison_xlsx
@@ -119,7 +124,7 @@ def execute_comparison(
         return ["comparison.xlsx"]
 
     return execute_document(
-        paths.output_dir(year, folder),
+        out_dir or paths.output_dir(year, folder),
         paths.outputs_year(year) / ".work" / folder,
         COMPARISON_NOTEBOOK,
         "comparison",

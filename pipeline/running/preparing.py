@@ -4,9 +4,10 @@ say what blocks a report; store the clean tables of the year."""
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -84,6 +85,9 @@ class Prepared:
     present: pd.DataFrame
     codes: set[str]  # communes with clean data
     origins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ORIGIN_COLUMNS))
+    # Files holding the fixes and rejected rows, by table, written where they were cleaned
+    # (`result` then holds none): a million of them never cross to the caller's process.
+    log_parts: dict[str, list[Path]] = field(default_factory=dict)
 
 
 def prepare_chunk(
@@ -92,9 +96,11 @@ def prepare_chunk(
     communes: list[Commune],
     attribution: dict[str, str] | None = None,
     limits: Limits | None = None,
+    spill: Path | None = None,
 ) -> Prepared:
     """Read the communes' workbooks (and, for a commune formed during the year, its
-    predecessors') and clean them in one pass (nothing is written)."""
+    predecessors') and clean them in one pass. Nothing is written, but the fixes and rejected
+    rows when a `spill` folder is given: a part file of each there (`Prepared.log_parts`)."""
     problems: dict[str, str] = {}
     own: dict[str, RawWorkbook] = {}
     readable: list[tuple[RawWorkbook, str]] = []
@@ -130,9 +136,18 @@ def prepare_chunk(
     result = clean_tables(stacked, year, cutoffs)
     codes = set(own)
     problems.update(blocking_problems(result, codes, own))
-    return Prepared(
+    prepared = Prepared(
         problems, result, quality_summary(stacked, result), present, codes, origin_frame
     )
+    if spill is not None:  # named by its communes: one chunk, or one commune done again alone
+        logs = {"fixes": result.fixes, "rejected": result.rejected}
+        for name, frame in logs.items():
+            part = spill / f"{name}-{communes[0].code}-{len(communes)}.parquet"
+            store.write_log_part(frame, part)
+            prepared.log_parts[name] = [part]
+        emptied = {name: frame.iloc[0:0] for name, frame in logs.items()}
+        prepared.result = replace(result, **emptied)
+    return prepared
 
 
 def _merge(parts: list[Prepared]) -> Prepared:
@@ -155,6 +170,10 @@ def _merge(parts: list[Prepared]) -> Prepared:
         pd.concat([p.present for p in parts], ignore_index=True),
         set().union(*(p.codes for p in parts)),
         pd.concat([p.origins for p in parts], ignore_index=True),
+        {
+            name: [part for p in parts for part in p.log_parts.get(name, ())]
+            for name in store.STREAMED_TABLES
+        },
     )
 
 
@@ -184,6 +203,7 @@ def _one_by_one(
     communes: list[Commune],
     attribution: dict[str, str] | None,
     limits: Limits,
+    spill: Path | None = None,
 ) -> list[Prepared]:
     """Communes of a chunk that stopped its process, each in turn: the one that stops it
     again is refused alone, and a new process takes the rest."""
@@ -192,7 +212,8 @@ def _one_by_one(
     while pending:
         with _pool(1, limits) as pool:
             futures = [
-                pool.submit(prepare_chunk, paths, year, [c], attribution, limits) for c in pending
+                pool.submit(prepare_chunk, paths, year, [c], attribution, limits, spill)
+                for c in pending
             ]
             for future, commune in zip(futures, list(pending), strict=True):
                 pending.pop(0)
@@ -219,8 +240,10 @@ def prepare_communes(
     workers: int = 1,
     attribution: dict[str, str] | None = None,
     limits: Limits | None = None,
+    spill: Path | None = None,
 ) -> Prepared:
-    """Read and clean, in chunks over a process pool.
+    """Read and clean, in chunks over a process pool; the rejected rows into files in `spill`,
+    when given (`prepare_chunk`).
 
     Cleaning is per commune (villages, duplicates), so chunks give the same rows as one pass.
     Each chunk runs in a worker process with a memory limit: a chunk whose process crashes,
@@ -229,19 +252,20 @@ def prepare_communes(
     """
     limits = limits or default_limits()
     if multiprocessing.current_process().daemon:  # a pool's worker cannot start processes
-        return prepare_chunk(paths, year, communes, attribution, limits)
+        return prepare_chunk(paths, year, communes, attribution, limits, spill)
     if workers <= 1 or len(communes) < 8:
         chunks = [communes] if communes else []
     else:
         size = -(-len(communes) // (2 * workers))
         chunks = [communes[i : i + size] for i in range(0, len(communes), size)]
     if not chunks:
-        return prepare_chunk(paths, year, communes, attribution, limits)
+        return prepare_chunk(paths, year, communes, attribution, limits, spill)
     parts: dict[int, list[Prepared]] = {}
     stopped: dict[int, list[Commune]] = {}
     with _pool(min(workers, len(chunks)), limits) as pool:
         futures = [
-            pool.submit(prepare_chunk, paths, year, chunk, attribution, limits) for chunk in chunks
+            pool.submit(prepare_chunk, paths, year, chunk, attribution, limits, spill)
+            for chunk in chunks
         ]
         for index, (future, chunk) in enumerate(zip(futures, chunks, strict=True)):
             try:
@@ -249,7 +273,7 @@ def prepare_communes(
             except Exception:  # done again, commune by commune
                 stopped[index] = chunk
     for index, chunk in stopped.items():
-        parts[index] = _one_by_one(paths, year, chunk, attribution, limits)
+        parts[index] = _one_by_one(paths, year, chunk, attribution, limits, spill)
     return _merge([part for index in sorted(parts) for part in parts[index]])
 
 
@@ -266,13 +290,26 @@ def prepare(
     Returns the communes that cannot be reported, by code, with the reason. `attribution` says
     which successor a divided predecessor's rows belong to (`[predecessors]` of the settings).
     """
-    prepared = prepare_communes(paths, year, communes, workers, attribution, limits)
     processed_year = paths.processed_year(year)
-    store_origins(processed_year, prepared.origins, {c.code for c in communes})
-    if prepared.result is not None:
-        store.write_year(
-            processed_year, prepared.result, prepared.quality, prepared.present, prepared.codes
-        )
+    # Only the parts of the chunks that completed are read: a chunk's process that stopped
+    # after writing its part (its communes done again one by one) leaves one nobody counts.
+    spill = processed_year / ".log-parts"
+    shutil.rmtree(spill, ignore_errors=True)  # what a killed run left
+    spill.mkdir(parents=True)
+    try:
+        prepared = prepare_communes(paths, year, communes, workers, attribution, limits, spill)
+        store_origins(processed_year, prepared.origins, {c.code for c in communes})
+        if prepared.result is not None:
+            store.write_year(
+                processed_year,
+                prepared.result,
+                prepared.quality,
+                prepared.present,
+                prepared.codes,
+                prepared.log_parts,
+            )
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
     if prepared.problems:
         store.drop_communes(processed_year, set(prepared.problems))
     return prepared.problems

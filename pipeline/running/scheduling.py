@@ -106,6 +106,7 @@ def execute_all(
                 ),
                 shared=paths.base,
                 warn=progress.echo or (lambda line: print(line, file=sys.stderr, flush=True)),
+                certificates=options.settings()["cluster"],
             )
         except KeyboardInterrupt:
             raise Interrupted(done) from None

@@ -17,6 +17,8 @@ from pipeline.writing.narrative import environment
 
 STATUS_FILE = "status.json"
 COMPARISON_PREFIX = "so-sanh-"
+# A failed comparison's notebook (where its error shows), beside an earlier run's files, if any.
+FAILED_NOTEBOOK = "notebook-failed.html"
 
 
 def write_status(folder: Path, record: dict) -> None:
@@ -41,7 +43,8 @@ def read_status(folder: Path) -> dict | None:
 
 
 def write_manifest(outputs_year: Path, year: int) -> Path:
-    """outputs/{year}/manifest.json: for each commune's outputs, what produced them."""
+    """outputs/{year}/manifest.json: for each commune's outputs, what produced them; for each
+    comparison, its status (a failed one's `earlier`: the earlier run's files it kept)."""
     communes = {}
     for status_path in _commune_statuses(outputs_year):
         record = json.loads(status_path.read_text(encoding="utf-8"))
@@ -60,7 +63,17 @@ def write_manifest(outputs_year: Path, year: int) -> Path:
                 "key",
             )
         }
-    manifest = {"year": year, "packages": package_versions(), "communes": communes}
+    comparisons = {}
+    for folder in _comparison_folders(outputs_year):
+        record = read_status(folder) or {}
+        keys = ("name", "status", "message", "key", "outputs", "earlier")
+        comparisons[folder.name] = {k: record.get(k) for k in keys if k in record}
+    manifest = {
+        "year": year,
+        "packages": package_versions(),
+        "communes": communes,
+        "comparisons": comparisons,
+    }
     path = outputs_year / "manifest.json"
     write_text(path, json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
     return path
@@ -148,19 +161,36 @@ COMPARISON_FILES = (
 
 
 def comparison_links(outputs_year: Path) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Each comparison of the year with links to its files; a failed one is said so and links
-    only its notebook (where the error is), never the files of an earlier success."""
+    """Each comparison of the year with links to its files. A failed one is said so, with why,
+    and links its failed notebook; the files of an earlier run it kept are linked as that run's,
+    never as this one's."""
     found = []
-    folders = {p.parent for p in outputs_year.glob(f"{COMPARISON_PREFIX}*/{STATUS_FILE}")}
-    folders |= {p.parent for p in outputs_year.glob(f"{COMPARISON_PREFIX}*/comparison.html")}
-    for folder in sorted(folders):
+    for folder in _comparison_folders(outputs_year):
         status = read_status(folder) or {}
         name = status.get("name") or folder.name[len(COMPARISON_PREFIX) :]
-        failed = status.get("status") == "failed"
-        files = [("Sổ tính kiểm tra", "notebook.html")] if failed else COMPARISON_FILES
+        files = list(COMPARISON_FILES)
+        if status.get("status") == "failed":
+            why = status.get("message") or ""
+            files = [("Sổ tính của lần lỗi", FAILED_NOTEBOOK)]
+            if status.get("earlier"):
+                name = (
+                    f"{name} (lần lập này lỗi: {why}; các tệp dưới đây là của lần lập trước, "
+                    "không phải số liệu hiện hành)"
+                )
+                files = [*COMPARISON_FILES, *files]
+            else:
+                name = (
+                    f"{name} (lỗi, chưa lập được: {why})" if why else f"{name} (lỗi, chưa lập được)"
+                )
         links = [(label, f"{folder.name}/{n}") for label, n in files if (folder / n).exists()]
-        found.append((f"{name} (lỗi, chưa lập được)" if failed else name, links))
+        found.append((name, links))
     return found
+
+
+def _comparison_folders(outputs_year: Path) -> list[Path]:
+    folders = {p.parent for p in outputs_year.glob(f"{COMPARISON_PREFIX}*/{STATUS_FILE}")}
+    folders |= {p.parent for p in outputs_year.glob(f"{COMPARISON_PREFIX}*/comparison.html")}
+    return sorted(folders)
 
 
 def write_index(outputs_year: Path, year: int, indicators: pd.DataFrame | None) -> Path:

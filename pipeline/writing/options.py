@@ -56,7 +56,8 @@ class ReportOptions:
         if report and self.settings_file:
             read = tomllib.loads(self.settings_text.decode("utf-8"))
             read.pop("groups", None)
-            # A file of groups alone changes no report: as if there were no file.
+            read.pop("cluster", None)  # where the reports run, not what they say
+            # A file of groups (or certificates) alone changes no report: as if there were no file.
             settings = (
                 hash_bytes(json.dumps(read, sort_keys=True, default=str).encode()) if read else ""
             )
