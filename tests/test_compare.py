@@ -22,7 +22,8 @@ from pipeline.measuring.indicators import (
     villages_without_team,
 )
 from pipeline.measuring.settings import load_settings
-from pipeline.registry.tree import Commune, units
+from pipeline.registry import units
+from pipeline.registry.tree import Commune
 from pipeline.registry.units import UnitWords, count_word, in_words
 from pipeline.running.computing import compute_year
 from pipeline.running.documents import execute_comparison

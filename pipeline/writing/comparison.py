@@ -18,7 +18,8 @@ from pipeline.measuring.indicators import (
 from pipeline.measuring.rules import judged, meets, named_villages, national_targets, untargeted
 from pipeline.measuring.settings import load_settings
 from pipeline.reading import store
-from pipeline.registry.tree import EXTRA_REGISTRY_NAME, find_group, in_sentence, units
+from pipeline.registry import units
+from pipeline.registry.tree import EXTRA_REGISTRY_NAME, find_group, in_sentence
 from pipeline.registry.units import UnitWords
 from pipeline.writing import narrative
 from pipeline.writing.index import read_status
