@@ -270,7 +270,7 @@ def test_a_failed_comparison_keeps_the_earlier_one_said_as_earlier(tmp_path, mon
     assert sorted(entry["earlier"]["outputs"]) == sorted(EARLIER)
 
     # Failing again keeps the same earlier files, still said as earlier.
-    runner.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
+    comparisons.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
     again = json.loads((folder / "status.json").read_text("utf-8"))
     assert again["earlier"] == status["earlier"]
 
@@ -287,8 +287,8 @@ def test_a_comparison_that_stops_half_written_leaves_the_earlier_one_whole(tmp_p
         (out_dir / "comparison.html").write_text("half of this run's", encoding="utf-8")
         raise MemoryError("while drawing the charts")
 
-    monkeypatch.setattr(runner, "execute_comparison", half_written)
-    done = runner.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
+    monkeypatch.setattr(comparisons, "execute_comparison", half_written)
+    done = comparisons.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
     assert done["district:291"].status == "failed"
     assert all((folder / n).read_text("utf-8") == "last run's success" for n in EARLIER)
     assert not (paths.outputs_year(2022) / ".work").exists() or not any(
@@ -299,12 +299,12 @@ def test_a_comparison_that_stops_half_written_leaves_the_earlier_one_whole(tmp_p
         out_dir.mkdir(parents=True, exist_ok=True)
         for name in ("comparison.html", "comparison.xlsx", "notebook.html", "notebook.ipynb"):
             (out_dir / name).write_text("this run's", encoding="utf-8")
-        return runner.Produced(
+        return comparisons.Produced(
             "ok", "", ["comparison.html", "comparison.xlsx", "notebook.html", "notebook.ipynb"]
         )
 
-    monkeypatch.setattr(runner, "execute_comparison", complete)
-    done = runner.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
+    monkeypatch.setattr(comparisons, "execute_comparison", complete)
+    done = comparisons.run_comparisons(paths, 2022, ["district:291"], echo=lambda line: None)
     assert done["district:291"].status == "ok"
     assert sorted(p.name for p in folder.iterdir()) == [
         "comparison.html",
