@@ -30,10 +30,12 @@ from pipeline.errors import ReportError
 from pipeline.indicators import (
     CATALOGUE,
     CATALOGUE_BY_CODE,
+    EMPTY_LOG,
     OUTSIDE_LOG,
     OWN_ROW_FIGURES,
     QUALITY,
     REJECTED,
+    VILLAGE_NOT_WRITTEN,
     aged_leaders,
     months_outside_log,
     service_code,
@@ -193,9 +195,9 @@ def lost_figure_sentences(
         if any(reasons.get(f) == REJECTED for f in r.figures)
     ]
     sentence = (
-        f"Số liệu {', '.join(names)} đã được ghi nhưng có dòng không hợp lệ bị loại (số âm, "
-        "vượt quá quy mô của địa phương hoặc không đọc được; xem danh sách dòng bị loại kèm "
-        "theo), nên chưa được tổng hợp vào báo cáo"
+        f"Số liệu {', '.join(names)} đã được ghi nhưng có dòng không hợp lệ bị loại (thiếu "
+        "thông tin bắt buộc, số âm, vượt quá quy mô của địa phương hoặc không đọc được; xem "
+        "danh sách dòng bị loại kèm theo), nên chưa được tổng hợp vào báo cáo"
     )
     if unjudged:
         sentence += f"; do đó chưa đánh giá được {', '.join(unjudged)}"
@@ -373,6 +375,12 @@ def report_context(
         ),
         # A decision that set up the village teams, while no village team member is listed:
         # section I says the list is missing, not that the teams were never set up.
+        # Village-team members whose village is not written: their number, not their teams'.
+        "village_teams_unknown": reasons.get("teams_village") == VILLAGE_NOT_WRITTEN
+        and bool(values.get("members_village")),
+        # Figures written but rejected (`REJECTED`), and a log with no row (`EMPTY_LOG`).
+        "lost": {code for code, reason in reasons.items() if reason == REJECTED},
+        "log_unwritten": reasons.get("sessions") == EMPTY_LOG,
         "village_teams_decided": any(
             _sets_up_village_teams(d.get("subject"), words) for d in decisions_of(tables)
         ),
