@@ -14,28 +14,25 @@ with the seed's place: "I.1" is section I, part 1 (Thông tin chung); "header", 
 
 What the seed states and the product does not, or states differently (findings, left out of the
 asserts; the report's words quoted as it prints them on this workbook):
-- I.1 "4 Tổ CNSCĐ cấp thôn với 19 thành viên": the report says "Tổ CNSCĐ cấp thôn đã có quyết
-  định thành lập nhưng chưa có danh sách thành viên" while its annex prints 19 members of village
-  teams and 0 village teams (teams are counted by the villages the members name, which the seed
-  does not give); II then says "04 thôn chưa có Tổ CNSCĐ hoạt động: Bịch Đông, Bịch Tây, An
-  Thượng, Hoàng Xá" and III proposes to set them up.
-- I.1 "các thành viên đều được tham gia lớp tập huấn … do UBND huyện tổ chức" and II "01 lần bằng
-  hình thức trực tuyến": the class has no date in the seed, its row is rejected, and the report
-  says "Trong năm, các thành viên Tổ CNSCĐ chưa được tham dự lớp tập huấn nào" (annex "Lớp tập
-  huấn 0"): a rejected row read as zero. The class's content is not said.
-- I.3 "Thành lập 01 nhóm Zalo của Tổ CNSCĐ, 4 nhóm Zalo của Tổ CNSCĐ thôn … thông qua các thành
-  viên đầu mối": the groups have no names in the seed, their rows are rejected, and the annex
-  prints "Nhóm Zalo 0"; section I says nothing of them.
+- I.1 "4 Tổ CNSCĐ cấp thôn với 19 thành viên": the seed gives no member's village, so the number
+  of village teams is not known; the report says "Tổ CNSCĐ cấp thôn với 19 thành viên (danh sách
+  thành viên chưa ghi thôn nên chưa xác định được số Tổ CNSCĐ cấp thôn)" (asserted below).
+- I.1 "các thành viên đều được tham gia lớp tập huấn": the class's number of participants is not
+  given, so the trained share is not printed.
+- I.3 "Thành lập 01 nhóm Zalo của Tổ CNSCĐ, 4 nhóm Zalo của Tổ CNSCĐ thôn": the groups have no
+  names in the seed; five nameless rows cannot be told from one typed five times, so they are
+  rejected and the report says the Zalo figures were written but rejected (asserted below).
 - header "ngày tháng 3 năm 2023": the report prints "ngày tháng năm 2023" (the contract takes a
   whole date or none, so the month the seed gives is lost).
 - II "một số thành viên không có điện thoại thông minh", "Một số tổ trưởng … do tuổi cao" and III
   "Hỗ trợ cước phí 3G/4G cho các thành viên Tổ Công nghệ số cộng đồng thôn": not stated (the seed
-  names no one); the annex prints 0 members without a smartphone and 0 aged leaders where no
-  member's answer or birth year is known.
+  names no one); the annex gives no number of members without a smartphone, with the reason
+  that the answers are not written (its 0 aged leaders follows from the stand-in roles: with
+  every member a "Thành viên", there is no leader to count).
 - I.3 the services the teams guided people in and "nhiều đường truyền Internet … nâng cấp sim 4G
   …": the seed gives no date, team or number, so the log and the results are empty; the report
-  says "Nhật ký hoạt động năm 2022 chưa ghi lượt hướng dẫn nào" and its annex prints 0 people
-  guided.
+  says the log was not written ("Nhật ký hoạt động năm 2022 chưa được ghi nên chưa có số liệu về
+  lượt hướng dẫn") and its annex prints no number of people guided.
 """
 
 from __future__ import annotations
@@ -129,6 +126,48 @@ SEED_FACTS = (
     ("I.1: 4 Tổ CNSCĐ cấp thôn với 19 thành viên", "Thành viên tổ cấp thôn người 19"),
     ("I.1: 20 + 19 thành viên", "Tổng số thành viên người 39"),
     ("I.2: the two decisions", "Văn bản chỉ đạo văn bản 2"),
+    # The class of I.1, without its date in the seed: the year's book is its year.
+    (
+        "I.1: … được tham gia lớp tập huấn … do UBND huyện tổ chức",
+        "Trong năm, các thành viên Tổ CNSCĐ được tham dự 01 lớp tập huấn theo hình thức trực "
+        "tuyến do UBND huyện tổ chức.",
+    ),
+    (
+        "II: Do mới được tham dự lớp tập huấn 01 lần bằng hình thức trực tuyến",
+        "Do mới được tham dự lớp tập huấn 01 lần bằng hình thức trực tuyến",
+    ),
+    ("annex: the class", "Lớp tập huấn lớp 1"),
+    ("annex: the class, online", "Lớp tập huấn trực tuyến lớp 1"),
+    # What the seed does not give is said so, never counted as none.
+    (
+        "I.1: 4 Tổ CNSCĐ cấp thôn với 19 thành viên (no village of any member given)",
+        "cấp xã với 20 thành viên; Tổ CNSCĐ cấp thôn với 19 thành viên (danh sách thành viên "
+        "chưa ghi thôn nên chưa xác định được số Tổ CNSCĐ cấp thôn)",
+    ),
+    (
+        "I.3: 01 + 4 nhóm Zalo (no name of any group given)",
+        "Số liệu nhóm Zalo đã được ghi nhưng có dòng bị loại nên chưa được tổng hợp.",
+    ),
+    ("II: the Zalo groups named among the figures lost", "Số liệu “nhóm Zalo” đã được ghi"),
+    (
+        "I.3: the services guided in, with no date, team or number",
+        "Nhật ký hoạt động năm 2022 chưa được ghi nên chưa có số liệu về lượt hướng dẫn.",
+    ),
+)
+# What the report printed on the seed before missing figures were told from zeros: none of it
+# may be printed (each contradicts the seed or states a figure the seed does not give).
+WRONG_FIGURES = (
+    "chưa được tham dự lớp tập huấn",
+    "Lớp tập huấn lớp 0",
+    "Tỷ lệ thành viên được tập huấn % 0",
+    "Nhóm Zalo nhóm 0",
+    "Thành viên chưa có điện thoại thông minh người 0",
+    "Tổ CNSCĐ cấp thôn tổ 0",
+    "Thôn chưa có Tổ CNSCĐ thôn 4",
+    "chưa có danh sách thành viên",
+    "chưa có Tổ CNSCĐ hoạt động",
+    "Người dân được hướng dẫn lượt người 0",
+    "chưa ghi lượt hướng dẫn nào",
 )
 # The three pillars of IV in the seed's order.
 PILLARS = ("+ Về chính quyền số:", "+ Về kinh tế số:", "+ Về xã hội số:")
@@ -239,6 +278,13 @@ def test_the_report_states_the_seed_facts(seed_report: Path) -> None:
     pillars = [text.index(pillar) for pillar in PILLARS]
     assert pillars == sorted(pillars)
     assert STAND_IN_NAME not in html  # the roster's names never reach the report
+
+
+def test_what_the_seed_does_not_give_is_never_printed_as_zero(seed_report: Path) -> None:
+    """(Failed before missing figures were told from zeros: every phrase below was printed.)"""
+    text = _text((seed_report / "report.html").read_text(encoding="utf-8"))
+    for wrong in WRONG_FIGURES:
+        assert wrong not in text, wrong
 
 
 def test_the_pdf_and_the_word_file_state_them_too(seed_report: Path) -> None:
