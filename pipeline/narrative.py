@@ -373,14 +373,14 @@ def report_context(
         "villages_without_team": (
             named if len(named := [v for v in order if v in uncovered]) <= limits_name else []
         ),
-        # A decision that set up the village teams, while no village team member is listed:
-        # section I says the list is missing, not that the teams were never set up.
         # Village-team members whose village is not written: their number, not their teams'.
         "village_teams_unknown": reasons.get("teams_village") == VILLAGE_NOT_WRITTEN
         and bool(values.get("members_village")),
         # Figures written but rejected (`REJECTED`), and a log with no row (`EMPTY_LOG`).
         "lost": {code for code, reason in reasons.items() if reason == REJECTED},
         "log_unwritten": reasons.get("sessions") == EMPTY_LOG,
+        # A decision that set up the village teams, while no village team member is listed:
+        # section I says the list is missing, not that the teams were never set up.
         "village_teams_decided": any(
             _sets_up_village_teams(d.get("subject"), words) for d in decisions_of(tables)
         ),
