@@ -284,3 +284,61 @@ def test_the_template_offers_every_level_word_cleaning_reads() -> None:
     for offered in (team_levels(), team_levels(ward, ["Khu phố 1"])):
         assert all(_team_level(word) for word in offered), offered
         assert read - {"Xã", "Phường", "Thị trấn", "Đặc khu"} <= set(offered), offered
+
+
+def _raw(sheet_key: str, rows: list[dict], file: str = "a.xlsx") -> pd.DataFrame:
+    from pipeline.core import contract
+    from pipeline.reading.clean import FILE, SHEET
+    from pipeline.reading.ingest import ROW
+
+    sheet = contract.SHEETS_BY_KEY[sheet_key]
+    frame = pd.DataFrame(
+        [{c.key: row.get(c.key) for c in sheet.columns} for row in rows], dtype=object
+    )
+    frame.insert(0, ROW, range(2, 2 + len(rows)))
+    frame.insert(0, SHEET, sheet.name)
+    frame.insert(0, FILE, file)
+    frame.insert(0, "commune_code", "10627")
+    return frame.astype({ROW: "int64"})
+
+
+def test_a_training_without_a_date_is_the_book_s_year_s_and_kept() -> None:
+    """The seed's class has no date: it is in the year's book, so kept (failed on the old code:
+    rejected, then read as 'no training'). Two such rows alike cannot be told from one typed
+    twice, and a predecessor's cannot be told before or after the merger: rejected, each with
+    its reason, and named as the training figures' loss."""
+    from pipeline.core import contract
+    from pipeline.reading.clean import _Log, clean_sheet
+
+    sheet, no_villages = contract.TRAININGS, pd.DataFrame(columns=["commune_code", "village"])
+    online = {"mode": "Trực tuyến", "organiser": "UBND huyện"}
+    log = _Log()
+    kept = clean_sheet(sheet, _raw("trainings", [online]), 2022, no_villages, log)
+    assert len(kept) == 1 and pd.isna(kept["date"].iloc[0])
+    assert log.frames()[1].empty
+    log = _Log()
+    kept = clean_sheet(sheet, _raw("trainings", [online, online]), 2022, no_villages, log)
+    rejected = log.frames()[1]
+    assert rejected["reason_code"].tolist() == ["undated_alike"]
+    assert rejected["figure"].tolist() == [contract.TRAININGS.name]
+    log = _Log()
+    before = {"b.xlsx": pd.Timestamp("2022-07-01")}
+    raw = _raw("trainings", [online], "b.xlsx")
+    assert clean_sheet(sheet, raw, 2022, no_villages, log, before).empty
+    assert log.frames()[1]["reason_code"].tolist() == ["undated_in_predecessor_book"]
+
+
+def test_a_zalo_group_without_a_name_is_rejected_and_names_the_zalo_figures() -> None:
+    """Five nameless groups alike cannot be told from one group typed five times: rejected as
+    missing their name, and the rejection names the sheet whose figures it takes (failed on the
+    old code: no figure named, so 'Nhóm Zalo 0')."""
+    from pipeline.core import contract
+    from pipeline.reading.clean import _Log, clean_sheet
+
+    log = _Log()
+    rows = [{"team_level": "Xã"}] + [{"team_level": "Thôn"}] * 4
+    no_villages = pd.DataFrame(columns=["commune_code", "village"])
+    assert clean_sheet(contract.ZALO, _raw("zalo", rows), 2022, no_villages, log).empty
+    rejected = log.frames()[1]
+    assert set(rejected["reason_code"]) == {"missing_value"}
+    assert (rejected["figure"] == contract.ZALO.name).all()

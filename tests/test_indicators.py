@@ -6,10 +6,17 @@ import pytest
 from pipeline.core import contract
 from pipeline.measuring.indicators import (
     CATALOGUE,
+    EMPTY_LOG,
+    OWN_ROW_FIGURES,
+    REJECTED,
+    UNANSWERED_SMARTPHONE,
+    UNWRITTEN_BIRTH_YEAR,
+    VILLAGE_NOT_WRITTEN,
     catalogue_frame,
     compute_indicators,
     values_by_commune,
     values_of,
+    villages_without_team,
     with_previous,
 )
 
@@ -163,7 +170,10 @@ def test_figures_worked_out_by_hand(two_communes) -> None:
     assert (a["trainings"], a["trainings_online"], a["trainings_in_person"]) == (3, 1, 2)
     assert a["trained_share"] == pytest.approx(80)  # largest class 4 of 5 members
     assert a["smartphone_share"] == pytest.approx(75)  # 3 yes of 4 answers; 1 unknown
-    assert a["members_without_smartphone"] == 1  # unknown is not "no"
+    # One village member's answer unknown: how many have none is unknown, not 1 (nor 0).
+    assert a["members_without_smartphone"] is None
+    assert a["members_without_smartphone_village"] is None
+    assert a["members_without_smartphone_commune"] == 1  # every commune member answered
     assert a["leaders_aged_60_share"] == pytest.approx(100 / 3)  # 1958 of 3 leaders
     assert a["village_leaders_aged_60"] == 1  # 64 in 2022
     assert a["decisions"] == 0
@@ -196,8 +206,8 @@ def test_figures_worked_out_by_hand(two_communes) -> None:
 def test_a_commune_with_no_activity_and_missing_inputs(two_communes) -> None:
     tables, present = two_communes
     b = values_of(compute_indicators(tables, 2022, present), "B")
-    # An activity sheet with no row of B's: zero activity, not missing.
-    assert b["sessions"] == 0 and b["people_guided"] == 0 and b["people_month_01"] == 0
+    # An activity sheet with no row of B's: a log not written, not zero activity.
+    assert b["sessions"] is None and b["people_guided"] is None and b["people_month_01"] is None
     # No trainings sheet, no population, no member count of its Zalo group: missing.
     assert b["trainings"] is None and b["trained_share"] is None
     assert b["population"] is None and b["people_guided_per_1000"] is None
@@ -213,7 +223,9 @@ def test_missing_values_say_why(two_communes) -> None:
     result = compute_indicators(tables, 2022, present).set_index(["commune_code", "indicator"])
     assert result.loc[("B", "trainings"), "missing_reason"] == "thiếu bảng 'Tập huấn'"
     assert result.loc[("B", "population"), "missing_reason"] == "thiếu dữ liệu dân số"
-    assert result.loc[("B", "people_guided_per_1000"), "missing_reason"] == "thiếu dữ liệu dân số"
+    assert result.loc[("B", "members_per_1000"), "missing_reason"] == "thiếu dữ liệu dân số"
+    # B's log has no row: that is said first, before its population.
+    assert result.loc[("B", "people_guided_per_1000"), "missing_reason"] == EMPTY_LOG
     assert result.loc[("A", "trainings"), "missing_reason"] == ""
     assert (result["value"].isna() == (result["missing_reason"] != "")).all()
 
@@ -363,3 +375,193 @@ def test_the_age_of_an_aged_leader_and_a_birth_year_s_bounds_are_the_package_s_s
     assert aged_leaders(members, 2025).tolist() == [True, False, False]
     monkeypatch.setattr(contract, "AGED_FROM", 55)
     assert aged_leaders(members, 2025).tolist() == [True, True, False]
+
+
+QUALITY_COUNTS = ("rows_read", "rows_kept", "rows_fixed", "rows_rejected")
+
+
+def _one_commune(**tables: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
+    """Commune A with two villages, given sheets replacing the empty defaults; every sheet
+    present in its workbook."""
+    base = {
+        "villages": _table(
+            "villages",
+            [
+                {"commune_code": "A", "village": "Đông", "population": 1500},
+                {"commune_code": "A", "village": "Tây", "population": 500},
+            ],
+        ),
+        "members": _table("members", [_member("A", "Xã", "", "Tổ trưởng", 1980)]),
+        "commune": _table("commune", [{"commune_code": "A"}]),
+        "quality": pd.DataFrame(columns=["commune_code", "sheet", *QUALITY_COUNTS]),
+    }
+    for key in ("trainings", "activities", "results", "zalo", "decisions"):
+        base[key] = _table(key, [])
+    base.update(tables)
+    present = pd.DataFrame(
+        [("A", s.key) for s in contract.SHEETS if s.key != "commune"],
+        columns=["commune_code", "sheet"],
+    )
+    return base, present
+
+
+def _reasons(tables: dict, present: pd.DataFrame) -> dict[str, str]:
+    computed = compute_indicators(tables, 2022, present)
+    return dict(zip(computed["indicator"], computed["missing_reason"], strict=True))
+
+
+def _rejected(sheet: str, column: str, code: str = "missing_value") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "commune_code": ["A"],
+            "file": ["a.xlsx"],
+            "sheet": [sheet],
+            "excel_row": [2],
+            "column": [column],
+            "value": [""],
+            "reason_code": [code],
+            "reason": ["Thiếu giá trị bắt buộc"],
+            "figure": [sheet],
+        }
+    )
+
+
+def test_a_rejected_training_row_makes_the_training_figures_rejected_not_zero() -> None:
+    """(Failed on the old code: "Lớp tập huấn 0", as the seed's workbook printed.)"""
+    tables, present = _one_commune(rejected=_rejected(contract.TRAININGS.name, "Hình thức"))
+    values, reasons = (
+        values_of(compute_indicators(tables, 2022, present), "A"),
+        _reasons(tables, present),
+    )
+    for code in ("trainings", "trainings_online", "trainings_in_person", "trained_share"):
+        assert values[code] is None, code
+        assert reasons[code] == REJECTED, code
+    # A copy of a row loses nothing: the figure stands.
+    tables["rejected"] = _rejected(contract.TRAININGS.name, "", "duplicate_row")
+    assert values_of(compute_indicators(tables, 2022, present), "A")["trainings"] == 0
+
+
+def test_a_rejected_zalo_row_makes_the_zalo_figures_rejected_not_zero() -> None:
+    """(Failed on the old code: "Nhóm Zalo 0" where five groups were written without names.)"""
+    tables, present = _one_commune(rejected=_rejected(contract.ZALO.name, "Tên nhóm"))
+    values, reasons = (
+        values_of(compute_indicators(tables, 2022, present), "A"),
+        _reasons(tables, present),
+    )
+    for code in ("zalo_groups", "zalo_groups_commune", "zalo_groups_village", "zalo_members"):
+        assert values[code] is None and reasons[code] == REJECTED, code
+    assert "zalo_groups" in OWN_ROW_FIGURES and "trainings" in OWN_ROW_FIGURES
+
+
+def test_the_trained_share_of_a_class_without_its_number_of_participants_is_missing() -> None:
+    """(Failed on the old code: 0 % trained where the class's participants are not written.)"""
+    training = {"commune_code": "A", "date": None, "mode": "Trực tuyến", "participants": None}
+    tables, present = _one_commune(trainings=_table("trainings", [training]))
+    values = values_of(compute_indicators(tables, 2022, present), "A")
+    assert values["trainings"] == 1 and values["trainings_online"] == 1
+    assert values["trained_share"] is None
+    assert _reasons(tables, present)["trained_share"] == "thiếu số người tham gia tập huấn"
+
+
+def test_counts_over_members_whose_answer_is_not_written_are_missing_not_zero() -> None:
+    """No smartphone answer, no birth year: unknown, not 0 (failed on the old code: 0 and 0)."""
+    members = _table(
+        "members",
+        [
+            _member("A", "Xã", "", "Tổ trưởng", None, smartphone=None),
+            _member("A", "Thôn", "Đông", "Tổ trưởng", None, smartphone=None),
+            _member("A", "Thôn", "Tây", "Tổ trưởng", 1950, smartphone=False),
+        ],
+    )
+    tables, present = _one_commune(members=members)
+    values, reasons = (
+        values_of(compute_indicators(tables, 2022, present), "A"),
+        _reasons(tables, present),
+    )
+    for code in (
+        "members_without_smartphone",
+        "members_without_smartphone_commune",
+        "members_without_smartphone_village",
+    ):
+        assert values[code] is None and reasons[code] == UNANSWERED_SMARTPHONE, code
+    assert values["village_leaders_aged_60"] is None
+    assert reasons["village_leaders_aged_60"] == UNWRITTEN_BIRTH_YEAR
+    # The share is over the leaders whose year is written: 1 of 1.
+    assert values["leaders_aged_60_share"] == 100
+    # Every answer written: counted, a "Có" is not a "Không".
+    members["smartphone"] = [True, True, False]
+    members["birth_year"] = [1980, 1990, 1950]
+    values = values_of(compute_indicators(tables, 2022, present), "A")
+    assert values["members_without_smartphone"] == 1
+    assert values["members_without_smartphone_commune"] == 0
+    assert values["village_leaders_aged_60"] == 1
+
+
+def test_village_teams_are_unknown_when_their_members_village_is_not_written() -> None:
+    """19 village-team members, no village written: not 0 teams, nor villages without one
+    (failed on the old code: 0 teams and both villages 'without a team')."""
+    members = _table(
+        "members",
+        [_member("A", "Xã", "", "Tổ trưởng", 1980)] + [_member("A", "Thôn", None, "x", 1980)] * 3,
+    )
+    tables, present = _one_commune(members=members)
+    values, reasons = (
+        values_of(compute_indicators(tables, 2022, present), "A"),
+        _reasons(tables, present),
+    )
+    assert values["members_village"] == 3 and values["teams_commune"] == 1
+    for code in (
+        "teams_village",
+        "teams_total",
+        "village_team_coverage",
+        "villages_with_team",
+        "villages_without_team",
+    ):
+        assert values[code] is None and reasons[code] == VILLAGE_NOT_WRITTEN, code
+    assert villages_without_team(tables["villages"], members).empty
+    # One member's village written, another's not: still unknown (the other may lead a team).
+    members.loc[1, "village"] = "Đông"
+    values = values_of(compute_indicators(tables, 2022, present), "A")
+    assert values["teams_village"] is None and values["villages_without_team"] is None
+
+
+def test_an_activity_log_with_no_row_is_not_written_not_zero() -> None:
+    """(Failed on the old code: 0 people guided, 0 sessions from an empty sheet.)"""
+    tables, present = _one_commune()
+    values, reasons = (
+        values_of(compute_indicators(tables, 2022, present), "A"),
+        _reasons(tables, present),
+    )
+    for code in ("sessions", "people_guided", "people_month_01", "people_chinh_quyen_so"):
+        assert values[code] is None and reasons[code] == EMPTY_LOG, code
+    # Every row written but rejected: the figures were written, not left blank.
+    tables["quality"] = pd.DataFrame(
+        {
+            "commune_code": ["A"],
+            "sheet": [contract.ACTIVITIES.name],
+            "rows_read": [2],
+            "rows_kept": [0],
+            "rows_fixed": [0],
+            "rows_rejected": [2],
+        }
+    )
+    assert _reasons(tables, present)["people_guided"] == REJECTED
+
+
+def test_zalo_members_are_missing_when_a_group_s_number_is_not_written() -> None:
+    """(Failed on the old code: 100, the one group written, read as all the groups' members.)"""
+    zalo = _table(
+        "zalo",
+        [
+            {"commune_code": "A", "group_name": "Xã", "team_level": "Xã", "group_members": 100},
+            {"commune_code": "A", "group_name": "Đông", "team_level": "Thôn"},
+        ],
+    )
+    tables, present = _one_commune(zalo=zalo)
+    assert values_of(compute_indicators(tables, 2022, present), "A")["zalo_members"] is None
+    assert _reasons(tables, present)["zalo_members"] == "có nhóm chưa ghi số thành viên"
+    zalo.loc[1, "group_members"] = 40
+    assert values_of(compute_indicators(tables, 2022, present), "A")["zalo_members"] == 140
+    # No group at all: none of their members, a count of zero.
+    tables["zalo"] = _table("zalo", [])
+    assert values_of(compute_indicators(tables, 2022, present), "A")["zalo_members"] == 0

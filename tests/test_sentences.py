@@ -1041,3 +1041,56 @@ def test_a_post_merger_communes_lists_of_villages_are_counted_not_named(tmp_path
             assert len(named) <= up_to, (commune.name, text)
             counted += bool(re.search(r"ở \d+ (thôn|tổ dân phố)", text))
         assert counted, commune.name  # the lists too long to name are counted
+
+
+def _render_with_reasons(values: dict, reasons: dict[str, str], members=None) -> str:
+    tables = _tables(members=members) if members is not None else _tables()
+    context = report_context(
+        NAM_CHINH, 2023, tables, {**BASE, **values}, load_settings(), reasons
+    ) | {"footer": ""}
+    text = re.sub(r"\s+", " ", visible_text(render_report(context, {"services": "", "months": ""})))
+    return text[text.index("I. KẾT QUẢ") : text.index("IV. PHƯƠNG HƯỚNG")]  # not the annex
+
+
+def test_rejected_trainings_and_zalo_groups_are_said_written_and_rejected_not_none() -> None:
+    """(Failed on the old code: section I said nothing of them and II did not name them; with
+    the old zero, 'chưa được tham dự lớp tập huấn nào'.)"""
+    from pipeline.measuring.indicators import REJECTED
+
+    lost = ("trainings", "trainings_online", "trainings_in_person", "zalo_groups")
+    text = _render_with_reasons(dict.fromkeys(lost), dict.fromkeys(lost, REJECTED))
+    assert "chưa được tham dự" not in text and "Do mới được tham dự" not in text
+    assert "Số liệu tập huấn trong năm đã được ghi nhưng có dòng bị loại" in text
+    assert "Số liệu nhóm Zalo đã được ghi nhưng có dòng bị loại" in text
+    assert "Số liệu “lớp tập huấn”, “nhóm Zalo” đã được ghi nhưng có dòng không hợp lệ" in text
+
+
+def test_village_teams_unknown_are_not_said_missing_nor_absent() -> None:
+    """Village-team members with no village written: section I gives their number and says the
+    teams are not counted; no sentence says the list is missing or villages lack a team
+    (failed on the old code: 'chưa có danh sách thành viên')."""
+    from pipeline.measuring.indicators import VILLAGE_NOT_WRITTEN
+
+    unknown = ("teams_village", "teams_total", "villages_without_team", "villages_with_team")
+    members = [_member("Xã")] + [_member("Thôn")] * 3
+    text = _render_with_reasons(
+        dict.fromkeys(unknown), dict.fromkeys(unknown, VILLAGE_NOT_WRITTEN), members
+    )
+    assert (
+        "cấp xã với 12 thành viên; Tổ CNSCĐ cấp thôn với 19 thành viên (danh sách thành viên "
+        "chưa ghi thôn nên chưa xác định được số Tổ CNSCĐ cấp thôn)"
+    ) in text
+    for wrong in ("chưa có danh sách thành viên", "chưa có Tổ CNSCĐ", "chưa thành lập Tổ CNSCĐ"):
+        assert wrong not in text, wrong
+
+
+def test_a_log_with_no_row_is_said_not_written() -> None:
+    """(Failed on the old code: nothing said, the annex's 0 people guided stood alone.)"""
+    from pipeline.measuring.indicators import EMPTY_LOG, REJECTED
+
+    log = ("sessions", "people_guided", "people_guided_per_1000", "log_months")
+    text = _render_with_reasons(dict.fromkeys(log), dict.fromkeys(log, EMPTY_LOG))
+    assert "Nhật ký hoạt động năm 2023 chưa được ghi nên chưa có số liệu về lượt hướng dẫn" in text
+    assert "chưa ghi lượt hướng dẫn nào" not in text
+    text = _render_with_reasons(dict.fromkeys(log), dict.fromkeys(log, REJECTED))
+    assert "Nhật ký hoạt động năm 2023 đã được ghi nhưng các dòng đều bị loại" in text

@@ -156,7 +156,8 @@ TRAININGS = Sheet(
     "trainings",
     "Tập huấn",
     (
-        Column("date", "Ngày", "date", synonyms=("Ngày tập huấn", "Thời gian")),
+        # A class written in the year's book without its day is the year's (the seed's is).
+        Column("date", "Ngày", "date", required=False, synonyms=("Ngày tập huấn", "Thời gian")),
         Column("mode", "Hình thức", synonyms=("Hình thức tập huấn",)),
         Column("organiser", "Đơn vị tổ chức", required=False, synonyms=("Cơ quan tổ chức",)),
         Column(

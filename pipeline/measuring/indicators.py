@@ -26,6 +26,14 @@ NOT_RECORDED = "chưa ghi chỉ tiêu này"
 # what it is computed from) was rejected, so the figure is not printed (a partial sum would read
 # as the whole). Said in every output that gives a missing value's reason.
 REJECTED = "có số liệu nhưng bị loại: xem dòng bị loại"
+# Not written, though the sheet is there: a count over rows whose input is blank is unknown.
+EMPTY_LOG = "nhật ký không có dòng nào"
+UNANSWERED_SMARTPHONE = "có thành viên chưa ghi có/không"
+UNWRITTEN_BIRTH_YEAR = "có tổ trưởng chưa ghi năm sinh"
+VILLAGE_NOT_WRITTEN = "có thành viên tổ cấp thôn chưa ghi thôn"
+# Sheets whose every figure a rejected row takes whole (`clean` names the sheet as the row's
+# `figure`): a class or a group left out would make the count read as the whole.
+WHOLE_SHEET_FIGURES = {contract.TRAININGS.name: "trainings", contract.ZALO.name: "zalo"}
 # Rejected rows whose figure is counted all the same: no data, a copy, another book's months,
 # a total recomputed from the villages, village rows the commune-wide row stands for.
 _NOT_LOST = frozenset(
@@ -177,6 +185,33 @@ def aged_leaders(members: pd.DataFrame, year: int, level: str | None = None) -> 
     return leaders(members, level) & age.ge(contract.AGED_FROM).fillna(False).astype(bool)
 
 
+def _at_level(members: pd.DataFrame, level: str | None) -> pd.Series:
+    if level is None:
+        return pd.Series(True, index=members.index)
+    return members["team_level"].eq(level).fillna(False).astype(bool)
+
+
+def _unless_unknown(table: pd.DataFrame, counted: pd.Series, unknown: pd.Series) -> pd.Series:
+    """The rows `counted` per commune of `table`; none where a row's answer is `unknown` (a
+    count that leaves out the blank answers would read as the whole)."""
+    counts = _count(table, counted).reindex(_count(table).index).fillna(0)
+    blank = unknown.groupby(table["commune_code"]).any()
+    return counts.where(~blank.reindex(counts.index, fill_value=False))
+
+
+def _unless_unknown_sum(table: pd.DataFrame, column: str) -> pd.Series:
+    """The sum of `column` per commune; none where a row leaves it blank (a partial sum)."""
+    blank = table[column].isna().groupby(table["commune_code"]).any()
+    summed = _sum(table, column)
+    return summed.where(~blank.reindex(summed.index, fill_value=False))
+
+
+def _without_smartphone(i: Inputs, level: str | None) -> pd.Series:
+    m = i["members"]
+    unknown = m["smartphone"].isna() & _at_level(m, level)
+    return _unless_unknown(m, without_smartphone(m, level), unknown)
+
+
 def without_smartphone(members: pd.DataFrame, level: str | None = None) -> pd.Series:
     """Rows of members who wrote 'Không' for a smartphone (of one level, or all)."""
     found = members["smartphone"].eq(False).fillna(False).astype(bool)
@@ -186,13 +221,38 @@ def without_smartphone(members: pd.DataFrame, level: str | None = None) -> pd.Se
 
 
 def _aged_leaders(i: Inputs, level: str | None) -> tuple[pd.Series, pd.Series]:
+    """Aged leaders and leaders whose birth year is written (the share's parts)."""
     m = i["members"]
-    return _count(m, aged_leaders(m, i.year, level)), _count(m, leaders(m, level))
+    dated = leaders(m, level) & m["birth_year"].notna()
+    return _count(m, aged_leaders(m, i.year, level)), _count(m, dated)
+
+
+def _aged_village_leaders(i: Inputs) -> pd.Series:
+    m = i["members"]
+    unknown = leaders(m, "Thôn") & m["birth_year"].isna()
+    return _unless_unknown(m, aged_leaders(m, i.year, "Thôn"), unknown)
+
+
+def village_unknown(members: pd.DataFrame) -> pd.Index:
+    """Communes with a village-level team member whose village is not written: which villages
+    have a team, and how many teams there are, is unknown there."""
+    at_village = members["team_level"].eq("Thôn").fillna(False).astype(bool)
+    unknown = members.loc[at_village & members["village"].isna(), "commune_code"]
+    return pd.Index(unknown.unique())
+
+
+def _unless_village_unknown(found: pd.Series, members: pd.DataFrame) -> pd.Series:
+    """`found` per commune, with none (not a count's zero) where `village_unknown`."""
+    unknown = village_unknown(members)
+    found = found.reindex(found.index.union(unknown))
+    return found.where(~found.index.isin(unknown))
 
 
 def villages_without_team(villages: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     """(commune_code, village) of the listed villages that no village-level team member names:
-    the one rule, counted by the indicator and listed by the report and the comparison."""
+    the one rule, counted by the indicator and listed by the report and the comparison. None of
+    a commune where a village-level member's village is not written (`village_unknown`)."""
+    villages = villages[~villages["commune_code"].isin(village_unknown(members))]
     covered = members.loc[members["team_level"] == "Thôn", ["commune_code", "village"]]
     listed = villages[["commune_code", "village"]].drop_duplicates()
     merged = listed.merge(covered.drop_duplicates(), how="left", indicator=True)
@@ -202,7 +262,7 @@ def villages_without_team(villages: pd.DataFrame, members: pd.DataFrame) -> pd.D
 def _villages_without_team(i: Inputs) -> pd.Series:
     listed = _count(i["villages"][["commune_code", "village"]].drop_duplicates())
     uncovered = _count(villages_without_team(i["villages"], i["members"]))
-    return uncovered.reindex(listed.index).fillna(0)
+    return _unless_village_unknown(uncovered.reindex(listed.index).fillna(0), i["members"])
 
 
 def _villages_with_team(i: Inputs) -> pd.Series:
@@ -211,12 +271,25 @@ def _villages_with_team(i: Inputs) -> pd.Series:
     named = members.loc[members["team_level"] == "Thôn", ["commune_code", "village"]]
     listed = i["villages"][["commune_code", "village"]].drop_duplicates()
     covered = listed.merge(named.drop_duplicates(), on=["commune_code", "village"])
-    return _count(covered)
+    return _unless_village_unknown(_count(covered), members)
+
+
+def _teams_village(i: Inputs) -> pd.Series:
+    members = i["members"]
+    at_village = members[members["team_level"] == "Thôn"]
+    found = at_village.groupby("commune_code")["village"].nunique().astype("float64")
+    return _unless_village_unknown(found, members)
+
+
+def _teams_total(i: Inputs) -> pd.Series:
+    commune = (_members_at("Xã")(i) > 0).astype("float64")
+    total = commune.add(_teams_village(i), fill_value=0)
+    return _unless_village_unknown(total, i["members"])
 
 
 def _trained_share(i: Inputs) -> pd.Series:
     largest = i["trainings"].groupby("commune_code")["participants"].max().astype("float64")
-    return _share(largest, i.members).clip(upper=100)
+    return _known_ratio(largest, i.members, 100).clip(upper=100)
 
 
 def _code(prefix: str, name: str) -> str:
@@ -348,12 +421,8 @@ CATALOGUE: list[Indicator] = [
         ORGANISATION,
         "Số thôn có tổ với ít nhất một thành viên.",
         ("members",),
-        lambda i: (
-            i["members"][i["members"]["team_level"] == "Thôn"]
-            .groupby("commune_code")["village"]
-            .nunique()
-            .astype("float64")
-        ),
+        _teams_village,
+        missing_text=VILLAGE_NOT_WRITTEN,
     ),
     Indicator(
         "teams_total",
@@ -363,11 +432,8 @@ CATALOGUE: list[Indicator] = [
         ORGANISATION,
         "Số tổ cấp xã cộng số tổ cấp thôn.",
         ("members",),
-        lambda i: (
-            (_members_at("Xã")(i) > 0)
-            .astype("float64")
-            .add(CATALOGUE_BY_CODE["teams_village"].compute(i), fill_value=0)
-        ),
+        _teams_total,
+        missing_text=VILLAGE_NOT_WRITTEN,
     ),
     Indicator(
         "members_village",
@@ -397,11 +463,12 @@ CATALOGUE: list[Indicator] = [
         ORGANISATION,
         "Số thôn có tổ chia cho số thôn, nhân 100.",
         ("members", "villages"),
-        lambda i: _share(CATALOGUE_BY_CODE["teams_village"].compute(i), _count(i["villages"])).clip(
-            upper=100
-        ),
+        lambda i: _unless_village_unknown(
+            _share(_teams_village(i).fillna(0), _count(i["villages"])), i["members"]
+        ).clip(upper=100),
         is_count=False,
         missing_text="chưa có danh sách thôn",
+        missing_with="teams_village",
     ),
     Indicator(
         "villages_with_team",
@@ -412,6 +479,7 @@ CATALOGUE: list[Indicator] = [
         "Số thôn trong danh sách thôn có ít nhất một thành viên tổ cấp thôn.",
         ("members", "villages"),
         _villages_with_team,
+        missing_text=VILLAGE_NOT_WRITTEN,
     ),
     Indicator(
         "villages_without_team",
@@ -422,6 +490,7 @@ CATALOGUE: list[Indicator] = [
         "Số thôn trong danh sách thôn không có thành viên tổ cấp thôn nào.",
         ("members", "villages"),
         _villages_without_team,
+        missing_text=VILLAGE_NOT_WRITTEN,
     ),
     Indicator(
         "members_per_1000",
@@ -499,11 +568,11 @@ CATALOGUE: list[Indicator] = [
         "Members without a smartphone",
         "người",
         ORGANISATION,
-        "Số thành viên ghi 'Không' ở cột điện thoại thông minh.",
+        "Số thành viên ghi 'Không' ở cột điện thoại thông minh; không có giá trị khi có thành "
+        "viên chưa ghi có/không.",
         ("members",),
-        lambda i: _count(
-            i["members"], i["members"]["smartphone"].eq(False).fillna(False).astype(bool)
-        ),
+        lambda i: _without_smartphone(i, None),
+        missing_text=UNANSWERED_SMARTPHONE,
     ),
     *(
         Indicator(
@@ -512,9 +581,11 @@ CATALOGUE: list[Indicator] = [
             f"{word_en}-level members without a smartphone",
             "người",
             ORGANISATION,
-            f"Số thành viên tổ cấp {word} ghi 'Không' ở cột điện thoại thông minh.",
+            f"Số thành viên tổ cấp {word} ghi 'Không' ở cột điện thoại thông minh; không có giá "
+            f"trị khi có thành viên tổ cấp {word} chưa ghi có/không.",
             ("members",),
-            lambda i, level=level: _count(i["members"], without_smartphone(i["members"], level)),
+            lambda i, level=level: _without_smartphone(i, level),
+            missing_text=UNANSWERED_SMARTPHONE,
         )
         for suffix, level, word, word_en in (
             ("commune", "Xã", "xã", "Commune"),
@@ -528,11 +599,11 @@ CATALOGUE: list[Indicator] = [
         "%",
         ORGANISATION,
         f"Số tổ trưởng (cấp xã và thôn) có tuổi trong năm báo cáo từ {contract.AGED_FROM} trở "
-        "lên chia cho số tổ trưởng, nhân 100.",
+        "lên chia cho số tổ trưởng có ghi năm sinh, nhân 100.",
         ("members",),
         lambda i: _share(*_aged_leaders(i, None)),
         is_count=False,
-        missing_text="không có tổ trưởng trong danh sách",
+        missing_text="không có tổ trưởng ghi năm sinh trong danh sách",
     ),
     Indicator(
         "village_leaders_aged_60",
@@ -540,9 +611,11 @@ CATALOGUE: list[Indicator] = [
         f"Village team leaders aged {contract.AGED_FROM} or more",
         "người",
         ORGANISATION,
-        f"Số tổ trưởng tổ cấp thôn có tuổi trong năm báo cáo từ {contract.AGED_FROM} trở lên.",
+        f"Số tổ trưởng tổ cấp thôn có tuổi trong năm báo cáo từ {contract.AGED_FROM} trở lên; "
+        "không có giá trị khi có tổ trưởng tổ cấp thôn chưa ghi năm sinh.",
         ("members",),
-        lambda i: _aged_leaders(i, "Thôn")[0],
+        _aged_village_leaders,
+        missing_text=UNWRITTEN_BIRTH_YEAR,
     ),
     Indicator(
         "decisions",
@@ -585,7 +658,7 @@ CATALOGUE: list[Indicator] = [
         ("activities",),
         lambda i: i["activities"].groupby("commune_code")["_month"].min().astype("float64"),
         is_count=False,
-        missing_text="nhật ký không có dòng nào",
+        missing_text=EMPTY_LOG,
     ),
     Indicator(
         "log_last_month",
@@ -597,7 +670,7 @@ CATALOGUE: list[Indicator] = [
         ("activities",),
         lambda i: i["activities"].groupby("commune_code")["_month"].max().astype("float64"),
         is_count=False,
-        missing_text="nhật ký không có dòng nào",
+        missing_text=EMPTY_LOG,
     ),
     Indicator(
         "log_months",
@@ -612,7 +685,7 @@ CATALOGUE: list[Indicator] = [
             i["activities"].groupby("commune_code")["_month"].agg(lambda m: m.max() - m.min() + 1)
         ).astype("float64"),
         is_count=False,
-        missing_text="nhật ký không có dòng nào",
+        missing_text=EMPTY_LOG,
     ),
     Indicator(
         "people_guided_per_member",
@@ -942,9 +1015,10 @@ CATALOGUE += [
         "Zalo group members",
         "người",
         "Xã hội số",
-        "Tổng số thành viên các nhóm Zalo có ghi số thành viên.",
+        "Tổng số thành viên các nhóm Zalo; không có giá trị khi có nhóm chưa ghi số thành viên.",
         ("zalo",),
-        lambda i: _sum(i["zalo"], "group_members"),
+        lambda i: _unless_unknown_sum(i["zalo"], "group_members"),
+        missing_text="có nhóm chưa ghi số thành viên",
     ),
     # -- data quality -------------------------------------------------------------------------
     Indicator(
@@ -1000,12 +1074,20 @@ CONTRACT_RESULT_CODES = frozenset(contract.ALL_RESULT_KINDS.values())
 
 def lost_figures(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """(commune_code, indicator) of the figures a rejection took rows from: a result kind with a
-    rejected row (its `figure`), a base (population, adults…) with a village's or the commune's
+    rejected row (its `figure`), every figure of a sheet a rejected row takes whole
+    (`WHOLE_SHEET_FIGURES`), a base (population, adults…) with a village's or the commune's
     cell blanked as implausible or unreadable."""
     found = [pd.DataFrame(columns=["commune_code", "indicator"])]
     rejected = tables.get("rejected")
     if rejected is not None and "figure" in rejected:
         lost = rejected[rejected["figure"].ne("") & ~rejected["reason_code"].isin(_NOT_LOST)]
+        for name, sheet in WHOLE_SHEET_FIGURES.items():
+            communes = lost.loc[lost["figure"] == name, "commune_code"].unique()
+            found += [
+                pd.DataFrame({"commune_code": communes, "indicator": i.code})
+                for i in CATALOGUE
+                if sheet in i.inputs
+            ]
         lost = lost[lost["figure"].isin(contract.ALL_RESULT_KINDS)]
         found.append(
             pd.DataFrame(
@@ -1028,6 +1110,26 @@ def lost_figures(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             )
         )
     return pd.concat(found, ignore_index=True).drop_duplicates().reset_index(drop=True)
+
+
+# Figures a rejected row takes whole, not only where they are missing.
+_LOST_WHOLE = CONTRACT_RESULT_CODES | {
+    i.code for i in CATALOGUE if set(i.inputs) & set(WHOLE_SHEET_FIGURES.values())
+}
+
+
+def _empty_log(tables: dict[str, pd.DataFrame], communes: pd.Index) -> pd.Series:
+    """Per commune, why its activity log has no row kept: `REJECTED` where rows were read (all
+    rejected), `EMPTY_LOG` where none was written; "" where it has a row. A sheet with no row is
+    a log not kept, not a year without guidance: its figures are missing, not zero."""
+    kept = communes.isin(tables["activities"]["commune_code"].unique())
+    quality = tables.get("quality")
+    read = pd.Series(0.0, index=communes)
+    if quality is not None and not quality.empty:
+        log = quality[quality["sheet"] == contract.ACTIVITIES.name]
+        read = log.groupby("commune_code")["rows_read"].sum().reindex(communes).fillna(0)
+    why = np.where(read.to_numpy() > 0, REJECTED, EMPTY_LOG)
+    return pd.Series(np.where(kept, "", why), index=communes)
 
 
 def _depends_on(indicator: Indicator) -> set[str]:
@@ -1055,6 +1157,7 @@ def compute_indicators(
     reasons: dict[str, pd.Series] = {}
     lost_rows = lost_figures(tables)
     lost: dict[str, pd.Series] = {}
+    empty_log = _empty_log(tables, communes)
     for indicator in CATALOGUE:
         computed = indicator.compute(inputs)
         values = computed.reindex(communes).astype("float64")
@@ -1068,10 +1171,15 @@ def compute_indicators(
         # commune's own total may stand for a village's blanked cell); and all that uses them.
         own = communes.isin(lost_rows.loc[lost_rows["indicator"] == indicator.code, "commune_code"])
         gone = pd.Series(own, index=communes)
-        if indicator.code not in CONTRACT_RESULT_CODES:
+        if indicator.code not in _LOST_WHOLE:
             gone &= values.isna()
         for code in _depends_on(indicator):
             gone |= lost.get(code, False)
+        if "activities" in indicator.inputs:
+            gone |= empty_log == REJECTED
+            unwritten = empty_log == EMPTY_LOG
+            values[unwritten] = np.nan
+            reason[unwritten] = EMPTY_LOG
         lost[indicator.code] = gone
         values[gone] = np.nan
         reason[gone] = REJECTED
@@ -1207,6 +1315,9 @@ def values_by_commune(indicators: pd.DataFrame) -> dict[str, dict[str, float | N
 # The figures a rejection can take whole, by their own rows or cells (the others only through
 # them): what a reader is told was lost.
 OWN_ROW_FIGURES = (
+    "trainings",
+    "people_guided",  # where every row of the log was rejected
+    "zalo_groups",
     "population",
     "households",
     "adults",

@@ -37,7 +37,9 @@ REJECT_COLUMNS = [
     "value",
     "reason_code",
     "reason",
-    "figure",  # a rejected result row's kind (Chỉ tiêu): the figure it made lost
+    # The figure a rejected row made lost: a result row's kind (Chỉ tiêu), or the sheet whose
+    # figures a row takes whole (Tập huấn, Nhóm Zalo: indicators.WHOLE_SHEET_FIGURES).
+    "figure",
 ]
 REASONS = {
     contract.BLANK_ROW: "Dòng trống",
@@ -57,6 +59,14 @@ REASONS = {
     "excel_error": "Ô báo lỗi của Excel (#REF!, #DIV/0!…)",
     "out_of_range": "Giá trị ngoài khoảng hợp lý",
     "after_change": "Sau ngày sắp xếp: thuộc sổ của đơn vị mới",
+    "undated_in_predecessor_book": (
+        "Không ghi ngày, trong sổ của đơn vị trước sắp xếp: không biết trước hay sau ngày sắp "
+        "xếp (có thể đã ghi trong sổ của đơn vị mới); ghi ngày rồi chạy lại"
+    ),
+    "undated_alike": (
+        "Giống hệt một dòng phía trên và không ghi ngày: không biết là hai lớp hay một dòng "
+        "ghi hai lần; ghi ngày của từng lớp rồi chạy lại"
+    ),
     "impossible_count": "Số lượng âm hoặc quá lớn",
     "total_row": "Dòng tổng cộng, không phải một thôn: tổng được tính lại từ các thôn",
     "beside_commune_row": (
@@ -279,6 +289,11 @@ class _Log:
         for frame in self.rejected[since:]:
             where = pd.MultiIndex.from_frame(frame[["commune_code", "file", "excel_row"]])
             frame["figure"] = kinds.reindex(where).fillna("").to_numpy()
+
+    def name_sheet(self, since: int, name: str) -> None:
+        """The sheet `name` as the figure of each row rejected since the `since`-th frame."""
+        for frame in self.rejected[since:]:
+            frame["figure"] = name
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         def join(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
@@ -852,6 +867,17 @@ def _after_change(sheet: contract.Sheet, table: pd.DataFrame, cutoffs: dict[str,
     return cutoff.notna() & (pd.to_datetime(table[dated]) >= cutoff)
 
 
+def _undated_in_predecessor_book(
+    sheet: contract.Sheet, table: pd.DataFrame, cutoffs: dict[str, pd.Timestamp]
+) -> pd.Series:
+    """Rows of a predecessor's workbook without their (optional) date: before or after the
+    merger cannot be told, so they could be the successor's own rows counted a second time."""
+    dated = next((c.key for c in sheet.columns if c.kind == "date" and not c.required), None)
+    if dated is None or sheet.key not in DATED_SHEETS or table.empty:
+        return pd.Series(False, index=table.index)
+    return table[FILE].map(cutoffs).notna() & table[dated].isna()
+
+
 # The sheets a predecessor's workbook gives its successor: what happened before the change.
 # Its team, villages and Zalo groups are the successor's own at the end of the year.
 DATED_SHEETS = ("trainings", "activities", "results", "decisions")
@@ -902,6 +928,8 @@ def clean_sheet(
     if cutoffs:
         late = _after_change(sheet, table, cutoffs)
         _drop(log, table, reject, late, "", "", "after_change")
+        undated = _undated_in_predecessor_book(sheet, table, cutoffs)
+        _drop(log, table, reject, undated, "", "", "undated_in_predecessor_book")
     _canonicalise(sheet, table, villages, log)
     _validate(sheet, table, year, log, reject)
     if sheet.key == "villages":
@@ -916,9 +944,13 @@ def clean_sheet(
             "total_row",
         )
     in_book, own_book = _near_duplicates(sheet, table[~reject], frozenset(cutoffs or ()))
-    _drop(
-        log, table, reject, in_book.reindex(table.index, fill_value=False), "", "", "duplicate_row"
-    )
+    in_book = in_book.reindex(table.index, fill_value=False)
+    # Two rows alike without a day may be two classes: not dropped as a copy, but as unknown.
+    optional_dates = [c.key for c in sheet.columns if c.kind == "date" and not c.required]
+    if optional_dates and sheet.key in DATED_SHEETS:
+        undated = in_book & table[optional_dates].isna().all(axis=1)
+        _drop(log, table, reject, undated, "", "", "undated_alike")
+    _drop(log, table, reject, in_book, "", "", "duplicate_row")
     own_book = own_book.reindex(table.index)
     _drop(log, table, reject, own_book.notna(), "", own_book, "duplicate_in_other_book")
     if sheet.key == "results":
@@ -936,6 +968,8 @@ def clean_sheet(
         _beyond_bounds(sheet, table, bases, log, reject)
     if sheet.key == "results":
         log.name_figures(logged_before, table)
+    elif sheet.key in ("trainings", "zalo"):  # indicators.WHOLE_SHEET_FIGURES
+        log.name_sheet(logged_before, sheet.name)
     kept = list(
         dict.fromkeys(
             ["commune_code", FILE, ROW, *(c.key for c in sheet.columns if not c.personal)]

@@ -32,10 +32,12 @@ from pipeline.core.textsafety import printable
 from pipeline.measuring.indicators import (
     CATALOGUE,
     CATALOGUE_BY_CODE,
+    EMPTY_LOG,
     OUTSIDE_LOG,
     OWN_ROW_FIGURES,
     QUALITY,
     REJECTED,
+    VILLAGE_NOT_WRITTEN,
     aged_leaders,
     months_outside_log,
     service_code,
@@ -191,9 +193,9 @@ def lost_figure_sentences(
         if any(reasons.get(f) == REJECTED for f in r.figures)
     ]
     sentence = (
-        f"Số liệu {', '.join(names)} đã được ghi nhưng có dòng không hợp lệ bị loại (số âm, "
-        "vượt quá quy mô của địa phương hoặc không đọc được; xem danh sách dòng bị loại kèm "
-        "theo), nên chưa được tổng hợp vào báo cáo"
+        f"Số liệu {', '.join(names)} đã được ghi nhưng có dòng không hợp lệ bị loại (thiếu "
+        "thông tin bắt buộc, số âm, vượt quá quy mô của địa phương hoặc không đọc được; xem "
+        "danh sách dòng bị loại kèm theo), nên chưa được tổng hợp vào báo cáo"
     )
     if unjudged:
         sentence += f"; do đó chưa đánh giá được {', '.join(unjudged)}"
@@ -409,6 +411,12 @@ def report_context(
         "villages_without_team": village_list(
             [v for v in order if v in uncovered], commune.kind, villages, settings
         ),
+        # Village-team members whose village is not written: their number, not their teams'.
+        "village_teams_unknown": reasons.get("teams_village") == VILLAGE_NOT_WRITTEN
+        and bool(values.get("members_village")),
+        # Figures written but rejected (`REJECTED`), and a log with no row (`EMPTY_LOG`).
+        "lost": {code for code, reason in reasons.items() if reason == REJECTED},
+        "log_unwritten": reasons.get("sessions") == EMPTY_LOG,
         # A decision that set up the village teams, while no village team member is listed:
         # section I says the list is missing, not that the teams were never set up.
         "village_teams_decided": any(
