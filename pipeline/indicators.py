@@ -1060,7 +1060,7 @@ def compute_indicators(
     }
     lost_rows = lost_figures(tables)
     lost_of = {code: set(rows) for code, rows in lost_rows.groupby("indicator")["commune_code"]}
-    frames = []
+    columns: list[tuple[np.ndarray, np.ndarray]] = []  # values and reasons, per indicator
     reasons: dict[str, np.ndarray] = {}
     lost: dict[str, np.ndarray] = {}
     for indicator in CATALOGUE:
@@ -1087,17 +1087,16 @@ def compute_indicators(
         for sheet in reversed(indicator.inputs):  # the first absent input names the reason
             values[lacking[sheet]] = np.nan
             reason[lacking[sheet]] = f"thiếu bảng '{contract.SHEETS_BY_KEY[sheet].name}'"
-        frames.append(
-            pd.DataFrame(
-                {
-                    "commune_code": communes,
-                    "indicator": indicator.code,
-                    "value": values,
-                    "missing_reason": reason,
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)[INDICATOR_COLUMNS]
+        columns.append((values, reason))
+    # One frame of all the indicators (communes within each), not one per indicator.
+    return pd.DataFrame(
+        {
+            "commune_code": communes.take(np.tile(np.arange(len(communes)), len(CATALOGUE))),
+            "indicator": pd.Index([i.code for i in CATALOGUE]).repeat(len(communes)),
+            "value": np.concatenate([values for values, _ in columns]),
+            "missing_reason": np.concatenate([reason for _, reason in columns]),
+        }
+    )[INDICATOR_COLUMNS]
 
 
 def with_previous(
