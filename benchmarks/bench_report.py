@@ -7,7 +7,7 @@ less sensitive than wall time to other work on a shared machine).
 
 "The notebook's own work" is its code cells run with `exec` in a plain namespace, no papermill,
 no IPython, nothing displayed: what the computation itself costs. The rest of the four steps is
-the cost of making documents of it (the aim: at most 0.5 s of CPU per commune).
+the cost of making documents of it (the aim: at most 0.2 s of CPU per commune).
 
     .venv/bin/python benchmarks/bench_report.py [--communes 5] [--engine inprocess|kernel]
         [--pdf-runs 10]   # also Nam Chính 2022's PDF: the first in the process, then the
@@ -199,7 +199,7 @@ def main() -> None:
     above = [t - o for t, o in zip(total.cpu, own.cpu, strict=True)]
     print(
         f"CPU per commune, all four steps: {statistics.median(total.cpu):.2f} s, of which "
-        f"{statistics.median(above):.2f} s above the notebook's own work (medians; aim 0.5 s)"
+        f"{statistics.median(above):.2f} s above the notebook's own work (medians; aim 0.2 s)"
     )
 
     if args.pdf_runs:

@@ -8,11 +8,15 @@
   with reports per minute and peak memory of the scheduler and workers.
 
 With --forced, only this, in one run: the sample's forced year as a user types it (`cnscd run
---year 2022 --force --workers 2`, default engine and formats), per commune, against one bare
-`papermill` command-line run of a two-cell notebook.
+--year 2022 --force`, default engine and formats) with 2 workers and with 1, per commune, and
+the whole `cnscd run` again with nothing changed, each against one bare `papermill`
+command-line run of a two-cell notebook measured in the same run; wall and CPU (the command's
+whole process tree) side by side, since 2 workers against one papermill process is not the same
+number of processes. --post-merger adds the same for the sample's two merged 2025 units of real
+size.
 
     .venv/bin/python benchmarks/bench_run.py [--cluster-communes 0]
-    .venv/bin/python benchmarks/bench_run.py --forced
+    .venv/bin/python benchmarks/bench_run.py --forced [--post-merger]
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import argparse
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,7 +37,12 @@ from pipeline.core.config import Paths
 from pipeline.registry.tree import EXTRA_REGISTRY_NAME, communes_of_year
 from pipeline.running.documents import REPORT_NOTEBOOK
 from pipeline.running.runner import run_year
-from pipeline.sample import generate, sample_communes
+from pipeline.sample import (
+    POST_MERGER_YEAR,
+    generate,
+    post_merger_communes,
+    sample_communes,
+)
 from pipeline.writing.options import ReportOptions
 
 BIN = Path(sys.executable).parent
@@ -100,37 +110,66 @@ def plain_loop(raw: Path) -> float:
     return time.perf_counter() - started
 
 
-def forced_year(raw: Path) -> None:
+def children_cpu() -> float:
+    """CPU seconds of the finished child processes (and theirs, once waited for)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def timed(command: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Wall and CPU seconds of one command line (its whole process tree)."""
+    cpu, started = children_cpu(), time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    return time.perf_counter() - started, children_cpu() - cpu, done
+
+
+def bare_papermill(folder: Path, runs: int = 3) -> tuple[float, float]:
+    """The median wall and CPU seconds of a bare `papermill` run of a two-cell notebook."""
     import nbformat
 
-    paths = Paths.under(Path(tempfile.mkdtemp(prefix="cnscd-run-forced-")))
-    shutil.copytree(raw, paths.raw)
-    command = [str(BIN / "cnscd"), "--data-dir", str(paths.base), "run", "--year", "2022"]
-    subprocess.run(command, check=True, capture_output=True)  # cleaned once, as a user has
-    started = time.perf_counter()
-    done = subprocess.run([*command, "--force", "--workers", "2"], capture_output=True, text=True)
-    forced = time.perf_counter() - started
-    two_cells = paths.base / "two-cells.ipynb"
+    two_cells = folder / "two-cells.ipynb"
     notebook = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("x + 1")]
     )
     notebook.cells[0].metadata["tags"] = ["parameters"]
     notebook.metadata["kernelspec"] = {"name": "python3", "language": "python"}
     nbformat.write(notebook, two_cells)
-    started = time.perf_counter()
-    subprocess.run(
-        [str(BIN / "papermill"), "--no-progress-bar", str(two_cells), str(paths.base / "o.ipynb")],
-        check=True,
-        capture_output=True,
-    )
-    bare = time.perf_counter() - started
-    count = len(sample_communes(2022))
-    summary = [line for line in done.stdout.splitlines() if line.startswith("2022:")]
+    command = [str(BIN / "papermill"), "--no-progress-bar", str(two_cells), str(folder / "o.ipynb")]
+    measured = [timed(command)[:2] for _ in range(runs)]
+    return statistics.median(w for w, _ in measured), statistics.median(c for _, c in measured)
+
+
+def forced_year(raw: Path, year: int, count: int, label: str, reruns: int = 3) -> None:
+    """The year as a user types it, forced with 2 workers and with 1, and run again unchanged,
+    each against a bare papermill run measured in the same run: wall and CPU ratios."""
+    paths = Paths.under(Path(tempfile.mkdtemp(prefix="cnscd-run-forced-")))
+    shutil.copytree(raw, paths.raw)
+    command = [str(BIN / "cnscd"), "--data-dir", str(paths.base), "run", "--year", str(year)]
+    first = subprocess.run(command, capture_output=True, text=True)  # cleaned once, as a user has
+    assert first.returncode == 0, first.stderr[-500:]
+    bare_wall, bare_cpu = bare_papermill(paths.base)
     print(
-        f"sample district, forced year (cnscd run --year 2022 --force --workers 2): {forced:.1f} s"
-        f" for {count} communes = {forced / count:.2f} s per commune; one bare papermill run of a"
-        f" two-cell notebook {bare:.2f} s; ratio {forced / count / bare:.2f}x (aim <= 0.30x)"
-        f"  [{summary[-1] if summary else done.stderr[-300:]}]"
+        f"{label}, {count} communes, {os.cpu_count()} cores; one bare papermill run of a two-cell"
+        f" notebook: {bare_wall:.2f} s wall, {bare_cpu:.2f} s CPU (median of 3)"
+    )
+    for workers in (2, 1):
+        wall, cpu, done = timed([*command, "--force", "--workers", str(workers)])
+        assert done.returncode == 0, done.stderr[-500:]
+        print(
+            f"  forced year, --workers {workers}: {wall:.1f} s wall, {cpu:.1f} s CPU = "
+            f"{wall / count:.2f} s wall, {cpu / count:.2f} s CPU per commune; per commune / bare "
+            f"papermill: wall {wall / count / bare_wall:.2f}x, CPU {cpu / count / bare_cpu:.2f}x"
+            " (aim <= 0.30x)"
+        )
+    subprocess.run(command, capture_output=True, check=True)  # the record of an unchanged run
+    measured = [timed(command) for _ in range(reruns)]
+    said = measured[-1][2].stdout.strip().splitlines()
+    wall = statistics.median(w for w, _, _ in measured)
+    cpu = statistics.median(c for _, c, _ in measured)
+    print(
+        f"  unchanged re-run (the whole `cnscd run`, median of {reruns}): {wall:.2f} s wall, "
+        f"{cpu:.2f} s CPU; / bare papermill: wall {wall / bare_wall:.2f}x, CPU "
+        f"{cpu / bare_cpu:.2f}x (aim <= 0.60x, and <= 1 s)  [{said[0] if said else ''}]"
     )
 
 
@@ -183,11 +222,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cluster-communes", type=int, default=0)
     parser.add_argument("--forced", action="store_true", help="the forced year only")
+    parser.add_argument(
+        "--post-merger",
+        action="store_true",
+        help="with --forced: also the sample's two merged 2025 units of real size",
+    )
     args = parser.parse_args()
     raw = Path(tempfile.mkdtemp(prefix="cnscd-run-raw-"))
     generate(raw, years=(2022,))
     if args.forced:
-        forced_year(raw)
+        forced_year(raw, 2022, len(sample_communes(2022)), "sample district (Nam Sách) 2022")
+        if args.post_merger:
+            merged = Path(tempfile.mkdtemp(prefix="cnscd-run-raw-merged-"))
+            units = post_merger_communes()
+            generate(merged, years=(POST_MERGER_YEAR,), units=list(units))
+            label = f"post-merger size ({', '.join(c.name for c in units)}) {POST_MERGER_YEAR}"
+            forced_year(merged, POST_MERGER_YEAR, len(units), label)
         return
     kernel = ReportOptions(engine="kernel")
     one = timed_run(raw, "1w", workers=1, options=kernel)

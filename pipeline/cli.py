@@ -17,22 +17,13 @@ from typing import TYPE_CHECKING
 from pipeline.core.config import Paths
 from pipeline.core.errors import PipelineError, UnknownCommuneError
 from pipeline.core.textsafety import TerminalStream
-from pipeline.registry.tree import (
-    EXTRA_REGISTRY_NAME,
-    Commune,
-    Group,
-    communes_of_year,
-    default_group_key,
-    ended_during,
-    ended_named,
-    find_commune,
-    find_district,
-    find_named_group,
-    find_province,
-)
 
 if TYPE_CHECKING:
     from pipeline.reading.locate import Unclaimed
+    from pipeline.registry.tree import Commune, Group
+
+# The registry (and pandas under it) is imported by the commands that use it, not at start:
+# an unchanged `cnscd run` is decided without it (`pipeline.running.unchanged`).
 
 
 def _paths(args: argparse.Namespace) -> Paths:
@@ -40,6 +31,7 @@ def _paths(args: argparse.Namespace) -> Paths:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from pipeline.registry.tree import EXTRA_REGISTRY_NAME, find_commune
     from pipeline.sample import generate
 
     paths = _paths(args)
@@ -71,6 +63,13 @@ class Selection:
 
 
 def _groups(args: argparse.Namespace, paths: Paths, year: int) -> list[Group]:
+    from pipeline.registry.tree import (
+        EXTRA_REGISTRY_NAME,
+        find_district,
+        find_named_group,
+        find_province,
+    )
+
     extra = paths.raw / EXTRA_REGISTRY_NAME
     groups = [find_district(year, name, extra) for name in args.district or ()]
     groups += [find_province(year, name, extra) for name in args.province or ()]
@@ -87,6 +86,13 @@ def _select(args: argparse.Namespace, paths: Paths, year: int) -> Selection:
     `--province` and `--group` select groups, `--commune` single communes (within those groups
     when given). A name several communes share is taken as the one with a workbook."""
     from pipeline.reading.locate import claim_workbooks
+    from pipeline.registry.tree import (
+        EXTRA_REGISTRY_NAME,
+        communes_of_year,
+        default_group_key,
+        ended_during,
+        find_commune,
+    )
 
     extra = paths.raw / EXTRA_REGISTRY_NAME
     groups = _groups(args, paths, year)
@@ -150,19 +156,80 @@ def _templates_dir(args: argparse.Namespace) -> Path | None:
     return path
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.running.runner import run_and_compare, run_year
-    from pipeline.writing.options import ReportOptions
+def _run_request(args: argparse.Namespace, year: int, formats: tuple) -> dict:
+    """What a run of `year` was asked, as an unchanged re-run compares it
+    (`pipeline.running.unchanged`): everything that selects communes or changes a report; not
+    --workers, nor where the data folder is (its content is compared)."""
+    return {
+        "year": year,
+        **{name: getattr(args, name) for name in ("commune", "district", "province", "group")},
+        "formats": list(formats),
+        "engine": args.engine,
+        **{
+            name: str(Path(getattr(args, name)).resolve()) if getattr(args, name) else None
+            for name in ("settings", "templates")
+        },
+    }
 
+
+def _unchanged(args: argparse.Namespace, paths: Paths, formats: tuple) -> bool:
+    """Say so and return True when no year has changed since its recorded run, decided from
+    the stage records without the registry or pandas; never with --force or a scheduler."""
+    if args.force or args.scheduler:
+        return False
+    from pipeline.running.unchanged import replay
+
+    years = list(dict.fromkeys(args.year))
+    said = [replay(paths, year, _run_request(args, year, formats)) for year in years]
+    if any(lines is None for lines in said):
+        return False
+    for year, lines in zip(years, said, strict=True):
+        print(*lines, sep="\n")
+        print(f"index: {paths.outputs_year(year) / 'index.html'}")
+    return True
+
+
+def _remember(args: argparse.Namespace, paths: Paths, year: int, formats: tuple, selection):
+    """What a run of `year` does at its end, under the year's lock: record its state for an
+    unchanged re-run when every commune and comparison ended built or up to date."""
+
+    def after(runs: list, compared: dict) -> None:
+        from pipeline.running.unchanged import forget, remember
+
+        whole = (
+            not selection.unclaimed
+            and all(r.status in ("ok", "skipped") for r in runs)
+            and all(c.status in ("ok", "skipped") for c in compared.values())
+        )
+        if not whole:
+            forget(paths, year)
+            return
+        absent = f", {len(selection.missing)} without a workbook" if selection.missing else ""
+        compared_too = f" and {len(compared)} comparison(s)" if compared else ""
+        line = (
+            f"{year}: nothing changed since the last run: {len(runs)} commune report(s)"
+            f"{compared_too} up to date{absent} (--force rebuilds them)"
+        )
+        remember(paths, year, _run_request(args, year, formats), [line])
+
+    return after
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     paths = _paths(args)
-    failed = 0
-    selections = {year: _select(args, paths, year) for year in args.year}  # fail fast on names
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     unknown = set(formats) - {"html", "pdf", "docx"}
     if unknown or "html" not in formats:
         raise PipelineError(
             f"--formats takes html, and pdf or docx or both: html,pdf,docx (got {args.formats})"
         )
+    if _unchanged(args, paths, formats):
+        return 0
+    from pipeline.running.runner import run_and_compare, run_year
+    from pipeline.writing.options import ReportOptions
+
+    failed = 0
+    selections = {year: _select(args, paths, year) for year in args.year}  # fail fast on names
     options = ReportOptions(_settings_path(args), _templates_dir(args), formats, args.engine)
     scheduler = args.scheduler
     if scheduler:
@@ -189,6 +256,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "force": args.force,
             "scheduler": scheduler,
             "missing": selection.missing,
+            "after": _remember(args, paths, year, formats, selection),
         }
         if selection.groups:  # the groups selected, or each commune's district (or province)
             runs, compared = run_and_compare(
@@ -290,6 +358,7 @@ def _dmy(iso: str) -> str:
 
 def cmd_template(args: argparse.Namespace) -> int:
     from pipeline.reading.template import write_template
+    from pipeline.registry.tree import EXTRA_REGISTRY_NAME, ended_named, find_commune
 
     commune = None
     villages: list[str] = []
@@ -324,6 +393,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_collect(args: argparse.Namespace) -> int:
     from pipeline.reading.collect import collect, table
+    from pipeline.registry.tree import EXTRA_REGISTRY_NAME, communes_of_year
 
     paths = _paths(args)
     inbox = Path(args.inbox)
@@ -401,6 +471,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_communes(args: argparse.Namespace) -> int:
     from pipeline.registry.tree import (
+        EXTRA_REGISTRY_NAME,
         code_elsewhere,
         code_level,
         lineage_of,

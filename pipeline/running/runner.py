@@ -58,6 +58,7 @@ def run_year(
     force: bool = False,
     scheduler: str | None = None,
     missing: Sequence[Commune] = (),
+    after: Callable[[list[CommuneRun], dict[str, Produced]], object] | None = None,
 ) -> list[CommuneRun]:
     """Prepare, compute and report the selected communes; failures are recorded, not raised.
 
@@ -69,10 +70,14 @@ def run_year(
     when its own data or figures, its code, the district's settings or templates, package
     versions or parameters did; the run says why. `force` redoes everything. A run interrupted
     (Ctrl-C) records the communes it finished, writes the index and raises `Interrupted`.
+    `after(runs, {})` is called at the end, still under the year's lock.
     """
     with year_lock(paths.outputs_year(year)):
         _remove_temporaries(paths, year)
-        return _run_year(paths, year, communes, workers, echo, options, force, scheduler, missing)
+        runs = _run_year(paths, year, communes, workers, echo, options, force, scheduler, missing)
+        if after:
+            after(runs, {})
+        return runs
 
 
 def _remove_temporaries(paths: Paths, year: int) -> None:
@@ -90,9 +95,11 @@ def run_and_compare(
     force: bool = False,
     scheduler: str | None = None,
     missing: Sequence[Commune] = (),
+    after: Callable[[list[CommuneRun], dict[str, Produced]], object] | None = None,
 ) -> tuple[list[CommuneRun], dict[str, Produced]]:
     """`run_year`, then the groups' comparisons, under one lock of the year's outputs. The
-    index is written once, after both, and whatever stopped them (an error, Ctrl-C)."""
+    index is written once, after both, and whatever stopped them (an error, Ctrl-C); then
+    `after(runs, comparisons)`, still under the lock."""
     with year_lock(paths.outputs_year(year)):
         _remove_temporaries(paths, year)
         try:
@@ -108,9 +115,12 @@ def run_and_compare(
                 missing,
                 index=False,
             )
-            return runs, compare_groups(paths, year, groups, options, print, force)
+            compared = compare_groups(paths, year, groups, options, print, force)
         finally:
             write_year_index(paths, year)
+        if after:
+            after(runs, compared)
+        return runs, compared
 
 
 def prepare(*args, **kwargs) -> dict[str, str]:
