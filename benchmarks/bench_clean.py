@@ -1,5 +1,7 @@
 """Cleaning speed: a generated year of N communes (default 1,000: about 766,000 rows of all
-sheets, 510,000 of them activity rows).
+sheets, 510,000 of them activity rows), then, in the same run, a 2025 province of M merged
+communes at post-merger size (default 250, about 3,100 rows each: as many rows again; `--merged
+0` leaves it out).
 
 Prints rows per second end to end from the workbooks (reading included), the CPU time (the
 steady figure on a shared machine), the share of wall and CPU time spent reading (a separate
@@ -9,7 +11,8 @@ and reused.
 `--bombs` prints the time and peak memory of refusing the hostile workbooks of issue 19 (a sheet
 of 4 MB inflating to 4 GiB, one cell at XFD1048576), each read in a process of its own.
 
-    .venv/bin/python benchmarks/bench_clean.py [--communes 1000] [--workers 2] [--profile 100]
+    .venv/bin/python benchmarks/bench_clean.py [--communes 1000] [--merged 250] [--workers 2]
+    .venv/bin/python benchmarks/bench_clean.py --profile 100 [--merged 0]
     .venv/bin/python benchmarks/bench_clean.py --bombs
 """
 
@@ -32,12 +35,13 @@ from pipeline.ingest import read_workbook
 from pipeline.locate import find_workbook
 from pipeline.preparing import prepare_chunk, prepare_communes
 from pipeline.registry import EXTRA_REGISTRY_NAME, communes_of_year
-from pipeline.sample import generate
+from pipeline.sample import POST_MERGER_YEAR, generate
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--communes", type=int, default=1000)
+    parser.add_argument("--merged", type=int, default=250, metavar="M")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "cnscd-bench"))
     parser.add_argument("--profile", type=int, default=0, metavar="N")
@@ -47,13 +51,28 @@ def main() -> None:
         bombs(Path(args.cache) / "bombs")
         return
 
-    paths = Paths.under(Path(args.cache) / f"communes-{args.communes}")
-    year = 2022
+    runs = [("sample size", 2022, args.communes, False)]
+    if args.merged:
+        runs.append(("post-merger size", POST_MERGER_YEAR, args.merged, True))
+    for label, year, count, merged in runs:
+        paths, communes = cached(Path(args.cache), year, count, merged)
+        if args.profile:
+            profile(paths, year, communes[: args.profile])
+            continue
+        print(f"{label}: {count} generated communes, year {year}")
+        measure(paths, year, communes, args.workers)
+
+
+def cached(cache: Path, year: int, count: int, merged: bool) -> tuple[Paths, list]:
+    """The generated workbooks of `count` communes (merged ones of post-merger size), written
+    once into the cache folder, and the communes."""
+    paths = Paths.under(cache / (f"merged-{count}" if merged else f"communes-{count}"))
     if not (paths.raw_year(year) / "_planted.csv").exists():
         started = time.perf_counter()
-        generate(paths.raw, years=(year,), communes=args.communes, activity_rows=(400, 600))
+        rows = (400, 600)  # at sample size; merged communes have their own (REAL_SIZE)
+        generate(paths.raw, years=(year,), communes=count, activity_rows=rows, merged=merged)
         print(
-            f"generated {args.communes} workbooks in {time.perf_counter() - started:.1f} s "
+            f"generated {count} workbooks in {time.perf_counter() - started:.1f} s "
             f"(cached in {paths.raw})"
         )
     communes = [
@@ -61,23 +80,22 @@ def main() -> None:
         for c in communes_of_year(year, paths.raw / EXTRA_REGISTRY_NAME)
         if c.province_name == "Tỉnh Mẫu"
     ]  # the generated communes only
+    return paths, communes
 
-    if args.profile:
-        profile(paths, year, communes[: args.profile])
-        return
 
+def measure(paths: Paths, year: int, communes: list, workers: int) -> None:
     started, cpu_before = time.perf_counter(), _cpu()
-    prepared = prepare_communes(paths, year, communes, workers=args.workers)
+    prepared = prepare_communes(paths, year, communes, workers=workers)
     total, cpu = time.perf_counter() - started, _cpu() - cpu_before
     started, cpu_before = time.perf_counter(), _cpu()
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:  # reading alone, same pool size
+    with ProcessPoolExecutor(max_workers=workers) as pool:  # reading alone, same pool size
         list(
             pool.map(
                 read_only,
                 [paths] * len(communes),
                 [year] * len(communes),
                 communes,
-                chunksize=max(1, len(communes) // (4 * args.workers)),
+                chunksize=max(1, len(communes) // (4 * workers)),
             )
         )
     reading, reading_cpu = time.perf_counter() - started, _cpu() - cpu_before
@@ -89,23 +107,23 @@ def main() -> None:
     )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"communes            {len(prepared.codes)} ({len(prepared.problems)} not readable)")
-    print(f"rows (all sheets)   {rows:,} ({activity_rows:,} activity rows)")
-    print(f"wall time           {total:.2f} s with {args.workers} workers, reading and cleaning")
+    print(f"  communes            {len(prepared.codes)} ({len(prepared.problems)} not readable)")
+    print(f"  rows (all sheets)   {rows:,} ({activity_rows:,} activity rows)")
+    print(f"  wall time           {total:.2f} s with {workers} workers, reading and cleaning")
     print(
-        f"reading alone       {reading:.2f} s in a separate pass ({reading / total:.0%} of the "
+        f"  reading alone       {reading:.2f} s in a separate pass ({reading / total:.0%} of the "
         f"end-to-end time), {reading_cpu:.2f} s of CPU ({reading_cpu / cpu:.0%} of its CPU time)"
     )
-    print(f"rows per second     {rows / total:,.0f} end to end")
+    print(f"  rows per second     {rows / total:,.0f} end to end")
     print(
-        f"CPU time            {cpu:.2f} s (main and workers): {rows / cpu:,.0f} rows per "
-        f"CPU-second, {rows / (cpu / args.workers):,.0f} rows/s on {args.workers} idle cores"
+        f"  CPU time            {cpu:.2f} s (main and workers): {rows / cpu:,.0f} rows per "
+        f"CPU-second, {rows / (cpu / workers):,.0f} rows/s on {workers} idle cores"
     )
     print(
-        f"kept / fixes / rejected  {sum(len(t) for t in result.tables.values()):,} / "
+        f"  kept / fixes / rejected  {sum(len(t) for t in result.tables.values()):,} / "
         f"{len(result.fixes):,} / {len(result.rejected):,}"
     )
-    print(f"peak memory         {peak_mb:,.0f} MB (main), {children_mb:,.0f} MB (largest worker)")
+    print(f"  peak memory         {peak_mb:,.0f} MB (main), {children_mb:,.0f} MB (largest worker)")
 
 
 def profile(paths: Paths, year: int, communes: list) -> None:
