@@ -9,11 +9,14 @@ pass that only reads), and peak memory. The workbooks are generated once into a 
 and reused.
 `--profile N` prints where the time of reading and cleaning N communes in one process goes;
 `--bombs` prints the time and peak memory of refusing the hostile workbooks of issue 19 (a sheet
-of 4 MB inflating to 4 GiB, one cell at XFD1048576), each read in a process of its own.
+of 4 MB inflating to 4 GiB, one cell at XFD1048576), each read in a process of its own;
+`--readers N` the CPU per workbook of the readers one could use (python-calamine as the product
+calls it, fastexcel if installed, openpyxl read-only) over N of the cached workbooks of each size.
 
     .venv/bin/python benchmarks/bench_clean.py [--communes 1000] [--merged 250] [--workers 2]
     .venv/bin/python benchmarks/bench_clean.py --profile 100 [--merged 0]
     .venv/bin/python benchmarks/bench_clean.py --bombs
+    .venv/bin/python benchmarks/bench_clean.py --readers 20 [--communes 1000] [--merged 250]
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ import tempfile
 import time
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
+
+import python_calamine
 
 from pipeline.config import Paths
 from pipeline.ingest import read_workbook
@@ -46,6 +52,7 @@ def main() -> None:
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "cnscd-bench"))
     parser.add_argument("--profile", type=int, default=0, metavar="N")
     parser.add_argument("--bombs", action="store_true")
+    parser.add_argument("--readers", type=int, default=0, metavar="N")
     args = parser.parse_args()
     if args.bombs:
         bombs(Path(args.cache) / "bombs")
@@ -58,6 +65,10 @@ def main() -> None:
         paths, communes = cached(Path(args.cache), year, count, merged)
         if args.profile:
             profile(paths, year, communes[: args.profile])
+            continue
+        if args.readers:
+            print(f"{label}: {args.readers} workbooks, CPU per workbook (least of 3 passes)")
+            readers([find_workbook(paths.raw_year(year), c) for c in communes[: args.readers]])
             continue
         print(f"{label}: {count} generated communes, year {year}")
         measure(paths, year, communes, args.workers)
@@ -142,6 +153,52 @@ def profile(paths: Paths, year: int, communes: list) -> None:
     stats = pstats.Stats(profiler).strip_dirs()
     stats.sort_stats("tottime").print_stats(15)
     stats.sort_stats("cumulative").print_stats(25)
+
+
+def _calamine(path: Path) -> list:
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    return [book.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in book.sheet_names]
+
+
+def _fastexcel(path: Path, dtypes: str | None = None) -> list:
+    import fastexcel
+
+    book = fastexcel.read_excel(str(path))
+    kwargs = {"dtypes": dtypes} if dtypes else {}
+    return [book.load_sheet(n, header_row=None, **kwargs).to_arrow() for n in book.sheet_names]
+
+
+def _openpyxl(path: Path) -> list:
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        return [list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets]
+    finally:
+        book.close()
+
+
+def readers(paths: list[Path]) -> None:
+    """Every sheet of each workbook read whole by each reader: the least CPU of 3 passes."""
+    candidates = {
+        "python-calamine, to_python (the product's)": _calamine,
+        "fastexcel, Arrow, typed by column": _fastexcel,
+        "fastexcel, Arrow, every cell as text": partial(_fastexcel, dtypes="string"),
+        "openpyxl, read-only": _openpyxl,
+    }
+    for name, read in candidates.items():
+        try:
+            read(paths[0])  # imports, and a first file
+        except ImportError as exc:
+            print(f"  {name:45} not installed ({exc.name})")
+            continue
+        passes = []
+        for _ in range(3):
+            cpu = time.process_time()
+            for path in paths:
+                read(path)
+            passes.append(time.process_time() - cpu)
+        print(f"  {name:45} {min(passes) / len(paths) * 1000:7.1f} ms")
 
 
 def _bomb(path: Path, megabytes: int) -> Path:
