@@ -201,7 +201,7 @@ def _last_valued_row(xml: bytes) -> int:
     """The number of the last row holding a value (0 for none), looked for from the end: rows
     of formatting only at the end of a sheet are common, rows of values after them are not."""
     # In windows from the end, each twice the last: a sheet's last rows are read, not all its
-    # rows (listing every row start of a post-merger log was a tenth of the cleaning's CPU).
+    # rows (listing every row start cost 5 ms of a post-merger workbook's 140 ms of cleaning).
     following, high, window = len(xml), len(xml), _LAST_ROW_WINDOW
     while high > 0:
         low = max(0, high - window)
