@@ -1,12 +1,15 @@
-"""A year of N generated communes (default 1,000) through a real Dask cluster on this machine:
-`dask scheduler` and two `dask worker` processes (one thread each, loopback only) started here,
-the run sent to them as `cnscd run --scheduler tcp://127.0.0.1:PORT` does, on one data folder.
+"""A year of N generated communes (default 1,000, merged communes of a 2025 province at
+post-merger size: about 3,100 rows each) through a real Dask cluster on this machine: `dask
+scheduler` and two `dask worker` processes (one thread each, loopback only) started here, the run
+sent to them as `cnscd run --scheduler tcp://127.0.0.1:PORT` does, on one data folder.
+`--sample-size` makes them communes of 2022 at the sample's size instead.
 
 Prints the cleaning time (on the caller), the reports' wall time, reports per minute per core
 (from wall time, and from the workers' CPU time), the peak memory of each worker, and a
 projection for the country's 3,321 communes on N machines from those figures.
 
     .venv/bin/python benchmarks/bench_cluster.py [--communes 1000] [--formats html,pdf]
+        [--sample-size]
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import psutil
 from pipeline.core.config import ROOT, Paths
 from pipeline.registry.tree import EXTRA_REGISTRY_NAME, communes_of_year
 from pipeline.running.runner import run_year
-from pipeline.sample import generate
+from pipeline.sample import POST_MERGER_YEAR, generate
 from pipeline.writing.options import ReportOptions
 
 COUNTRY = 3321  # communes from 1 July 2025
@@ -61,17 +64,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--communes", type=int, default=1000)
     parser.add_argument("--formats", default="html,pdf")
+    parser.add_argument("--sample-size", action="store_true", help="2022 communes, sample size")
     args = parser.parse_args()
     formats = tuple(args.formats.split(","))
+    merged = not args.sample_size
+    year = POST_MERGER_YEAR if merged else 2022
 
     base = Path(tempfile.mkdtemp(prefix="cnscd-cluster-"))
     paths = Paths.under(base / "shared")
     started = time.perf_counter()
-    generate(paths.raw, years=(2022,), communes=args.communes, activity_rows=(300, 500))
-    print(f"generated {args.communes} workbooks in {time.perf_counter() - started:.0f} s")
+    rows = (300, 500)  # at sample size; merged communes have their own (REAL_SIZE)
+    generate(paths.raw, years=(year,), communes=args.communes, activity_rows=rows, merged=merged)
+    size = "merged communes at post-merger size" if merged else "communes at the sample's size"
+    print(
+        f"generated {args.communes} workbooks of {year}, {size}, in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     selected = [
         c
-        for c in communes_of_year(2022, paths.raw / EXTRA_REGISTRY_NAME)
+        for c in communes_of_year(year, paths.raw / EXTRA_REGISTRY_NAME)
         if c.province_name == "Tỉnh Mẫu"
     ]
 
@@ -101,7 +112,7 @@ def main() -> None:
                 for process in [scheduler, *workers]:
                     with contextlib.suppress(psutil.NoSuchProcess):
                         peak[process.pid] = max(peak[process.pid], process.memory_info().rss)
-                if not first_report and (paths.outputs_year(2022) / ".work").exists():
+                if not first_report and (paths.outputs_year(year) / ".work").exists():
                     first_report.append(time.perf_counter())
                 time.sleep(0.25)
 
@@ -112,7 +123,7 @@ def main() -> None:
         started = time.perf_counter()
         runs = run_year(
             paths,
-            2022,
+            year,
             selected,
             workers=WORKERS,
             echo=lines.append,

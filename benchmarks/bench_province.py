@@ -6,7 +6,12 @@
   (HTML only, as the loop makes no PDF), timed on the first `--loop-communes` communes and
   scaled to all of them (the whole loop would take as long as the rest together);
 - the province's comparison alone (notebook, HTML, landscape PDF, Excel), with its PDF's pages;
-- `cnscd run` again with nothing changed, the whole command.
+- `cnscd run` again with nothing changed, the whole command;
+- then a 2025 province of `--merged` communes at post-merger size (default 100, about 3,100 rows
+  each; 0 leaves it out): `cnscd run --province 99 --force --workers 2`, HTML and PDF.
+
+`--province-only` measures the two forced runs alone (no HTML-only run, loop, comparison or
+re-run).
 
 With --comparison-only, only the comparison: the year is prepared once (not timed), then
 `execute_comparison` is timed with the CPU time of each of its steps (notebook, report HTML,
@@ -15,7 +20,8 @@ notebook HTML, PDF, Excel); --profile N adds cProfile's N most costly lines.
 Wall time and CPU time (of this process's children: less sensitive to other work on a shared
 machine) are printed side by side. The workbooks are generated once into a cache folder and reused.
 
-    .venv/bin/python benchmarks/bench_province.py [--communes 235] [--loop-communes 20]
+    .venv/bin/python benchmarks/bench_province.py [--communes 235] [--merged 100]
+    .venv/bin/python benchmarks/bench_province.py --province-only [--communes 235] [--merged 100]
     .venv/bin/python benchmarks/bench_province.py --comparison-only [--repeat 3] [--profile 25]
 """
 
@@ -43,19 +49,23 @@ from pipeline.running import rendering
 from pipeline.running.computing import compute_year
 from pipeline.running.documents import execute_comparison
 from pipeline.running.preparing import prepare
-from pipeline.sample import generate
+from pipeline.sample import POST_MERGER_YEAR, generate
 from pipeline.writing import exports
 
 BIN = Path(sys.executable).parent
 YEAR = 2022
 PROVINCE = "99"  # the generated communes' province ("Tỉnh Mẫu")
+MERGED_YEAR = POST_MERGER_YEAR  # the province of merged communes: a year after the reform
 
 
-def cached_raw(cache: Path, communes: int) -> Path:
-    raw = Paths.under(cache / f"province-{communes}").raw
-    if not (raw / str(YEAR) / "_planted.csv").exists():
+def cached_raw(cache: Path, communes: int, merged: bool = False) -> Path:
+    """The raw folder of `communes` generated workbooks of YEAR (or, `merged`, of merged
+    communes at post-merger size in MERGED_YEAR), written once into the cache folder."""
+    raw = Paths.under(cache / f"{'merged-province' if merged else 'province'}-{communes}").raw
+    year = MERGED_YEAR if merged else YEAR
+    if not (raw / str(year) / "_planted.csv").exists():
         started = time.perf_counter()
-        generate(raw, years=(YEAR,), communes=communes)
+        generate(raw, years=(year,), communes=communes, merged=merged)
         print(f"generated {communes} workbooks in {time.perf_counter() - started:.0f} s ({raw})")
     return raw
 
@@ -73,17 +83,18 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def cnscd(paths: Paths, *args: str) -> tuple[float, float, str]:
+def cnscd(paths: Paths, *args: str, year: int = YEAR) -> tuple[float, float, str]:
     cpu = children_cpu()
     started = time.perf_counter()
     done = subprocess.run(
-        [str(BIN / "cnscd"), "--data-dir", str(paths.base), "run", "--year", str(YEAR), *args],
+        [str(BIN / "cnscd"), "--data-dir", str(paths.base), "run", "--year", str(year), *args],
         capture_output=True,
         text=True,
         env=os.environ,
     )
     elapsed = time.perf_counter() - started
-    lines = [line for line in done.stdout.splitlines() if line.startswith(f"{YEAR}:")]
+    lines = [line for line in done.stdout.splitlines() if line.startswith(f"{year}:")]
+    lines = [line for line in lines if " built, " in line] or lines  # the reports' summary
     summary = lines[-1] if lines else done.stdout[-300:] + done.stderr[-300:]
     return elapsed, children_cpu() - cpu, summary
 
@@ -170,6 +181,8 @@ def main() -> None:
     parser.add_argument("--loop-communes", type=int, default=10)
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "cnscd-bench"))
     parser.add_argument("--comparison-only", action="store_true")
+    parser.add_argument("--province-only", action="store_true", help="the forced runs alone")
+    parser.add_argument("--merged", type=int, default=100, help="merged communes (0: none)")
     parser.add_argument("--repeat", type=int, default=2, help="comparison runs (--comparison-only)")
     parser.add_argument("--profile", type=int, default=0, help="cProfile lines of the last run")
     args = parser.parse_args()
@@ -193,8 +206,12 @@ def main() -> None:
     wall, cpu, summary = cnscd(paths, "--province", PROVINCE, "--force", "--workers", "2")
     print(
         f"  cnscd run --province {PROVINCE} --force --workers 2 (HTML+PDF, comparison, index): "
-        f"{wall:6.1f} s, {cpu:6.1f} s CPU ({cpu / n:.2f} s per commune)  [{summary}]"
+        f"{wall:6.1f} s, {cpu:6.1f} s CPU; per commune {wall / n:.2f} s wall, {cpu / n:.2f} s "
+        f"CPU  [{summary}]"
     )
+    if args.province_only:
+        merged_province(Path(args.cache), args.merged)
+        return
     html_wall, html_cpu, summary = cnscd(
         fresh(raw, "html"), "--province", PROVINCE, "--force", "--workers", "2", "--formats", "html"
     )
@@ -228,6 +245,26 @@ def main() -> None:
     )
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"  peak memory of one process (the largest command or worker): {peak:,.0f} MB")
+    merged_province(Path(args.cache), args.merged)
+
+
+def merged_province(cache: Path, count: int) -> None:
+    """A province after the July 2025 reform: `count` merged communes at post-merger size,
+    forced, HTML and PDF, on 2 workers (the whole command, as above)."""
+    if not count:
+        return
+    raw = cached_raw(cache, count, merged=True)
+    wall, cpu, summary = cnscd(
+        fresh(raw, "merged"), "--province", PROVINCE, "--force", "--workers", "2", year=MERGED_YEAR
+    )
+    print(
+        f"{MERGED_YEAR} province of {count} merged communes at post-merger size, "
+        f"cnscd run --province {PROVINCE} --force --workers 2 (HTML+PDF, comparison, index): "
+        f"{wall:6.1f} s, {cpu:6.1f} s CPU; per commune {wall / count:.2f} s wall, "
+        f"{cpu / count:.2f} s CPU  [{summary}]"
+    )
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"  peak memory of one process so far (the largest command or worker): {peak:,.0f} MB")
 
 
 if __name__ == "__main__":

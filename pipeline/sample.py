@@ -66,6 +66,9 @@ LOG_TO_APRIL = ("10615", 2023)  # Hợp Tiến 2023: the log stops at the end of
 # Tân (three xã of Nam Sách), both of Thành phố Hải Phòng. `post_merger_communes` gives them.
 POST_MERGER = ("10525", "10642")
 POST_MERGER_YEAR = 2025
+# Codes of the made-up merged communes `generate(merged=True)` writes for benchmarks (the other
+# made-up communes' codes start with 9; the registry's have five digits).
+MERGED_SYNTHETIC = "8"
 NAM_CHINH_VILLAGES = (
     ("Bịch Đông", 1200),
     ("Bịch Tây", 1010),
@@ -213,7 +216,9 @@ def post_merger_communes() -> tuple[Commune, ...]:
 
 
 def size_of(commune: Commune) -> Size:
-    return REAL_SIZE if commune in post_merger_communes() else SAMPLE_SIZE
+    made_up = len(commune.code) == 6 and commune.code.startswith(MERGED_SYNTHETIC)
+    merged = made_up or commune in post_merger_communes()
+    return REAL_SIZE if merged else SAMPLE_SIZE
 
 
 def _levels(commune: Commune) -> tuple[str, str]:
@@ -843,8 +848,21 @@ def _fixed_zip_times(data: bytes) -> bytes:
     return fixed_zip(data, undated)
 
 
-def _synthetic_communes(count: int) -> list[Commune]:
-    """Communes beyond the sample district, for benchmarks: 20 to a district, made-up names."""
+def _synthetic_communes(count: int, merged: bool = False) -> list[Commune]:
+    """Communes beyond the sample district, for benchmarks: 20 to a district, made-up names; or,
+    `merged`, communes of a province after 01/07/2025 (no district), each of `REAL_SIZE`."""
+    if merged:
+        return [
+            Commune(
+                code=f"{MERGED_SYNTHETIC}{i:05d}",
+                name=f"{'Phường' if i % 4 == 0 else 'Xã'} Gộp {i:05d}",
+                district_code="",
+                district_name="",
+                province_code="99",
+                province_name="Tỉnh Mẫu",
+            )
+            for i in range(count)
+        ]
     communes = []
     for i in range(count):
         district = i // 20
@@ -929,11 +947,13 @@ def generate(
     activity_rows: tuple[int, int] = (300, 600),
     only: tuple[str, ...] = (),
     units: list[Commune] | None = None,
+    merged: bool = False,
 ) -> list[Path]:
     """Write the sample district's workbooks (or `communes` synthetic ones, or made-up data for
     the registry's `units`) for the years.
 
-    Returns the workbooks written. `only` limits the sample district to some commune slugs.
+    Returns the workbooks written. `only` limits the sample district to some commune slugs;
+    `merged` makes the `communes` synthetic ones merged communes of real size (`REAL_SIZE`).
     """
     written: list[Path] = []
     for year in years:
@@ -947,7 +967,7 @@ def generate(
         elif communes is None:
             specs = [(c, None, None) for c in sample_communes(year) if not only or c.slug in only]
         else:
-            specs = [(c, None, None) for c in _synthetic_communes(communes)]
+            specs = [(c, None, None) for c in _synthetic_communes(communes, merged)]
             _write_registry(raw_dir / EXTRA_REGISTRY_NAME, [c for c, _, _ in specs])
         planted_rows: list[dict[str, object]] = []
         for commune, villages, period in specs:

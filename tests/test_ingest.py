@@ -252,3 +252,27 @@ def test_limits_come_from_the_settings_and_a_district_may_change_them(tmp_path: 
     override = tmp_path / "settings.toml"
     override.write_text("[limits]\nmax_rows = 300000\n", encoding="utf-8")
     assert Limits.from_settings(load_settings(override)) == Limits(max_rows=300_000)
+
+
+def test_the_last_valued_row_is_found_behind_pages_of_formatted_rows() -> None:
+    """The grid limit's row count, looked for from the end in growing windows: right however
+    many formatting-only rows follow the last value, with or without row numbers."""
+    from pipeline.core.limits import _last_valued_row
+
+    def row(number: int | None, value: bool, prefix: str = "") -> str:
+        r = f' r="{number}"' if number is not None else ""
+        cell = f"<{prefix}c><{prefix}v>1</{prefix}v></{prefix}c>" if value else ""
+        return f'<{prefix}row{r} ht="15" customHeight="1">{cell}</{prefix}row>'
+
+    def sheet(rows: list[str]) -> bytes:
+        return ("<worksheet><sheetData>" + "".join(rows) + "</sheetData></worksheet>").encode()
+
+    valued = [row(n, True) for n in range(1, 5_001)]
+    formatted = [row(n, False) for n in range(5_001, 9_001)]  # about 180 KB of them
+    assert _last_valued_row(sheet(valued + formatted)) == 5_000
+    assert _last_valued_row(sheet(valued)) == 5_000
+    unnumbered = [row(None, True) for _ in range(1_234)] + [row(None, False)] * 4_000
+    assert _last_valued_row(sheet(unnumbered)) == 1_234
+    assert _last_valued_row(sheet([row(7, True, "x:"), row(8, False, "x:")])) == 7
+    assert _last_valued_row(sheet(formatted)) == 0
+    assert _last_valued_row(sheet([])) == 0

@@ -121,6 +121,22 @@ def test_the_post_merger_sample_is_of_real_size(post_merger: Paths) -> None:
     assert set(ward_sheets["Thành viên"]["Cấp tổ"]) == {"Phường", "Tổ dân phố"}
 
 
+def test_made_up_merged_communes_are_of_real_size(tmp_path) -> None:
+    """The benchmarks' province after the July 2025 reform: communes without a district, each
+    of a merged commune's size (what `generate(merged=True)` promises them)."""
+    written = generate(tmp_path, years=(2025,), communes=2, merged=True)
+    with open(tmp_path / "communes.csv", encoding="utf-8") as registry:
+        units = list(csv.DictReader(registry))
+    assert [u["district_code"] for u in units] == ["", ""]
+    assert [u["commune_name"].split()[0] for u in units] == ["Phường", "Xã"]
+    for path in written:
+        sheets = _sheets(path)
+        assert 25 <= len(sheets["Thôn"]) <= 60
+        assert 40_000 <= sheets["Thôn"]["Số dân"].sum() <= 120_000
+        assert 250 <= len(sheets["Thành viên"]) <= 600
+        assert len(sheets["Nhật ký hoạt động"]) >= 1_300
+
+
 def test_cleaning_and_indicators_keep_the_real_size_figures(post_merger: Paths) -> None:
     """What the workbook says is what the indicators say: population, villages, members and
     dossiers whole; people guided are the log's rows less exactly the rows planted as bad."""

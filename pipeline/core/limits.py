@@ -192,14 +192,31 @@ _ROW_NUMBER = re.compile(rb'\br="(\d+)"')
 def _last_valued_row(xml: bytes) -> int:
     """The number of the last row holding a value (0 for none), looked for from the end: rows
     of formatting only at the end of a sheet are common, rows of values after them are not."""
-    starts = [m.start() for m in _ROW_START.finditer(xml)]
-    for index in range(len(starts) - 1, -1, -1):
-        end = starts[index + 1] if index + 1 < len(starts) else len(xml)
-        if _VALUE.search(xml, starts[index], end):
-            tag = xml[starts[index] : xml.find(b">", starts[index]) + 1]
-            number = _ROW_NUMBER.search(tag)
-            return int(number.group(1)) if number else index + 1
+    # In windows from the end, each twice the last: a sheet's last rows are read, not all its
+    # rows (listing every row start cost 5 ms of a post-merger workbook's 140 ms of cleaning).
+    following, high, window = len(xml), len(xml), _LAST_ROW_WINDOW
+    while high > 0:
+        low = max(0, high - window)
+        starts = []
+        for match in _ROW_START.finditer(xml, low):
+            if match.start() >= high:  # looked at in the window before
+                break
+            starts.append(match.start())
+        ends = [*starts[1:], following] if starts else []
+        for start, end in reversed(list(zip(starts, ends, strict=True))):
+            if _VALUE.search(xml, start, end):
+                tag = xml[start : xml.find(b">", start) + 1]
+                number = _ROW_NUMBER.search(tag)
+                if number:
+                    return int(number.group(1))
+                return 1 + sum(1 for _ in _ROW_START.finditer(xml, 0, start))  # its position
+        if starts:
+            following = starts[0]
+        high, window = low, window * 2
     return 0
+
+
+_LAST_ROW_WINDOW = 64 * 1024  # bytes: a few hundred rows of an ordinary sheet
 
 
 def _grid_cell(xml: bytes, limits: Limits) -> str | None:

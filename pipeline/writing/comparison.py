@@ -333,11 +333,11 @@ def village_words_of(
             paths.processed_year(year) / "villages.parquet",
             filters=[("commune_code", "in", [c.code for c in communes])],
         )
+    by_code = dict(tuple(villages.groupby("commune_code", sort=False)))  # one pass, not N masks
     return {
         c.code: units.unit_words(c.kind, rows["village"], rows.get("village_kind", ()))
         for c in communes
-        for rows in [villages[villages["commune_code"] == c.code]]
-        if not rows.empty
+        if (rows := by_code.get(c.code)) is not None and not rows.empty
     }
 
 
