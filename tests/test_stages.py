@@ -352,3 +352,9 @@ def test_the_stored_records_hold_the_declared_reads(district_copy: Paths) -> Non
     folder = next(district_copy.outputs_year(2022).glob("10627-*"))
     status = json.loads((folder / "status.json").read_text("utf-8"))
     assert set(status["inputs"]) == set(nodes.REPORT.reads) | set(stages.code_inputs(nodes.REPORT))
+
+
+def test_the_runner_only_walks_the_nodes() -> None:
+    """Issue 28: the runner says in which order the nodes run and what is redone; the nodes'
+    declarations, the digests and each node's work live in their own modules."""
+    assert len((PACKAGE_DIR / "running" / "runner.py").read_text("utf-8").splitlines()) <= 350

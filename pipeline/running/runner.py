@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 
 import pandas as pd
@@ -138,12 +137,6 @@ def compute_year(*args, **kwargs) -> pd.DataFrame:
     return compute(*args, **kwargs)
 
 
-def _why_summary(reasons: dict[str, str]) -> str:
-    """ "3 (clean.py changed), 1 (the workbook changed)": how many, and why."""
-    counts = Counter(reasons.values())
-    return ", ".join(f"{n} ({reason})" for reason, n in counts.most_common())
-
-
 def _prepare_stage(
     paths: Paths,
     year: int,
@@ -186,7 +179,7 @@ def _prepare_stage(
                 reasons[commune.code] = stages.why(entry, wanted[commune.code])
     if not reasons:
         return {}, done, sources
-    say(f"{year}: cleaning {_why_summary(reasons)}")
+    say(f"{year}: cleaning {stages.why_summary(reasons)}")
     # Committed in two steps: the communes being cleaned leave the record first, so a run killed
     # while their tables are written never finds them up to date.
     for code_ in reasons:
@@ -298,7 +291,7 @@ def _run_year(
             reasons[commune.code] = reason
             todo.append((commune, provenance))
     if todo:
-        say(f"{year}: reports to build: {_why_summary(reasons)}")
+        say(f"{year}: reports to build: {stages.why_summary(reasons)}")
     progress = Progress(len(todo), echo=echo if echo is not print else None)
     interrupted = False
     try:

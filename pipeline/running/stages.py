@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections import Counter
 from functools import cache
 from pathlib import Path
 
@@ -188,6 +189,12 @@ def digest(value: object) -> str:
 
 def key_of(inputs: dict[str, str]) -> str:
     return digest(inputs)
+
+
+def why_summary(reasons: dict[str, str]) -> str:
+    """ "3 (reading/clean.py changed), 1 (workbook changed)": how many, and why."""
+    counts = Counter(reasons.values())
+    return ", ".join(f"{n} ({reason})" for reason, n in counts.most_common())
 
 
 def why(stored: dict[str, str] | None, inputs: dict[str, str]) -> str:
