@@ -342,3 +342,47 @@ def test_a_zalo_group_without_a_name_is_rejected_and_names_the_zalo_figures() ->
     rejected = log.frames()[1]
     assert set(rejected["reason_code"]) == {"missing_value"}
     assert (rejected["figure"] == contract.ZALO.name).all()
+
+
+def test_a_report_date_outside_its_year_is_blanked_and_logged() -> None:
+    """A new user's trial: the area (23,5) typed under "Ngày báo cáo" was read as an Excel serial
+    and the report was dated "ngày 22 tháng 01 năm 1900". A report on a year is dated in that
+    year or the next; any other date is blanked and logged, never printed."""
+    from pipeline.reading.clean import _Log, _report_date_of_its_year
+
+    table = pd.DataFrame(
+        {
+            "commune_code": ["1", "2", "3"],
+            "_file": ["a.xlsx"] * 3,
+            "_sheet": ["Thông tin xã"] * 3,
+            "_row": [2, 2, 2],
+            "report_date": pd.to_datetime(["1900-01-22", "2025-01-10", None]),
+        }
+    )
+    log = _Log()
+    _report_date_of_its_year(table, 2024, log)
+    assert table["report_date"].isna().tolist() == [True, False, True]
+    fixes = pd.concat(log.fixes)
+    assert fixes["kind"].tolist() == ["report_date_outside_year"]
+    assert fixes["commune_code"].tolist() == ["1"] and fixes["excel_row"].tolist() == [2]
+
+
+def test_a_report_number_written_with_its_symbol_is_read() -> None:
+    """A new user's trial: "12/BC-UBND" under "Số báo cáo" (as the report prints it) was blanked
+    as invalid and the report read "Số: /BC-UBND". The number is read and the symbol's removal
+    logged; another symbol (the report prints /BC-UBND) stays an invalid value."""
+    from pipeline.reading.clean import _Log, _report_number_without_symbol
+
+    table = pd.DataFrame(
+        {
+            "commune_code": ["1", "2", "3", "4"],
+            "_file": ["a.xlsx"] * 4,
+            "_sheet": ["Thông tin xã"] * 4,
+            "_row": [2, 2, 2, 2],
+            "report_number": ["12/BC-UBND", " 05 / bc-ubnd ", "7/BC-CNSCĐ", 9],
+        }
+    )
+    log = _Log()
+    _report_number_without_symbol(table, log)
+    assert table["report_number"].tolist() == ["12", "05", "7/BC-CNSCĐ", 9]
+    assert pd.concat(log.fixes)["kind"].tolist() == ["report_symbol_removed"] * 2

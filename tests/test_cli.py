@@ -155,3 +155,26 @@ def test_a_workbook_named_for_no_commune_is_pointed_out(tiny_district: Paths, tm
         "workbook not found in 2022/, but 'Xã Nam Chính (1).xlsx' there looks like this "
         "commune's: rename it 10627-nam-chinh.xlsx" in done.stdout
     ), done.stdout
+
+
+def test_a_workbook_named_with_the_commune_s_kind_is_its_own(tiny_district: Paths, tmp_path):
+    """A new user's trial: `03658-xa-chieng-co.xlsx` (the code, then the whole name with its
+    kind) was refused as "named for no commune" without the name expected. The code names the
+    commune; the name with or without its kind only confirms it. Another name still stops,
+    saying the name to use."""
+    import shutil
+
+    paths = Paths.under(tmp_path)
+    raw = paths.raw_year(2022)
+    raw.mkdir(parents=True)
+    shutil.copy(
+        tiny_district.raw_year(2022) / "10627-nam-chinh.xlsx", raw / "10627-xa-nam-chinh.xlsx"
+    )
+    done = cnscd("--data-dir", str(tmp_path), "check", "--year", "2022", "--commune", "10627")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "named for no commune" not in done.stderr
+    (raw / "10627-xa-nam-chinh.xlsx").rename(raw / "10627-nam-chanh.xlsx")
+    done = cnscd("--data-dir", str(tmp_path), "check", "--year", "2022", "--commune", "10627")
+    assert "10627 is Xã Nam Chính, not 10627-nam-chanh: name it 10627-nam-chinh.xlsx" in (
+        done.stderr
+    ), done.stderr

@@ -883,6 +883,30 @@ def _undated_in_predecessor_book(
 DATED_SHEETS = ("trainings", "activities", "results", "decisions")
 
 
+_REPORT_SYMBOL = re.compile(r"\s*(\d{1,4})\s*/\s*BC-UBND\s*", re.IGNORECASE)
+
+
+def _report_number_without_symbol(table: pd.DataFrame, log: _Log) -> None:
+    """ "12/BC-UBND", the number as the report prints it, is the number 12 (the report prints
+    the symbol itself); another symbol is left to be refused as a number."""
+    column = contract.COMMUNE.column("report_number")
+    raw = table[column.key]
+    found = raw.map(lambda v: _REPORT_SYMBOL.fullmatch(v) if isinstance(v, str) else None)
+    number = found.map(lambda m: m.group(1) if m else None)
+    log.fix(table, number.notna(), column.header, "report_symbol_removed", raw, number)
+    table[column.key] = raw.where(number.isna(), number)
+
+
+def _report_date_of_its_year(table: pd.DataFrame, year: int, log: _Log) -> None:
+    """A report on `year` is dated in that year or the next: another date (the area typed one
+    column off and read as an Excel serial, 1900) is blanked, logged, never printed."""
+    column = contract.COMMUNE.column("report_date")
+    dates = pd.to_datetime(table[column.key])
+    wrong = dates.notna() & ~dates.dt.year.between(year, year + 1)
+    log.fix(table, wrong, column.header, "report_date_outside_year", dates, dates.where(~wrong))
+    table[column.key] = dates.where(~wrong)
+
+
 def clean_sheet(
     sheet: contract.Sheet,
     raw: pd.DataFrame,
@@ -907,6 +931,9 @@ def clean_sheet(
     present = {c.key: _present(table[c.key], distinct[c.key]) for c in sheet.columns}
     blank = ~pd.concat(list(present.values()), axis=1).any(axis=1)
     _drop(log, table, reject, blank, "", "", contract.BLANK_ROW)
+    if sheet.key == "commune":
+        _report_number_without_symbol(table, log)
+        distinct["report_number"] = _factorize(table["report_number"])
     for column in sheet.columns:
         if column.kind == "text":
             table[column.key] = _clean_text(table, column, log, distinct[column.key])
@@ -925,6 +952,8 @@ def clean_sheet(
             bad = present[column.key] & months.isna()
             _drop(log, table, reject, bad, column.header, table[column.key], "invalid_month")
             table[column.key] = months.astype("Int64")
+    if sheet.key == "commune":
+        _report_date_of_its_year(table, year, log)
     if cutoffs:
         late = _after_change(sheet, table, cutoffs)
         _drop(log, table, reject, late, "", "", "after_change")

@@ -15,9 +15,15 @@ from pipeline.registry.tree import Commune
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")  # .xls is found only to be named for what it is
 
 
-def workbook_names(commune: Commune) -> tuple[str, str, str]:
-    """The names a commune's workbook may have, without suffix: slug, code, code-slug."""
-    return commune.slug, commune.code, commune.stem
+def workbook_names(commune: Commune) -> tuple[str, ...]:
+    """The names a commune's workbook may have, without suffix: slug, code, code-slug, and the
+    code with the whole name's slug (`03658-xa-chieng-co`: the code names the commune, the
+    name with or without its kind only confirms it)."""
+    return commune.slug, commune.code, commune.stem, f"{commune.code}-{_full_slug(commune)}"
+
+
+def _full_slug(commune: Commune) -> str:
+    return slugify(commune.name)
 
 
 def find_workbook(raw_year: Path, commune: Commune) -> Path:
@@ -161,16 +167,24 @@ def claim_workbooks(
         stem = entry.name if entry.is_dir() else entry.stem
         named = re.fullmatch(r"(\d{5,8})(?:-(.+))?", stem)
         here = by_code.get(named.group(1)) if named else None
-        earlier_only = here is None or (named is not None and named.group(2) != here.slug)
+        earlier_only = here is None or (
+            named is not None and named.group(2) not in (here.slug, _full_slug(here))
+        )
         if named and (named.group(1), named.group(2)) in earlier and earlier_only:
             continue  # a predecessor's workbook (not also a name of this year's commune)
         if named:
             commune = by_code.get(named.group(1))
             if commune is None:
                 unclaimed.append(Unclaimed(entry, None, f"no commune {named.group(1)} this year"))
-            elif named.group(2) and named.group(2) != commune.slug:
+            elif named.group(2) and named.group(2) not in (commune.slug, _full_slug(commune)):
+                suffix = entry.suffix if entry.is_file() else ""
                 unclaimed.append(
-                    Unclaimed(entry, commune, f"{commune.code} is {commune.name}, not {stem}")
+                    Unclaimed(
+                        entry,
+                        commune,
+                        f"{commune.code} is {commune.name}, not {stem}: name it "
+                        f"{commune.stem}{suffix}",
+                    )
                 )
             else:
                 claimed[commune.code] = commune
