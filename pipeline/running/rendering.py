@@ -89,8 +89,10 @@ def _exporter(code: bool):
 
     class _Exporter(HTMLExporter):
         """HTMLExporter without its last pass, which parses the whole page with BeautifulSoup to
-        add alt texts and tabindex attributes (most of the time of a notebook's HTML): the same
-        attributes are added to the markup the lab template writes."""
+        add alt texts and tabindex attributes: the same attributes are added to the markup the
+        lab template writes. nbconvert has no public switch for that pass, hence the two
+        private hooks below; the public exporter costs 525 ms of CPU for a post-merger
+        commune's notebook against 51 ms here (6 December 2026, Phường Hải Dương 2025)."""
 
         def from_notebook_node(self, nb, resources=None, **kw):
             from nbconvert.filters.highlight import Highlight2HTML
