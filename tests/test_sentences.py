@@ -293,7 +293,14 @@ CASES = [
         ],
         [],
     ),
-    ("target: not measured", {"vneid_share": None}, {}, [], ["chỉ tiêu quốc gia"]),
+    # Not measured: no verdict; sections II and III say the target cannot be judged.
+    (
+        "target: not measured",
+        {"vneid_share": None},
+        {},
+        ["Chưa có số liệu về tỷ lệ người trưởng thành có tài khoản định danh điện tử mức 2"],
+        ["đã đạt", "chưa đạt"],
+    ),
     # -- findings and the proposals that follow --------------------------------------------------
     (
         "smartphones: one, in a village team of a small commune",
@@ -1094,3 +1101,34 @@ def test_a_log_with_no_row_is_said_not_written() -> None:
     assert "chưa ghi lượt hướng dẫn nào" not in text
     text = _render_with_reasons(dict.fromkeys(log), dict.fromkeys(log, REJECTED))
     assert "Nhật ký hoạt động năm 2023 đã được ghi nhưng các dòng đều bị loại" in text
+
+
+def test_a_target_of_the_year_whose_figure_is_not_written_is_said_unjudged() -> None:
+    """A new user's trial (Đặc khu Côn Đảo 2025, no "Kết quả" of dossiers or accounts): the
+    year's national targets could not be judged and sections II and III said nothing of it.
+    A figure written but rejected is said by the lost-figures sentence, not this one."""
+    from pipeline.measuring.indicators import REJECTED
+
+    def render(values: dict, reasons: dict) -> str:
+        context = report_context(
+            NAM_CHINH, 2023, _tables(), {**BASE, **values}, load_settings(), reasons
+        ) | {"footer": ""}
+        text = re.sub(
+            r"\s+", " ", visible_text(render_report(context, {"services": "", "months": ""}))
+        )
+        return text[text.index("II. TỒN TẠI") : text.index("IV. PHƯƠNG HƯỚNG")]
+
+    unwritten = "tỷ lệ hồ sơ thủ tục hành chính được nộp trực tuyến"
+    text = render({}, {})
+    assert (
+        "Chưa có số liệu về tỷ lệ" in text
+        and unwritten in text
+        and "chưa đánh giá được việc thực hiện chỉ tiêu quốc gia năm 2023" in text
+    )
+    assert "theo dõi, thống kê số liệu về tỷ lệ" in text
+    text = render(
+        {"online_dossier_share": 62.0, "online_dossiers": 62.0, "all_dossiers": 100.0}, {}
+    )
+    assert unwritten not in text
+    text = render({}, {"online_dossier_share": REJECTED})
+    assert unwritten not in text

@@ -203,6 +203,20 @@ def lost_figure_sentences(
     return [in_words(sentence, words) if words else sentence]
 
 
+def unwritten_targets(
+    values: dict[str, float | None], reasons: dict[str, str], settings: dict, year: int
+) -> list[str]:
+    """What each national target of the report's year counts ("hồ sơ thủ tục hành chính được
+    nộp trực tuyến") whose share has no figure because it was not written: sections II and III
+    say the target cannot be judged. A figure written but rejected is `lost_figure_sentences`'s;
+    a reference target of another population is never judged."""
+    return [
+        target["text"]
+        for code, target in national_targets(settings, year).items()
+        if not target["reference"] and values.get(code) is None and reasons.get(code) != REJECTED
+    ]
+
+
 def pillar_order(values: dict[str, float | None] | None = None) -> list[str]:
     """The three pillars in their fixed order: a report that reorders them from year to year
     reads as if the programme changed. (Which one is weak is said in section II.)"""
@@ -470,6 +484,7 @@ def report_context(
         "rule_values": figures({c.rule.code: c.value for c in checks}),
         # Figures written but rejected at cleaning, and what they leave unjudged.
         "lost_figures": lost_figure_sentences(reasons, settings, words, year),
+        "unwritten_targets": unwritten_targets(values, reasons, settings, year),
         "pillars_next_year": pillar_order(values),
         "annex": annex,
         "previous": {},  # last year's values, where the indicator table has them
