@@ -401,6 +401,9 @@ class Audit:
     # The commune's own words for its level and villages ('cấp phường', 'khu phố', 'bản'): the
     # catalogue's names are written in them, as the report writes them.
     words: UnitWords
+    # What each target of the year whose share was not written counts: section II says it
+    # cannot be judged (`narrative.unwritten_targets`).
+    unwritten_targets: list[str]
 
 
 def build_audit(
@@ -419,6 +422,7 @@ def build_audit(
         k: (None if pd.isna(v) else float(v))
         for k, v in zip(mine["indicator"], mine["value"], strict=True)
     }
+    reasons = dict(zip(mine["indicator"], mine["missing_reason"], strict=True))
     villages = tables["villages"][tables["villages"]["commune_code"] == commune_code]
     words = narrative.commune_words(split_kind(commune_name)[0] or "Xã", villages)
     table = indicator_table(mine)
@@ -442,4 +446,5 @@ def build_audit(
         evidence=rows,
         totals=totals,
         words=words,
+        unwritten_targets=narrative.unwritten_targets(values, reasons, settings, year),
     )

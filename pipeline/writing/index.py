@@ -136,7 +136,8 @@ def index_rows(outputs_year: Path, indicators: pd.DataFrame | None) -> list[dict
                 # Figures written but rejected: the report prints none of them.
                 "lost_figures": lost.get(record["code"], []),
                 "links": links,
-                # Section II's sentences: one per rule that fired, one for rejected figures.
+                # Section II's sentences: one per rule that fired (the unjudged targets' included,
+                # `reviewing.save_evidence`), one for rejected figures.
                 "limitations": None
                 if limitations is None
                 else len(limitations) + bool(lost.get(record["code"])),

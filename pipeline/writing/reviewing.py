@@ -129,7 +129,9 @@ def save_evidence(audit: Audit, folder: str | Path = ".") -> dict[str, str]:
             name = evidence.evidence_csv_name(code)
             write_csv(rows.frame(), base / name)
             csvs[code] = name
+    # Section II's sentences the index counts: each rule that fired, and the unjudged targets'.
     fired = [r.rule for r in audit.rules.itertuples() if r.fired]
+    fired += ["unwritten_targets"] if audit.unwritten_targets else []
     summary = {"code": audit.code, "year": audit.year, "limitations": fired}
     (base / EVIDENCE_FOLDER).mkdir(parents=True, exist_ok=True)
     write_text(base / SUMMARY_FILE, json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
