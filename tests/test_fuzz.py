@@ -136,3 +136,11 @@ def test_cleaner_never_crashes_and_loses_nothing(data, drop) -> None:
     # nothing else of where it was read.
     columns = set(result.tables["activities"].columns)
     assert META[1] in columns and META[2] not in columns
+
+
+def test_a_partial_legacy_reading_is_not_taken() -> None:
+    """Hypothesis found "aµ" read as TCVN3 into "aà", which the next repair read as VNI into
+    "ầ": a repair that is not final. A reading is taken only when it leaves nothing
+    implausible."""
+    fixed, _ = repair_with_kind("aµ")
+    assert repair(fixed) == fixed

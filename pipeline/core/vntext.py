@@ -183,7 +183,9 @@ def detect_encoding(text: str) -> str:
     best, best_score = "unicode", (bad, -good)
     for name, decode in (("tcvn3", decode_tcvn3), ("vni", decode_vni)):
         g, b = _plausibility(decode(text))
-        if (b, -g) < best_score and b < bad:
+        # Only a reading that leaves nothing implausible: one that leaves some would be read
+        # again by the next repair ("aµ" -> "aà" -> "ầ"), and a repair must be final.
+        if b == 0 and (b, -g) < best_score:
             best, best_score = name, (b, -g)
     return best
 
