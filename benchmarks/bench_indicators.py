@@ -96,6 +96,7 @@ def synthetic_tables(communes: int, seed: int = 1) -> dict[str, pd.DataFrame]:
     tables["quality"] = pd.DataFrame(
         {
             "commune_code": names,
+            "sheet": contract.ACTIVITIES.name,
             "rows_read": 700,
             "rows_kept": 680,
             "rows_fixed": 60,

@@ -166,6 +166,52 @@ def _share(part: pd.Series, whole: pd.Series, scale: float = 100.0) -> pd.Series
     return part.reindex(whole.index).fillna(0) / whole * scale
 
 
+# Columns the catalogue derives from a sheet's own, for the rows it selects: the month of a date.
+DERIVED: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "_month": lambda table: table["date"].dt.month,
+}
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A figure that adds up rows of one sheet: counts them, or sums `sums` over them. The rows
+    are those whose `column` equals `value` (every row when no column is named), or where `where`
+    holds. Where `unknown` holds for any row of a commune, its figure is missing (a count that
+    leaves out blank answers would read as the whole). The one declaration of those rows: the
+    indicator computes from it and the reviewers' evidence lists it (`rows`)."""
+
+    sheet: str
+    column: str | None = None
+    value: object = None
+    sums: str | None = None
+    where: Callable[[pd.DataFrame, int], pd.Series] | None = None
+    unknown: Callable[[pd.DataFrame, int], pd.Series] | None = None
+
+    def rows(self, table: pd.DataFrame, year: int) -> pd.Series:
+        """Which rows of `table` (this sheet's rows, of any communes) the figure adds up."""
+        if self.where is not None:
+            return self.where(table, year)
+        if self.column is None:
+            return pd.Series(True, index=table.index)
+        column = table[self.column] if self.column in table else DERIVED[self.column](table)
+        return column.eq(self.value).fillna(False).astype(bool)
+
+    def __call__(self, i: Inputs) -> pd.Series:
+        """Per commune with at least one of the rows: their count, or the sum of `sums`."""
+        table = i[self.sheet]
+        if self.column is not None and self.where is None and self.unknown is None:
+            # A breakdown shares one pivot (service, channel, month…) with its siblings.
+            found = i.picked(self.sheet, self.column, self.value, self.sums)
+            return found[i.picked(self.sheet, self.column, self.value) > 0]
+        mask = None if self.column is None and self.where is None else self.rows(table, i.year)
+        found = _sum(table, self.sums, mask) if self.sums else _count(table, mask)
+        if self.unknown is None:
+            return found
+        blank = self.unknown(table, i.year).groupby(table["commune_code"]).any()
+        found = found.reindex(_count(table).index).fillna(0)
+        return found.where(~blank.reindex(found.index, fill_value=False))
+
+
 def _members_at(level: str) -> Callable[[Inputs], pd.Series]:
     return lambda i: i.picked("members", "team_level", level)
 
@@ -191,27 +237,6 @@ def _at_level(members: pd.DataFrame, level: str | None) -> pd.Series:
     return members["team_level"].eq(level).fillna(False).astype(bool)
 
 
-def _unless_unknown(table: pd.DataFrame, counted: pd.Series, unknown: pd.Series) -> pd.Series:
-    """The rows `counted` per commune of `table`; none where a row's answer is `unknown` (a
-    count that leaves out the blank answers would read as the whole)."""
-    counts = _count(table, counted).reindex(_count(table).index).fillna(0)
-    blank = unknown.groupby(table["commune_code"]).any()
-    return counts.where(~blank.reindex(counts.index, fill_value=False))
-
-
-def _unless_unknown_sum(table: pd.DataFrame, column: str) -> pd.Series:
-    """The sum of `column` per commune; none where a row leaves it blank (a partial sum)."""
-    blank = table[column].isna().groupby(table["commune_code"]).any()
-    summed = _sum(table, column)
-    return summed.where(~blank.reindex(summed.index, fill_value=False))
-
-
-def _without_smartphone(i: Inputs, level: str | None) -> pd.Series:
-    m = i["members"]
-    unknown = m["smartphone"].isna() & _at_level(m, level)
-    return _unless_unknown(m, without_smartphone(m, level), unknown)
-
-
 def without_smartphone(members: pd.DataFrame, level: str | None = None) -> pd.Series:
     """Rows of members who wrote 'Không' for a smartphone (of one level, or all)."""
     found = members["smartphone"].eq(False).fillna(False).astype(bool)
@@ -225,12 +250,6 @@ def _aged_leaders(i: Inputs, level: str | None) -> tuple[pd.Series, pd.Series]:
     m = i["members"]
     dated = leaders(m, level) & m["birth_year"].notna()
     return _count(m, aged_leaders(m, i.year, level)), _count(m, dated)
-
-
-def _aged_village_leaders(i: Inputs) -> pd.Series:
-    m = i["members"]
-    unknown = leaders(m, "Thôn") & m["birth_year"].isna()
-    return _unless_unknown(m, aged_leaders(m, i.year, "Thôn"), unknown)
 
 
 def village_unknown(members: pd.DataFrame) -> pd.Index:
@@ -300,10 +319,6 @@ def service_code(service: str) -> str:
     return _code("people_service", service)
 
 
-def _people(column: str, value: object) -> Callable[[Inputs], pd.Series]:
-    return lambda i: i.picked("activities", column, value, "people")
-
-
 def _latest(kind: str) -> Callable[[Inputs], pd.Series]:
     """A level reported month by month: each village's (or the commune-wide row's) latest
     month, summed; communes without a row of the kind have no value (not zero)."""
@@ -335,13 +350,18 @@ def _ratio(numerator: str, denominator: str) -> Callable[[Inputs], pd.Series]:
     )
 
 
-def _has_kind(kind: str) -> Callable[[Inputs], pd.Series]:
-    """A monthly count, only for communes that wrote at least one row of it."""
+def _without_smartphone(level: str | None) -> Tally:
+    """Members (of one level, or all) who wrote 'Không'; none where one of them left it blank."""
+    return Tally(
+        "members",
+        where=lambda m, year: without_smartphone(m, level),
+        unknown=lambda m, year: m["smartphone"].isna() & _at_level(m, level),
+    )
 
-    def compute(i: Inputs) -> pd.Series:
-        return _sum(i["results"], "value", i["results"]["indicator"] == kind)
 
-    return compute
+def _recorded(kind: str) -> Tally:
+    """A monthly count of the results sheet, only for communes that wrote at least one row of it."""
+    return Tally("results", "indicator", kind, "value")
 
 
 def _per_1000(compute: Callable[[Inputs], pd.Series], base: str) -> Callable[[Inputs], pd.Series]:
@@ -411,7 +431,7 @@ CATALOGUE: list[Indicator] = [
         ORGANISATION,
         "Số thành viên của tổ cấp xã.",
         ("members",),
-        _members_at("Xã"),
+        Tally("members", "team_level", "Xã"),
     ),
     Indicator(
         "teams_village",
@@ -443,7 +463,7 @@ CATALOGUE: list[Indicator] = [
         ORGANISATION,
         "Số thành viên của các tổ cấp thôn.",
         ("members",),
-        _members_at("Thôn"),
+        Tally("members", "team_level", "Thôn"),
     ),
     Indicator(
         "members_total",
@@ -453,7 +473,7 @@ CATALOGUE: list[Indicator] = [
         ORGANISATION,
         "Số thành viên của tất cả các tổ cấp xã và cấp thôn.",
         ("members",),
-        lambda i: i.members,
+        Tally("members"),
     ),
     Indicator(
         "village_team_coverage",
@@ -512,7 +532,7 @@ CATALOGUE: list[Indicator] = [
         ORGANISATION,
         "Số lớp tập huấn thành viên tổ được tham dự.",
         ("trainings",),
-        lambda i: _count(i["trainings"]),
+        Tally("trainings"),
     ),
     Indicator(
         "trainings_online",
@@ -522,7 +542,7 @@ CATALOGUE: list[Indicator] = [
         ORGANISATION,
         "Số lớp tập huấn theo hình thức trực tuyến.",
         ("trainings",),
-        lambda i: i.picked("trainings", "mode", "Trực tuyến"),
+        Tally("trainings", "mode", "Trực tuyến"),
     ),
     Indicator(
         "trainings_in_person",
@@ -532,7 +552,7 @@ CATALOGUE: list[Indicator] = [
         ORGANISATION,
         "Số lớp tập huấn theo hình thức trực tiếp.",
         ("trainings",),
-        lambda i: i.picked("trainings", "mode", "Trực tiếp"),
+        Tally("trainings", "mode", "Trực tiếp"),
     ),
     Indicator(
         "trained_share",
@@ -571,7 +591,7 @@ CATALOGUE: list[Indicator] = [
         "Số thành viên ghi 'Không' ở cột điện thoại thông minh; không có giá trị khi có thành "
         "viên chưa ghi có/không.",
         ("members",),
-        lambda i: _without_smartphone(i, None),
+        _without_smartphone(None),
         missing_text=UNANSWERED_SMARTPHONE,
     ),
     *(
@@ -584,7 +604,7 @@ CATALOGUE: list[Indicator] = [
             f"Số thành viên tổ cấp {word} ghi 'Không' ở cột điện thoại thông minh; không có giá "
             f"trị khi có thành viên tổ cấp {word} chưa ghi có/không.",
             ("members",),
-            lambda i, level=level: _without_smartphone(i, level),
+            _without_smartphone(level),
             missing_text=UNANSWERED_SMARTPHONE,
         )
         for suffix, level, word, word_en in (
@@ -614,7 +634,11 @@ CATALOGUE: list[Indicator] = [
         f"Số tổ trưởng tổ cấp thôn có tuổi trong năm báo cáo từ {contract.AGED_FROM} trở lên; "
         "không có giá trị khi có tổ trưởng tổ cấp thôn chưa ghi năm sinh.",
         ("members",),
-        _aged_village_leaders,
+        Tally(
+            "members",
+            where=lambda m, year: aged_leaders(m, year, "Thôn"),
+            unknown=lambda m, year: leaders(m, "Thôn") & m["birth_year"].isna(),
+        ),
         missing_text=UNWRITTEN_BIRTH_YEAR,
     ),
     Indicator(
@@ -625,7 +649,7 @@ CATALOGUE: list[Indicator] = [
         ORGANISATION,
         "Số văn bản chỉ đạo, quyết định liên quan tới tổ.",
         ("decisions",),
-        lambda i: _count(i["decisions"]),
+        Tally("decisions"),
     ),
     # -- activity -----------------------------------------------------------------------------
     Indicator(
@@ -636,7 +660,7 @@ CATALOGUE: list[Indicator] = [
         ORGANISATION,
         "Số dòng hoạt động được giữ lại trong nhật ký.",
         ("activities",),
-        lambda i: _count(i["activities"]),
+        Tally("activities"),
     ),
     Indicator(
         "people_guided",
@@ -646,7 +670,7 @@ CATALOGUE: list[Indicator] = [
         ORGANISATION,
         "Tổng số người được hướng dẫn trong nhật ký hoạt động.",
         ("activities",),
-        lambda i: i.people,
+        Tally("activities", sums="people"),
     ),
     Indicator(
         "log_first_month",
@@ -721,7 +745,7 @@ CATALOGUE += [
         pillar,
         f"Số người được hướng dẫn thuộc trụ cột {pillar.lower()}.",
         ("activities",),
-        _people("pillar", pillar),
+        Tally("activities", "pillar", pillar, "people"),
     )
     for pillar in contract.PILLARS
 ]
@@ -735,7 +759,9 @@ CATALOGUE += [
         f"Số người được hướng dẫn thuộc trụ cột {pillar.lower()} chia cho tổng số người "
         "được hướng dẫn, nhân 100.",
         ("activities",),
-        lambda i, pillar=pillar: _share(_people("pillar", pillar)(i), i.people),
+        lambda i, pillar=pillar: _share(
+            Tally("activities", "pillar", pillar, "people")(i), i.people
+        ),
         is_count=False,
         missing_text="không có hoạt động hướng dẫn",
     )
@@ -750,7 +776,7 @@ CATALOGUE += [
         pillar,
         f"Số người được hướng dẫn sử dụng {service}.",
         ("activities",),
-        _people("service", service),
+        Tally("activities", "service", service, "people"),
     )
     for service, pillar in contract.SERVICES.items()
 ]
@@ -763,7 +789,7 @@ CATALOGUE += [
         ORGANISATION,
         f"Số người được hướng dẫn theo hình thức '{channel}'.",
         ("activities",),
-        _people("channel", channel),
+        Tally("activities", "channel", channel, "people"),
     )
     for channel in contract.CHANNELS
 ]
@@ -776,7 +802,7 @@ CATALOGUE += [
         ORGANISATION,
         f"Số người được hướng dẫn trong tháng {month} của năm báo cáo.",
         ("activities",),
-        lambda i, month=month: i.picked("activities", "_month", month, "people"),
+        Tally("activities", "_month", month, "people"),
     )
     for month in range(1, 13)
 ]
@@ -824,7 +850,7 @@ for _kind, _code_name in contract.RESULT_KINDS.items():
             f"Tổng giá trị '{_kind}' trong bảng kết quả; không có giá trị khi không có dòng nào "
             "(đơn vị không theo dõi chỉ tiêu này, không phải bằng 0).",
             ("results",),
-            _has_kind(_kind),
+            _recorded(_kind),
             is_count=False,
             missing_text=NOT_RECORDED,
             level=True,
@@ -838,7 +864,7 @@ for _kind, _code_name in contract.RESULT_KINDS.items():
             f"Tổng giá trị '{_kind}' chia cho {'số hộ' if _base == 'households' else 'dân số'}"
             ", nhân 1.000.",
             ("results", "villages"),
-            _per_1000_of_recorded(_has_kind(_kind), _base),
+            _per_1000_of_recorded(_recorded(_kind), _base),
             is_count=False,
             missing_text="thiếu dữ liệu số hộ" if _base == "households" else NO_POPULATION,
             missing_with=_code_name,
@@ -856,7 +882,7 @@ CATALOGUE += [
         f"Tổng giá trị '{_KIND_OF['vneid_activated']}' trong bảng kết quả; không có giá trị "
         "khi không có dòng nào.",
         ("results",),
-        _has_kind(_KIND_OF["vneid_activated"]),
+        _recorded(_KIND_OF["vneid_activated"]),
         is_count=False,
         missing_text=NOT_RECORDED,
         level=True,
@@ -870,7 +896,7 @@ CATALOGUE += [
         f"Tổng giá trị '{_KIND_OF['all_dossiers']}' trong bảng kết quả (mẫu số của tỷ lệ hồ sơ "
         "trực tuyến); không có giá trị khi không có dòng nào.",
         ("results",),
-        _has_kind(_KIND_OF["all_dossiers"]),
+        _recorded(_KIND_OF["all_dossiers"]),
         is_count=False,
         level=True,
         missing_text="chưa ghi tổng số hồ sơ",
@@ -987,7 +1013,7 @@ CATALOGUE += [
         "Xã hội số",
         "Số nhóm Zalo của các tổ.",
         ("zalo",),
-        lambda i: _count(i["zalo"]),
+        Tally("zalo"),
     ),
     Indicator(
         "zalo_groups_commune",
@@ -997,7 +1023,7 @@ CATALOGUE += [
         "Xã hội số",
         "Số nhóm Zalo của tổ cấp xã.",
         ("zalo",),
-        lambda i: i.picked("zalo", "team_level", "Xã"),
+        Tally("zalo", "team_level", "Xã"),
     ),
     Indicator(
         "zalo_groups_village",
@@ -1007,7 +1033,7 @@ CATALOGUE += [
         "Xã hội số",
         "Số nhóm Zalo của các tổ cấp thôn.",
         ("zalo",),
-        lambda i: i.picked("zalo", "team_level", "Thôn"),
+        Tally("zalo", "team_level", "Thôn"),
     ),
     Indicator(
         "zalo_members",
@@ -1017,7 +1043,7 @@ CATALOGUE += [
         "Xã hội số",
         "Tổng số thành viên các nhóm Zalo; không có giá trị khi có nhóm chưa ghi số thành viên.",
         ("zalo",),
-        lambda i: _unless_unknown_sum(i["zalo"], "group_members"),
+        Tally("zalo", sums="group_members", unknown=lambda z, year: z["group_members"].isna()),
         missing_text="có nhóm chưa ghi số thành viên",
     ),
     # -- data quality -------------------------------------------------------------------------
@@ -1149,7 +1175,7 @@ def compute_indicators(
     without a sheet gets no value for indicators that need it, and the reason says so.
     """
     activities = tables["activities"]
-    tables = {**tables, "activities": activities.assign(_month=activities["date"].dt.month)}
+    tables = {**tables, "activities": activities.assign(_month=DERIVED["_month"](activities))}
     inputs = Inputs(tables, year)
     communes = pd.Index(sorted(present["commune_code"].unique()), name="commune_code")
     holders = {sheet: set(group) for sheet, group in present.groupby("sheet")["commune_code"]}

@@ -11,7 +11,6 @@ counted, never shown.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,13 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core import contract
-from pipeline.core.vntext import slugify
-from pipeline.measuring.indicators import (
-    CATALOGUE,
-    aged_leaders,
-    service_code,
-    without_smartphone,
-)
+from pipeline.measuring.indicators import CATALOGUE, Tally
 from pipeline.measuring.rules import check_rules
 from pipeline.measuring.settings import load_settings
 from pipeline.registry.tree import split_kind
@@ -58,65 +51,10 @@ SHOWN: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class RowsOf:
-    """The rows of a sheet an indicator adds up: counted (no `sums`) or summed over `sums`."""
-
-    sheet: str
-    select: Callable[[pd.DataFrame, int], pd.Series]
-    sums: str | None = None
-
-
-def _all(frame: pd.DataFrame, year: int) -> pd.Series:
-    return pd.Series(True, index=frame.index)
-
-
-def _equals(column: str, value: object) -> Callable[[pd.DataFrame, int], pd.Series]:
-    return lambda frame, year: frame[column].eq(value).fillna(False).astype(bool)
-
-
-def _row_evidence() -> dict[str, RowsOf]:
-    rows = {
-        "members_total": RowsOf("members", _all),
-        "members_commune": RowsOf("members", _equals("team_level", "Xã")),
-        "members_village": RowsOf("members", _equals("team_level", "Thôn")),
-        "members_without_smartphone": RowsOf("members", lambda f, y: without_smartphone(f)),
-        "members_without_smartphone_commune": RowsOf(
-            "members", lambda f, y: without_smartphone(f, "Xã")
-        ),
-        "members_without_smartphone_village": RowsOf(
-            "members", lambda f, y: without_smartphone(f, "Thôn")
-        ),
-        "village_leaders_aged_60": RowsOf("members", lambda f, y: aged_leaders(f, y, "Thôn")),
-        "trainings": RowsOf("trainings", _all),
-        "trainings_online": RowsOf("trainings", _equals("mode", "Trực tuyến")),
-        "trainings_in_person": RowsOf("trainings", _equals("mode", "Trực tiếp")),
-        "decisions": RowsOf("decisions", _all),
-        "sessions": RowsOf("activities", _all),
-        "people_guided": RowsOf("activities", _all, "people"),
-        "zalo_groups": RowsOf("zalo", _all),
-        "zalo_groups_commune": RowsOf("zalo", _equals("team_level", "Xã")),
-        "zalo_groups_village": RowsOf("zalo", _equals("team_level", "Thôn")),
-        "zalo_members": RowsOf("zalo", _all, "group_members"),
-    }
-    for code, pillar in narrative.PILLARS.items():
-        rows[f"people_{code}"] = RowsOf("activities", _equals("pillar", pillar), "people")
-    for service in contract.SERVICES:
-        rows[service_code(service)] = RowsOf("activities", _equals("service", service), "people")
-    for channel in contract.CHANNELS:
-        code = "people_channel_" + slugify(channel).replace("-", "_")
-        rows[code] = RowsOf("activities", _equals("channel", channel), "people")
-    for month in range(1, 13):
-        rows[f"people_month_{month:02d}"] = RowsOf(
-            "activities", lambda f, y, m=month: f["date"].dt.month.eq(m), "people"
-        )
-    for kind, code in contract.RESULT_KINDS.items():
-        if code != "all_dossiers":  # a total of blanks is missing, not zero: not a plain sum
-            rows[code] = RowsOf("results", _equals("indicator", kind), "value")
-    return rows
-
-
-ROW_EVIDENCE: dict[str, RowsOf] = _row_evidence()
+# The rows each counting indicator adds up, as the catalogue declares them (`Tally`).
+ROW_EVIDENCE: dict[str, Tally] = {
+    i.code: i.compute for i in CATALOGUE if isinstance(i.compute, Tally)
+}
 
 
 def workbook_hash(source: str) -> str:
@@ -350,7 +288,7 @@ def _evidence(
         found = ROW_EVIDENCE[code]
         frame = ordered[found.sheet]
         mask = (
-            found.select(frame, year).to_numpy(dtype=bool)
+            found.rows(frame, year).to_numpy(dtype=bool)
             if not frame.empty
             else np.zeros(0, dtype=bool)
         )
