@@ -2,7 +2,14 @@
 for 2025, two merged units of real size (`POST_MERGER`: tens of thousands of people, dozens of
 villages, hundreds of members).
 
-Deterministic for a seed. Nam Chính 2022 carries the facts of the real report in shared/seed.
+Deterministic for a seed. The demo's Nam Chính 2022 is drawn to look like the real report in
+shared/seed (20 commune members, 19 in 4 village teams, 01 + 4 Zalo groups, one online class,
+decisions 689/QĐ-UBND and 40/QĐ-UBND, signer Trần Văn Xuyến), and fills what the seed leaves out
+with made-up values (the villages, the roster, report number 05 of 05/3/2023). That is the demo's
+choice, so that its best-known commune reads like a real report; these constants are no source
+of the seed's facts and no test of them. The seed's facts are tested from `tests/fixtures/seed`
+(a workbook typed by hand from the report, `tests/test_seed_fixture.py`); the end-to-end test
+counts what a report must say from the workbooks written here, never from these constants.
 Every planted problem is written to `_planted.csv` beside the workbooks, the ground truth that
 the cleaning tests measure recall and precision against.
 """
@@ -54,6 +61,8 @@ PLANTED_COLUMNS = (
     "expected",
 )
 MESS_RATE = 0.03
+# The demo's Nam Chính: the constants that name it below are the demo's choice (see the module's
+# docstring), not the seed's facts, which are tested from tests/fixtures/seed.
 NAM_CHINH = "10627"
 # Communes of the sample district that show the cases a report must read right for:
 TOWN = "10606"  # Thị trấn Nam Sách: its units are tổ dân phố, named "Tổ dân phố số 1"…
@@ -69,6 +78,7 @@ POST_MERGER_YEAR = 2025
 # Codes of the made-up merged communes `generate(merged=True)` writes for benchmarks (the other
 # made-up communes' codes start with 9; the registry's have five digits).
 MERGED_SYNTHETIC = "8"
+# Made up: the seed names no village of Nam Chính (its "4 Tổ CNSCĐ cấp thôn" give the number).
 NAM_CHINH_VILLAGES = (
     ("Bịch Đông", 1200),
     ("Bịch Tây", 1010),
@@ -166,6 +176,8 @@ ACTIVITY_TEXT = {
     "Zalo": "Hướng dẫn tham gia nhóm Zalo của thôn",
 }
 SERVICE_WEIGHTS = (14, 6, 14, 8, 8, 18, 6, 10)
+# The province's decision as the seed cites it; every sample commune of Hải Dương carries it out
+# (the demo's choice; the seed's citation is tested from tests/fixtures/seed).
 PROVINCE_DECISION = (
     "689/QĐ-UBND",
     dt.date(2022, 3, 21),
@@ -310,7 +322,9 @@ def _villages(commune: Commune, rng: random.Random) -> list[tuple[str, int]]:
 def _member_rows(
     commune: Commune, year: int, villages: list[tuple[str, int]], rng: random.Random
 ) -> list[dict[str, object]]:
-    """Team rosters. Nam Chính 2022: 20 commune members, 19 village members in 4 teams."""
+    """Team rosters. The demo's Nam Chính: the seed's counts (20 commune members, 19 village
+    members in 4 teams) with made-up people; at least two village leaders over 60 and one
+    member without a smartphone, as the seed's section II says (the demo's choice)."""
     size = size_of(commune)
     if commune.code == NAM_CHINH:
         commune_size, village_sizes = 20, [5, 5, 5, 4]
@@ -369,8 +383,8 @@ def _member_rows(
 
 def _training_rows(commune: Commune, year: int, rng: random.Random) -> list[dict[str, object]]:
     district = f"UBND {in_sentence(commune.district_name or commune.province_name)}"
-    if commune.code == NAM_CHINH and year == 2022:
-        return [
+    if commune.code == NAM_CHINH and year == 2022:  # the seed's one online class by the district
+        return [  # its date, participants and wording are the demo's (the seed gives none)
             {
                 "date": dt.date(2022, 5, 12),
                 "mode": "Trực tuyến",
@@ -568,7 +582,7 @@ def _kept_in_life(commune: Commune, day: dt.date) -> dt.date:
 
 def _decision_rows(commune: Commune, year: int, rng: random.Random) -> list[dict[str, object]]:
     if year == 2022:
-        number, date = (
+        number, date = (  # the demo's Nam Chính: the seed's decision 40/QĐ-UBND of 25/4/2022
             (40, dt.date(2022, 4, 25))
             if commune.code == NAM_CHINH
             else (rng.randint(20, 90), dt.date(2022, 4, rng.randint(1, 28)))
@@ -630,6 +644,8 @@ def commune_sheets(
     size = size_of(commune)
     activity_rows = size.activity_rows or activity_rows
     members = _member_rows(commune, year, villages, year_rng)
+    # The demo's Nam Chính is signed by the seed's signer; its report number and day are made up
+    # (the seed's report has "Số:   /BC-UBND", "ngày   tháng 3 năm 2023"), as is its area.
     signer = "Trần Văn Xuyến" if commune.code == NAM_CHINH else _person(rng)[0]
     info = [
         {
@@ -655,7 +671,7 @@ def commune_sheets(
         for name, population in villages
     ]
     # The national frame's denominators and results: drawn apart, so that the rest of the
-    # workbook (and Nam Chính's seed facts) stays as it was.
+    # workbook (and the demo's Nam Chính) stays as it was.
     frame_rng = random.Random(f"{seed}-{commune.code}-{year}-frame")
     for row in village_rows:
         population = int(row["population"])  # type: ignore[call-overload]

@@ -12,7 +12,9 @@ def _sheets(path):
     return pd.read_excel(path, sheet_name=None, engine="openpyxl", dtype=object)
 
 
-def test_nam_chinh_2022_carries_the_seed_facts(tiny_district: Paths) -> None:
+def test_the_demos_nam_chinh_2022_looks_like_the_seed(tiny_district: Paths) -> None:
+    """The demo's choice (see pipeline/sample.py), not a test of the seed's facts: those are
+    tested from tests/fixtures/seed, in test_seed_fixture.py."""
     sheets = _sheets(tiny_district.raw_year(2022) / "10627-nam-chinh.xlsx")
     villages = sheets["Thôn"]["Tên thôn"].tolist()
     assert villages == ["Bịch Đông", "Bịch Tây", "An Thượng", "Hoàng Xá"]

@@ -133,6 +133,13 @@ SEED_FACTS = (
         "tuyến do UBND huyện tổ chức.",
     ),
     (
+        "I.1: Tại lớp tập huấn, các thành viên được giới thiệu, hướng dẫn sử dụng dịch vụ công "
+        "trực tuyến trên Cổng dịch vụ công và Hệ thống thông tin một cửa điện tử xã Nam Chính",
+        "Tại lớp tập huấn, các thành viên được phổ biến nội dung: giới thiệu, hướng dẫn sử dụng "
+        "dịch vụ công trực tuyến trên Cổng dịch vụ công và Hệ thống thông tin một cửa điện tử xã "
+        "Nam Chính.",
+    ),
+    (
         "II: Do mới được tham dự lớp tập huấn 01 lần bằng hình thức trực tuyến",
         "Do mới được tham dự lớp tập huấn 01 lần bằng hình thức trực tuyến",
     ),
