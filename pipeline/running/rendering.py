@@ -14,6 +14,7 @@ from functools import lru_cache
 from html import unescape
 from pathlib import Path
 
+from markupsafe import Markup
 from traitlets.config import Config
 
 from pipeline.core.config import NOTEBOOKS, TEMPLATES
@@ -80,49 +81,82 @@ _FOCUSABLE = re.compile(r'<div class="(jp-Cell-inputWrapper|[^"]*\bjp-OutputArea
 _IMAGE_WITHOUT_ALT = re.compile(r"<img (?![^>]*\balt=)")
 
 
-@lru_cache(maxsize=2)
-def _exporter(code: bool):
+class _Page:
     """One nbconvert exporter per process and kind, so its Jinja templates compile once (a
-    worker renders hundreds of notebooks)."""
-    from nbconvert import HTMLExporter
-    from nbconvert.exporters.templateexporter import TemplateExporter
+    worker renders hundreds of notebooks), driven through nbconvert's public API only.
 
-    class _Exporter(HTMLExporter):
-        """HTMLExporter without its last pass, which parses the whole page with BeautifulSoup to
-        add alt texts and tabindex attributes: the same attributes are added to the markup the
-        lab template writes. nbconvert has no public switch for that pass, hence the two
-        private hooks below; the public exporter costs 525 ms of CPU for a post-merger
-        commune's notebook against 51 ms here (6 December 2026, Phường Hải Dương 2025)."""
+    It is a `TemplateExporter` with our template (pipeline/templates/nbconvert/report: lab, with
+    no remote scripts), not an `HTMLExporter`: the latter's last pass parses the whole page with
+    BeautifulSoup to add alt texts and tabindex attributes, 525 ms of CPU for a post-merger
+    commune's notebook against 51 ms without it (6 December 2026, Phường Hải Dương 2025); the
+    same attributes are added here to the markup the lab template writes. The resources the lab
+    template asks for (its stylesheets, theme and language) are given with the notebook."""
 
-        def from_notebook_node(self, nb, resources=None, **kw):
-            from nbconvert.filters.highlight import Highlight2HTML
-            from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+    def __init__(self, code: bool) -> None:
+        from nbconvert.exporters import TemplateExporter
+        from nbconvert.filters import Highlight2HTML
 
-            language = nb.metadata.get("language_info", {})
-            lexer = language.get("pygments_lexer", language.get("name"))
-            resources = self._init_resources(resources)
-            self.register_filter(
-                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
-            )
-            self.register_filter(
-                "filter_data_type",
-                WidgetsDataTypeFilter(
-                    notebook_metadata=self._nb_metadata, parent=self, resources=resources
-                ),
-            )
-            html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-            html = _IMAGE_WITHOUT_ALT.sub(
-                '<img alt="No description has been provided for this image" ', html
-            )
-            return _FOCUSABLE.sub(r'<div class="\1" tabindex="0"', html), resources
+        class Exporter(TemplateExporter):
+            output_mimetype = "text/html"
 
-    return _Exporter(
-        template_name="report",  # pipeline/templates/nbconvert/report: lab, with no remote scripts
-        extra_template_basedirs=[str(TEMPLATES / "nbconvert")],
-        exclude_input=not code,
-        exclude_input_prompt=not code,
-        exclude_output_prompt=not code,
-    )
+            @property
+            def default_config(self) -> Config:
+                config = super().default_config.copy()
+                config.merge(_HTML_CONFIG)
+                return config
+
+            def default_filters(self):
+                yield from super().default_filters()
+                yield "highlight_code", Highlight2HTML(pygments_lexer="ipython3", parent=self)
+
+        self.exporter = Exporter(
+            template_name="report",
+            template_file="index.html.j2",
+            file_extension=".html",
+            extra_template_basedirs=[str(TEMPLATES / "nbconvert")],
+            exclude_input=not code,
+            exclude_input_prompt=not code,
+            exclude_output_prompt=not code,
+        )
+        stylesheets: dict[str, Markup] = {}
+
+        def include_css(name: str) -> Markup:  # a function: nbconvert deep-copies resources
+            if name not in stylesheets:
+                environment = self.exporter.environment
+                text = environment.loader.get_source(environment, name)[0]
+                stylesheets[name] = Markup(f'<style type="text/css">\n{text}</style>')
+            return stylesheets[name]
+
+        self.resources = {"include_css": include_css, "theme": "light", "language_code": "vi"}
+
+    def html(self, notebook) -> str:
+        html, _ = self.exporter.from_notebook_node(notebook, dict(self.resources))
+        html = _IMAGE_WITHOUT_ALT.sub(
+            '<img alt="No description has been provided for this image" ', html
+        )
+        return _FOCUSABLE.sub(r'<div class="\1" tabindex="0"', html)
+
+
+# What an HTML page shows of an output, best first (nbconvert's HTMLExporter's order).
+_HTML_CONFIG = Config(
+    {
+        "NbConvertBase": {
+            "display_data_priority": [
+                "text/html",
+                "text/markdown",
+                "image/svg+xml",
+                "image/png",
+                "image/jpeg",
+                "text/plain",
+            ]
+        }
+    }
+)
+
+
+@lru_cache(maxsize=2)
+def _page(code: bool) -> _Page:
+    return _Page(code)
 
 
 def render_html(notebook_path: Path, html_path: Path, title: str, code: bool = False) -> None:
@@ -135,7 +169,7 @@ def render_html(notebook_path: Path, html_path: Path, title: str, code: bool = F
     notebook.metadata["title"] = title
     if not code:
         notebook.cells = _report_cells(notebook.cells)
-    body, _ = _exporter(code).from_notebook_node(notebook)
+    body = _page(code).html(notebook)
     write_text(html_path, link_figures(body) if code else body)
 
 
