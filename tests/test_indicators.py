@@ -7,6 +7,7 @@ from pipeline.core import contract
 from pipeline.measuring.indicators import (
     CATALOGUE,
     EMPTY_LOG,
+    OUTSIDE_LOG,
     OWN_ROW_FIGURES,
     REJECTED,
     UNANSWERED_SMARTPHONE,
@@ -185,7 +186,8 @@ def test_figures_worked_out_by_hand(two_communes) -> None:
     assert a["people_service_cong_dich_vu_cong"] == 30
     assert a["people_service_zalo"] == 0
     assert a["people_channel_nhom_zalo"] == 30 and a["people_channel_truc_tiep"] == 10
-    assert a["people_month_03"] == 40 and a["people_month_04"] == 0
+    # The log's one month is March: April has no figure (not a zero), and says why.
+    assert a["people_month_03"] == 40 and a["people_month_04"] is None
     assert (a["upgrades_4g"], a["new_internet"]) == (7, 5)
     # A kind of result the commune wrote no row of is not tracked, not zero; its rate says so
     # (the commune's population is known).
@@ -565,3 +567,25 @@ def test_zalo_members_are_missing_when_a_group_s_number_is_not_written() -> None
     # No group at all: none of their members, a count of zero.
     tables["zalo"] = _table("zalo", [])
     assert values_of(compute_indicators(tables, 2022, present), "A")["zalo_members"] == 0
+
+
+def test_a_month_outside_the_log_has_no_figure_and_a_gap_inside_it_is_zero(two_communes) -> None:
+    """A log that runs from February to September, with nothing in May: May guided nobody (0),
+    January and October to December are not in the log (no figure, and the reason says so).
+    (Failed on the old code: October read 0 in indicators.parquet and the reviewers' notebook,
+    though the report said 'nhật ký không có tháng này'.)"""
+    rows = [
+        _activity(
+            "A", f"2022-{month:02d}-10", "Chính quyền số", "Cổng dịch vụ công", "Trực tiếp", 5
+        )
+        for month in (2, 3, 4, 6, 7, 8, 9)
+    ]
+    tables, present = two_communes
+    tables = {**tables, "activities": _table("activities", rows)}
+    out = compute_indicators(tables, 2022, present)
+    mine = out[out["commune_code"] == "A"].set_index("indicator")
+    assert mine.loc["people_month_05", "value"] == 0
+    assert mine.loc["people_month_09", "value"] == 5
+    for month in ("01", "10", "12"):
+        assert pd.isna(mine.loc[f"people_month_{month}", "value"])
+        assert mine.loc[f"people_month_{month}", "missing_reason"] == OUTSIDE_LOG

@@ -644,16 +644,19 @@ def test_a_deputy_signs_for_the_chairperson_as_decree_30_writes(title, lines) ->
 
 
 def test_months_after_a_log_that_stops_in_april_have_no_figure_in_the_annex() -> None:
-    months = {f"people_month_{m:02d}": (90.0 if m <= 4 else 0.0) for m in range(1, 13)}
+    months = {f"people_month_{m:02d}": (90.0 if m <= 4 else None) for m in range(1, 13)}
     april = {**BASE, **months, "log_first_month": 1.0, "log_last_month": 4.0, "log_months": 4.0}
-    context = report_context(NAM_CHINH, 2023, _tables(), april, load_settings()) | {"footer": ""}
+    # As the indicator table gives them (`compute_indicators`): no figure after April, and why.
+    unlogged = {f"people_month_{m:02d}": "nhật ký không có tháng này" for m in range(5, 13)}
+    context = report_context(NAM_CHINH, 2023, _tables(), april, load_settings(), unlogged)
+    context |= {"footer": ""}
     rows = {row["code"]: row for row in context["annex"]}
     assert rows["people_month_04"]["value"] == 90.0
     assert rows["people_month_05"]["value"] is None
     assert rows["people_month_12"]["reason"] == "nhật ký không có tháng này"
     text = re.sub(r"\s+", " ", visible_text(render_report(context, {"services": "", "months": ""})))
     assert "Người được hướng dẫn tháng 5 lượt người không có (nhật ký không có tháng này)" in text
-    year = {**BASE, **months}  # a whole year's log: May's zero is a zero
+    year = {**BASE, **months, "people_month_05": 0.0}  # a whole year's log: May's zero is a zero
     rows = {
         r["code"]: r
         for r in report_context(NAM_CHINH, 2023, _tables(), year, load_settings())["annex"]

@@ -793,6 +793,7 @@ CATALOGUE += [
     )
     for channel in contract.CHANNELS
 ]
+MONTHLY = {f"people_month_{month:02d}": month for month in range(1, 13)}
 CATALOGUE += [
     Indicator(
         f"people_month_{month:02d}",
@@ -800,7 +801,8 @@ CATALOGUE += [
         f"People guided in month {month}",
         "lượt người",
         ORGANISATION,
-        f"Số người được hướng dẫn trong tháng {month} của năm báo cáo.",
+        f"Số người được hướng dẫn trong tháng {month} của năm báo cáo; không có giá trị cho "
+        "tháng ngoài các tháng nhật ký bao quát.",
         ("activities",),
         Tally("activities", "_month", month, "people"),
     )
@@ -815,12 +817,6 @@ def logged_months(values: dict[str, float | None]) -> range:
     first = int(values.get("log_first_month") or 1)
     last = int(values.get("log_last_month") or 12)
     return range(first, last + 1)
-
-
-def months_outside_log(values: dict[str, float | None]) -> set[str]:
-    """The codes of the monthly figures (`people_month_05`…) for months the log does not cover."""
-    logged = logged_months(values)
-    return {f"people_month_{m:02d}" for m in range(1, 13) if m not in logged}
 
 
 _RESULT_PILLARS = {
@@ -1188,8 +1184,13 @@ def compute_indicators(
     }
     lost_rows = lost_figures(tables)
     lost_of = {code: set(rows) for code, rows in lost_rows.groupby("indicator")["commune_code"]}
-    log = _empty_log(tables, communes).to_numpy()
+    log = _empty_log(tables, communes).to_numpy()  # aligned on `communes`, as every array here
     log_rejected, log_unwritten = log == REJECTED, log == EMPTY_LOG
+    # A month before the log's first or after its last has no figure, not a zero (a log that
+    # stops in September says nothing of October).
+    span = tables["activities"].groupby("commune_code")["_month"].agg(["min", "max"])
+    span = span.reindex(communes)
+    first, last = span["min"].to_numpy(dtype="float64"), span["max"].to_numpy(dtype="float64")
     columns: list[tuple[np.ndarray, np.ndarray]] = []  # values and reasons, per indicator
     reasons: dict[str, np.ndarray] = {}
     lost: dict[str, np.ndarray] = {}
@@ -1200,8 +1201,13 @@ def compute_indicators(
             values = np.where(communes.isin(computed.index), values, 0.0)
         reason = np.where(np.isnan(values), indicator.missing_text, "").astype(object)
         if indicator.missing_with:
-            first = reasons[indicator.missing_with]
-            reason = np.where(~np.isnan(values) | (first == ""), reason, first)
+            earlier = reasons[indicator.missing_with]
+            reason = np.where(~np.isnan(values) | (earlier == ""), reason, earlier)
+        if indicator.code in MONTHLY:
+            month = MONTHLY[indicator.code]
+            outside = (month < first) | (month > last)  # False where the log has no row
+            values[outside] = np.nan
+            reason[outside] = OUTSIDE_LOG
         # A result kind with a rejected row is lost whole; a base only where it is missing (the
         # commune's own total may stand for a village's blanked cell); and all that uses them.
         gone = communes.isin(list(lost_of.get(indicator.code, ())))

@@ -33,13 +33,11 @@ from pipeline.measuring.indicators import (
     CATALOGUE,
     CATALOGUE_BY_CODE,
     EMPTY_LOG,
-    OUTSIDE_LOG,
     OWN_ROW_FIGURES,
     QUALITY,
     REJECTED,
     VILLAGE_NOT_WRITTEN,
     aged_leaders,
-    months_outside_log,
     service_code,
     without_smartphone,
 )
@@ -387,17 +385,14 @@ def report_context(
         f"{int(info['report_number']):02d}" if pd.notna(info["report_number"]) else "      "
     )
     trainings = tables["trainings"]
-    unlogged = months_outside_log(values)  # a log that stops in April has no May, not a zero
     annex = [
         {
             "code": i.code,
             "name": in_words(i.name_vi, words),
             "unit": in_words(i.unit, words),
             "pillar": i.pillar,
-            "value": None if i.code in unlogged else values.get(i.code),
-            "reason": OUTSIDE_LOG
-            if i.code in unlogged
-            else in_words(reasons.get(i.code, ""), words),
+            "value": values.get(i.code),
+            "reason": in_words(reasons.get(i.code, ""), words),
             "rejected": reasons.get(i.code) == REJECTED,
         }
         for i in CATALOGUE
