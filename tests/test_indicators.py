@@ -589,3 +589,46 @@ def test_a_month_outside_the_log_has_no_figure_and_a_gap_inside_it_is_zero(two_c
     for month in ("01", "10", "12"):
         assert pd.isna(mine.loc[f"people_month_{month}", "value"])
         assert mine.loc[f"people_month_{month}", "missing_reason"] == OUTSIDE_LOG
+
+
+def test_an_answer_written_and_blanked_by_cleaning_is_rejected_not_unwritten(two_communes):
+    """A smartphone answer 'chưa rõ' and a Zalo group's 'khoảng 200' are written, then blanked
+    by cleaning as unreadable: the figures they leave unknown read as rejected; an answer left
+    blank still reads as unwritten. (Failed on the old code: both said 'chưa ghi', as a new
+    user's trial found: "có nhóm chưa ghi số thành viên" of a group that wrote one.)"""
+    tables, present = two_communes
+    members = _table(
+        "members",
+        [
+            {**_member("A", "Xã", None, "Tổ trưởng", 1980), "_file": "a.xlsx", "_row": 2},
+            {**_member("A", "Thôn", "Đông", "Tổ viên", 1990, None), "_file": "a.xlsx", "_row": 3},
+            {**_member("B", "Thôn", "Bắc", "Tổ viên", 1990, None), "_file": "b.xlsx", "_row": 2},
+        ],
+    )
+    members["_file"], members["_row"] = ["a.xlsx", "a.xlsx", "b.xlsx"], [2, 3, 2]
+    zalo = _table("zalo", [{"commune_code": "A", "team_level": "Xã", "group_members": None}])
+    zalo["_file"], zalo["_row"] = "a.xlsx", 2
+    fixes = pd.DataFrame(
+        {
+            "commune_code": ["A", "A"],
+            "file": ["a.xlsx", "a.xlsx"],
+            "sheet": [contract.MEMBERS.name, contract.ZALO.name],
+            "excel_row": [3, 2],
+            "column": [
+                contract.MEMBERS.column("smartphone").header,
+                contract.ZALO.column("group_members").header,
+            ],
+            "kind": "invalid_value_blanked",
+            "raw": "",
+            "fixed": "",
+        }
+    )
+    tables = {**tables, "members": members, "zalo": zalo, "fixes": fixes}
+    present = pd.concat([present, pd.DataFrame({"commune_code": ["A"], "sheet": ["zalo"]})])
+    out = compute_indicators(tables, 2022, present).set_index(["commune_code", "indicator"])
+    reason = out["missing_reason"]
+    assert reason["A", "members_without_smartphone"] == REJECTED
+    assert reason["A", "members_without_smartphone_village"] == REJECTED
+    assert out.loc[("A", "members_without_smartphone_commune"), "value"] == 0  # answered
+    assert reason["A", "zalo_members"] == REJECTED
+    assert reason["B", "members_without_smartphone"] == UNANSWERED_SMARTPHONE  # left blank

@@ -144,20 +144,37 @@ def test_index_counts_limitations_and_links_the_input_section(built: Paths) -> N
 
 
 def test_every_evidence_list_adds_up_to_its_indicator(built: Paths) -> None:
+    """Each list adds up to its figure; a figure with no value (not written, rejected, unknown)
+    has its reason, which the notebook prints beside the list."""
     processed = built.processed_year(2022)
     indicators = pd.read_parquet(processed / "indicators.parquet")
     checked = 0
     for code in ("10627", "10645"):
         tables = store.read_commune(processed, code)
-        mine = indicators[indicators["commune_code"] == code].set_index("indicator")["value"]
+        mine = indicators[indicators["commune_code"] == code].set_index("indicator")
         for indicator in evidence.ROW_EVIDENCE:
-            if pd.isna(mine[indicator]):  # a result kind not written: no row to list
-                assert evidence.evidence_rows(tables, indicator, 2022).empty, (code, indicator)
+            if pd.isna(mine.loc[indicator, "value"]):
+                assert mine.loc[indicator, "missing_reason"], (code, indicator)
             else:
                 total = evidence.evidence_total(tables, indicator, 2022)
-                assert total == pytest.approx(mine[indicator]), (code, indicator)
+                assert total == pytest.approx(mine.loc[indicator, "value"]), (code, indicator)
             checked += 1
     assert checked == 2 * len(evidence.ROW_EVIDENCE)
+    audit = evidence.build_audit(
+        2022,
+        "10627",
+        "Xã Nam Chính",
+        store.read_commune(processed, "10627"),
+        indicators.assign(value=indicators["value"].where(indicators["indicator"] != "trainings")),
+        load_settings(),
+        {},
+        "",
+    )
+    lists = reviewing.evidence_rows(audit, {}).html
+    assert "chỉ số không có giá trị" in lists  # the figure blanked above: the list says so
+    # Its rule shows no value ("–"), not NaN (a float column made it NaN: a trial's page).
+    assert "NaN" not in reviewing.rules(audit).html
+    assert audit.rules.set_index("indicator").loc["trainings", "value"] is None
 
 
 def test_repairs_of_personal_columns_are_counted_never_shown() -> None:
@@ -313,6 +330,9 @@ def test_the_reviewers_tables_name_units_in_the_commune_s_own_words(built: Paths
     assert not any(village_word.search(n) for n in audit.rules["indicator_name"])
     lists = reviewing.evidence_rows(audit, {}).html
     assert "Thành viên tổ cấp tổ dân phố" in lists and "Thành viên tổ cấp thôn" not in lists
+    headers = lxml.html.fromstring(lists).xpath("//th/text()")
+    assert "Tổ dân phố" in headers and "Thôn" not in headers, headers
+    assert "Họp thôn" not in lists  # the channel, in the unit's words too
 
 
 def test_evidence_rows_say_the_units_own_words_and_yes_or_no() -> None:

@@ -176,16 +176,19 @@ DERIVED: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
 class Tally:
     """A figure that adds up rows of one sheet: counts them, or sums `sums` over them. The rows
     are those whose `column` equals `value` (every row when no column is named), or where `where`
-    holds. Where `unknown` holds for any row of a commune, its figure is missing (a count that
-    leaves out blank answers would read as the whole). The one declaration of those rows: the
-    indicator computes from it and the reviewers' evidence lists it (`rows`)."""
+    holds. Where a row of a commune leaves `blank_in` empty (among the rows `among` picks, by
+    default all), its figure is missing (a count that leaves out blank answers would read as
+    the whole); rejected, where cleaning blanked that cell (`lost_figures`). The one declaration
+    of those rows: the indicator computes from it and the reviewers' evidence lists it
+    (`rows`)."""
 
     sheet: str
     column: str | None = None
     value: object = None
     sums: str | None = None
     where: Callable[[pd.DataFrame, int], pd.Series] | None = None
-    unknown: Callable[[pd.DataFrame, int], pd.Series] | None = None
+    blank_in: str | None = None
+    among: Callable[[pd.DataFrame], pd.Series] | None = None
 
     def rows(self, table: pd.DataFrame, year: int) -> pd.Series:
         """Which rows of `table` (this sheet's rows, of any communes) the figure adds up."""
@@ -196,18 +199,24 @@ class Tally:
         column = table[self.column] if self.column in table else DERIVED[self.column](table)
         return column.eq(self.value).fillna(False).astype(bool)
 
+    def unknown(self, table: pd.DataFrame) -> pd.Series:
+        """The rows whose blank `blank_in` cell leaves the figure unknown."""
+        blank = table[self.blank_in].isna()
+        return blank if self.among is None else blank & self.among(table)
+
     def __call__(self, i: Inputs) -> pd.Series:
-        """Per commune with at least one of the rows: their count, or the sum of `sums`."""
+        """Per commune with at least one of the rows: their count, or the sum of `sums`; with
+        `blank_in`, per commune with any row of the sheet, missing where one is unknown."""
         table = i[self.sheet]
-        if self.column is not None and self.where is None and self.unknown is None:
+        if self.column is not None and self.where is None and self.blank_in is None:
             # A breakdown shares one pivot (service, channel, month…) with its siblings.
             found = i.picked(self.sheet, self.column, self.value, self.sums)
             return found[i.picked(self.sheet, self.column, self.value) > 0]
         mask = None if self.column is None and self.where is None else self.rows(table, i.year)
         found = _sum(table, self.sums, mask) if self.sums else _count(table, mask)
-        if self.unknown is None:
+        if self.blank_in is None:
             return found
-        blank = self.unknown(table, i.year).groupby(table["commune_code"]).any()
+        blank = self.unknown(table).groupby(table["commune_code"]).any()
         found = found.reindex(_count(table).index).fillna(0)
         return found.where(~blank.reindex(found.index, fill_value=False))
 
@@ -355,7 +364,8 @@ def _without_smartphone(level: str | None) -> Tally:
     return Tally(
         "members",
         where=lambda m, year: without_smartphone(m, level),
-        unknown=lambda m, year: m["smartphone"].isna() & _at_level(m, level),
+        blank_in="smartphone",
+        among=lambda m: _at_level(m, level),
     )
 
 
@@ -637,7 +647,8 @@ CATALOGUE: list[Indicator] = [
         Tally(
             "members",
             where=lambda m, year: aged_leaders(m, year, "Thôn"),
-            unknown=lambda m, year: leaders(m, "Thôn") & m["birth_year"].isna(),
+            blank_in="birth_year",
+            among=lambda m: leaders(m, "Thôn"),
         ),
         missing_text=UNWRITTEN_BIRTH_YEAR,
     ),
@@ -1039,7 +1050,7 @@ CATALOGUE += [
         "Xã hội số",
         "Tổng số thành viên các nhóm Zalo; không có giá trị khi có nhóm chưa ghi số thành viên.",
         ("zalo",),
-        Tally("zalo", sums="group_members", unknown=lambda z, year: z["group_members"].isna()),
+        Tally("zalo", sums="group_members", blank_in="group_members"),
         missing_text="có nhóm chưa ghi số thành viên",
     ),
     # -- data quality -------------------------------------------------------------------------
@@ -1122,16 +1133,43 @@ def lost_figures(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     fixes = tables.get("fixes")
     if fixes is not None and not fixes.empty:
         at = fixes["column"]
-        blanked = fixes["kind"].astype(str).str.endswith("_blanked") & at.isin(_BASE_HEADERS)
+        blanked = fixes["kind"].astype(str).str.endswith("_blanked")
+        base = blanked & at.isin(_BASE_HEADERS)
         found.append(
             pd.DataFrame(
                 {
-                    "commune_code": fixes.loc[blanked, "commune_code"],
-                    "indicator": at[blanked].map(_BASE_HEADERS),
+                    "commune_code": fixes.loc[base, "commune_code"],
+                    "indicator": at[base].map(_BASE_HEADERS),
                 }
             )
         )
+        found += _blanked_answers(tables, fixes[blanked])
     return pd.concat(found, ignore_index=True).drop_duplicates().reset_index(drop=True)
+
+
+def _blanked_answers(tables: dict[str, pd.DataFrame], blanked: pd.DataFrame) -> list[pd.DataFrame]:
+    """(commune_code, indicator) of the figures a blank answer leaves unknown (`Tally.blank_in`)
+    where that answer was written and blanked by cleaning (unreadable, out of bounds): the
+    figure was written, so it reads as rejected, not as unwritten."""
+    found = []
+    for indicator in CATALOGUE:
+        tally = indicator.compute
+        if not isinstance(tally, Tally) or tally.blank_in is None or tally.sheet not in tables:
+            continue
+        sheet = contract.SHEETS_BY_KEY[tally.sheet]
+        cells = blanked[
+            (blanked["sheet"] == sheet.name)
+            & (blanked["column"] == sheet.column(tally.blank_in).header)
+        ]
+        if cells.empty:
+            continue
+        table = tables[tally.sheet]
+        unknown = table.loc[tally.unknown(table), ["commune_code", "_file", "_row"]]
+        written = cells.rename(columns={"file": "_file", "excel_row": "_row"})
+        hit = unknown.merge(written[["commune_code", "_file", "_row"]].drop_duplicates())
+        codes = hit["commune_code"].unique()
+        found.append(pd.DataFrame({"commune_code": codes, "indicator": indicator.code}))
+    return found
 
 
 # Figures a rejected row takes whole, not only where they are missing.

@@ -94,7 +94,6 @@ class _Page:
 
     def __init__(self, code: bool) -> None:
         from nbconvert.exporters import TemplateExporter
-        from nbconvert.filters import Highlight2HTML
 
         class Exporter(TemplateExporter):
             output_mimetype = "text/html"
@@ -104,10 +103,6 @@ class _Page:
                 config = super().default_config.copy()
                 config.merge(_HTML_CONFIG)
                 return config
-
-            def default_filters(self):
-                yield from super().default_filters()
-                yield "highlight_code", Highlight2HTML(pygments_lexer="ipython3", parent=self)
 
         self.exporter = Exporter(
             template_name="report",
@@ -130,6 +125,12 @@ class _Page:
         self.resources = {"include_css": include_css, "theme": "light", "language_code": "vi"}
 
     def html(self, notebook) -> str:
+        from nbconvert.filters import Highlight2HTML
+
+        language = notebook.metadata.get("language_info", {})
+        lexer = language.get("pygments_lexer", language.get("name"))
+        code = Highlight2HTML(pygments_lexer=lexer, parent=self.exporter)
+        self.exporter.register_filter("highlight_code", code)  # the notebook's own language
         html, _ = self.exporter.from_notebook_node(notebook, dict(self.resources))
         html = _IMAGE_WITHOUT_ALT.sub(
             '<img alt="No description has been provided for this image" ', html
@@ -137,19 +138,25 @@ class _Page:
         return _FOCUSABLE.sub(r'<div class="\1" tabindex="0"', html)
 
 
-# What an HTML page shows of an output, best first (nbconvert's HTMLExporter's order).
+# HTMLExporter's own configuration: what an HTML page shows of an output, best first, and the
+# cell magics (%%bash…) highlighted in their language.
 _HTML_CONFIG = Config(
     {
         "NbConvertBase": {
             "display_data_priority": [
+                "application/vnd.jupyter.widget-view+json",
+                "application/javascript",
                 "text/html",
                 "text/markdown",
                 "image/svg+xml",
+                "text/vnd.mermaid",
+                "text/latex",
                 "image/png",
                 "image/jpeg",
                 "text/plain",
             ]
-        }
+        },
+        "HighlightMagicsPreprocessor": {"enabled": True},
     }
 )
 

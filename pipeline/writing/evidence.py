@@ -174,7 +174,7 @@ def rule_table(
     """The rules of sections II and III for one commune (`rules.check_rules`): the figure,
     the threshold, where the threshold comes from, and whether the rule fired."""
     names = {i.code: in_words(i.name_vi, words) if words else i.name_vi for i in CATALOGUE}
-    return pd.DataFrame(
+    table = pd.DataFrame(
         [
             {
                 "rule": c.rule.code,
@@ -194,6 +194,9 @@ def rule_table(
             for c in check_rules(values, settings, year)
         ]
     )
+    # A figure the commune has none of stays None (a float column would make it NaN).
+    table["value"] = table["value"].astype(object).where(table["value"].notna(), None)
+    return table
 
 
 @dataclass(frozen=True)
@@ -267,7 +270,9 @@ def _view(
             values = _levels(frame, words, villages)
         elif sheet.column(column).kind == "yesno":
             values = np.array([_YES_NO.get(v, v) for v in values], dtype=object)
-        out[sheet.column(column).header] = values
+        elif column == "channel":  # the vocabulary's "Họp thôn" is the commune's "Họp buôn"
+            values = np.array([v if pd.isna(v) else in_words(v, words) for v in values])
+        out[in_words(sheet.column(column).header, words)] = values
     return out
 
 

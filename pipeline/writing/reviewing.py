@@ -140,11 +140,13 @@ def save_evidence(audit: Audit, folder: str | Path = ".") -> dict[str, str]:
 
 def evidence_rows(audit: Audit, csvs: dict[str, str]) -> Shown:
     """The rows each counting indicator adds up, collapsed; long lists point to their CSV."""
-    values = {r.code: r.value for r in audit.indicators.itertuples() if r.code in audit.evidence}
+    shown = [r for r in audit.indicators.itertuples() if r.code in audit.evidence]
+    values = {r.code: r.value for r in shown}
+    reasons = {r.code: r.missing_reason for r in shown}  # why a figure has no value
     names = {
         code: in_words(CATALOGUE_BY_CODE[code].name_vi, audit.words) for code in audit.evidence
     }
-    return Shown(str(_macros().evidence(audit, names, values, csvs, EVIDENCE_SHOWN)))
+    return Shown(str(_macros().evidence(audit, names, values, reasons, csvs, EVIDENCE_SHOWN)))
 
 
 def chart_data(audit: Audit) -> Shown:
