@@ -632,3 +632,21 @@ def test_an_answer_written_and_blanked_by_cleaning_is_rejected_not_unwritten(two
     assert out.loc[("A", "members_without_smartphone_commune"), "value"] == 0  # answered
     assert reason["A", "zalo_members"] == REJECTED
     assert reason["B", "members_without_smartphone"] == UNANSWERED_SMARTPHONE  # left blank
+
+
+def test_the_log_rows_rejected_are_those_whose_people_are_not_counted(two_communes) -> None:
+    """A row of −15 people is left out of the people guided: counted; a blank row and a copy
+    are not (their people are counted once, or there are none)."""
+    tables, present = two_communes
+    on_log = contract.ACTIVITIES.name
+    rejected = pd.DataFrame(
+        {
+            "commune_code": ["A", "A", "A", "A"],
+            "sheet": [on_log, on_log, on_log, contract.RESULTS.name],
+            "reason_code": ["impossible_count", contract.BLANK_ROW, "duplicate_row", "bad"],
+            "figure": ["", "", "", ""],
+        }
+    )
+    out = compute_indicators({**tables, "rejected": rejected}, 2022, present)
+    assert values_of(out, "A")["log_rows_rejected"] == 1
+    assert values_of(out, "B")["log_rows_rejected"] == 0

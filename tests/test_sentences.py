@@ -1135,3 +1135,16 @@ def test_a_target_of_the_year_whose_figure_is_not_written_is_said_unjudged() -> 
     assert unwritten not in text
     text = render({}, {"online_dossier_share": REJECTED})
     assert unwritten not in text
+
+
+def test_the_log_s_figures_say_the_rows_rejected_they_leave_out() -> None:
+    """Section I's people guided is the kept rows' sum: it says the rejected rows it leaves out
+    (a trial's phường printed 4.999 sessions as the whole though a row of −15 was rejected), and
+    says nothing when none was."""
+    for rejected, said in ((1.0, True), (0.0, False)):
+        values = {**BASE, "log_rows_rejected": rejected}
+        context = report_context(NAM_CHINH, 2022, _tables(), values, load_settings())
+        text = visible_text(render_report(context | {"footer": ""}, {"services": "", "months": ""}))
+        text = re.sub(r"\s+", " ", text)
+        phrase = "(chưa gồm 01 dòng nhật ký không hợp lệ bị loại, xem danh sách dòng bị loại"
+        assert (phrase in text) is said

@@ -1100,6 +1100,21 @@ CATALOGUE += [
         is_count=False,
         missing_text="không có dòng nào",
     ),
+    Indicator(
+        "log_rows_rejected",
+        "Dòng nhật ký hoạt động bị loại",
+        "Activity log rows rejected",
+        "dòng",
+        QUALITY,
+        "Số dòng nhật ký hoạt động bị loại vì không hợp lệ (không kể dòng trống, dòng trùng): "
+        "số lượt hướng dẫn và số người được hướng dẫn không gồm các dòng này.",
+        (),
+        lambda i: (
+            _count(i["rejected"], _log_rows_lost(i["rejected"]))
+            if "rejected" in i.tables
+            else pd.Series(dtype="float64")
+        ),
+    ),
 ]
 CATALOGUE_BY_CODE = {i.code: i for i in CATALOGUE}
 CONTRACT_RESULT_CODES = frozenset(contract.ALL_RESULT_KINDS.values())
@@ -1170,6 +1185,13 @@ def _blanked_answers(tables: dict[str, pd.DataFrame], blanked: pd.DataFrame) -> 
         codes = hit["commune_code"].unique()
         found.append(pd.DataFrame({"commune_code": codes, "indicator": indicator.code}))
     return found
+
+
+def _log_rows_lost(rejected: pd.DataFrame) -> pd.Series:
+    """The rejected rows of the activity log whose people are not counted (not a blank row, a
+    copy, another book's months…)."""
+    on_log = rejected["sheet"].eq(contract.ACTIVITIES.name)
+    return on_log & ~rejected["reason_code"].isin(_NOT_LOST)
 
 
 # Figures a rejected row takes whole, not only where they are missing.
