@@ -149,7 +149,8 @@ def _column_figure(
     axes.set_ylabel(unit)
     axes.yaxis.set_major_formatter(VIETNAMESE_TICKS)
     axes.spines[["top", "right"]].set_visible(False)
-    axes.margins(y=0.15)
+    # Room above the tallest bar's label for the mark's words, which sit at the top.
+    axes.margins(y=0.15 if mark is None else 0.35)
     if mark is not None:
         axes.axvline(mark[0] - 0.5, color="#b22222", linestyle="--", linewidth=1)
         axes.annotate(
