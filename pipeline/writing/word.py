@@ -5,8 +5,10 @@ The text is not written twice: the template renders the HTML fragment once (the 
 it, the PDF prints it), and this module converts its small, known structure (the header block,
 headings, paragraphs, the signature block, the annex tables, the charts) into Word paragraphs
 and tables with real styles (Normal, Heading 1, Heading 2, Title, Subtitle, Table Grid), so an
-office that edits the report keeps its format. Charts come as PNG (`report.commune_chart_images`)
-by the name each figure carries (`data-chart`). The same fragment and images give the same bytes.
+office that edits the report keeps its format. Charts come as PNG (`chart_images`): each is the
+fragment's own SVG of it (the one the HTML shows and the PDF prints) drawn at print resolution,
+found by the name its figure carries (`data-chart`); no chart is drawn again for Word. The same
+fragment gives the same bytes.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ from docx.shared import Cm, Mm, Pt, RGBColor
 
 from pipeline.core.errors import PipelineError
 from pipeline.core.files import fixed_zip, write_atomically
-from pipeline.writing.pdf import SCREEN_ONLY  # the marks of what the printed report leaves out
+from pipeline.writing.pdf import (
+    SCREEN_ONLY,  # the marks of what the printed report leaves out
+    svg_png,
+)
 
 FONT = "Times New Roman"
 BODY_PT = 14
@@ -43,6 +48,9 @@ CELL_MARGIN_CM = 0.1
 # 6.0 cm) and the subject line.
 RULE_CM = {"issuer": 2.0, "motto": 6.0, "subject": 4.0}
 CHART_CM = 15.0
+PNG_PPI = 200  # the charts' print resolution
+# A named chart of the report fragment: its figure and the SVG inside it (`charts._figure_tag`).
+_NAMED_CHART = re.compile(r'<figure class="chart" data-chart="(\w+)">\s*(<svg\b.*?</svg>)', re.S)
 FIXED_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # document properties: no date of writing
 TABLE_TEXT = "Table Text"  # the paragraph style of table cells
 
@@ -426,6 +434,13 @@ def _data_table(document, table_element) -> None:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
             _add_runs(paragraph, list(_pieces(td, bold=td.tag == "th")))
     document.add_paragraph(style=TABLE_TEXT)  # room after the table, as in the HTML
+
+
+def chart_images(fragment: str) -> dict[str, bytes]:
+    """The fragment's charts as PNG at print resolution, by the name of each figure: the very
+    SVG the HTML shows and the PDF prints, drawn as pixels (nothing is measured or laid out
+    again, and no data is read)."""
+    return {name: svg_png(svg, PNG_PPI) for name, svg in _NAMED_CHART.findall(fragment)}
 
 
 def _figure(document, element, images: dict[str, bytes]) -> None:
