@@ -1,4 +1,5 @@
-"""Time per commune report (execute, HTML, notebook HTML, PDF) beside a bare papermill run.
+"""Time per commune report (execute, HTML, notebook HTML, PDF; and Word, made with
+`--formats ...,docx`) beside a bare papermill run.
 
 Both measured in the same run, through papermill's Python API, sequentially: the report with the
 chosen engine (default: the in-process engine, the run's default), the bare run with a real
@@ -7,7 +8,9 @@ less sensitive than wall time to other work on a shared machine).
 
 "The notebook's own work" is its code cells run with `exec` in a plain namespace, no papermill,
 no IPython, nothing displayed: what the computation itself costs. The rest of the four steps is
-the cost of making documents of it (the aim: at most 0.2 s of CPU per commune).
+the cost of making documents of it (the aim: at most 0.2 s of CPU per commune). The Word
+document is timed apart (its charts as PNG from the fragment's SVGs, then python-docx): it is
+not a default format, so it is not in the four steps' total.
 
     .venv/bin/python benchmarks/bench_report.py [--communes 5] [--engine inprocess|kernel]
         [--pdf-runs 10]   # also Nam Chính 2022's PDF: the first in the process, then the
@@ -43,6 +46,7 @@ from pipeline.sample import (
     sample_communes,
 )
 from pipeline.writing.pdf import write_pdf
+from pipeline.writing.word import chart_images, write_docx
 
 
 def cpu() -> float:
@@ -134,6 +138,7 @@ def main() -> None:
         {"engine_name": ENGINE_NAME} if args.engine == "inprocess" else {"config": _KERNEL_CONFIG}
     )
     bare, execute, html, notebook_html, pdf = Step(), Step(), Step(), Step(), Step()
+    word = Step()
     own = Step()
     fragments: dict[str, str] = {}
     for commune in communes:
@@ -172,6 +177,8 @@ def main() -> None:
         fragments[commune.slug] = fragment
         with pdf:
             write_pdf(fragment, visible_text(fragment), work / "report.pdf", "x")
+        with word:
+            write_docx(fragment, chart_images(fragment), work / "report.docx", "x")
 
     def show(label: str, step: Step) -> None:
         print(
@@ -195,6 +202,7 @@ def main() -> None:
     for steps in zip(execute.wall, html.wall, notebook_html.wall, pdf.wall, strict=True):
         total.wall.append(sum(steps))
     show("report: total", total)
+    show("report: Word (docx), apart", word)
     show("the notebook's own work (exec)", own)
     above = [t - o for t, o in zip(total.cpu, own.cpu, strict=True)]
     print(

@@ -95,6 +95,36 @@ def test_ranks_are_stable_for_ties_and_missing_is_not_zero() -> None:
     pd.testing.assert_frame_equal(result.table, again.table)
 
 
+def test_the_same_inputs_again_give_an_equal_comparison_the_caller_may_change(
+    monkeypatch,
+) -> None:
+    """A group's comparison is asked for three times (audit, report, workbook): made once, each
+    caller gets its own copy, and other figures are compared afresh."""
+    from pipeline.measuring import compare as module
+
+    made, real = [], module._compare
+    monkeypatch.setattr(module, "_compare", lambda *a: made.append(a) or real(*a))
+    monkeypatch.setattr(module, "_LAST", [])
+    communes = [_commune("1", "Xã Một"), _commune("2", "Xã Hai"), _commune("3", "Xã Ba")]
+    figures = {
+        "1": {"people_guided": 100, "members_total": 10},
+        "2": {"people_guided": 120, "members_total": 12},
+        "3": {"people_guided": 900, "members_total": 11},
+    }
+    first = compare(_indicators(figures), communes, 1.0)
+    assert first.outliers
+    first.outliers[0]["word"] = "changed by its caller"
+    first.table.loc[0, "name"] = "changed"
+    again = compare(_indicators(figures), communes, 1.0)  # a new reading of the same table
+    assert "word" not in again.outliers[0] and again.table.loc[0, "name"] == "Xã Một"
+    assert len(made) == 1
+    figures["3"]["people_guided"] = 130
+    other = compare(_indicators(figures), communes, 1.0)
+    assert other.totals["people_guided"] == 350 != again.totals["people_guided"]
+    assert compare(_indicators(figures), communes, 5.0).outliers == []
+    assert len(made) == 3
+
+
 def test_villages_without_a_team() -> None:
     villages = pd.DataFrame({"commune_code": ["1", "1", "2"], "village": ["A", "B", "C"]})
     members = pd.DataFrame(

@@ -6,6 +6,8 @@ A commune of the group with no data this year is shown as missing, never as zero
 
 from __future__ import annotations
 
+import copy
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -148,14 +150,49 @@ def is_additive(code: str) -> bool:
     return CATALOGUE_BY_CODE[code].additive
 
 
+# The last comparison made in this process, by the fingerprint of its inputs: a group's
+# comparison asks for the same one three times (the notebook's audit, its report, the Excel
+# workbook written beside it), each from its own reading of the indicator table.
+_LAST: list[tuple[tuple, Comparison]] = []
+
+
+def _fingerprint(
+    indicators: pd.DataFrame, communes: list[Commune], outlier_z: float | None
+) -> tuple | None:
+    """What a comparison is a function of: the indicator table's content (its columns, types,
+    index and every value), the communes in order, and the threshold. None when a value cannot
+    be hashed (then nothing is remembered)."""
+    try:
+        rows = pd.util.hash_pandas_object(indicators, index=True).to_numpy()
+    except TypeError:
+        return None
+    content = hashlib.sha256(rows.tobytes()).hexdigest()
+    columns = tuple((str(c), str(t)) for c, t in indicators.dtypes.items())
+    return (content, len(indicators), columns, tuple(communes), outlier_z)
+
+
 def compare(
     indicators: pd.DataFrame, communes: list[Commune], outlier_z: float | None = None
 ) -> Comparison:
     """The comparison of a group's communes for one year; a figure `outlier_z` standard
     deviations or more from the median is an outlier (settings: [comparison] outlier_z).
 
-    A commune listed twice (a named list may repeat a code) is one row, counted once.
+    A commune listed twice (a named list may repeat a code) is one row, counted once. The same
+    inputs again in this process give a copy of the comparison made the first time (the
+    caller may change its copy): the last one is remembered, by its inputs' fingerprint.
     """
+    key = _fingerprint(indicators, communes, outlier_z)
+    if key is not None and _LAST and _LAST[0][0] == key:
+        return copy.deepcopy(_LAST[0][1])
+    made = _compare(indicators, communes, outlier_z)
+    if key is not None:
+        _LAST[:] = [(key, copy.deepcopy(made))]
+    return made
+
+
+def _compare(
+    indicators: pd.DataFrame, communes: list[Commune], outlier_z: float | None
+) -> Comparison:
     if outlier_z is None:
         from pipeline.measuring.settings import load_settings
 

@@ -56,12 +56,11 @@ def execute_report(
     run = CommuneRun(commune)
     title = f"Báo cáo Tổ CNSCĐ {commune.name} năm {year}"
 
-    def word(fragment: str, path: Path, settings_file: str) -> None:
-        from pipeline.writing.report import commune_chart_images
-        from pipeline.writing.word import write_docx
+    def word(fragment: str, path: Path, _settings_file: str) -> None:
+        from pipeline.writing.word import chart_images, write_docx
 
-        images = commune_chart_images(year, commune.code, paths.base, settings_file or None)
-        write_docx(fragment, images, path, title)
+        # The charts are the fragment's own SVGs as PNG: not drawn again from the data.
+        write_docx(fragment, chart_images(fragment), path, title)
 
     done = execute_document(
         paths.output_dir(year, run.folder_name),

@@ -1,5 +1,5 @@
-"""Charts as inline SVG (vector in HTML and PDF) and as PNG at print resolution (Word), drawn
-from the same figure and byte-identical for the same data.
+"""Charts as inline SVG, drawn once per report: vector in the HTML and the PDF, and the Word
+report's picture (`word.chart_images` draws this SVG as PNG). Byte-identical for the same data.
 
 The SVG keeps its text as text (`svg.fonttype: none`), in DejaVu Serif, the font matplotlib
 measures it with (the PDF embeds matplotlib's own copy: `pdf.chart_fonts`). As text the SVG is a
@@ -27,20 +27,8 @@ _STYLE = {
 }
 
 
-PNG_DPI = 200  # print resolution for the Word report
-
-
 # Axis ticks as the bars' labels and the text write figures: 1.000, 1.250 (not 1000, 1250).
 VIETNAMESE_TICKS = FuncFormatter(lambda value, _: number(value))
-
-
-def _png(figure: Figure) -> bytes:
-    """The figure as PNG, with no software or date stamp, so the same data gives the same bytes."""
-    buffer = io.BytesIO()
-    figure.savefig(
-        buffer, format="png", dpi=PNG_DPI, bbox_inches="tight", metadata={"Software": None}
-    )
-    return buffer.getvalue()
 
 
 def _svg(figure: Figure) -> str:
@@ -66,18 +54,6 @@ def bar_chart(
     """Horizontal bars, largest on top, each labelled with its value; a target as a line."""
     with matplotlib.rc_context(_STYLE):
         return _figure_tag(_svg(_bar_figure(labels, values, title, unit, target)), name)
-
-
-def bar_png(
-    labels: list[str],
-    values: list[float],
-    title: str,
-    unit: str,
-    target: tuple[float, str] | None = None,
-) -> bytes:
-    """The same horizontal bars as `bar_chart`, as PNG."""
-    with matplotlib.rc_context(_STYLE):
-        return _png(_bar_figure(labels, values, title, unit, target))
 
 
 def _bar_figure(
@@ -128,14 +104,6 @@ def column_chart(
     line before one bar (a merger during the year) with its words."""
     with matplotlib.rc_context(_STYLE):
         return _figure_tag(_svg(_column_figure(labels, values, title, unit, mark)), name)
-
-
-def column_png(
-    labels: list[str], values: list[float], title: str, unit: str, mark: Mark = None
-) -> bytes:
-    """The same vertical bars as `column_chart`, as PNG."""
-    with matplotlib.rc_context(_STYLE):
-        return _png(_column_figure(labels, values, title, unit, mark))
 
 
 def _column_figure(

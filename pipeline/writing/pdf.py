@@ -130,9 +130,34 @@ def pdf_bytes(fragment: str, title: str, landscape: bool = False) -> bytes:
     font = resolve_font()
     source = typst_source(fragment).encode("utf-8")
     inputs = {"font": _family(font), "title": title, "landscape": "yes" if landscape else "no"}
+    return _typeset(source, inputs, str(font.parent))
+
+
+# A chart alone on a page of its own size, with no margin: its PNG (the Word report's picture).
+_CHART_PAGE = (
+    "#set page(width: {width}pt, height: {height}pt, margin: 0pt)\n"
+    '#image(bytes(sys.inputs.svg), format: "svg", width: 100%)\n'
+)
+_SVG_SIZE = re.compile(r'<svg\b[^>]*?\bwidth="([\d.]+)pt"[^>]*?\bheight="([\d.]+)pt"')
+
+
+def svg_png(svg: str, ppi: int) -> bytes:
+    """A chart's SVG (as matplotlib wrote it for the HTML and the PDF: text as text in DejaVu
+    Serif) as PNG at `ppi`, drawn by Typst from the same SVG: the chart is drawn once, and
+    its picture is the SVG's. The same SVG gives the same bytes."""
+    size = _SVG_SIZE.search(svg)
+    if size is None:
+        raise PipelineError("a chart's SVG has no size in points: it cannot be drawn as PNG")
+    source = _CHART_PAGE.format(width=size.group(1), height=size.group(2)).encode("utf-8")
+    return _typeset(source, {"svg": svg}, str(chart_fonts()), "png", ppi)
+
+
+def _typeset(
+    source: bytes, inputs: dict[str, str], font_folder: str, kind: str = "pdf", ppi: int = 0
+) -> bytes:
     if _typst_owner() == os.getpid():
-        return _compile(source, inputs, str(font.parent))
-    return _in_helper(source, inputs, str(font.parent))
+        return _compile(source, inputs, font_folder, kind, ppi)
+    return _in_helper(source, inputs, font_folder, kind, ppi)
 
 
 # Typst lays out on a pool of threads it starts at its first document. A process forked after
@@ -161,9 +186,9 @@ def _helper(pid: int):
     return here
 
 
-def _in_helper(source: bytes, inputs: dict[str, str], font_folder: str) -> bytes:
+def _in_helper(*job) -> bytes:
     connection = _helper(os.getpid())
-    connection.send((source, inputs, font_folder))
+    connection.send(job)
     made, result = connection.recv()
     if not made:
         raise PipelineError(result)
@@ -171,8 +196,8 @@ def _in_helper(source: bytes, inputs: dict[str, str], font_folder: str) -> bytes
 
 
 def _serve(connection) -> None:
-    """The helper's loop: a document in, its PDF (or Typst's message) out, until its process
-    ends."""
+    """The helper's loop: a document in, its PDF or PNG (or Typst's message) out, until its
+    process ends."""
     from pipeline.core.workers import _start_worker
 
     _start_worker()  # dies with the process it serves
@@ -187,14 +212,19 @@ def _serve(connection) -> None:
             connection.send((False, str(exc)))
 
 
-def _compile(source: bytes, inputs: dict[str, str], font_folder: str) -> bytes:
+def _compile(
+    source: bytes, inputs: dict[str, str], font_folder: str, kind: str = "pdf", ppi: int = 0
+) -> bytes:
     import typst
 
     _typst_owner()
+    more = {"ppi": ppi} if kind == "png" else {}
     try:
-        return _compiler(Path(font_folder)).compile(input=source, format="pdf", sys_inputs=inputs)
+        return _compiler(Path(font_folder)).compile(
+            input=source, format=kind, sys_inputs=inputs, **more
+        )
     except typst.TypstError as exc:
-        raise PipelineError(f"Typst could not lay out the PDF: {exc.message}") from None
+        raise PipelineError(f"Typst could not lay out the {kind.upper()}: {exc.message}") from None
 
 
 def write_pdf(

@@ -111,22 +111,3 @@ def report_html(
         "months": charts.column_chart(*months, name="months", mark=mark) if months else "",
     }
     return narrative.render_report(context, chart_svgs, overrides)
-
-
-def commune_chart_images(
-    year: int,
-    commune: str,
-    data_dir: str | Path,
-    settings_file: str | Path | None = None,
-) -> dict[str, bytes]:
-    """The report's charts as PNG at print resolution, by the name the HTML gives each figure
-    (`data-chart`): the same data as its SVG charts, for the Word report."""
-    context, values = _context(read_commune_data(year, commune, data_dir, settings_file))
-    services, months = numbered([service_chart(context), month_chart(values)])
-    mark = merger_mark(months, context["formed"])
-    images = {}
-    if services:
-        images["services"] = charts.bar_png(*services)
-    if months:
-        images["months"] = charts.column_png(*months, mark=mark)
-    return images

@@ -5,8 +5,10 @@ The text is not written twice: the template renders the HTML fragment once (the 
 it, the PDF prints it), and this module converts its small, known structure (the header block,
 headings, paragraphs, the signature block, the annex tables, the charts) into Word paragraphs
 and tables with real styles (Normal, Heading 1, Heading 2, Title, Subtitle, Table Grid), so an
-office that edits the report keeps its format. Charts come as PNG (`report.commune_chart_images`)
-by the name each figure carries (`data-chart`). The same fragment and images give the same bytes.
+office that edits the report keeps its format. Charts come as PNG (`chart_images`): each is the
+fragment's own SVG of it (the one the HTML shows and the PDF prints) drawn at print resolution,
+found by the name its figure carries (`data-chart`); no chart is drawn again for Word. The same
+fragment gives the same bytes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +31,10 @@ from docx.shared import Cm, Mm, Pt, RGBColor
 
 from pipeline.core.errors import PipelineError
 from pipeline.core.files import fixed_zip, write_atomically
-from pipeline.writing.pdf import SCREEN_ONLY  # the marks of what the printed report leaves out
+from pipeline.writing.pdf import (
+    SCREEN_ONLY,  # the marks of what the printed report leaves out
+    svg_png,
+)
 
 FONT = "Times New Roman"
 BODY_PT = 14
@@ -43,6 +49,9 @@ CELL_MARGIN_CM = 0.1
 # 6.0 cm) and the subject line.
 RULE_CM = {"issuer": 2.0, "motto": 6.0, "subject": 4.0}
 CHART_CM = 15.0
+PNG_PPI = 200  # the charts' print resolution
+# A named chart of the report fragment: its figure and the SVG inside it (`charts._figure_tag`).
+_NAMED_CHART = re.compile(r'<figure class="chart" data-chart="(\w+)">\s*(<svg\b.*?</svg>)', re.S)
 FIXED_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # document properties: no date of writing
 TABLE_TEXT = "Table Text"  # the paragraph style of table cells
 
@@ -136,6 +145,29 @@ def _add_runs(paragraph, pieces: list[Piece], size: float | None = None, bold: b
         if piece.size or size:
             run.font.size = Pt(piece.size or size)
     return paragraph
+
+
+# The style id of each paragraph style a document's paragraphs take, by name, per document part:
+# python-docx looks a style up by scanning every style of the document twice (its name, then
+# whether it is the default) each time a paragraph is given one, which was over half the
+# Word document's time (an annex cell is a paragraph).
+_STYLE_IDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _styled(paragraph, name: str):
+    """`paragraph.style = name`, with python-docx's lookup once per document and style."""
+    ids = _STYLE_IDS.setdefault(paragraph.part, {})
+    if name in ids:
+        paragraph._p.style = ids[name]  # what python-docx's setter writes: pStyle, or none
+    else:
+        paragraph.style = name
+        ids[name] = paragraph._p.style
+    return paragraph
+
+
+def _add_paragraph(container, style: str):
+    """A new paragraph of `style` at the end of a document or table cell."""
+    return _styled(container.add_paragraph(), style)
 
 
 # --- styles and page ---------------------------------------------------------------------------
@@ -260,7 +292,7 @@ def _page(document) -> None:
 
 def _rule(container, width_cm: float, room_cm: float, after: float = 0) -> None:
     """A centred horizontal rule `width_cm` long: the bottom border of an empty paragraph."""
-    paragraph = container.add_paragraph(style=TABLE_TEXT)
+    paragraph = _add_paragraph(container, TABLE_TEXT)
     fmt = paragraph.paragraph_format
     side = max((room_cm - width_cm) / 2, 0)
     fmt.left_indent = fmt.right_indent = Cm(side)
@@ -317,7 +349,7 @@ def _block_cell(cell, td, width_cm: float) -> None:
     def flush() -> None:
         nonlocal pending, first
         if _collapse(pending):
-            paragraph = cell.add_paragraph(style=TABLE_TEXT)
+            paragraph = _add_paragraph(cell, TABLE_TEXT)
             paragraph.alignment = align
             if kind in ("number", "place-date") and first:
                 paragraph.paragraph_format.space_before = Pt(6)
@@ -337,7 +369,7 @@ def _block_cell(cell, td, width_cm: float) -> None:
             _rule(cell, RULE_CM["issuer" if "short" in classes else "motto"], room)
         elif child.tag == "div" and "signature-space" in classes:
             flush()
-            space = cell.add_paragraph(style=TABLE_TEXT)
+            space = _add_paragraph(cell, TABLE_TEXT)
             space.paragraph_format.space_after = Pt(60)
         else:
             pending.extend(
@@ -347,7 +379,7 @@ def _block_cell(cell, td, width_cm: float) -> None:
             pending.append(Piece(child.tail))
     flush()
     if not cell.paragraphs:
-        cell.add_paragraph(style=TABLE_TEXT)
+        _add_paragraph(cell, TABLE_TEXT)
 
 
 def _pieces_of_child(child, bold: bool) -> list[Piece]:
@@ -421,11 +453,18 @@ def _data_table(document, table_element) -> None:
             trpr.append(header)
         for cell, td in zip(row.cells, tds, strict=False):
             paragraph = cell.paragraphs[0]
-            paragraph.style = document.styles[TABLE_TEXT]
+            _styled(paragraph, TABLE_TEXT)
             if "num" in _classes(td):
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
             _add_runs(paragraph, list(_pieces(td, bold=td.tag == "th")))
-    document.add_paragraph(style=TABLE_TEXT)  # room after the table, as in the HTML
+    _add_paragraph(document, TABLE_TEXT)  # room after the table, as in the HTML
+
+
+def chart_images(fragment: str) -> dict[str, bytes]:
+    """The fragment's charts as PNG at print resolution, by the name of each figure: the very
+    SVG the HTML shows and the PDF prints, drawn as pixels (nothing is measured or laid out
+    again, and no data is read)."""
+    return {name: svg_png(svg, PNG_PPI) for name, svg in _NAMED_CHART.findall(fragment)}
 
 
 def _figure(document, element, images: dict[str, bytes]) -> None:
@@ -448,7 +487,7 @@ def _figure(document, element, images: dict[str, bytes]) -> None:
 
 
 def _caption(document, caption, keep_with_next: bool) -> None:
-    paragraph = document.add_paragraph(style="Normal")
+    paragraph = _add_paragraph(document, "Normal")
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     fmt = paragraph.paragraph_format
     fmt.first_line_indent, fmt.keep_with_next = Cm(0), keep_with_next
@@ -456,7 +495,7 @@ def _caption(document, caption, keep_with_next: bool) -> None:
 
 
 def _paragraph(document, element, style: str = "Normal", page_break: bool = False):
-    paragraph = document.add_paragraph(style=style)
+    paragraph = _add_paragraph(document, style)
     classes = _classes(element)
     if classes & {"annex-title", "annex-subject", "annex-reference"}:
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -506,7 +545,7 @@ def _list(document, element, page_break: bool) -> None:
                 "writer does not lay out: keep list items to text"
             )
         mark = f"{number}. " if element.tag == "ol" else "- "
-        paragraph = document.add_paragraph(style="Normal")
+        paragraph = _add_paragraph(document, "Normal")
         _add_runs(paragraph, [Piece(mark), *_pieces(item)])
         if page_break:
             paragraph.paragraph_format.page_break_before = True
