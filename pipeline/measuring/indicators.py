@@ -106,11 +106,11 @@ class Inputs:
 
     @cached_property
     def members(self) -> pd.Series:
-        return _count(self["members"])
+        return MEMBERS(self)
 
     @cached_property
     def people(self) -> pd.Series:
-        return _sum(self["activities"], "people").fillna(0)
+        return PEOPLE_GUIDED(self).fillna(0)
 
     @cached_property
     def quality(self) -> pd.DataFrame:
@@ -219,6 +219,11 @@ class Tally:
         blank = self.unknown(table).groupby(table["commune_code"]).any()
         found = found.reindex(_count(table).index).fillna(0)
         return found.where(~blank.reindex(found.index, fill_value=False))
+
+
+# The members counted and the people guided: figures of their own and the bases of many shares.
+MEMBERS = Tally("members")
+PEOPLE_GUIDED = Tally("activities", sums="people")
 
 
 def _members_at(level: str) -> Callable[[Inputs], pd.Series]:
@@ -483,7 +488,7 @@ CATALOGUE: list[Indicator] = [
         ORGANISATION,
         "Số thành viên của tất cả các tổ cấp xã và cấp thôn.",
         ("members",),
-        Tally("members"),
+        MEMBERS,
     ),
     Indicator(
         "village_team_coverage",
@@ -681,7 +686,7 @@ CATALOGUE: list[Indicator] = [
         ORGANISATION,
         "Tổng số người được hướng dẫn trong nhật ký hoạt động.",
         ("activities",),
-        Tally("activities", sums="people"),
+        PEOPLE_GUIDED,
     ),
     Indicator(
         "log_first_month",
@@ -1064,41 +1069,24 @@ CATALOGUE += [
         (),
         lambda i: i.quality["rows_read"],
     ),
-    Indicator(
-        "rows_kept_share",
-        "Tỷ lệ dòng được giữ",
-        "Rows kept",
-        "%",
-        QUALITY,
-        "Số dòng được giữ chia cho số dòng đã đọc, nhân 100.",
-        (),
-        lambda i: _share(i.quality["rows_kept"], i.quality["rows_read"]),
-        is_count=False,
-        missing_text="không có dòng nào",
-    ),
-    Indicator(
-        "rows_fixed_share",
-        "Tỷ lệ dòng đã sửa",
-        "Rows fixed",
-        "%",
-        QUALITY,
-        "Số dòng có ít nhất một giá trị được sửa chia cho số dòng đã đọc, nhân 100.",
-        (),
-        lambda i: _share(i.quality["rows_fixed"], i.quality["rows_read"]),
-        is_count=False,
-        missing_text="không có dòng nào",
-    ),
-    Indicator(
-        "rows_rejected_share",
-        "Tỷ lệ dòng bị loại",
-        "Rows rejected",
-        "%",
-        QUALITY,
-        "Số dòng bị loại chia cho số dòng đã đọc, nhân 100.",
-        (),
-        lambda i: _share(i.quality["rows_rejected"], i.quality["rows_read"]),
-        is_count=False,
-        missing_text="không có dòng nào",
+    *(
+        Indicator(
+            f"{rows}_share",
+            f"Tỷ lệ dòng {name}",
+            f"Rows {name_en}",
+            "%",
+            QUALITY,
+            f"Số dòng {counted} chia cho số dòng đã đọc, nhân 100.",
+            (),
+            lambda i, rows=rows: _share(i.quality[rows], i.quality["rows_read"]),
+            is_count=False,
+            missing_text="không có dòng nào",
+        )
+        for rows, name, name_en, counted in (
+            ("rows_kept", "được giữ", "kept", "được giữ"),
+            ("rows_fixed", "đã sửa", "fixed", "có ít nhất một giá trị được sửa"),
+            ("rows_rejected", "bị loại", "rejected", "bị loại"),
+        )
     ),
     Indicator(
         "log_rows_rejected",

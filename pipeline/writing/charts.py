@@ -75,17 +75,23 @@ def _bar_figure(
     axes.spines[["top", "right"]].set_visible(False)
     axes.margins(x=0.12)
     if target is not None:
-        axes.axvline(target[0], color="#b22222", linestyle="--", linewidth=1)
-        axes.annotate(
-            target[1],
-            (target[0], 1.0),
-            xycoords=("data", "axes fraction"),
-            color="#b22222",
-            fontsize=7,
-            ha="left",
-            va="bottom",
-        )
+        _line_with_words(axes, target[0], target[1], above=True)
     return figure
+
+
+def _line_with_words(axes, at: float, words: str, above: bool) -> None:
+    """A dashed red line across the axes at x = `at`, its words at its top: above the axes (a
+    target) or just inside them (a mark between two bars)."""
+    axes.axvline(at, color="#b22222", linestyle="--", linewidth=1)
+    axes.annotate(
+        words,
+        (at, 1.0 if above else 0.98),
+        xycoords=("data", "axes fraction"),
+        color="#b22222",
+        fontsize=7,
+        ha="left",
+        va="bottom" if above else "top",
+    )
 
 
 # A mark between two bars: (the index of the bar it stands before, its words).
@@ -120,14 +126,5 @@ def _column_figure(
     # Room above the tallest bar's label for the mark's words, which sit at the top.
     axes.margins(y=0.15 if mark is None else 0.35)
     if mark is not None:
-        axes.axvline(mark[0] - 0.5, color="#b22222", linestyle="--", linewidth=1)
-        axes.annotate(
-            " " + mark[1],
-            (mark[0] - 0.5, 0.98),
-            xycoords=("data", "axes fraction"),
-            color="#b22222",
-            fontsize=7,
-            ha="left",
-            va="top",
-        )
+        _line_with_words(axes, mark[0] - 0.5, " " + mark[1], above=False)
     return figure
