@@ -12,7 +12,7 @@ import re
 import pandas as pd
 import pytest
 
-from pipeline.measuring.indicators import CATALOGUE
+from pipeline.measuring.indicators import CATALOGUE, REJECTED
 from pipeline.measuring.settings import load_settings
 from pipeline.registry.tree import Commune
 from pipeline.running.rendering import visible_text
@@ -1148,3 +1148,15 @@ def test_the_log_s_figures_say_the_rows_rejected_they_leave_out() -> None:
         text = re.sub(r"\s+", " ", text)
         phrase = "(chưa gồm 01 dòng nhật ký không hợp lệ bị loại, xem danh sách dòng bị loại"
         assert (phrase in text) is said
+
+
+def test_section_ii_names_a_figure_lost_by_an_answer_blanked_at_cleaning() -> None:
+    """A Zalo group's member count 'khoảng 200', blanked as unreadable: section II names the
+    figure as written but rejected (a trial's phường dropped it from section I and said nothing
+    of it in section II)."""
+    from pipeline.writing.narrative import lost_figure_sentences
+
+    reasons = {"zalo_members": REJECTED, "members_without_smartphone": REJECTED}
+    (sentence,) = lost_figure_sentences(reasons, load_settings(), year=2025)
+    assert "“thành viên nhóm Zalo”" in sentence
+    assert "“thành viên chưa có điện thoại thông minh”" in sentence

@@ -1409,6 +1409,11 @@ OWN_ROW_FIGURES = (
     "adults",
     "people_15",
     *contract.ALL_RESULT_KINDS.values(),
+    # An answer written and blanked by cleaning (`Tally.blank_in`); the levels' own counts are
+    # lost through their total's cells.
+    "members_without_smartphone",
+    "village_leaders_aged_60",
+    "zalo_members",
 )
 
 
