@@ -8,7 +8,7 @@ sheet is absent, or whose denominator is unknown, gets no value and a reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -1417,17 +1417,26 @@ OWN_ROW_FIGURES = (
 )
 
 
+# A figure lost with its whole sheet is named through the sheet's count, not on its own.
+_LOST_WITH = {"zalo_members": "zalo_groups"}
+
+
+def named_losses(rejected: Iterable[str]) -> list[str]:
+    """Of the codes of a commune's rejected figures, those a reader is told were lost (the
+    `OWN_ROW_FIGURES`, in their order, none a lost sheet's count already names)."""
+    lost = set(rejected)
+    return [c for c in OWN_ROW_FIGURES if c in lost and _LOST_WITH.get(c) not in lost]
+
+
 def rejected_by_commune(indicators: pd.DataFrame) -> dict[str, list[str]]:
-    """Per commune, the names of its figures written but rejected (`REJECTED`), in the
-    catalogue's order; a commune that lost none is absent."""
-    lost = indicators[
-        indicators["indicator"].isin(OWN_ROW_FIGURES) & indicators["missing_reason"].eq(REJECTED)
-    ]
+    """Per commune, the names of its figures written but rejected (`REJECTED`, `named_losses`),
+    in the catalogue's order; a commune that lost none is absent."""
+    lost = indicators[indicators["missing_reason"].eq(REJECTED)]
     order = {code: n for n, code in enumerate(c.code for c in CATALOGUE)}
     found: dict[str, list[str]] = {}
     for commune, group in lost.groupby("commune_code"):
-        codes = sorted(group["indicator"], key=order.__getitem__)
-        found[commune] = [CATALOGUE_BY_CODE[code].name_vi for code in codes]
+        if codes := sorted(named_losses(group["indicator"]), key=order.__getitem__):
+            found[commune] = [CATALOGUE_BY_CODE[code].name_vi for code in codes]
     return found
 
 

@@ -33,11 +33,11 @@ from pipeline.measuring.indicators import (
     CATALOGUE,
     CATALOGUE_BY_CODE,
     EMPTY_LOG,
-    OWN_ROW_FIGURES,
     QUALITY,
     REJECTED,
     VILLAGE_NOT_WRITTEN,
     aged_leaders,
+    named_losses,
     service_code,
     without_smartphone,
 )
@@ -175,7 +175,7 @@ def lost_figure_sentences(
     """Section II's sentence on figures written but rejected (`indicators.REJECTED`): which,
     and the national targets and rules that could not be judged without them; none when no
     figure was lost."""
-    lost = [c for c in OWN_ROW_FIGURES if reasons.get(c) == REJECTED]
+    lost = named_losses(code for code, reason in reasons.items() if reason == REJECTED)
     if not lost:
         return []
     names = [f"“{lower_first(CATALOGUE_BY_CODE[c].name_vi)}”" for c in lost]
